@@ -1,0 +1,1 @@
+"""yibao: simulator."""

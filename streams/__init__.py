@@ -1,0 +1,1 @@
+"""yibao: streams."""
