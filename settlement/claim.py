@@ -1,0 +1,570 @@
+"""The claim contract: typed claim records and their validation (spec sections 2 and 5).
+
+:func:`parse_claim` turns one decoded JSON value into a :class:`Claim` or the
+list of every error found, each with its spec error code. Type violations of
+the JSON schema are ``malformed``; value violations get their specific code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from settlement.errors import (
+    ERROR_CODES,
+    INVALID_AMOUNT,
+    INVALID_DATES,
+    INVALID_HOSPITAL_LEVEL,
+    INVALID_ITEMS,
+    INVALID_PERSON_ID,
+    INVALID_REGION,
+    LTC_OUT_OF_REGION,
+    MALFORMED,
+    NO_POLICY,
+    ClaimIssue,
+)
+from settlement.idnumber import birth_date, identity_number_problem
+from settlement.money import MAX_AMOUNT_FEN, AmountError, JsonNumber, parse_amount
+from settlement.policy import PolicyBook, PolicyVersion
+
+CLAIM_TYPES = frozenset(("inpatient", "outpatient", "ltc"))
+SCHEMES = frozenset(("employee", "resident"))
+LTC_SETTINGS = frozenset(("institutional", "home"))
+CATEGORIES = frozenset(("A", "B", "C"))
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_REGION = re.compile(r"[0-9]{6}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_MAX_MESSAGES_PER_CODE = 5
+_ORDER = {code: rank for rank, code in enumerate(ERROR_CODES)}
+
+
+@dataclass(slots=True)
+class Item:
+    """One bill line: the hospital's code, its catalogue category and amount."""
+
+    code: str
+    category: str
+    amount_fen: int
+    quantity: int | None = None
+
+
+@dataclass(slots=True)
+class Claim:
+    """A claim that passed validation; amounts in fen, dates parsed."""
+
+    claim_id: str
+    claim_type: str
+    submitted_at: str
+    person_id: str
+    scheme: str
+    insured_region: str
+    intercity_registered: bool
+    hospital_id: str
+    hospital_region: str
+    hospital_level: int
+    admission_date: date
+    discharge_date: date
+    diagnosis: str
+    items: list[Item]
+    ltc_setting: str | None = None
+    ltc_days: int | None = None
+    is_fraud: bool | None = None
+    fraud_type: str | None = None
+    policy: PolicyVersion | None = field(default=None, repr=False)
+
+    @property
+    def intercity(self) -> bool:
+        """Treated outside the insured person's pooling area."""
+        return self.insured_region != self.hospital_region
+
+    @property
+    def submitted_datetime(self) -> datetime:
+        return parse_date_time(self.submitted_at)  # type: ignore[return-value]
+
+    @property
+    def length_of_stay(self) -> int:
+        """Days from admission to discharge (0 for a same-day visit)."""
+        return (self.discharge_date - self.admission_date).days
+
+
+@dataclass(slots=True)
+class ClaimCheck:
+    """The outcome of validating one claim: the claim, or the issues found."""
+
+    claim: Claim | None
+    issues: list[ClaimIssue]
+    claim_id: str | None  # the usable claim_id, if there was one
+
+
+@lru_cache(maxsize=1 << 16)
+def _person_id_facts(person_id: str) -> tuple[str | None, date | None]:
+    """(problem, birth date) of an identity number; cached as people claim often."""
+    problem = identity_number_problem(person_id, None)
+    return problem, (None if problem else birth_date(person_id))
+
+
+def parse_date_time(text: str) -> datetime | None:
+    """An RFC 3339 date-time with offset, or None when it is not one."""
+    match = _DATE_TIME.fullmatch(text)
+    if not match:
+        return None
+    fraction = (match[3] or "")[:7]  # Python keeps microseconds only
+    offset = match[4]
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        return datetime.fromisoformat(f"{match[1]}T{match[2]}{fraction[:7]}{offset}")
+    except ValueError:
+        return None
+
+
+def parse_date(text: str) -> date | None:
+    """A strict ``YYYY-MM-DD`` date, or None."""
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def json_integer(value: Any) -> int | None:
+    """The value as an integer when it is a JSON integer (``2`` or ``2.0``), else None."""
+    if type(value) is int:
+        return value
+    if isinstance(value, JsonNumber):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            return None
+        if number.is_finite() and number == number.to_integral_value():
+            return int(number)
+    return None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | JsonNumber):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class _Issues:
+    """Collects issues by code; several problems of one code share one message."""
+
+    __slots__ = ("found",)
+
+    def __init__(self) -> None:
+        self.found: dict[str, list[str]] = {}
+
+    def add(self, code: str, message: str) -> None:
+        messages = self.found.setdefault(code, [])
+        if len(messages) < _MAX_MESSAGES_PER_CODE:
+            messages.append(message)
+        elif len(messages) == _MAX_MESSAGES_PER_CODE:
+            messages.append("and more")
+
+    def sorted(self) -> list[ClaimIssue]:
+        return [
+            ClaimIssue(code, "; ".join(self.found[code]))
+            for code in sorted(self.found, key=_ORDER.__getitem__)
+        ]
+
+
+def _text(
+    obj: dict[str, Any], key: str, where: str, issues: _Issues, required: bool = True
+) -> str | None:
+    value = obj.get(key)
+    if isinstance(value, str):
+        return value
+    if value is None and key not in obj:
+        if required:
+            issues.add(MALFORMED, f"{where}{key} is required but missing")
+        return None
+    issues.add(MALFORMED, f"{where}{key} must be a string, got {_kind(value)}")
+    return None
+
+
+def _region(obj: dict[str, Any], key: str, where: str, issues: _Issues) -> str | None:
+    value = _text(obj, key, where, issues)
+    if value is None:
+        return None
+    if not _REGION.fullmatch(value):
+        issues.add(INVALID_REGION, f"{where}{key} {value!r} is not a 6-digit region code")
+        return None
+    return value
+
+
+def _date_field(obj: dict[str, Any], key: str, issues: _Issues) -> date | None:
+    value = _text(obj, key, "", issues)
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        issues.add(INVALID_DATES, f"{key} {value!r} is not a date written YYYY-MM-DD")
+    return parsed
+
+
+def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
+    """Validate one decoded claim against the contract and the policy book.
+
+    Args:
+        obj: the decoded JSON value (non-integer numbers as :class:`JsonNumber`).
+        book: the policies; a claim needs a version of its insured region.
+
+    Returns:
+        A :class:`ClaimCheck`: the claim with its policy version attached, or
+        every issue found (one per error code, in the spec's order).
+    """
+    issues = _Issues()
+    if not isinstance(obj, dict):
+        issues.add(MALFORMED, f"a claim must be a JSON object, got {_kind(obj)}")
+        return ClaimCheck(None, issues.sorted(), None)
+
+    claim_id = obj.get("claim_id")
+    if not isinstance(claim_id, str) or not _ID.fullmatch(claim_id):
+        if "claim_id" not in obj:
+            issues.add(MALFORMED, "claim_id is required but missing")
+        else:
+            issues.add(MALFORMED, "claim_id must be 1-64 characters of A-Z a-z 0-9 _ . -")
+        claim_id = None
+
+    claim_type = obj.get("claim_type")
+    if claim_type not in CLAIM_TYPES:
+        issues.add(
+            MALFORMED,
+            "claim_type is required but missing"
+            if "claim_type" not in obj
+            else f"claim_type {claim_type!r} is not inpatient, outpatient or ltc",
+        )
+        claim_type = None
+
+    submitted_at = _text(obj, "submitted_at", "", issues)
+    if submitted_at is not None and parse_date_time(submitted_at) is None:
+        issues.add(
+            INVALID_DATES,
+            f"submitted_at {submitted_at!r} is not an RFC 3339 date-time with offset",
+        )
+
+    # patient
+    person_id = scheme = insured_region = None
+    registered = False
+    patient = obj.get("patient")
+    if isinstance(patient, dict):
+        person_id = _text(patient, "person_id", "patient.", issues)
+        scheme = patient.get("scheme")
+        if scheme not in SCHEMES:
+            issues.add(
+                MALFORMED,
+                "patient.scheme is required but missing"
+                if "scheme" not in patient
+                else f"patient.scheme {scheme!r} is not employee or resident",
+            )
+            scheme = None
+        insured_region = _region(patient, "insured_region", "patient.", issues)
+        if "intercity_registered" in patient:
+            registered = patient["intercity_registered"]
+            if not isinstance(registered, bool):
+                issues.add(
+                    MALFORMED,
+                    f"patient.intercity_registered must be true or false, got {_kind(registered)}",
+                )
+                registered = False
+    else:
+        issues.add(
+            MALFORMED,
+            "patient is required but missing"
+            if "patient" not in obj
+            else f"patient must be an object, got {_kind(patient)}",
+        )
+
+    # hospital
+    hospital_id = hospital_region = None
+    level: int | None = None
+    hospital = obj.get("hospital")
+    if isinstance(hospital, dict):
+        hospital_id = _text(hospital, "hospital_id", "hospital.", issues)
+        if hospital_id is not None and not _ID.fullmatch(hospital_id):
+            issues.add(
+                MALFORMED, "hospital.hospital_id must be 1-64 characters of A-Z a-z 0-9 _ . -"
+            )
+            hospital_id = None
+        hospital_region = _region(hospital, "region", "hospital.", issues)
+        if "level" not in hospital:
+            issues.add(MALFORMED, "hospital.level is required but missing")
+        else:
+            raw_level = hospital["level"]
+            level = json_integer(raw_level)
+            if level is None:
+                if isinstance(raw_level, JsonNumber):
+                    issues.add(
+                        INVALID_HOSPITAL_LEVEL, f"hospital.level {raw_level} is not 1, 2 or 3"
+                    )
+                else:
+                    issues.add(
+                        MALFORMED, f"hospital.level must be a number, got {_kind(raw_level)}"
+                    )
+            elif level not in (1, 2, 3):
+                issues.add(INVALID_HOSPITAL_LEVEL, f"hospital.level {level} is not 1, 2 or 3")
+                level = None
+    else:
+        issues.add(
+            MALFORMED,
+            "hospital is required but missing"
+            if "hospital" not in obj
+            else f"hospital must be an object, got {_kind(hospital)}",
+        )
+
+    admission = _date_field(obj, "admission_date", issues)
+    discharge = _date_field(obj, "discharge_date", issues)
+
+    diagnosis = _text(obj, "diagnosis", "", issues)
+    if diagnosis is not None and not 1 <= len(diagnosis) <= 16:
+        issues.add(MALFORMED, "diagnosis must be an ICD-10 code of 1 to 16 characters")
+        diagnosis = None
+
+    items = _items(obj, issues)
+
+    # long-term care
+    ltc_setting: str | None = None
+    ltc_days: int | None = None
+    if claim_type == "ltc":
+        ltc = obj.get("ltc")
+        if isinstance(ltc, dict):
+            ltc_setting = ltc.get("setting")
+            if ltc_setting not in LTC_SETTINGS:
+                issues.add(
+                    MALFORMED,
+                    "ltc.setting is required but missing"
+                    if "setting" not in ltc
+                    else f"ltc.setting {ltc_setting!r} is not institutional or home",
+                )
+                ltc_setting = None
+            if "days" not in ltc:
+                issues.add(MALFORMED, "ltc.days is required but missing")
+            else:
+                ltc_days = json_integer(ltc["days"])
+                if ltc_days is None:
+                    issues.add(MALFORMED, f"ltc.days must be a whole number, got {ltc['days']!r}")
+                elif ltc_days < 1:
+                    issues.add(INVALID_DATES, f"ltc.days {ltc_days} is less than 1")
+                    ltc_days = None
+        else:
+            issues.add(
+                MALFORMED,
+                "ltc is required for an ltc claim but missing"
+                if "ltc" not in obj
+                else f"ltc must be an object, got {_kind(ltc)}",
+            )
+
+    # labels: optional, ignored by settlement, but typed by the schema
+    is_fraud = obj.get("is_fraud")
+    if "is_fraud" in obj and not isinstance(is_fraud, bool):
+        issues.add(MALFORMED, f"is_fraud must be true or false, got {_kind(is_fraud)}")
+        is_fraud = None
+    fraud_type = obj.get("fraud_type")
+    if fraud_type is not None and not isinstance(fraud_type, str):
+        issues.add(MALFORMED, f"fraud_type must be a string or null, got {_kind(fraud_type)}")
+        fraud_type = None
+
+    # checks across fields, each skipped when a field it needs is already invalid
+    if person_id is not None:
+        problem, born = _person_id_facts(person_id)
+        if problem is None and admission is not None and born > admission:  # type: ignore[operator]
+            problem = f"person_id: birth date {born} is after admission {admission}"
+        if problem is not None:
+            issues.add(INVALID_PERSON_ID, problem)
+    if admission is not None and discharge is not None:
+        span = (discharge - admission).days
+        if span < 0:
+            issues.add(
+                INVALID_DATES,
+                f"discharge_date {discharge} is before admission_date {admission}",
+            )
+        elif claim_type == "outpatient" and span != 0:
+            issues.add(
+                INVALID_DATES,
+                "an outpatient visit must have discharge_date equal to admission_date",
+            )
+        elif ltc_days is not None and ltc_days > span + 1:
+            issues.add(
+                INVALID_DATES,
+                f"ltc.days {ltc_days} is more than the {span + 1} days from admission to discharge",
+            )
+    policy: PolicyVersion | None = None
+    if insured_region is not None and discharge is not None:
+        policy = book.version_for(insured_region, discharge)
+        if policy is None:
+            if insured_region in book.regions:
+                issues.add(
+                    NO_POLICY,
+                    f"no policy version of region {insured_region} is in force on {discharge}",
+                )
+            else:
+                issues.add(NO_POLICY, f"no policy file for insured region {insured_region}")
+    if (
+        claim_type == "ltc"
+        and insured_region is not None
+        and hospital_region is not None
+        and insured_region != hospital_region
+    ):
+        issues.add(
+            LTC_OUT_OF_REGION,
+            f"long-term care is administered locally: hospital region {hospital_region}"
+            f" is not the insured region {insured_region}",
+        )
+
+    if issues.found:
+        return ClaimCheck(None, issues.sorted(), claim_id)
+    claim = Claim(
+        claim_id=claim_id,  # type: ignore[arg-type]
+        claim_type=claim_type,  # type: ignore[arg-type]
+        submitted_at=submitted_at,  # type: ignore[arg-type]
+        person_id=person_id,  # type: ignore[arg-type]
+        scheme=scheme,  # type: ignore[arg-type]
+        insured_region=insured_region,  # type: ignore[arg-type]
+        intercity_registered=registered,
+        hospital_id=hospital_id,  # type: ignore[arg-type]
+        hospital_region=hospital_region,  # type: ignore[arg-type]
+        hospital_level=level,  # type: ignore[arg-type]
+        admission_date=admission,  # type: ignore[arg-type]
+        discharge_date=discharge,  # type: ignore[arg-type]
+        diagnosis=diagnosis,  # type: ignore[arg-type]
+        items=items,  # type: ignore[arg-type]
+        ltc_setting=ltc_setting,
+        ltc_days=ltc_days,
+        is_fraud=is_fraud,
+        fraud_type=fraud_type,
+        policy=policy,
+    )
+    return ClaimCheck(claim, [], claim_id)
+
+
+def _items(obj: dict[str, Any], issues: _Issues) -> list[Item] | None:
+    raw_items = obj.get("items")
+    if not isinstance(raw_items, list):
+        issues.add(
+            MALFORMED,
+            "items is required but missing"
+            if "items" not in obj
+            else f"items must be an array, got {_kind(raw_items)}",
+        )
+        return None
+    if not raw_items:
+        issues.add(INVALID_ITEMS, "a claim needs at least one item")
+        return None
+    items: list[Item] = []
+    valid = True
+    for index, raw in enumerate(raw_items):
+        if type(raw) is dict:
+            # Fast path for the usual well-formed line; anything unusual takes
+            # the full checks below, which are the reference behaviour.
+            code = raw.get("code")
+            category = raw.get("category")
+            amount = raw.get("amount")
+            quantity = raw.get("quantity")
+            amount_fen = None
+            if type(amount) is JsonNumber:  # inlined fast_amount: the commonest case
+                whole, dot, frac = amount.partition(".")
+                if len(frac) <= 2 and whole.isdigit() and (frac.isdigit() or not dot):
+                    amount_fen = int(whole) * 100 + (
+                        int(frac) * 10 if len(frac) == 1 else int(frac or "0")
+                    )
+                    if amount_fen > MAX_AMOUNT_FEN:
+                        amount_fen = None
+            else:
+                amount_fen = fast_amount(amount)
+            if (
+                amount_fen is not None
+                and category in CATEGORIES
+                and type(code) is str
+                and 0 < len(code) <= 64
+                and ((type(quantity) is int and quantity >= 1) or "quantity" not in raw)
+            ):
+                items.append(Item(code, category, amount_fen, quantity))
+                continue
+        if not _full_item_check(raw, index, issues, items):
+            valid = False
+    return items if valid else None
+
+
+def fast_amount(value: Any) -> int | None:
+    """Fen for a plain, valid amount (``12``, ``12.5``, ``"12.50"``); None = take the full check."""
+    kind = type(value)
+    if kind is JsonNumber or kind is str:
+        whole, dot, frac = value.partition(".")
+        if (
+            len(frac) <= 2
+            and (frac or not dot)
+            and whole.isascii()
+            and whole.isdigit()
+            and (not frac or (frac.isascii() and frac.isdigit()))
+        ):
+            fen = int(whole) * 100 + (int(frac) * 10 if len(frac) == 1 else int(frac or "0"))
+            if fen <= MAX_AMOUNT_FEN:
+                return fen
+    elif kind is int and 0 <= value <= MAX_AMOUNT_FEN // 100:
+        return value * 100  # type: ignore[no-any-return]
+    return None
+
+
+def _full_item_check(raw: Any, index: int, issues: _Issues, items: list[Item]) -> bool:
+    """Check one item in full, recording every issue; append it when valid."""
+    where = f"items[{index}]."
+    if not isinstance(raw, dict):
+        issues.add(MALFORMED, f"items[{index}] must be an object, got {_kind(raw)}")
+        return False
+    code = _text(raw, "code", where, issues)
+    if code is not None and not 1 <= len(code) <= 64:
+        issues.add(MALFORMED, f"{where}code must be 1 to 64 characters")
+        code = None
+    category = _text(raw, "category", where, issues)
+    if category is not None and category not in CATEGORIES:
+        issues.add(INVALID_ITEMS, f"{where}category {category!r} is not A, B or C")
+        category = None
+    amount_fen: int | None = None
+    if "amount" not in raw:
+        issues.add(MALFORMED, f"{where}amount is required but missing")
+    else:
+        amount = raw["amount"]
+        try:
+            amount_fen = parse_amount(amount)
+        except AmountError as exc:
+            issues.add(INVALID_AMOUNT, f"{where}amount {exc}")
+        except TypeError:
+            issues.add(
+                MALFORMED, f"{where}amount must be a number or a string, got {_kind(amount)}"
+            )
+    quantity: int | None = None
+    quantity_ok = True
+    if "quantity" in raw:
+        quantity = json_integer(raw["quantity"])
+        if quantity is None:
+            issues.add(
+                MALFORMED, f"{where}quantity must be a whole number, got {raw['quantity']!r}"
+            )
+            quantity_ok = False
+        elif quantity < 1:
+            issues.add(INVALID_ITEMS, f"{where}quantity {quantity} is less than 1")
+            quantity, quantity_ok = None, False
+    if code is None or category is None or amount_fen is None or not quantity_ok:
+        return False
+    items.append(Item(code, category, amount_fen, quantity))
+    return True

@@ -1,0 +1,136 @@
+"""Where the engine keeps what it must remember between claims.
+
+Two maps: settled claim ids with their outcome (for duplicates) and fund paid
+per person and calendar year (for annual caps). Plain dicts in a batch run,
+changelogged Faust tables in the stream: anything that is a MutableMapping.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import MutableMapping
+from datetime import date
+from typing import Any, NamedTuple, Protocol
+
+
+class SettledOutcome(NamedTuple):
+    """What a settled claim was answered, enough to rebuild its record exactly."""
+
+    claim_id: str
+    claim_type: str
+    discharge_date: str
+    intercity: bool
+    insured_region: str
+    treatment_region: str
+    policy_version: str
+    total: int
+    category_self_pay: int
+    eligible: int
+    deductible: int
+    ratio: int
+    fund_pay: int
+    over_cap: int
+    patient_pay: int
+
+
+class SettlementState(Protocol):
+    """What the engine needs remembered; see :class:`MappingState`."""
+
+    def settled(self, claim_id: str) -> SettledOutcome | None: ...
+
+    def remember(self, outcome: SettledOutcome) -> None: ...
+
+    def fund_paid(self, person_id: str, year: int) -> int: ...
+
+    def add_fund_paid(self, person_id: str, year: int, fen: int) -> None: ...
+
+
+def accumulator_key(person_id: str, year: int) -> str:
+    """Key of a person's fund-paid accumulator for one calendar year."""
+    return f"{person_id}:{year}"
+
+
+class MappingState:
+    """State over two mutable mappings (dicts, or Faust tables in the stream).
+
+    Outcomes are stored as lists so JSON-serialising tables can hold them.
+    """
+
+    def __init__(
+        self,
+        settled: MutableMapping[str, Any] | None = None,
+        fund_paid: MutableMapping[str, int] | None = None,
+    ) -> None:
+        self.settled_map: MutableMapping[str, Any] = {} if settled is None else settled
+        self.fund_paid_map: MutableMapping[str, int] = {} if fund_paid is None else fund_paid
+
+    def settled(self, claim_id: str) -> SettledOutcome | None:
+        stored = self.settled_map.get(claim_id)
+        return None if stored is None else SettledOutcome(*stored)
+
+    def remember(self, outcome: SettledOutcome) -> None:
+        self.settled_map[outcome.claim_id] = list(outcome)
+
+    def fund_paid(self, person_id: str, year: int) -> int:
+        return self.fund_paid_map.get(accumulator_key(person_id, year), 0)
+
+    def add_fund_paid(self, person_id: str, year: int, fen: int) -> None:
+        key = accumulator_key(person_id, year)
+        self.fund_paid_map[key] = self.fund_paid_map.get(key, 0) + fen
+
+
+_PACKED = struct.Struct("<B?IIIIqqqqHqqq")
+_CLAIM_TYPES = ("inpatient", "outpatient", "ltc")
+
+
+class CompactMemoryState:
+    """In-memory state for batch runs, packed to about a hundred bytes a claim.
+
+    A million settled claims must not cost a gigabyte of Python objects: each
+    outcome is one packed ``bytes`` (dates as ordinals, regions as integers,
+    policy labels as an index into a shared list).
+    """
+
+    def __init__(self) -> None:
+        self._settled: dict[str, bytes] = {}
+        self._fund_paid: dict[str, int] = {}
+        self._labels: list[str] = []
+        self._label_index: dict[str, int] = {}
+
+    def settled(self, claim_id: str) -> SettledOutcome | None:
+        packed = self._settled.get(claim_id)
+        if packed is None:
+            return None
+        kind, intercity, day, insured, treatment, label, *amounts = _PACKED.unpack(packed)
+        return SettledOutcome(
+            claim_id,
+            _CLAIM_TYPES[kind],
+            date.fromordinal(day).isoformat(),
+            intercity,
+            f"{insured:06d}",
+            f"{treatment:06d}",
+            self._labels[label],
+            *amounts,
+        )
+
+    def remember(self, outcome: SettledOutcome) -> None:
+        label = self._label_index.get(outcome.policy_version)
+        if label is None:
+            label = self._label_index[outcome.policy_version] = len(self._labels)
+            self._labels.append(outcome.policy_version)
+        self._settled[outcome.claim_id] = _PACKED.pack(
+            _CLAIM_TYPES.index(outcome.claim_type),
+            outcome.intercity,
+            date.fromisoformat(outcome.discharge_date).toordinal(),
+            int(outcome.insured_region),
+            int(outcome.treatment_region),
+            label,
+            *outcome[7:],
+        )
+
+    def fund_paid(self, person_id: str, year: int) -> int:
+        return self._fund_paid.get(accumulator_key(person_id, year), 0)
+
+    def add_fund_paid(self, person_id: str, year: int, fen: int) -> None:
+        key = accumulator_key(person_id, year)
+        self._fund_paid[key] = self._fund_paid.get(key, 0) + fen
