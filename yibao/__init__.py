@@ -1,1 +1,1 @@
-"""yibao: yibao."""
+"""yibao: command line and settings shared by every package."""

@@ -1,0 +1,158 @@
+"""Benchmark: settle N claims from a JSONL file against the JSON I/O floor.
+
+Prints claims/s and the ratio of settle time to the time needed just to parse
+and re-serialise the same file with the same JSON library (stdlib ``json``),
+both measured in this run; then the peak memory of settling at two input sizes
+(in child processes) to show memory stays flat as the input grows.
+
+    python benchmarks/settle.py [--claims 1000000] [--input FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from settlement.batch import settle_file
+from settlement.engine import Settler
+from settlement.idnumber import check_character
+from settlement.policy_loader import load_policy_dir
+
+REGIONS = ("441800", "440100", "440300", "440600", "441900")
+
+
+def person_id(rng: random.Random) -> str:
+    born = f"{rng.randint(1940, 2010)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    first = f"{rng.choice(REGIONS)}{born}{rng.randint(0, 999):03d}"
+    return first + check_character(first)
+
+
+def write_claims(path: Path, count: int, seed: int = 7) -> None:
+    """Write ``count`` plausible claims (about 1 in 100 broken) to ``path``."""
+    rng = random.Random(seed)
+    people = [person_id(rng) for _ in range(max(1, count // 5))]
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            kind = rng.choices(("inpatient", "outpatient", "ltc"), (40, 55, 5))[0]
+            pid = rng.choice(people)
+            insured = pid[:6]
+            region = insured if kind == "ltc" or rng.random() < 0.85 else rng.choice(REGIONS)
+            day = rng.randint(1, 28)
+            stay = rng.randint(1, 9) if kind != "outpatient" else 0
+            claim = {
+                "claim_id": f"C{n:08d}",
+                "claim_type": kind,
+                "submitted_at": f"2026-03-{min(day + stay, 28):02d}T10:15:00+08:00",
+                "patient": {
+                    "person_id": pid,
+                    "scheme": rng.choice(("employee", "resident")),
+                    "insured_region": insured,
+                    "intercity_registered": rng.random() < 0.5,
+                },
+                "hospital": {
+                    "hospital_id": f"H{rng.randint(1, 300):04d}",
+                    "region": region,
+                    "level": rng.randint(1, 3),
+                },
+                "admission_date": f"2026-02-{day:02d}",
+                "discharge_date": f"2026-02-{day:02d}"
+                if kind == "outpatient"
+                else f"2026-03-{min(day + stay, 28):02d}",
+                "diagnosis": rng.choice(("J18.9", "I10", "E11.9", "K35.8", "S72.0")),
+                "items": [
+                    {
+                        "code": f"I{rng.randint(1, 999):04d}",
+                        "category": rng.choice("AABC"),
+                        "amount": round(rng.uniform(5, 3000), 2),
+                        "quantity": rng.randint(1, 4),
+                    }
+                    for _ in range(rng.randint(2, 7))
+                ],
+                "is_fraud": False,
+                "fraud_type": None,
+            }
+            if kind == "ltc":
+                claim["ltc"] = {"setting": rng.choice(("institutional", "home")), "days": 1}
+            line = json.dumps(claim, ensure_ascii=False)
+            if rng.random() < 0.01:
+                line = line[: len(line) // 2]  # a truncated, unparseable line
+            out.write(line + "\n")
+
+
+def io_floor(path: Path) -> float:
+    """Seconds to parse and re-serialise every line with stdlib json, to /dev/null."""
+    loads, dumps = json.loads, json.dumps
+    start = time.perf_counter()
+    with path.open("rb") as source, open(os.devnull, "w", encoding="utf-8") as sink:
+        for line in source:
+            try:
+                sink.write(dumps(loads(line), ensure_ascii=False, separators=(",", ":")) + "\n")
+            except ValueError:
+                sink.write("{}\n")
+    return time.perf_counter() - start
+
+
+def settle_time(path: Path) -> float:
+    settler = Settler(load_policy_dir())
+    start = time.perf_counter()
+    with path.open("rb") as source, open(os.devnull, "w", encoding="utf-8") as sink:
+        settle_file(settler, source, sink)
+    return time.perf_counter() - start
+
+
+def peak_rss_mib(path: Path) -> float:
+    """Peak RSS of ``yibao settle`` on ``path`` in a child process, in MiB."""
+    code = (
+        "import resource,sys;from yibao.cli import main;sys.argv=['yibao','settle',sys.argv[1],"
+        "'-o','/dev/null'];\ntry:\n main()\nexcept SystemExit:\n pass\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=1_000_000)
+    parser.add_argument(
+        "--input", type=Path, help="an existing claims file instead of a generated one"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="best of N for each timing")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory comparison")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.input
+        if path is None:
+            path = Path(tmp) / "claims.jsonl"
+            print(f"generating {args.claims:,} claims ...", flush=True)
+            write_claims(path, args.claims)
+        count = sum(1 for _ in path.open("rb"))
+        floor = min(io_floor(path) for _ in range(args.rounds))
+        settle = min(settle_time(path) for _ in range(args.rounds))
+        print(f"claims:            {count:,}")
+        print(f"json floor:        {floor:.2f} s  ({count / floor:,.0f} lines/s)")
+        print(f"settle:            {settle:.2f} s  ({count / settle:,.0f} claims/s)")
+        print(f"ratio settle/floor: {settle / floor:.2f}x  (acceptance <= 3x, goal 1.5x)")
+        if not args.no_memory and args.input is None:
+            small = Path(tmp) / "small.jsonl"
+            write_claims(small, max(1, args.claims // 10), seed=8)
+            rss_small, rss_big = peak_rss_mib(small), peak_rss_mib(path)
+            print(
+                f"peak RSS:          {rss_small:.0f} MiB at {args.claims // 10:,} claims, "
+                f"{rss_big:.0f} MiB at {args.claims:,} claims"
+            )
+
+
+if __name__ == "__main__":
+    main()

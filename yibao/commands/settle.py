@@ -1,0 +1,109 @@
+"""CLI adapter for settlement: ``yibao settle`` and ``yibao clearing``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, BinaryIO, TextIO
+
+import typer
+
+from settlement.batch import settle_file
+from settlement.clearing import clear_period
+from settlement.engine import Settler
+from settlement.errors import PolicyError
+from settlement.jsonio import encode_record
+from settlement.policy_loader import load_policy_dir
+
+_OUTPUT_BUFFER = 1 << 20
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"yibao: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@contextlib.contextmanager
+def _open_input(path: str) -> contextlib.AbstractContextManager[BinaryIO]:  # type: ignore[misc]
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise _fail(f"cannot read input file {path}: {exc.strerror}") from None
+    with handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _open_output(path: str) -> contextlib.AbstractContextManager[TextIO]:  # type: ignore[misc]
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    try:
+        handle = open(path, "w", encoding="utf-8", buffering=_OUTPUT_BUFFER)  # noqa: SIM115
+    except OSError as exc:
+        raise _fail(f"cannot write output file {path}: {exc.strerror}") from None
+    with handle:
+        yield handle
+
+
+def settle(
+    input_path: Annotated[
+        str, typer.Argument(metavar="INPUT.jsonl|-", help="Claims, one JSON a line.")
+    ],
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Settlement records (- = stdout).")
+    ] = "-",
+    policies: Annotated[
+        Path | None, typer.Option("--policies", help="Policy directory (default: bundled).")
+    ] = None,
+) -> None:
+    """Settle claims: one section-6 record per input line, in input order."""
+    try:
+        book = load_policy_dir(policies)
+    except PolicyError as exc:
+        raise _fail(f"broken policy: {exc}") from None
+    settler = Settler(book)
+    with _open_input(input_path) as source, _open_output(output) as sink:
+        counts = settle_file(settler, source, sink)
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("settled", "rejected", "duplicate"))
+    typer.echo(f"settled {sum(counts.values())} claims: {summary}", err=True)
+
+
+def clearing(
+    settlements: Annotated[str, typer.Argument(metavar="SETTLEMENTS.jsonl|-")],
+    period: Annotated[str, typer.Option("--period", help="Month to clear, YYYY-MM.")],
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Clearing rows (- = stdout).")
+    ] = "-",
+) -> None:
+    """Net a month's inter-city debts between regions from settlement records."""
+    if len(period) != 7 or period[4] != "-" or not (period[:4] + period[5:]).isdigit():
+        raise _fail(f"--period must be YYYY-MM, got {period!r}")
+    with _open_input(settlements) as source:
+        rows = clear_period(_records(source, settlements), period)
+    with _open_output(output) as sink:
+        for row in rows:
+            sink.write(encode_record(row) + "\n")
+
+
+def _records(source: BinaryIO, name: str):  # type: ignore[no-untyped-def]
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise _fail(f"{name} line {number} is not a JSON settlement record") from None
+        if isinstance(record, dict):
+            yield record
+
+
+def register(app: typer.Typer) -> None:
+    app.command("settle")(settle)
+    app.command("clearing")(clearing)

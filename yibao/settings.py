@@ -1,0 +1,55 @@
+"""The one settings object, read from the environment (and CLI flags) at start-up.
+
+Nothing here connects, creates folders or sets a tracking URI: callers decide
+when. Every variable is documented in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of every yibao process; env vars are the field names upper-cased."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    data_dir: Path = Field(Path("var"), description="Local state: broker data, MLflow store, DB.")
+    policies_dir: Path | None = Field(None, description="Policy directory; None = bundled.")
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
+    mlflow_tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; None = sqlite store in data_dir."
+    )
+    model_name: str = Field("yibao-fraud", description="Registered model name.")
+    database_url: str | None = Field(
+        None, description="Review app database; None = SQLite file in data_dir."
+    )
+    review_host: str = "127.0.0.1"
+    review_port: int = 8000
+    review_secret_key: str | None = Field(
+        None, description="Session signing key; None = generated once into data_dir."
+    )
+    stream_web_port: int = Field(6066, description="Worker health/metrics port.")
+    stream_partitions: int = 4
+    model_poll_seconds: float = 30.0
+
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI: the env var, else a sqlite file under data_dir."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def review_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'review.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the settings once per process."""
+    return Settings()
