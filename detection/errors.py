@@ -1,0 +1,22 @@
+"""Errors raised by the detection core.
+
+Tree::
+
+    DetectionError
+    ├── FeatureSchemaError   a feature vector or model does not match FEATURE_NAMES
+    └── ClaimFactsError      a claim lacks what the features need
+"""
+
+from __future__ import annotations
+
+
+class DetectionError(Exception):
+    """Base class of every detection error."""
+
+
+class FeatureSchemaError(DetectionError):
+    """A model or feature vector does not match the features this code computes."""
+
+
+class ClaimFactsError(DetectionError):
+    """A claim cannot be reduced to the facts the features need."""

@@ -1,0 +1,127 @@
+"""Plain-language texts for features, written for a claims clerk.
+
+:func:`feature_text` says what one feature's value means for one claim, e.g.
+"total cost 3.2x the typical cost of level-2 hospitals for J18.9". The model's
+top contributions and the red-flag rules both speak through these texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from detection.features import NO_EVENT_DAYS, Features
+
+
+def _yuan(fen: float) -> str:
+    return f"{fen / 100:,.2f}"
+
+
+def _times(x: float) -> str:
+    return f"{x:.1f}x"
+
+
+def _days(n: float) -> str:
+    days = round(n)
+    return f"{days} day" if days == 1 else f"{days} days"
+
+
+def _peers(f: Features) -> str:
+    return f"level-{f.level} hospitals for {f.diagnosis} ({f.claim_type})"
+
+
+def _gap(f: Features, name: str, same_dx: bool) -> str:
+    gap = f[name]
+    if gap >= NO_EVENT_DAYS:
+        return "no earlier in-patient stay of this patient"
+    dx = ", same diagnosis" if same_dx else ""
+    return f"re-admitted {_days(gap)} after discharge{dx}"
+
+
+def _ratio_text(what: str) -> Callable[[Features, str], str]:
+    def text(f: Features, name: str) -> str:
+        return f"hospital's {what} {_times(f[name])} that of its peers (past claims)"
+
+    return text
+
+
+_TEXTS: dict[str, Callable[[Features, str], str]] = {
+    "is_inpatient": lambda f, n: f"claim type {f.claim_type}",
+    "is_outpatient": lambda f, n: f"claim type {f.claim_type}",
+    "is_ltc": lambda f, n: f"claim type {f.claim_type}",
+    "hospital_level": lambda f, n: f"level-{f.level} hospital",
+    "cost_vs_peer_ratio": lambda f, n: (
+        f"total cost {_times(f[n])} the typical cost of {_peers(f)} ({_yuan(f.peer_cost_fen)} yuan)"
+    ),
+    "cost_peer_z": lambda f, n: f"total cost {f[n]:+.1f} standard deviations from {_peers(f)}",
+    "los_vs_peer_ratio": lambda f, n: (
+        f"length of stay {_times(f[n])} the typical stay at {_peers(f)}"
+        f" ({f.peer_los_days:.1f} days)"
+    ),
+    "items_vs_peer_ratio": lambda f, n: f"{_times(f[n])} as many bill lines as {_peers(f)}",
+    "share_a": lambda f, n: f"category-A items are {f[n]:.0%} of the bill",
+    "share_c": lambda f, n: f"self-pay (category-C) items are {f[n]:.0%} of the bill",
+    "a_share_vs_peer": lambda f, n: (
+        f"category-A share {f['share_a']:.0%}, {f[n] * 100:+.0f} points against {_peers(f)}"
+    ),
+    "readmit_gap_days": lambda f, n: _gap(f, n, same_dx=False),
+    "readmit_same_dx_gap_days": lambda f, n: _gap(f, n, same_dx=True),
+    "overlapping_stays": lambda f, n: (
+        f"in-patient stay overlaps {int(f[n])} other stay(s) of the same patient"
+    ),
+    "person_claims_30d": lambda f, n: f"patient had {int(f[n])} earlier claim(s) in 30 days",
+    "person_claims_365d": lambda f, n: f"patient had {int(f[n])} earlier claim(s) in a year",
+    "person_hospital_claims_30d": lambda f, n: (
+        f"patient had {int(f[n])} earlier claim(s) at this hospital in 30 days"
+    ),
+    "duplicate_bills": lambda f, n: (
+        f"same patient, hospital, dates and amount as {int(f[n])} earlier claim(s)"
+    ),
+    "identical_bill": lambda f, n: (
+        "bill identical (items and amounts) to an earlier bill at this hospital"
+        if f[n] > 0
+        else "bill not identical to an earlier one"
+    ),
+    "identical_bill_peer_rate": lambda f, n: (
+        f"{f[n]:.0%} of bills of {_peers(f)} repeat an earlier bill"
+    ),
+    "age_years": lambda f, n: f"patient aged {int(f[n])}",
+    "age_dx_z": lambda f, n: (
+        f"patient's age {int(f['age_years'])} is {f[n]:+.1f} standard deviations"
+        f" from patients with {f.diagnosis}"
+    ),
+    "age_dx_implausible": lambda f, n: (
+        f"diagnosis {f.diagnosis} is implausible: {f.implausible}"
+        if f.implausible
+        else f"diagnosis {f.diagnosis} plausible for age and sex"
+    ),
+    "hosp_cost_ratio": _ratio_text("typical cost"),
+    "hosp_los_ratio": _ratio_text("typical length of stay"),
+    "hosp_readmit_vs_peer": _ratio_text("re-admission rate"),
+    "hosp_identical_vs_peer": _ratio_text("share of identical bills"),
+    "hosp_duplicate_rate": lambda f, n: f"{f[n]:.1%} of the hospital's claims are duplicates",
+    "hosp_a_share_vs_peer": lambda f, n: (
+        f"hospital bills category A {f[n] * 100:+.0f} points more than its peers"
+    ),
+    "hosp_a_share_shift": lambda f, n: (
+        f"hospital's category-A share moved {f[n] * 100:+.0f} points recently"
+    ),
+    "hosp_volume_spike": lambda f, n: (
+        f"hospital's claims in the last 4 weeks {_times(f[n])} its usual volume"
+    ),
+    "hosp_implausible_rate": lambda f, n: (
+        f"{f[n]:.1%} of the hospital's claims have an implausible age/sex diagnosis"
+    ),
+}
+
+
+def feature_text(name: str, features: Features) -> str:
+    """What one feature's value means for this claim, in plain words.
+
+    Args:
+        name: a name from ``FEATURE_NAMES``.
+        features: the claim's features.
+
+    Returns:
+        A short sentence fragment without a final full stop.
+    """
+    return _TEXTS[name](features, name)

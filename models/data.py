@@ -1,0 +1,136 @@
+"""Read labelled claims files into claim facts, skipping what settlement rejects.
+
+Claims are validated with the settlement contract (``settlement.claim.parse_claim``);
+a rejected claim or a repeated ``claim_id`` is skipped and counted. A labels
+file (rows ``{"claim_id", "is_fraud", "fraud_type"}`` from the review app)
+overrides the labels carried by the claims themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from detection.errors import ClaimFactsError
+from detection.facts import ClaimFacts, facts_from_claim
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedClaims:
+    """Valid claims as facts, plus what was skipped and why."""
+
+    facts: list[ClaimFacts]
+    skipped: int = 0
+    skipped_by_code: Counter[str] = field(default_factory=Counter)
+    relabelled: int = 0
+    fingerprint: str = ""  # sha256 of the claims file (and labels file)
+
+
+def file_sha256(paths: Iterable[Path]) -> str:
+    """sha256 over the bytes of the files, in order: the data's fingerprint."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def read_labels(path: Path) -> dict[str, tuple[bool, str | None]]:
+    """Labels by claim_id from a JSONL file of ``{"claim_id", "is_fraud", "fraud_type"}``."""
+    labels: dict[str, tuple[bool, str | None]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row.get("claim_id"), str):
+                raise ValueError(f"{path}:{number}: expected an object with a claim_id")
+            labels[row["claim_id"]] = (bool(row.get("is_fraud")), row.get("fraud_type"))
+    return labels
+
+
+def parse_lines(lines: Iterable[bytes | str], book: object | None = None) -> LoadedClaims:
+    """Validate JSONL lines and reduce the valid claims to facts.
+
+    Args:
+        lines: one claim per line (blank lines ignored).
+        book: a settlement ``PolicyBook``; None loads the bundled policies.
+
+    Returns:
+        The facts of every valid, first-seen claim and the skip counts.
+    """
+    from settlement.claim import parse_claim
+    from settlement.jsonio import decode_claim
+    from settlement.policy_loader import load_policy_dir
+
+    if book is None:
+        book = load_policy_dir(None)
+    out = LoadedClaims(facts=[])
+    seen: set[str] = set()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = decode_claim(line)
+        except ValueError:
+            out.skipped += 1
+            out.skipped_by_code["malformed"] += 1
+            continue
+        check = parse_claim(obj, book)  # type: ignore[arg-type]
+        claim = check.claim
+        if claim is None:
+            out.skipped += 1
+            for issue in check.issues[:1]:
+                out.skipped_by_code[issue.code] += 1
+            continue
+        if claim.claim_id in seen:
+            out.skipped += 1
+            out.skipped_by_code["duplicate_claim_id"] += 1
+            continue
+        seen.add(claim.claim_id)
+        try:
+            out.facts.append(facts_from_claim(claim))
+        except ClaimFactsError as exc:
+            out.skipped += 1
+            out.skipped_by_code["unusable"] += 1
+            log.debug("skipped %s: %s", claim.claim_id, exc)
+    return out
+
+
+def load_claims(path: Path, labels: Path | None = None) -> LoadedClaims:
+    """Load a claims JSONL file, optionally overriding its labels from a labels file.
+
+    Args:
+        path: claims in the spec format (labels ``is_fraud``/``fraud_type`` optional).
+        labels: review-app export; its rows replace the labels of the claims they name.
+
+    Returns:
+        The loaded claims with skip counts and the data fingerprint.
+    """
+    with open(path, "rb") as fh:
+        loaded = parse_lines(fh)
+    paths = [path]
+    if labels is not None:
+        paths.append(labels)
+        table = read_labels(labels)
+        facts = []
+        for fact in loaded.facts:
+            row = table.get(fact.claim_id)
+            if row is not None:
+                fact = dataclasses.replace(fact, is_fraud=row[0], fraud_type=row[1])
+                loaded.relabelled += 1
+            facts.append(fact)
+        loaded.facts = facts
+    loaded.fingerprint = file_sha256(paths)
+    if loaded.skipped:
+        log.info("skipped %d claims: %s", loaded.skipped, dict(loaded.skipped_by_code))
+    return loaded

@@ -1,0 +1,239 @@
+"""Fraud-detection commands: train, evaluate, score and the model registry (`models`).
+
+Heavy libraries (lightgbm, mlflow, sklearn) are imported inside the commands
+so that other commands start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+models_app = typer.Typer(help="The model registry: list versions, promote a champion.")
+
+DataOpt = Annotated[
+    Path, typer.Option("--data", exists=True, dir_okay=False, help="Labelled claims JSONL.")
+]
+LabelsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels",
+        exists=True,
+        dir_okay=False,
+        help="Labels JSONL ({claim_id, is_fraud, fraud_type}) overriding the claims' labels.",
+    ),
+]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="Model URI; default models:/<name>@champion.")
+]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def train_cmd(
+    data: DataOpt,
+    labels: LabelsOpt = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "yibao-fraud",
+    model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
+    capacity: Annotated[float, typer.Option(help="Share of claims flagged.")] = 0.02,
+    seed: Annotated[int, typer.Option(help="Seed of the hospital split.")] = 7,
+) -> None:
+    """Train the LightGBM model, log it to MLflow and register it as challenger."""
+    from models.errors import TrainingDataError
+    from models.train import train
+
+    try:
+        result = train(
+            data,
+            labels,
+            experiment=experiment,
+            model_name=model_name,
+            capacity=capacity,
+            seed=seed,
+        )
+    except TrainingDataError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"run_id: {result.run_id}")
+    typer.echo(f"model_uri: {result.model_uri}")
+    typer.echo(f"aliases: {', '.join(result.aliases)}")
+    typer.echo(
+        f"held-out PR-AUC {result.metrics.get('valid_claim_pr_auc', float('nan')):.4f}, "
+        f"hospital precision@10 {result.metrics.get('valid_hospital_precision_at_10', 0):.2f}, "
+        f"{result.seconds['total']:.1f}s"
+    )
+
+
+def evaluate_cmd(
+    data: DataOpt,
+    labels: LabelsOpt = None,
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    capacity: Annotated[float, typer.Option(help="Share of claims reviewed.")] = 0.02,
+) -> None:
+    """Ranking metrics of a model and of the baselines on labelled claims."""
+    from models.errors import ModelError
+    from models.evaluate import evaluate
+    from models.registry import default_uri
+    from models.tracking import configure_tracking
+
+    configure_tracking()
+    try:
+        result = evaluate(data, model or default_uri(), labels=labels, capacity=capacity)
+    except ModelError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps(result, sort_keys=True))
+        return
+    keys = (
+        "claim_pr_auc",
+        "claim_roc_auc",
+        "hospital_pr_auc",
+        "hospital_precision_at_10",
+        "precision_at_capacity",
+        "recall_at_capacity",
+    )
+    typer.echo(
+        f"{result['claims']} claims, fraud rate {result['fraud_rate']:.4f}, "
+        f"{result['skipped']} skipped"
+    )
+    typer.echo(f"{'scorer':<22}" + "".join(f"{k:>26}" for k in keys))
+    rows = [(result["model"], result), *result["baselines"].items()]
+    for name, row in rows:
+        cells = "".join(f"{row[k]:>26.4f}" if row[k] is not None else f"{'-':>26}" for k in keys)
+        typer.echo(f"{name:<22}{cells}")
+
+
+def score_cmd(
+    data: DataOpt,
+    model: ModelOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Output JSONL; - for stdout.")
+    ] = None,
+    hospitals: Annotated[
+        Path | None, typer.Option(help="Also write the hospital risk table (JSONL).")
+    ] = None,
+    rules_only: Annotated[bool, typer.Option(help="Score with the red flags alone.")] = False,
+) -> None:
+    """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim."""
+    from models.data import load_claims
+    from models.errors import ModelError
+    from models.registry import default_uri, load_model
+    from models.score import Scorer, hospital_table
+    from models.tracking import configure_tracking
+
+    loaded_model = None
+    if not rules_only:
+        configure_tracking()
+        try:
+            loaded_model = load_model(model or default_uri())
+        except ModelError as exc:
+            _fail(str(exc))
+            return
+    loaded = load_claims(data)
+    scorer = Scorer(loaded_model)
+    ordered = sorted(loaded.facts, key=lambda c: c.sort_key)
+    records = scorer.score_batch(ordered)
+    lines = (json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
+    if out is None or str(out) == "-":
+        sys.stdout.writelines(lines)
+    else:
+        with open(out, "w", encoding="utf-8") as sink:
+            sink.writelines(lines)
+    if hospitals is not None:
+        with open(hospitals, "w", encoding="utf-8") as fh:
+            for row in hospital_table(ordered, records):
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    flagged = sum(r["flagged"] for r in records)
+    typer.echo(
+        f"scored {len(records)} claims with {scorer.label}: {flagged} flagged, "
+        f"{loaded.skipped} skipped",
+        err=True,
+    )
+
+
+@models_app.command("list")
+def models_list(
+    model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Registered versions, newest first, with aliases and held-out PR-AUC."""
+    from models.errors import ModelError
+    from models.registry import list_versions
+    from models.tracking import configure_tracking
+    from yibao.settings import get_settings
+
+    configure_tracking()
+    name = model_name or get_settings().model_name
+    try:
+        rows = list_versions(name)
+    except ModelError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        auc = row["valid_claim_pr_auc"]
+        typer.echo(
+            f"{name}/{row['version']:<4} {','.join(row['aliases']) or '-':<22} "
+            f"pr_auc={'-' if auc is None else f'{auc:.4f}'} run={row['run_id']}"
+        )
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+    model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Held-out claims to compare on."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Promote without comparing.")] = False,
+) -> None:
+    """Make VERSION the champion if it beats the champion on the same held-out data."""
+    from models.errors import ModelError, PromotionRefused
+    from models.registry import promote
+    from models.tracking import configure_tracking
+    from yibao.settings import get_settings
+
+    configure_tracking()
+    name = model_name or get_settings().model_name
+    heldout = None
+    if data is not None:
+        from models.data import load_claims
+        from models.matrix import featurize, labels_of
+
+        ordered, _, X = featurize(load_claims(data).facts)
+        heldout = (X, labels_of(ordered))
+    try:
+        result = promote(name, version, force=force, heldout=heldout)
+    except PromotionRefused as exc:
+        _fail(str(exc))
+        return
+    except ModelError as exc:
+        _fail(str(exc))
+        return
+    if result.challenger_pr_auc is not None:
+        typer.echo(
+            f"{name}/{version} is champion (PR-AUC {result.challenger_pr_auc:.4f} > "
+            f"{result.champion_pr_auc:.4f} of {name}/{result.previous})"
+        )
+    else:
+        typer.echo(f"{name}/{version} is champion (previous: {result.previous or 'none'})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add train, evaluate, score and the `models` group to the CLI."""
+    app.command("train")(train_cmd)
+    app.command("evaluate")(evaluate_cmd)
+    app.command("score")(score_cmd)
+    app.add_typer(models_app, name="models")
