@@ -1,0 +1,153 @@
+"""The review web app: ``create_app(settings)`` builds it; nothing happens at import.
+
+Server-rendered Jinja2 pages and plain HTML forms (no JavaScript, no CDN).
+The database is upgraded to the newest migration when the app is created.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from yibao.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+
+
+def secret_key_for(settings: Settings) -> str:
+    """The session signing key: the setting, else one generated once into data_dir."""
+    if settings.review_secret_key:
+        return settings.review_secret_key
+    path = Path(settings.data_dir) / "review-secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
+    """Build the app: engine, migrations, templates, middleware and routers.
+
+    Args:
+        settings: the process settings (database URL, data dir, secret key).
+        policy_book: a loaded PolicyBook for the settlement breakdown; None loads
+            ``settings.policies_dir`` (or the bundled policies) on first use.
+    """
+    from fastapi import Depends, FastAPI, Request
+    from fastapi.responses import HTMLResponse, RedirectResponse, Response
+    from fastapi.staticfiles import StaticFiles
+    from starlette.exceptions import HTTPException
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    from review import db as dbmod
+    from review.deps import LoginRequired, csrf_guard
+    from review.routers import (
+        audit,
+        auth,
+        claims,
+        decisions,
+        hospitals,
+        indicators,
+        labels,
+        queue,
+    )
+    from review.security import (
+        SECURE_HEADERS,
+        SESSION_COOKIE,
+        SESSION_MAX_AGE_S,
+        LoginThrottle,
+        SessionCodec,
+        new_csrf_token,
+    )
+    from review.templating import make_templates
+
+    engine = dbmod.make_engine(settings.review_database_url())
+    dbmod.upgrade_head(engine)
+
+    app = FastAPI(
+        title="yibao review",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(csrf_guard)],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = dbmod.session_factory(engine)
+    app.state.templates = make_templates(HERE / "templates")
+    app.state.throttle = LoginThrottle()
+    app.state.policy_book = policy_book
+    codec = SessionCodec(secret_key_for(settings))
+    secure_cookie = settings.review_host not in ("127.0.0.1", "localhost")
+
+    class SessionMiddleware(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+            raw = request.cookies.get(SESSION_COOKIE)
+            session = codec.loads(raw)
+            if "csrf" not in session:
+                session["csrf"] = new_csrf_token()
+            before = dict(session)
+            request.state.session = session
+            response = await call_next(request)
+            if session != before or raw is None or not codec.loads(raw):
+                response.set_cookie(
+                    SESSION_COOKIE,
+                    codec.dumps(session),
+                    max_age=SESSION_MAX_AGE_S,
+                    httponly=True,
+                    samesite="lax",
+                    secure=secure_cookie,
+                    path="/",
+                )
+            for name, value in SECURE_HEADERS.items():
+                response.headers.setdefault(name, value)
+            if response.headers.get("content-type", "").startswith("text/html"):
+                response.headers.setdefault("Cache-Control", "no-store")
+            return response
+
+    app.add_middleware(SessionMiddleware)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        templates = request.app.state.templates
+        session = getattr(request.state, "session", {})
+        return HTMLResponse(
+            templates.get_template("error.html").render(
+                status=exc.status_code, detail=exc.detail, user=None, csrf=session.get("csrf")
+            ),
+            status_code=exc.status_code,
+        )
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (auth, queue, claims, decisions, hospitals, indicators, audit, labels):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        return RedirectResponse("/queue", status_code=303)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    log.info("review app ready (database %s)", engine.url.render_as_string(hide_password=True))
+    return app

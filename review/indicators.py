@@ -1,0 +1,138 @@
+"""Monitoring indicators as pure computations over rows the routers fetch.
+
+Money is integer fen and ratios ten-thousandths on the way in; results carry
+formatted strings for pages and CSV files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+
+def fen_text(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def ratio_text(numerator: int, denominator: int) -> str:
+    """``numerator / denominator`` as a 4-decimal ratio, rounded half-up ("" when 0/0)."""
+    if denominator <= 0:
+        return ""
+    tenthousandths = (numerator * 10000 * 2 + denominator) // (denominator * 2)
+    return f"{tenthousandths // 10000}.{tenthousandths % 10000:04d}"
+
+
+def effective_rates(rows: Iterable[dict[str, Any]], by: str) -> list[dict[str, Any]]:
+    """Effective reimbursement rate (fund paid / total) per group, next to the policy ratio.
+
+    Args:
+        rows: settled claims with ``by``, ``total_fen``, ``fund_pay_fen`` and
+            ``ratio`` (the applied policy ratio in ten-thousandths).
+        by: the grouping key (``scheme``, ``claim_type``, ``hospital_level``).
+
+    Returns:
+        Rows ``{by, claims, total, fund_pay, effective_rate, policy_ratio}``;
+        policy_ratio is the applied ratios' mean weighted by total.
+    """
+    acc: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for row in rows:
+        a = acc[row[by]]
+        total = row["total_fen"] or 0
+        a[0] += 1
+        a[1] += total
+        a[2] += row["fund_pay_fen"] or 0
+        a[3] += total * (row["ratio"] or 0)
+    out = []
+    for key in sorted(acc, key=str):
+        claims, total, fund, weighted = acc[key]
+        out.append(
+            {
+                by: key,
+                "claims": claims,
+                "total": fen_text(total),
+                "fund_pay": fen_text(fund),
+                "effective_rate": ratio_text(fund, total),
+                "policy_ratio": ratio_text(weighted, total * 10000) if total else "",
+            }
+        )
+    return out
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of sorted values, nearest-rank."""
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def settlement_delays(rows: Iterable[tuple[str, datetime, datetime]]) -> list[dict[str, Any]]:
+    """Delay from submission to settlement per month: median and 90th percentile in hours.
+
+    Args:
+        rows: ``(month "YYYY-MM", submitted_at, settled_at)`` (naive UTC).
+    """
+    by_month: dict[str, list[float]] = defaultdict(list)
+    for month, submitted, settled in rows:
+        if submitted is None or settled is None:
+            continue
+        by_month[month].append((settled - submitted).total_seconds() / 3600)
+    out = []
+    for month in sorted(by_month):
+        hours = sorted(by_month[month])
+        out.append(
+            {
+                "month": month,
+                "claims": len(hours),
+                "median_hours": f"{percentile(hours, 0.5):.1f}",
+                "p90_hours": f"{percentile(hours, 0.9):.1f}",
+            }
+        )
+    return out
+
+
+def fund_by_region_month(rows: Iterable[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
+    """Fund paid per insured region and month from ``(region, month, claims, fund_fen)``."""
+    return [
+        {"region": region, "month": month, "claims": claims, "fund_pay": fen_text(fund or 0)}
+        for region, month, claims, fund in sorted(rows, key=lambda r: (r[0] or "", r[1] or ""))
+    ]
+
+
+def flag_rates(rows: Iterable[tuple[str, int, int, int, int]]) -> list[dict[str, Any]]:
+    """Flag and confirmation rates per month.
+
+    Args:
+        rows: ``(month, scored, flagged, decided, confirmed)`` where decided counts
+            flagged claims confirmed or cleared.
+    """
+    out = []
+    for month, scored, flagged, decided, confirmed in sorted(rows, key=lambda r: r[0] or ""):
+        out.append(
+            {
+                "month": month,
+                "scored": scored,
+                "flagged": flagged,
+                "flag_rate": ratio_text(flagged, scored),
+                "decided": decided,
+                "confirmed": confirmed,
+                "confirmation_rate": ratio_text(confirmed, decided),
+            }
+        )
+    return out
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows as CSV text with a header from the first row's keys."""
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()

@@ -1,0 +1,400 @@
+"""Load claims, settlement records and score records (JSON Lines) into the review DB.
+
+Loads are idempotent upserts by ``claim_id``: loading a newer score or
+settlement replaces the old one but never touches review state (status,
+assignment, decisions). Identity numbers are masked and hashed before storage.
+
+Not done yet: a consumer of the stream's ``fraud.flags`` and ``settlements``
+topics. It would call :func:`load_score_objects` / :func:`load_settlement_objects`
+with decoded messages; until then run ``yibao score`` and ``yibao review load``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, bindparam, case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from review.db import person_key, person_salt
+from review.models import Claim, ClaimRule, Hospital, Settlement
+from settlement.idnumber import mask_identity_numbers, mask_person_id
+from settlement.jsonio import decode_claim
+from settlement.money import parse_amount, parse_fen_text, parse_ratio_text
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+READMISSION_DAYS = 30
+
+
+def _lines(source: Iterable[str | bytes]) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, decode_claim(line)
+        except ValueError as exc:
+            log.warning("line %d: not JSON (%s); skipped", number, mask_identity_numbers(str(exc)))
+
+
+def _date(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(text))
+    except (TypeError, ValueError):
+        return None
+
+
+def _datetime(text: Any) -> datetime | None:
+    """An RFC 3339 time as naive UTC (what every database stores the same way)."""
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _fen(value: Any) -> int | None:
+    try:
+        return parse_amount(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def _fen_text(value: Any) -> int | None:
+    try:
+        return parse_fen_text(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], keep: dict[str, str]):
+    """Insert ``rows``; on a key conflict update every column except the key.
+
+    ``keep`` maps a column to "coalesce" (keep the stored value when it is set).
+    Uses the dialect's ON CONFLICT (SQLite and PostgreSQL both have it).
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    updates = {}
+    for name in rows[0]:
+        if name in keys:
+            continue
+        if keep.get(name) == "coalesce":
+            updates[name] = func.coalesce(table.c[name], stmt.excluded[name])
+        else:
+            updates[name] = stmt.excluded[name]
+    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+
+
+def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:
+    """The ``claims`` columns of one claim object, identity number masked and hashed."""
+    patient = obj.get("patient") if isinstance(obj.get("patient"), dict) else {}
+    hospital = obj.get("hospital") if isinstance(obj.get("hospital"), dict) else {}
+    pid = patient.get("person_id")
+    masked_obj = dict(obj)
+    if isinstance(pid, str):
+        masked_obj["patient"] = {**patient, "person_id": mask_person_id(pid)}
+    items = obj.get("items") if isinstance(obj.get("items"), list) else []
+    amounts = [_fen(item.get("amount")) for item in items if isinstance(item, dict)]
+    level = hospital.get("level")
+    admitted, discharged = _date(obj.get("admission_date")), _date(obj.get("discharge_date"))
+    return {
+        "claim_id": str(obj["claim_id"]),
+        "claim_type": obj.get("claim_type"),
+        "submitted_at": _datetime(obj.get("submitted_at")),
+        "person_masked": mask_person_id(pid) if isinstance(pid, str) else None,
+        "person_key": person_key(salt, pid) if isinstance(pid, str) else None,
+        "scheme": patient.get("scheme"),
+        "insured_region": patient.get("insured_region"),
+        "hospital_id": hospital.get("hospital_id"),
+        "hospital_region": hospital.get("region"),
+        "hospital_level": level if isinstance(level, int) else None,
+        "admission_date": admitted,
+        "discharge_date": discharged,
+        "diagnosis": obj.get("diagnosis"),
+        "stay_days": (discharged - admitted).days if admitted and discharged else None,
+        "total_fen": sum(amounts) if amounts and None not in amounts else None,
+        "claim_json": json.dumps(masked_obj, ensure_ascii=False),
+    }
+
+
+def load_claim_objects(session: Session, objects: Iterable[Any]) -> int:
+    """Upsert claim objects; returns how many were stored."""
+    salt = person_salt(session)
+    table = Claim.__table__
+    batch: list[dict[str, Any]] = []
+    count = 0
+    for obj in objects:
+        if not isinstance(obj, dict) or not isinstance(obj.get("claim_id"), str):
+            log.warning("a claim without a usable claim_id was skipped")
+            continue
+        batch.append(claim_row(obj, salt))
+        if len(batch) >= BATCH:
+            _upsert(session, table, batch, {})
+            count += len(batch)
+            batch = []
+    _upsert(session, table, batch, {})
+    count += len(batch)
+    return count
+
+
+def load_claims(session: Session, source: Iterable[str | bytes]) -> int:
+    """Load a claims JSONL (spec section 2)."""
+    return load_claim_objects(session, (obj for _, obj in _lines(source)))
+
+
+def settlement_row(rec: dict[str, Any], loaded_at: datetime) -> dict[str, Any]:
+    ratio = rec.get("ratio")
+    try:
+        ratio_value = parse_ratio_text(str(ratio)) if ratio is not None else None
+    except ValueError:
+        ratio_value = None
+    return {
+        "claim_id": str(rec["claim_id"]),
+        "status": str(rec.get("status")),
+        "claim_type": rec.get("claim_type"),
+        "discharge_date": _date(rec.get("discharge_date")),
+        "intercity": rec.get("intercity") if isinstance(rec.get("intercity"), bool) else None,
+        "insured_region": rec.get("insured_region"),
+        "treatment_region": rec.get("treatment_region"),
+        "policy_version": rec.get("policy_version"),
+        "total_fen": _fen_text(rec.get("total")),
+        "eligible_fen": _fen_text(rec.get("eligible")),
+        "ratio": ratio_value,
+        "fund_pay_fen": _fen_text(rec.get("fund_pay")),
+        "patient_pay_fen": _fen_text(rec.get("patient_pay")),
+        # Records carry no settlement time in spec section 6; a stream may add
+        # `settled_at`, otherwise the time the review DB first saw the record.
+        "settled_at": _datetime(rec.get("settled_at")) or loaded_at,
+        "record_json": mask_identity_numbers(json.dumps(rec, ensure_ascii=False)),
+    }
+
+
+def load_settlement_objects(session: Session, records: Iterable[Any]) -> int:
+    """Upsert settlement records; ``duplicate`` answers are skipped (the first counts)."""
+    table = Settlement.__table__
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    batch: list[dict[str, Any]] = []
+    count = 0
+    for rec in records:
+        if not isinstance(rec, dict) or not isinstance(rec.get("claim_id"), str):
+            continue
+        if rec.get("status") == "duplicate":
+            continue
+        batch.append(settlement_row(rec, loaded_at))
+        if len(batch) >= BATCH:
+            _upsert(session, table, batch, {"settled_at": "coalesce"})
+            count += len(batch)
+            batch = []
+    _upsert(session, table, batch, {"settled_at": "coalesce"})
+    return count + len(batch)
+
+
+def load_settlements(session: Session, source: Iterable[str | bytes]) -> int:
+    """Load settlement records (spec section 6) from JSONL."""
+    return load_settlement_objects(session, (obj for _, obj in _lines(source)))
+
+
+def score_row(rec: dict[str, Any]) -> dict[str, Any]:
+    codes = [
+        str(hit.get("code"))
+        for hit in rec.get("rule_hits") or []
+        if isinstance(hit, dict) and hit.get("code")
+    ]
+    score = rec.get("fraud_score")
+    return {
+        "claim_id": str(rec["claim_id"]),
+        "scored": True,
+        "flagged": bool(rec.get("flagged")),
+        "fraud_score": float(score) if isinstance(score, int | float | str) else 0.0,
+        "threshold": float(rec["threshold"]) if rec.get("threshold") is not None else None,
+        "model_version": rec.get("model_version"),
+        "rule_codes": ",".join(codes)[:512] or None,
+        "score_json": mask_identity_numbers(json.dumps(rec, ensure_ascii=False, default=str)),
+        # Queue fields, used only when the claim itself was not loaded.
+        "hospital_id": rec.get("hospital_id"),
+        "insured_region": rec.get("insured_region"),
+        "scheme": rec.get("scheme"),
+        "claim_type": rec.get("claim_type"),
+        "discharge_date": _date(rec.get("discharge_date")),
+        "total_fen": _fen_text(rec.get("total")),
+    }
+
+
+_COALESCED = {
+    k: "coalesce"
+    for k in (
+        "hospital_id",
+        "insured_region",
+        "scheme",
+        "claim_type",
+        "discharge_date",
+        "total_fen",
+    )
+}
+
+
+def load_score_objects(session: Session, records: Iterable[Any]) -> int:
+    """Upsert score records (the brief's format) and their rule hits."""
+    table = Claim.__table__
+    batch: list[dict[str, Any]] = []
+    count = 0
+
+    def flush() -> None:
+        if not batch:
+            return
+        _upsert(session, table, batch, _COALESCED)
+        ids = [row["claim_id"] for row in batch]
+        session.execute(delete(ClaimRule).where(ClaimRule.claim_id.in_(ids)))
+        hits = [
+            {"claim_id": row["claim_id"], "code": code}
+            for row in batch
+            for code in dict.fromkeys((row["rule_codes"] or "").split(","))
+            if code
+        ]
+        if hits:
+            session.execute(ClaimRule.__table__.insert(), hits)
+
+    for rec in records:
+        if not isinstance(rec, dict) or not isinstance(rec.get("claim_id"), str):
+            continue
+        batch.append(score_row(rec))
+        if len(batch) >= BATCH:
+            flush()
+            count += len(batch)
+            batch = []
+    flush()
+    return count + len(batch)
+
+
+def load_scores(session: Session, source: Iterable[str | bytes]) -> int:
+    """Load score records from JSONL."""
+    return load_score_objects(session, (obj for _, obj in _lines(source)))
+
+
+def load_hospital_risk(session: Session, source: Iterable[str | bytes]) -> int:
+    """Load a hospital risk table (rows of the brief's format), replacing derived rows."""
+    rows = []
+    for _, rec in _lines(source):
+        if isinstance(rec, dict) and rec.get("hospital_id"):
+            rows.append(
+                {
+                    "hospital_id": str(rec["hospital_id"]),
+                    "region": rec.get("region"),
+                    "level": rec.get("level"),
+                    "risk_score": float(rec.get("risk_score") or 0.0),
+                    "rank": rec.get("rank"),
+                    "claims": int(rec.get("claims") or 0),
+                    "flagged": int(rec.get("flagged") or 0),
+                    "top_reasons_json": json.dumps(rec.get("top_reasons") or []),
+                }
+            )
+    _upsert(session, Hospital.__table__, rows, {})
+    return len(rows)
+
+
+def refresh_readmissions(session: Session, days: int = READMISSION_DAYS) -> int:
+    """Mark in-patient stays that began within ``days`` of the same patient's last discharge."""
+    rows = session.execute(
+        select(Claim.claim_id, Claim.person_key, Claim.admission_date, Claim.discharge_date)
+        .where(Claim.claim_type == "inpatient", Claim.person_key.is_not(None))
+        .where(Claim.admission_date.is_not(None))
+        .order_by(Claim.person_key, Claim.admission_date, Claim.claim_id)
+    ).all()
+    readmitted: list[str] = []
+    last_person, last_discharge = None, None
+    for claim_id, key, admitted, discharged in rows:
+        if (
+            key == last_person
+            and last_discharge is not None
+            and timedelta(0) <= admitted - last_discharge <= timedelta(days=days)
+        ):
+            readmitted.append(claim_id)
+        if key != last_person or (
+            discharged and (not last_discharge or discharged > last_discharge)
+        ):
+            last_discharge = discharged
+        last_person = key
+    session.execute(update(Claim).where(Claim.readmission.is_(True)).values(readmission=False))
+    if readmitted:
+        session.execute(
+            update(Claim.__table__)
+            .where(Claim.__table__.c.claim_id == bindparam("cid"))
+            .values(readmission=True),
+            [{"cid": c} for c in readmitted],
+        )
+    return len(readmitted)
+
+
+def refresh_hospitals(session: Session) -> int:
+    """Derive each hospital's risk row from its claims' scores.
+
+    Risk score = mean fraud score of its scored claims; rank 1 = riskiest;
+    top reasons = the most frequent rule codes and reason features among its
+    flagged claims. A risk table loaded afterwards replaces these rows.
+    """
+    stats = session.execute(
+        select(
+            Claim.hospital_id,
+            func.max(Claim.hospital_region),
+            func.max(Claim.hospital_level),
+            func.count(),
+            func.sum(case((Claim.flagged.is_(True), 1), else_=0)),
+            func.avg(Claim.fraud_score),
+        )
+        .where(Claim.hospital_id.is_not(None))
+        .group_by(Claim.hospital_id)
+    ).all()
+    reasons: dict[str, Counter[str]] = defaultdict(Counter)
+    for hospital_id, score_json in session.execute(
+        select(Claim.hospital_id, Claim.score_json).where(Claim.flagged.is_(True))
+    ):
+        try:
+            rec = json.loads(score_json or "{}")
+        except ValueError:
+            continue
+        for hit in rec.get("rule_hits") or []:
+            if isinstance(hit, dict) and hit.get("code"):
+                reasons[hospital_id][f"rule {hit['code']}"] += 1
+        for reason in (rec.get("reasons") or [])[:3]:
+            if isinstance(reason, dict) and reason.get("feature"):
+                reasons[hospital_id][str(reason["feature"])] += 1
+    ordered = sorted(stats, key=lambda r: (-(r[5] or 0.0), r[0]))
+    rows = [
+        {
+            "hospital_id": hospital_id,
+            "region": region,
+            "level": level,
+            "risk_score": round(float(avg or 0.0), 4),
+            "rank": rank,
+            "claims": int(claims or 0),
+            "flagged": int(flagged or 0),
+            "top_reasons_json": json.dumps([r for r, _ in reasons[hospital_id].most_common(5)]),
+        }
+        for rank, (hospital_id, region, level, claims, flagged, avg) in enumerate(ordered, 1)
+    ]
+    session.execute(delete(Hospital))
+    for start in range(0, len(rows), BATCH):
+        session.execute(Hospital.__table__.insert(), rows[start : start + BATCH])
+    return len(rows)
+
+
+def refresh_derived(session: Session) -> None:
+    """Recompute re-admissions and hospital risk rows after a load."""
+    refresh_readmissions(session)
+    refresh_hospitals(session)

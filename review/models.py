@@ -1,0 +1,175 @@
+"""Database tables of the review app (SQLAlchemy 2.0 declarative models).
+
+Identity numbers are never stored in clear: a claim keeps the masked number for
+display and a salted hash (``person_key``) to link one patient's claims.
+Decisions and audit entries are append-only (see :mod:`review.db`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("clerk", "supervisor", "data_scientist")
+STATUSES = ("open", "documents_requested", "confirmed", "cleared")
+ACTIONS = {
+    "confirm_fraud": "confirmed",
+    "clear": "cleared",
+    "request_documents": "documents_requested",
+}
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Key-value facts about this database (the person-hash salt)."""
+
+    __tablename__ = "app_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Claim(Base):
+    """One claim with its score and review state, denormalised for the queue."""
+
+    __tablename__ = "claims"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claim_type: Mapped[str | None] = mapped_column(String(16))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    person_masked: Mapped[str | None] = mapped_column(String(32))
+    person_key: Mapped[str | None] = mapped_column(String(64))
+    scheme: Mapped[str | None] = mapped_column(String(16))
+    insured_region: Mapped[str | None] = mapped_column(String(6))
+    hospital_id: Mapped[str | None] = mapped_column(String(64))
+    hospital_region: Mapped[str | None] = mapped_column(String(6))
+    hospital_level: Mapped[int | None] = mapped_column(Integer)
+    admission_date: Mapped[date | None] = mapped_column(Date)
+    discharge_date: Mapped[date | None] = mapped_column(Date)
+    diagnosis: Mapped[str | None] = mapped_column(String(16))
+    stay_days: Mapped[int | None] = mapped_column(Integer)
+    total_fen: Mapped[int | None] = mapped_column(BigInteger)
+    readmission: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The claim JSON with person_id masked: items, ltc, etc. for the claim page.
+    claim_json: Mapped[str | None] = mapped_column(Text)
+    # Score (from `yibao score` or the stream's fraud.flags).
+    scored: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    fraud_score: Mapped[float] = mapped_column(Float, default=0.0)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    rule_codes: Mapped[str | None] = mapped_column(String(512))
+    score_json: Mapped[str | None] = mapped_column(Text)
+    # Review state.
+    status: Mapped[str] = mapped_column(String(24), default="open")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_claims_queue", "flagged", "status", "fraud_score", "claim_id"),
+        Index("ix_claims_queue_region", "flagged", "insured_region", "status", "fraud_score"),
+        Index("ix_claims_queue_hospital", "flagged", "hospital_id", "status", "fraud_score"),
+        Index("ix_claims_queue_scheme", "flagged", "scheme", "status", "fraud_score"),
+        Index("ix_claims_queue_assigned", "flagged", "assigned_to", "status", "fraud_score"),
+        Index("ix_claims_queue_date", "flagged", "discharge_date"),
+        Index("ix_claims_person", "person_key", "admission_date"),
+        Index("ix_claims_hospital_date", "hospital_id", "discharge_date"),
+    )
+
+
+class ClaimRule(Base):
+    """One rule hit of a claim, for the queue's rule filter."""
+
+    __tablename__ = "claim_rules"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __table_args__ = (Index("ix_claim_rules_code", "code", "claim_id"),)
+
+
+class Settlement(Base):
+    """The settlement record of a claim (spec section 6), amounts in fen."""
+
+    __tablename__ = "settlements"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    claim_type: Mapped[str | None] = mapped_column(String(16))
+    discharge_date: Mapped[date | None] = mapped_column(Date)
+    intercity: Mapped[bool | None] = mapped_column(Boolean)
+    insured_region: Mapped[str | None] = mapped_column(String(6))
+    treatment_region: Mapped[str | None] = mapped_column(String(6))
+    policy_version: Mapped[str | None] = mapped_column(String(32))
+    total_fen: Mapped[int | None] = mapped_column(BigInteger)
+    eligible_fen: Mapped[int | None] = mapped_column(BigInteger)
+    ratio: Mapped[int | None] = mapped_column(Integer)
+    fund_pay_fen: Mapped[int | None] = mapped_column(BigInteger)
+    patient_pay_fen: Mapped[int | None] = mapped_column(BigInteger)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    record_json: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("ix_settlements_status_date", "status", "discharge_date"),)
+
+
+class Hospital(Base):
+    """A hospital's risk row (from a risk table, or derived from scores at load)."""
+
+    __tablename__ = "hospitals"
+    hospital_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str | None] = mapped_column(String(6))
+    level: Mapped[int | None] = mapped_column(Integer)
+    risk_score: Mapped[float] = mapped_column(Float, default=0.0)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[int] = mapped_column(Integer, default=0)
+    top_reasons_json: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Decision(Base):
+    """A clerk's or supervisor's decision on a claim; rows are never changed."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    fraud_type: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Append-only log: who did what, when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    claim_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,107 @@
+"""A hospital against its peers (same level): cost per stay, length of stay,
+re-admission rate and flag rate over time, as rows and inline SVG charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import String, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from review.charts import bar_chart, line_chart
+from review.models import Claim
+
+MAX_BARS = 14
+
+
+def month_of(column: Any) -> Any:
+    """``YYYY-MM`` of a date column, in SQL both SQLite and PostgreSQL run."""
+    return func.substr(cast(column, String), 1, 7)
+
+
+def level_metrics(db: Session, level: int | None) -> list[dict[str, Any]]:
+    """Per hospital of ``level``: in-patient stays, mean cost, mean stay, re-admission rate."""
+    rows = db.execute(
+        select(
+            Claim.hospital_id,
+            func.count(),
+            func.avg(Claim.total_fen),
+            func.avg(Claim.stay_days),
+            func.avg(case((Claim.readmission.is_(True), 1.0), else_=0.0)),
+        )
+        .where(Claim.claim_type == "inpatient", Claim.hospital_level == level)
+        .group_by(Claim.hospital_id)
+        .order_by(Claim.hospital_id)
+    ).all()
+    return [
+        {
+            "hospital_id": h,
+            "stays": n,
+            "cost_per_stay": float(cost or 0) / 100,
+            "stay_days": float(days or 0),
+            "readmission_rate": float(readmit or 0),
+        }
+        for h, n, cost, days, readmit in rows
+    ]
+
+
+def flag_rate_by_month(db: Session, hospital_id: str, level: int | None) -> dict[str, Any]:
+    """Monthly flag rate of the hospital and of all hospitals of its level."""
+    month = month_of(Claim.discharge_date)
+    flagged = func.sum(case((Claim.flagged.is_(True), 1), else_=0))
+    base = (
+        select(month, func.count(), flagged)
+        .where(Claim.scored.is_(True), Claim.discharge_date.is_not(None))
+        .group_by(month)
+        .order_by(month)
+    )
+    own = {m: f / n for m, n, f in db.execute(base.where(Claim.hospital_id == hospital_id)) if n}
+    peers = {m: f / n for m, n, f in db.execute(base.where(Claim.hospital_level == level)) if n}
+    months = sorted(set(own) | set(peers))
+    return {
+        "months": months,
+        "own": [own.get(m) for m in months],
+        "peers": [peers.get(m) for m in months],
+    }
+
+
+def peer_charts(db: Session, hospital_id: str | None, level: int | None) -> dict[str, Markup]:
+    """The four comparison charts for a hospital's page and its claims' pages."""
+    if not hospital_id:
+        return {}
+    metrics = level_metrics(db, level)
+    # Keep this hospital and the peers with most stays, so the chart stays legible.
+    others = sorted(
+        (m for m in metrics if m["hospital_id"] != hospital_id), key=lambda m: -m["stays"]
+    )
+    shown = sorted(
+        [m for m in metrics if m["hospital_id"] == hospital_id] + others[: MAX_BARS - 1],
+        key=lambda m: m["hospital_id"],
+    )
+    labels = [m["hospital_id"] for m in shown]
+    mine = labels.index(hospital_id) if hospital_id in labels else None
+    trend = flag_rate_by_month(db, hospital_id, level)
+    peers_name = f"level-{level} hospitals" if level else "all hospitals"
+    return {
+        "cost": bar_chart(
+            labels, [m["cost_per_stay"] for m in shown], f"Cost per stay (yuan), {peers_name}", mine
+        ),
+        "stay": bar_chart(
+            labels, [m["stay_days"] for m in shown], f"Length of stay (days), {peers_name}", mine
+        ),
+        "readmit": bar_chart(
+            labels,
+            [m["readmission_rate"] * 100 for m in shown],
+            f"30-day re-admission rate (%), {peers_name}",
+            mine,
+        ),
+        "flags": line_chart(
+            trend["months"],
+            {
+                hospital_id: [None if v is None else v * 100 for v in trend["own"]],
+                peers_name: [None if v is None else v * 100 for v in trend["peers"]],
+            },
+            "Flag rate by month (%)",
+        ),
+    }

@@ -1,0 +1,1 @@
+"""One router per resource: auth, queue, claims, decisions, hospitals, indicators, audit, labels."""

@@ -1,0 +1,92 @@
+"""The queue of flagged claims, and assigning claims to clerks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select, update
+
+from review import audit
+from review.deps import DB, CurrentUser, Reviewer, Supervisor
+from review.models import Claim, User
+from review.queue import PAGE_SIZE, QueueFilter, filter_choices, queue_page
+from review.templating import render
+
+router = APIRouter(tags=["queue"])
+
+
+@router.get("/queue")
+def queue(
+    request: Request,
+    db: DB,
+    user: CurrentUser,
+    region: str = "",
+    hospital: str = "",
+    rule: str = "",
+    scheme: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    status: str = "open",
+    assigned: str = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    f = QueueFilter(region, hospital, rule, scheme, date_from, date_to, status, assigned, page)
+    rows, total = queue_page(db, f, user.id)
+    clerks = db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    names = {u.id: u.name for u in clerks}
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    return render(
+        request,
+        "queue.html",
+        user,
+        rows=rows,
+        total=total,
+        f=f,
+        page=page,
+        pages=pages,
+        choices=filter_choices(db),
+        clerks=[u for u in clerks if u.role in ("clerk", "supervisor")],
+        names=names,
+        url=lambda **kw: "/queue?" + urlencode(f.params(**kw)),
+    )
+
+
+@router.post("/queue/assign")
+def assign(
+    request: Request,
+    db: DB,
+    user: Supervisor,
+    claim_ids: Annotated[list[str], Form()],
+    assignee: Annotated[str, Form()],
+    back: Annotated[str, Form()] = "/queue",
+) -> Response:
+    """Assign (or with an empty assignee, unassign) claims: supervisors only."""
+    target = db.get(User, int(assignee)) if assignee.isdigit() else None
+    if assignee and target is None:
+        raise HTTPException(status_code=400, detail="no such user")
+    db.execute(
+        update(Claim)
+        .where(Claim.claim_id.in_(claim_ids))
+        .values(assigned_to=target.id if target else None)
+    )
+    for claim_id in claim_ids:
+        audit.record(db, user, "assign", claim_id, f"to {target.name if target else 'nobody'}")
+    db.commit()
+    return RedirectResponse(back if back.startswith("/") else "/queue", status_code=303)
+
+
+@router.post("/queue/take")
+def take(request: Request, db: DB, user: Reviewer, claim_id: Annotated[str, Form()]) -> Response:
+    """A clerk takes an unassigned claim."""
+    claim = db.get(Claim, claim_id)
+    if claim is None:
+        raise HTTPException(status_code=404, detail="no such claim")
+    if claim.assigned_to not in (None, user.id) and user.role != "supervisor":
+        raise HTTPException(status_code=409, detail="the claim is assigned to someone else")
+    claim.assigned_to = user.id
+    audit.record(db, user, "take", claim_id)
+    db.commit()
+    return RedirectResponse(f"/claims/{claim_id}", status_code=303)

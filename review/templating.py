@@ -1,0 +1,62 @@
+"""Jinja2 environment and the page-rendering helper shared by the routers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from review.models import User
+
+
+def yuan(fen: int | None) -> str:
+    """Integer fen as a yuan string with two decimals (``123456`` -> ``1234.56``)."""
+    if fen is None:
+        return "–"
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def ratio(value: int | None) -> str:
+    """Ten-thousandths as a 4-decimal ratio string."""
+    if value is None:
+        return "–"
+    return f"{value // 10000}.{value % 10000:04d}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 100:.{digits}f}%"
+
+
+def make_templates(directory: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(directory)),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["yuan"] = yuan
+    env.filters["ratio"] = ratio
+    env.filters["percent"] = percent
+    return env
+
+
+def render(
+    request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """Render template ``name`` with the user, the CSRF token and ``context``."""
+    env: Environment = request.app.state.templates
+    html = env.get_template(name).render(
+        request=request,
+        user=user,
+        csrf=request.state.session.get("csrf"),
+        path=request.url.path,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,137 @@
+"""CLI of the review app: ``yibao review serve|load``, ``yibao users add``, ``yibao labels export``.
+
+Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ROLE_HELP = "clerk, supervisor or data_scientist"
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from review.db import make_engine, session_factory, upgrade_head
+    from yibao.settings import get_settings
+
+    engine = make_engine(get_settings().review_database_url())
+    upgrade_head(engine)
+    return session_factory(engine)()
+
+
+def register(app: typer.Typer) -> None:
+    review = typer.Typer(help="The review web app for clerks, supervisors and the bureau.")
+    users = typer.Typer(help="Review app accounts.")
+    labels = typer.Typer(help="Review decisions as training labels.")
+    app.add_typer(review, name="review")
+    app.add_typer(users, name="users")
+    app.add_typer(labels, name="labels")
+
+    @review.command("serve")
+    def serve(
+        host: Annotated[str | None, typer.Option(help="Listen address (REVIEW_HOST).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (REVIEW_PORT).")] = None,
+    ) -> None:
+        """Run the review app (migrates the database to the newest schema first)."""
+        import uvicorn
+
+        from review.app import create_app
+        from yibao.settings import get_settings
+
+        settings = get_settings()
+        application = create_app(settings)
+        uvicorn.run(
+            application,
+            host=host or settings.review_host,
+            port=port or settings.review_port,
+            proxy_headers=False,
+        )
+
+    @review.command("load")
+    def load(
+        claims: Annotated[Path | None, typer.Option(help="Claims JSONL.")] = None,
+        settlements: Annotated[Path | None, typer.Option(help="Settlement records JSONL.")] = None,
+        scores: Annotated[Path | None, typer.Option(help="Score records JSONL.")] = None,
+        hospitals: Annotated[Path | None, typer.Option(help="Hospital risk table JSONL.")] = None,
+    ) -> None:
+        """Load claims, settlements and scores into the review database (upserts by claim_id)."""
+        from review import ingest
+
+        db = _session()
+        try:
+            for label, path, loader in (
+                ("claims", claims, ingest.load_claims),
+                ("settlements", settlements, ingest.load_settlements),
+                ("scores", scores, ingest.load_scores),
+            ):
+                if path is not None:
+                    with path.open("rb") as handle:
+                        count = loader(db, handle)
+                    db.commit()
+                    typer.echo(f"{label}: {count} loaded from {path}")
+            ingest.refresh_derived(db)
+            if hospitals is not None:
+                with hospitals.open("rb") as handle:
+                    typer.echo(f"hospitals: {ingest.load_hospital_risk(db, handle)} loaded")
+            db.commit()
+        finally:
+            db.close()
+
+    @users.command("add")
+    def add_user(
+        name: str,
+        role: Annotated[str, typer.Option(help=ROLE_HELP)],
+        password: Annotated[
+            str | None, typer.Option(help="Password; else $YIBAO_USER_PASSWORD, else a prompt.")
+        ] = None,
+    ) -> None:
+        """Create a user, or reset an existing user's role and password."""
+        from datetime import UTC, datetime
+
+        from sqlalchemy import select
+
+        from review.models import ROLES, User
+        from review.security import hash_password
+
+        if role not in ROLES:
+            raise typer.BadParameter(f"role must be {ROLE_HELP}", param_hint="--role")
+        password = password or os.environ.get("YIBAO_USER_PASSWORD")
+        if not password:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 8:
+            raise typer.BadParameter("use at least 8 characters", param_hint="--password")
+        db = _session()
+        try:
+            user = db.scalar(select(User).where(User.name == name))
+            if user is None:
+                user = User(name=name, created_at=datetime.now(UTC).replace(tzinfo=None))
+                db.add(user)
+            user.role = role
+            user.password_hash = hash_password(password)
+            user.active = True
+            db.commit()
+        finally:
+            db.close()
+        typer.echo(f"user {name} ({role}) saved")
+
+    @labels.command("export")
+    def export(
+        output: Annotated[Path, typer.Option("-o", "--output", help="labels.jsonl to write.")],
+    ) -> None:
+        """Write decided claims as label rows for ``yibao train --labels``."""
+        from review.labels import label_lines
+
+        db = _session()
+        try:
+            count = 0
+            with output.open("w", encoding="utf-8") as handle:
+                for line in label_lines(db):
+                    handle.write(line)
+                    count += 1
+        finally:
+            db.close()
+        typer.echo(f"{count} labels written to {output}")
