@@ -155,3 +155,50 @@ def make_dataset(n: int, seed: int = 7) -> tuple[list[dict], list[dict], list[di
         for claim, rec in zip(claims, records, strict=True)
     ]
     return claims, records, scores
+
+
+DEMO_USERS = (
+    ("clara", "clerk"),
+    ("colin", "clerk"),
+    ("sam", "supervisor"),
+    ("dana", "data_scientist"),
+)
+
+
+def demo_password(name: str) -> str:
+    """The demo accounts' password (tests and demos only)."""
+    return f"{name}-demo-pass"
+
+
+def build_demo_db(database_url: str, n: int, seed: int = 7) -> dict[str, Any]:
+    """Create (migrate) a database, load ``n`` sample claims and the demo users.
+
+    Returns the claims, records and scores that were loaded, for assertions.
+    """
+    from datetime import UTC
+
+    from review import ingest
+    from review.db import make_engine, session_factory, upgrade_head
+    from review.models import User
+    from review.security import hash_password
+
+    engine = make_engine(database_url)
+    upgrade_head(engine)
+    claims, records, scores = make_dataset(n, seed=seed)
+    with session_factory(engine)() as db:
+        ingest.load_claim_objects(db, claims)
+        ingest.load_settlement_objects(db, records)
+        ingest.load_score_objects(db, scores)
+        ingest.refresh_derived(db)
+        for name, role in DEMO_USERS:
+            db.add(
+                User(
+                    name=name,
+                    role=role,
+                    password_hash=hash_password(demo_password(name)),
+                    created_at=datetime.now(UTC).replace(tzinfo=None),
+                )
+            )
+        db.commit()
+    engine.dispose()
+    return {"claims": claims, "records": records, "scores": scores}

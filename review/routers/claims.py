@@ -18,13 +18,16 @@ from review.templating import render
 router = APIRouter(tags=["claims"])
 log = logging.getLogger(__name__)
 
+# The simulator's fraud schemes (simulator.config.FRAUD_SCHEMES), so labels
+# exported from decisions use the names training already knows.
 FRAUD_TYPES = (
+    "decomposed_admission",
+    "hanging_bed",
     "upcoding",
-    "phantom_billing",
-    "unbundling",
-    "readmission",
+    "item_substitution",
+    "template_billing",
+    "ghost_patient",
     "duplicate_billing",
-    "length_of_stay",
     "other",
 )
 
