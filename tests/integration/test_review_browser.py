@@ -1,0 +1,188 @@
+"""The review app in a real browser: Debian's chromium driven by Playwright.
+
+Starts ``yibao review serve`` on a free port against a temporary SQLite DB of
+generated claims; logs in, filters the queue, opens a claim, decides, and finds
+the decision in the audit log. Screenshots go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from review.sampledata import build_demo_db, demo_password
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is needed: apt-get install chromium (.ci/run does it)")
+    root = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{root / 'review.db'}"
+    data = build_demo_db(url, 300, seed=11)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATA_DIR": str(root),
+        "DATABASE_URL": url,
+        "REVIEW_SECRET_KEY": "b" * 40,
+        "YIBAO_LOG_LEVEL": "DEBUG",
+    }
+    log_path = root / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yibao.cli", "review", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the review app did not start:\n" + log_path.read_text())
+        yield {"base": base, "log": log_path, **data}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, base: str, name: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", demo_password(name))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/queue")
+
+
+def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
+    base = server["base"]
+    html: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(base + "/login")
+    shot(page, "01-login")
+    log_in(page, base, "clara")
+    shot(page, "02-queue")
+    html.append(page.content())
+
+    # Filter the queue by region: every row shown is of that region.
+    region = page.locator("select[name=region] option").nth(1).get_attribute("value") or ""
+    region = region or page.locator("select[name=region] option").nth(1).inner_text()
+    page.select_option("select[name=region]", region)
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(f"**region={region}**")
+    rows = page.locator("table.queue tbody tr")
+    assert rows.count() > 0
+    for i in range(rows.count()):
+        assert rows.nth(i).locator("td.region").inner_text() == region
+    shot(page, "03-queue-filtered")
+    html.append(page.content())
+
+    # Open the top claim and decide it.
+    link = page.locator("table.queue tbody tr td a[href^='/claims/']").first
+    claim_id = link.inner_text()
+    link.click()
+    page.wait_for_url(f"**/claims/{claim_id}")
+    assert page.locator("table.breakdown").count() == 1
+    assert page.locator("svg.chart").count() == 4
+    shot(page, "04-claim")
+    html.append(page.content())
+    page.check("input[name=action][value=confirm_fraud]")
+    page.select_option("select[name=fraud_type]", "upcoding")
+    note = f"Browser test: items billed twice on {claim_id}"
+    page.fill("textarea[name=note]", note)
+    page.click("form.decide button[type=submit]")
+    page.wait_for_url(f"**/claims/{claim_id}")
+    assert note in page.locator("ol.decisions").inner_text()
+    assert "confirmed" in page.locator("h1").inner_text()
+    html.append(page.content())
+
+    # A clerk cannot open supervisor pages.
+    for path in ("/audit", "/indicators"):
+        response = page.goto(base + path)
+        assert response is not None and response.status == 403
+    # A POST without its CSRF token is refused, even with the session cookie.
+    refused = page.request.post(
+        f"{base}/claims/{claim_id}/decisions", form={"action": "clear", "note": "no token"}
+    )
+    assert refused.status == 403
+    page.goto(f"{base}/claims/{claim_id}")
+    assert "no token" not in page.content()
+    context.close()
+
+    # The supervisor finds the decision, with who and when, in the audit log.
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    log_in(page, base, "sam")
+    page.goto(f"{base}/audit")
+    entry = page.locator("table.audit tbody tr", has_text=note)
+    assert entry.count() == 1
+    text = entry.inner_text()
+    assert "clara" in text and "clerk" in text and "decide" in text and claim_id in text
+    shot(page, "05-audit")
+    html.append(page.content())
+    page.goto(f"{base}/indicators")
+    assert page.locator("svg.chart").count() >= 5
+    shot(page, "06-indicators")
+    html.append(page.content())
+    page.goto(f"{base}/hospitals")
+    page.locator("table.grid tbody tr td a").first.click()
+    page.wait_for_url("**/hospitals/*")
+    shot(page, "07-hospital")
+    html.append(page.content())
+    context.close()
+
+    for body in html:
+        assert not ID_NUMBER.search(body)
+    assert {p.name for p in SHOTS.glob("*.png")} >= {"02-queue.png", "04-claim.png"}
+    assert not ID_NUMBER.search(server["log"].read_text())
