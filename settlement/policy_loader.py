@@ -65,7 +65,16 @@ def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -
     return mapping
 
 
+def _construct_timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    # An impossible date such as 2017-13-01 stays text, so the field check can name it.
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _construct_float_text)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_or_text)
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
 )
