@@ -62,7 +62,12 @@ RULES: tuple[Rule, ...] = (
         ),
         "identical_bill",
     ),
-    Rule("CATEGORY_A_SHIFT", 0.4, lambda f: f["a_share_vs_peer"] >= 0.4, "a_share_vs_peer"),
+    Rule(
+        "CATEGORY_A_SHIFT",
+        0.4,
+        lambda f: f["a_share_vs_peer"] >= 0.4 and f["hosp_a_share_vs_peer"] >= 0.1,
+        "a_share_vs_peer",
+    ),
     Rule("VOLUME_SPIKE", 0.2, lambda f: f["hosp_volume_spike"] >= 2.5, "hosp_volume_spike"),
     Rule("FREQUENT_CLAIMS", 0.3, lambda f: f["person_claims_30d"] >= 4, "person_claims_30d"),
 )

@@ -9,6 +9,7 @@ overrides the labels carried by the claims themselves.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -58,6 +59,15 @@ def read_labels(path: Path) -> dict[str, tuple[bool, str | None]]:
     return labels
 
 
+@functools.lru_cache(maxsize=1)
+def bundled_book() -> object:
+    """The bundled policies (or POLICIES_DIR), loaded once per process."""
+    from settlement.policy_loader import load_policy_dir
+    from yibao.settings import get_settings
+
+    return load_policy_dir(get_settings().policies_dir)
+
+
 def parse_lines(lines: Iterable[bytes | str], book: object | None = None) -> LoadedClaims:
     """Validate JSONL lines and reduce the valid claims to facts.
 
@@ -70,10 +80,9 @@ def parse_lines(lines: Iterable[bytes | str], book: object | None = None) -> Loa
     """
     from settlement.claim import parse_claim
     from settlement.jsonio import decode_claim
-    from settlement.policy_loader import load_policy_dir
 
     if book is None:
-        book = load_policy_dir(None)
+        book = bundled_book()
     out = LoadedClaims(facts=[])
     seen: set[str] = set()
     for line in lines:
