@@ -1,0 +1,234 @@
+"""Honest bills: the item lines of an outpatient visit, an inpatient stay or a month of care.
+
+A bill is a list of ``(code, quantity, amount_fen)``; the category always comes
+from the catalogue entry of the code, so a bill can never carry a category its
+code does not have. Quantities vary with the hospital's practice style and the
+diagnosis' severity; prices are the hospital's own.
+"""
+
+from __future__ import annotations
+
+import random
+
+from simulator.diagnoses import Diagnosis
+from simulator.hospitals import Hospital
+from simulator.items import ADMISSION_LABS, C_INPATIENT, C_OUTPATIENT, PROFILES
+
+Bill = list[tuple[str, int, int]]
+
+_NO_ANAESTHESIA = ("331302001",)
+# Daily drug units of a stay by hospital level: bigger hospitals treat more
+# intensively (ILLUSTRATIVE, tuned so that mean stay costs come out near
+# 4k / 7k / 14k yuan at levels 1 / 2 / 3).
+_DRUG_LEVEL = {1: 1.7, 2: 2.6, 3: 3.6}
+_MATERIALS = {"330803001": "C03010101", "331501001": "C05010101"}
+
+
+def _add(bill: Bill, prices: dict[str, int], code: str, qty: int) -> None:
+    if qty >= 1:
+        bill.append((code, qty, prices[code] * qty))
+
+
+def mix(key: int, salt: int) -> float:
+    """A deterministic uniform in [0, 1) from two integers (splitmix64 finaliser)."""
+    z = (key * 0x9E3779B97F4A7C15 + salt * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return ((z ^ (z >> 31)) >> 11) / 9007199254740992.0
+
+
+def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float = 1.0) -> Bill:
+    """An outpatient visit: consultation, one to three drugs, sometimes tests or an infusion."""
+    p = h.prices
+    prof = PROFILES[dx.group]
+    bill: Bill = []
+    consult = "110200002" if h.level == 3 and r.random() < 0.55 else "110200001"
+    _add(bill, p, consult, 1)
+    drugs = prof.drugs
+    n = 1 + (r.random() < 0.55) + (r.random() < 0.2)
+    seen = set()
+    for _ in range(n):
+        code = drugs[int(r.random() * len(drugs))]
+        if code in seen:
+            continue
+        seen.add(code)
+        qty = 1 + int(r.random() * 2.6 * h.intensity * boost)
+        _add(bill, p, code, qty)
+    k = h.intensity * boost * (1.3 if h.level == 3 else 1.0)
+    if r.random() < prof.p_lab * k:
+        labs = prof.labs
+        _add(bill, p, labs[int(r.random() * len(labs))], 1)
+        if r.random() < 0.35 * k:
+            _add(bill, p, "250101001", 1)
+    if r.random() < prof.p_exam * k:
+        exams = prof.exams
+        _add(bill, p, exams[int(r.random() * len(exams))], 1)
+    if r.random() < prof.p_iv:
+        days = 1 + int(r.random() * 3)
+        _add(bill, p, "120400001", days)
+        _add(bill, p, "XB05BBA001", days)
+        _add(bill, p, "XJ01DDA001", days)
+    if r.random() < 0.07 * h.c_rate:
+        _add(bill, p, C_OUTPATIENT[int(r.random() * len(C_OUTPATIENT))], 1 + int(r.random() * 2))
+    return bill
+
+
+def chronic_refill_bill(r: random.Random, h: Hospital, dx: Diagnosis, person_key: int) -> Bill:
+    """A chronic patient's regular visit: the same prescription every time at one hospital.
+
+    Drugs and quantities are a function of the person and hospital only; a
+    check-up test is added on about one visit in five.
+    """
+    p = h.prices
+    prof = PROFILES[dx.group]
+    bill: Bill = []
+    if dx.code == "N18.5":
+        # Haemodialysis sessions are billed identically session after session.
+        _add(bill, p, "311000001", 1)
+        if mix(person_key, 7) < 0.6:
+            _add(bill, p, "XB03XAA001", 1)
+        return bill
+    _add(bill, p, "110200001", 1)
+    drugs = prof.drugs
+    n = 1 + (mix(person_key, 1) < 0.6) + (mix(person_key, 2) < 0.25)
+    seen = set()
+    for i in range(n):
+        code = drugs[int(mix(person_key, 10 + i) * min(len(drugs), 5))]
+        if code in seen:
+            continue
+        seen.add(code)
+        _add(bill, p, code, 2 + int(mix(person_key, 20 + i) * 4))
+    if r.random() < 0.2:
+        _add(bill, p, prof.labs[int(r.random() * len(prof.labs))], 1)
+    return bill
+
+
+def inpatient_bill(
+    r: random.Random,
+    h: Hospital,
+    dx: Diagnosis,
+    los: int,
+    boost: float = 1.0,
+    workup: bool = True,
+    treatment: bool = True,
+) -> Bill:
+    """An inpatient stay of ``los`` days.
+
+    Args:
+        r: random source.
+        h: the hospital (prices, intensity, self-pay propensity).
+        dx: the diagnosis (group, severity, procedure).
+        los: length of stay in days (bed days billed).
+        boost: extra multiplier of tests and drug quantities.
+        workup: bill the admission tests and imaging.
+        treatment: bill drugs, infusions and procedures (False for a stay that
+            is only bed and nursing days, as in a phantom stay).
+    """
+    p = h.prices
+    prof = PROFILES[dx.group]
+    bill: Bill = []
+    room = "110900002" if r.random() < 0.15 * h.c_rate + 0.05 else "110900001"
+    _add(bill, p, room, los)
+    _add(bill, p, "120100002" if dx.severity >= 1.4 else "120100001", los)
+    _add(bill, p, "110200003", los)
+    k = h.intensity * dx.severity * boost
+    if workup:
+        for code in ADMISSION_LABS:
+            if r.random() < 0.8:
+                _add(bill, p, code, 1)
+        for code in prof.exams:
+            if r.random() < 0.45 * k:
+                _add(bill, p, code, 1)
+    repeat = los * k * _DRUG_LEVEL[h.level] / 5
+    for code in prof.labs:
+        if r.random() < 0.7:
+            _add(bill, p, code, 1 + int(r.random() * repeat))
+    if not treatment:
+        return bill
+    drugs = prof.drugs
+    n = 2 + int(r.random() * min(4, len(drugs) - 1))
+    start = int(r.random() * len(drugs))
+    daily = k * _DRUG_LEVEL[h.level]
+    for i in range(n):
+        code = drugs[(start + i) % len(drugs)]
+        qty = max(1, round(los * daily * (0.5 + r.random())))
+        _add(bill, p, code, qty)
+    if dx.group not in ("rehab", "psych", "eye"):
+        n_iv = max(1, round(los * (0.5 + 0.4 * r.random())))
+        _add(bill, p, "120400001", n_iv)
+        _add(bill, p, "XB05BBA001", n_iv * (1 + (r.random() < 0.5)))
+    if dx.group == "rehab" or (dx.group in ("neuro", "ortho") and r.random() < 0.5):
+        _add(bill, p, "340100001", max(1, round(los * 0.8)))
+        _add(bill, p, "340200001", max(1, round(los * 0.6 * r.random())))
+    if dx.procedure:
+        _add(bill, p, dx.procedure, 1)
+        if dx.procedure not in _NO_ANAESTHESIA:
+            _add(bill, p, "330100001", 1)
+        _add(bill, p, "C02020101", 1 + int(r.random() * 3))
+        _add(bill, p, "C14010101", 2 + int(r.random() * 6))
+        material = _MATERIALS.get(dx.procedure)
+        if material:
+            _add(bill, p, material, 1 + (r.random() < 0.3))
+    if r.random() < 0.35 * h.c_rate:
+        code = C_INPATIENT[int(r.random() * len(C_INPATIENT))]
+        qty = max(1, int(r.random() * los)) if code == "110900003" else 1 + int(r.random() * 4)
+        _add(bill, p, code, qty)
+    if dx.procedure and r.random() < 0.3 * h.c_rate:
+        _add(bill, p, "C02020102", 1 + int(r.random() * 2))
+    return bill
+
+
+def standard_bill(h: Hospital, dx: Diagnosis, salt: int) -> tuple[int, Bill]:
+    """The fixed package a hospital bills for a standard procedure, and its length of stay.
+
+    Deliveries, cataract operations, chemotherapy cycles and dialysis are
+    billed as packages: every patient of that hospital gets the identical bill.
+    """
+    r = random.Random(salt)
+    los = max(1, round(dx.los))
+    if dx.code == "O80":
+        bill: Bill = []
+        p = h.prices
+        for code, qty in (
+            ("331302001", 1),
+            ("110900001", los),
+            ("120100001", los),
+            ("110200003", los),
+            ("250101001", 1),
+            ("250501001", 1),
+            ("220100001", 1),
+            ("XJ01DCA001", 2),
+            ("XB05BBA001", 2),
+        ):
+            _add(bill, p, code, qty)
+        return los, bill
+    if dx.code == "Z51.1":
+        bill = []
+        p = h.prices
+        for code, qty in (
+            ("110900001", los),
+            ("120100001", los),
+            ("110200003", los),
+            ("250101001", 1),
+            ("250301001", 1),
+            ("XL01CDA001", 1 + (r.random() < 0.5)),
+            ("XL01XAA001", 1),
+            ("XA04AAA001", 2),
+            ("XB05BBA001", 4),
+            ("120400001", los),
+        ):
+            _add(bill, p, code, qty)
+        return los, bill
+    return los, inpatient_bill(r, h, dx, los)
+
+
+def ltc_bill(h: Hospital, setting: str, days: int, person_key: int) -> Bill:
+    """A month of long-term care: care days, sometimes self-paid extras."""
+    p = h.prices
+    bill: Bill = []
+    _add(bill, p, "130100001" if setting == "institutional" else "130100002", days)
+    if mix(person_key, 3) < h.c_rate:
+        _add(bill, p, "130100003", days)
+    if mix(person_key, 4) < 0.4:
+        _add(bill, p, "C06010101", 2 + int(mix(person_key, 5) * 6))
+    return bill

@@ -1,0 +1,203 @@
+"""Hospital fraud schemes: which hospitals run them, on what share of claims, and how.
+
+Each scheme changes what a hospital bills, never how a claim is encoded: no
+special codes, diagnoses or amounts appear only on fraudulent claims. For each
+scheme an honest behaviour elsewhere in the simulator looks alike (see
+``docs/simulator.md``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.bills import Bill, inpatient_bill, outpatient_bill
+from simulator.config import SimConfig
+from simulator.diagnoses import BY_CODE, Diagnosis
+from simulator.hospitals import Hospital, HospitalNetwork
+from simulator.items import CATALOGUE, SUBSTITUTES
+from simulator.population import RegionPopulation
+
+# Which hospital levels tend to run each scheme (relative weights).
+LEVEL_AFFINITY: dict[str, dict[int, float]] = {
+    "decomposed_admission": {1: 1.0, 2: 2.0, 3: 0.6},
+    "hanging_bed": {1: 2.0, 2: 1.5, 3: 0.2},
+    "upcoding": {1: 0.3, 2: 1.5, 3: 1.5},
+    "item_substitution": {1: 1.0, 2: 1.5, 3: 1.0},
+    "template_billing": {1: 2.0, 2: 1.2, 3: 0.3},
+    "ghost_patient": {1: 3.0, 2: 0.8, 3: 0.0},
+    "duplicate_billing": {1: 1.5, 2: 1.0, 3: 0.5},
+}
+
+# Claims produced and claims labelled per triggered episode.
+_CLAIMS_PER_TRIGGER = {"decomposed_admission": 2, "duplicate_billing": 2, "ghost_patient": 2}
+_LABELLED_PER_TRIGGER = {"decomposed_admission": 2, "ghost_patient": 2}
+
+MAX_FRAUD_SHARE = 0.5
+MIN_FRAUD_SHARE = 0.08
+
+
+@dataclass
+class FraudPlan:
+    """The fraudulent hospitals of a run (indices into the network) and their schemes."""
+
+    hospitals: list[int]
+
+    def schemes(self, network: HospitalNetwork) -> dict[str, list[str]]:
+        """Hospital ids per scheme, for reports and tests."""
+        out: dict[str, list[str]] = {}
+        for i in self.hospitals:
+            h = network.hospitals[i]
+            assert h.scheme is not None
+            out.setdefault(h.scheme, []).append(h.hospital_id)
+        return out
+
+
+def assign_fraud(
+    network: HospitalNetwork,
+    config: SimConfig,
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    region_weights: dict[str, float],
+    populations: dict[str, RegionPopulation],
+) -> FraudPlan:
+    """Choose fraudulent hospitals and set each one's scheme and trigger probability.
+
+    Hospitals are drawn per scheme by level affinity; each gets a base
+    propensity, then all are scaled so that the expected share of labelled
+    claims matches ``config.fraud_rate``. If the scaled shares would exceed
+    ``MAX_FRAUD_SHARE``, more hospitals are enlisted.
+    """
+    if config.fraud_rate <= 0 or not config.schemes:
+        return FraudPlan([])
+    shares = network.expected_shares(region_weights, config.inpatient_share)
+    regular = [i for i, h in enumerate(network.hospitals) if not h.ltc]
+    n_target = max(2 * len(config.schemes), round(config.fraud_hospital_share * len(regular)))
+    target = config.fraud_rate * (1 - config.ltc_share)
+    chosen: list[int] = []
+    base: dict[int, float] = {}
+    slot = 0
+    while True:
+        while len(chosen) < min(n_target, len(regular)):
+            scheme = config.schemes[slot % len(config.schemes)]
+            slot += 1
+            free = [i for i in regular if i not in base]
+            # Bigger hospitals are somewhat likelier picks, so fraud is not only
+            # a small-hospital trait.
+            weights = [
+                LEVEL_AFFINITY[scheme][network.hospitals[i].level]
+                * network.hospitals[i].size ** 0.5
+                for i in free
+            ]
+            if not free or sum(weights) == 0:
+                break
+            i = rng.choices(free, weights=weights)[0]
+            network.hospitals[i].scheme = scheme
+            base[i] = rng.uniform(0.25, 1.0)
+            chosen.append(i)
+        mass = sum(shares[i] * base[i] for i in chosen)
+        k = target / mass if mass > 0 else 0.0
+        too_high = sum(1 for i in chosen if base[i] * k > MAX_FRAUD_SHARE)
+        if too_high <= len(chosen) // 4 or len(chosen) >= len(regular):
+            break
+        n_target = len(chosen) + len(config.schemes)
+    for i in chosen:
+        h = network.hospitals[i]
+        f = min(MAX_FRAUD_SHARE, max(MIN_FRAUD_SHARE, base[i] * k))
+        assert h.scheme is not None
+        c = _CLAIMS_PER_TRIGGER.get(h.scheme, 1)
+        lab = _LABELLED_PER_TRIGGER.get(h.scheme, 1)
+        # f = s*lab / (s*c + (1-s)) solved for the per-episode trigger s.
+        h.fraud_share = min(0.9, f / (lab - f * (c - 1)))
+        if h.scheme == "ghost_patient":
+            h.ghost_list = _ghost_list(populations.get(h.region), np_rng)
+    chosen.sort()
+    return FraudPlan(chosen)
+
+
+def _ghost_list(pop: RegionPopulation | None, np_rng: np.random.Generator) -> list[int]:
+    """Persons whose identities a ghost-patient hospital bills: mostly elderly residents."""
+    if pop is None or len(pop) == 0:
+        return []
+    elderly = np.flatnonzero((pop.band >= 6) & ~pop.employee)
+    if len(elderly) == 0:
+        elderly = np.arange(len(pop))
+    n = int(min(len(elderly), np_rng.integers(25, 70)))
+    return sorted(np_rng.choice(elderly, size=n, replace=False).tolist())
+
+
+def upcode(r: random.Random, h: Hospital, dx: Diagnosis, los: int | None) -> tuple[str, Bill, int]:
+    """Bill a costlier related diagnosis with padded tests and drug quantities.
+
+    Returns:
+        The billed diagnosis code, the bill, and the (possibly longer) stay.
+    """
+    billed = dx.upcode or dx.code
+    boost = 1.5 + r.random() * 0.8
+    if los is None:
+        return billed, outpatient_bill(r, h, dx, boost=boost), 0
+    los = los + (r.random() < 0.5) + (r.random() < 0.3)
+    return billed, inpatient_bill(r, h, dx, los, boost=boost), los
+
+
+def hanging_bed(r: random.Random, h: Hospital, dx: Diagnosis, los: int) -> tuple[Bill, int]:
+    """A stay padded with bed and nursing days the patient did not spend in hospital."""
+    extra = 3 + int(r.random() * 10)
+    real = inpatient_bill(r, h, dx, los)
+    total = los + extra
+    # Only day-based lines grow: bed, nursing and the daily diagnosis fee.
+    padded: Bill = []
+    for code, qty, amount in real:
+        if code in ("110900001", "110900002", "120100001", "120100002", "110200003"):
+            unit = amount // qty
+            padded.append((code, total, unit * total))
+        else:
+            padded.append((code, qty, amount))
+    return padded, total
+
+
+def substitute(r: random.Random, h: Hospital, bill: Bill, inpatient: bool) -> Bill:
+    """Bill self-pay (C) items under the code of a covered look-alike, at the C price.
+
+    A bill without C items gets one added first: substitution is how the
+    hospital sells them.
+    """
+    has_c = any(CATALOGUE[c][0] == "C" and c in SUBSTITUTES for c, _q, _a in bill)
+    if not has_c:
+        pool = ("XA11JAC001", "XV06DBC001", "C14010102") if inpatient else ("XA11JAC001",)
+        code = pool[int(r.random() * len(pool))]
+        qty = 1 + int(r.random() * 4)
+        bill = [*bill, (code, qty, h.prices[code] * qty)]
+    out: Bill = []
+    for code, qty, amount in bill:
+        target = SUBSTITUTES.get(code)
+        if target is not None:
+            out.append((target, qty, amount))
+        else:
+            out.append((code, qty, amount))
+    return out
+
+
+def template(h: Hospital, dx: Diagnosis, inpatient: bool, salt: int) -> tuple[int, Bill]:
+    """The hospital's fixed bill for a diagnosis: same items and amounts for every patient."""
+    key = (dx.code, inpatient)
+    cached = h.templates.get(key)
+    if cached is None:
+        r = random.Random(salt)
+        if inpatient:
+            los = max(3, round(dx.los * 1.1))
+            cached = (los, inpatient_bill(r, h, dx, los, boost=1.25))
+        else:
+            cached = (0, outpatient_bill(r, h, dx, boost=1.3))
+        h.templates[key] = cached
+    los, bill = cached
+    return los, list(bill)
+
+
+def related_diagnosis(r: random.Random, dx: Diagnosis) -> Diagnosis:
+    """The diagnosis of a second stay: usually the same, sometimes its costlier relative."""
+    if dx.upcode and r.random() < 0.2:
+        return BY_CODE[dx.upcode]
+    return dx

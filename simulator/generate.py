@@ -1,0 +1,729 @@
+"""Claims day by day, in submission-time order: the public entry points of the simulator.
+
+:func:`simulate` yields claim dicts, :func:`simulate_lines` JSON Lines text,
+:func:`write` streams to a file. Each submission day draws from its own
+seeded random source; claims that a day's episode submits later (a second
+stay, a duplicate bill) wait in a heap until their time comes, so memory stays
+flat whatever the number of claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import json
+import multiprocessing
+import random
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, TypeVar
+
+from simulator.bills import (
+    Bill,
+    chronic_refill_bill,
+    inpatient_bill,
+    ltc_bill,
+    mix,
+    outpatient_bill,
+    standard_bill,
+)
+from simulator.config import SimConfig
+from simulator.corrupt import KIND_NAMES, corrupt, truncate
+from simulator.diagnoses import (
+    BY_CODE,
+    CHRONIC,
+    DIAGNOSES,
+    GHOST_DIAGNOSES,
+    MILD_ADMISSION,
+    Diagnosis,
+    DiagnosisPicker,
+    age_group,
+)
+from simulator.fraud import hanging_bed, related_diagnosis, substitute, template, upcode
+from simulator.items import CATALOGUE, yuan
+from simulator.world import World, build_world
+
+_DAY = 86_400
+_LOS_LEVEL = {1: 0.9, 2: 1.0, 3: 1.1}
+_DX_INDEX = {d.code: i for i, d in enumerate(DIAGNOSES)}
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ITEM_PREFIX = {
+    code: f'{{"code":"{code}","category":"{cat}","amount":"'
+    for code, (cat, _p, _k) in CATALOGUE.items()
+}
+_HONEST = '"is_fraud":false,"fraud_type":null'
+
+
+class Episode:
+    """One claim before it is rendered: who, where, when, what was billed, and its label."""
+
+    __slots__ = (
+        "adm",
+        "bill",
+        "claim_type",
+        "dis",
+        "dx",
+        "fraud",
+        "hospital",
+        "ltc",
+        "person",
+        "region",
+        "registered",
+    )
+
+    def __init__(
+        self,
+        claim_type: str,
+        region: str,
+        person: int,
+        hospital: int,
+        adm: int,
+        dis: int,
+        dx: str,
+        bill: Bill,
+        registered: bool,
+        fraud: str | None = None,
+        ltc: tuple[str, int] | None = None,
+    ) -> None:
+        self.claim_type = claim_type
+        self.region = region
+        self.person = person
+        self.hospital = hospital
+        self.adm = adm
+        self.dis = dis
+        self.dx = dx
+        self.bill = bill
+        self.registered = registered
+        self.fraud = fraud
+        self.ltc = ltc
+
+
+def simulate(config: SimConfig) -> Iterator[dict[str, Any]]:
+    """Generate the claims of a run as dicts, in submission-time order.
+
+    With ``corrupt_rate`` > 0 some dicts are deliberately invalid; the
+    ``unparseable`` kind exists only as text, so here it becomes a claim
+    missing a required field instead.
+
+    Args:
+        config: the run's parameters.
+
+    Yields:
+        Claims following ``shared/spec/claim.schema.json`` (or broken on purpose).
+    """
+    gen = _DayGenerator(build_world(config))
+    days = ((i, gen.day_episodes(i)) for i in range(config.days))
+    r_corrupt = _corruption_rng(config)
+    for count, (ts, ep) in enumerate(_merge(days, gen.start_ord)):
+        claim = gen.render(ep, ts, _claim_id(gen, ts, count))
+        if config.corrupt_rate > 0 and r_corrupt.random() < config.corrupt_rate:
+            kind = KIND_NAMES[r_corrupt.randrange(len(KIND_NAMES))]
+            corrupt(claim, "missing_field" if kind == "unparseable" else kind, r_corrupt)
+        yield claim
+
+
+def simulate_lines(config: SimConfig, workers: int = 1) -> Iterator[str]:
+    """Generate the claims of a run as JSON Lines text (each line ends with a newline).
+
+    Args:
+        config: the run's parameters.
+        workers: processes drawing days in parallel (1 = in this process). The
+            output does not depend on it.
+
+    Yields:
+        One line per claim; with ``corrupt_rate`` some are invalid on purpose.
+    """
+    world = build_world(config)
+    gen = _DayGenerator(world)
+    if workers > 1 and config.days > 1:
+        days: Iterator[tuple[int, list[tuple[int, str]]]] = _parallel_days(world, workers)
+    else:
+        days = ((i, gen.day_tails(i)) for i in range(config.days))
+    r_corrupt = _corruption_rng(config)
+    rate = config.corrupt_rate
+    encode = _ENCODER.encode
+    for count, (ts, tail) in enumerate(_merge(days, gen.start_ord)):
+        line = f'{{"claim_id":"{_claim_id(gen, ts, count)}"{tail}'
+        if rate > 0 and r_corrupt.random() < rate:
+            claim = json.loads(line)
+            kind = KIND_NAMES[r_corrupt.randrange(len(KIND_NAMES))]
+            line = encode(corrupt(claim, kind, r_corrupt))
+            if kind == "unparseable":
+                line = truncate(line, r_corrupt)
+        yield line + "\n"
+
+
+def write(config: SimConfig, out: IO[str], progress: Any = None, workers: int = 1) -> int:
+    """Write a run as JSON Lines to ``out``; returns the number of lines written.
+
+    Args:
+        config: the run's parameters.
+        out: a text stream.
+        progress: optional object with ``update(n)`` (a tqdm bar).
+        workers: processes drawing days in parallel.
+    """
+    n = 0
+    buf: list[str] = []
+    for line in simulate_lines(config, workers=workers):
+        buf.append(line)
+        if len(buf) >= 4096:
+            out.write("".join(buf))
+            n += len(buf)
+            if progress is not None:
+                progress.update(len(buf))
+            buf.clear()
+    out.write("".join(buf))
+    n += len(buf)
+    if progress is not None:
+        progress.update(len(buf))
+    return n
+
+
+_WORKER_GEN: _DayGenerator | None = None
+
+
+def _worker_day(i: int) -> tuple[int, list[tuple[int, str]]]:
+    assert _WORKER_GEN is not None
+    return i, _WORKER_GEN.day_tails(i)
+
+
+def _parallel_days(world: World, workers: int) -> Iterator[tuple[int, list[tuple[int, str]]]]:
+    """Days drawn by ``workers`` forked processes, yielded in day order.
+
+    At most ``4 * workers`` days are in flight, so a slow consumer never makes
+    finished days pile up in memory.
+    """
+    global _WORKER_GEN
+    _WORKER_GEN = _DayGenerator(world)
+    ctx = multiprocessing.get_context("fork")
+    try:
+        with ctx.Pool(workers) as pool:
+            pending: deque[Any] = deque()
+            n_days = world.config.days
+            nxt = 0
+            while nxt < n_days and len(pending) < 4 * workers:
+                pending.append(pool.apply_async(_worker_day, (nxt,)))
+                nxt += 1
+            while pending:
+                result = pending.popleft().get()
+                if nxt < n_days:
+                    pending.append(pool.apply_async(_worker_day, (nxt,)))
+                    nxt += 1
+                yield result
+    finally:
+        _WORKER_GEN = None
+
+
+def _corruption_rng(config: SimConfig) -> random.Random:
+    # Day streams use (seed << 21) + day with day < 2**21 - 1: no overlap.
+    return random.Random((config.seed << 21) + 0x1FFFFF)
+
+
+def _claim_id(gen: _DayGenerator, ts: int, count: int) -> str:
+    # Numbered in submission order, so the id says nothing about how a claim came about.
+    return f"YB{gen.compact(ts // _DAY)}{count:08d}"
+
+
+T = TypeVar("T")
+
+
+def _merge(
+    days: Iterable[tuple[int, list[tuple[int, T]]]], start_ord: int
+) -> Iterator[tuple[int, T]]:
+    """Release the claims of consecutive generation days in submission-time order.
+
+    A day's claims are submitted on that day or later, so everything before
+    the next day's start is final once the day is generated. Ties are broken
+    by generation day, then by position within the day.
+    """
+    heap: list[tuple[int, int, int, T]] = []
+    push, pop = heapq.heappush, heapq.heappop
+    for i, items in days:
+        for k, (ts, payload) in enumerate(items):
+            push(heap, (ts, i, k, payload))
+        limit = (start_ord + i + 1) * _DAY
+        while heap and heap[0][0] < limit:
+            ts, _i, _k, payload = pop(heap)
+            yield ts, payload
+    while heap:
+        ts, _i, _k, payload = pop(heap)
+        yield ts, payload
+
+
+class _DayGenerator:
+    """Draws the episodes of each submission day and releases them in time order."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.config = world.config
+        self.picker = DiagnosisPicker()
+        self._iso: dict[int, str] = {}
+        self._compact: dict[int, str] = {}
+        self.start_ord = self.config.start.toordinal()
+        self._out: list[tuple[int, Episode]] = []
+        self._hospital_json: dict[int, str] = {}
+
+    # -- rendering ---------------------------------------------------------
+
+    def iso(self, ordinal: int) -> str:
+        s = self._iso.get(ordinal)
+        if s is None:
+            s = dt.date.fromordinal(ordinal).isoformat()
+            self._iso[ordinal] = s
+        return s
+
+    def compact(self, ordinal: int) -> str:
+        s = self._compact.get(ordinal)
+        if s is None:
+            s = self.iso(ordinal).replace("-", "")
+            self._compact[ordinal] = s
+        return s
+
+    def _submitted(self, ts: int) -> str:
+        sec = ts % _DAY
+        return f"{self.iso(ts // _DAY)}T{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}+08:00"
+
+    def render(self, ep: Episode, ts: int, claim_id: str) -> dict[str, Any]:
+        """The claim dict of an episode submitted at ``ts`` (seconds since day 1 of year 1)."""
+        world = self.world
+        pop = world.populations[ep.region]
+        h = world.network.hospitals[ep.hospital]
+        items = [
+            {"code": code, "category": CATALOGUE[code][0], "amount": yuan(amount), "quantity": qty}
+            for code, qty, amount in ep.bill
+        ]
+        claim: dict[str, Any] = {
+            "claim_id": claim_id,
+            "claim_type": ep.claim_type,
+            "submitted_at": self._submitted(ts),
+            "patient": {
+                "person_id": pop.person_id[ep.person].decode(),
+                "scheme": "employee" if pop.l_employee[ep.person] else "resident",
+                "insured_region": ep.region,
+                "intercity_registered": ep.registered,
+            },
+            "hospital": {"hospital_id": h.hospital_id, "region": h.region, "level": h.level},
+            "admission_date": self.iso(ep.adm),
+            "discharge_date": self.iso(ep.dis),
+            "diagnosis": ep.dx,
+            "items": items,
+        }
+        if ep.ltc is not None:
+            claim["ltc"] = {"setting": ep.ltc[0], "days": ep.ltc[1]}
+        claim["is_fraud"] = ep.fraud is not None
+        claim["fraud_type"] = ep.fraud
+        return claim
+
+    def render_tail(self, ep: Episode, ts: int) -> str:
+        """The JSON text after the claim id's value: ``'{"claim_id":"' + id + '"' + tail``
+        is exactly ``json.dumps(render(...), separators=(",", ":"))``, built without a dict.
+
+        Every string written here is generated from a known alphabet (digits,
+        letters, ``.``, ``-``, ``:``, ``+``), so nothing needs escaping.
+        """
+        pop = self.world.populations[ep.region]
+        hs = self._hospital_json.get(ep.hospital)
+        if hs is None:
+            h = self.world.network.hospitals[ep.hospital]
+            hs = _ENCODER.encode(
+                {"hospital_id": h.hospital_id, "region": h.region, "level": h.level}
+            )
+            self._hospital_json[ep.hospital] = hs
+        prefix = _ITEM_PREFIX
+        items = ",".join(
+            [
+                f'{prefix[code]}{amount // 100}.{amount % 100:02d}","quantity":{qty}}}'
+                for code, qty, amount in ep.bill
+            ]
+        )
+        ltc = ""
+        if ep.ltc is not None:
+            ltc = f',"ltc":{{"setting":"{ep.ltc[0]}","days":{ep.ltc[1]}}}'
+        fraud = f'"is_fraud":true,"fraud_type":"{ep.fraud}"' if ep.fraud else _HONEST
+        scheme = "employee" if pop.l_employee[ep.person] else "resident"
+        registered = "true" if ep.registered else "false"
+        return (
+            f',"claim_type":"{ep.claim_type}",'
+            f'"submitted_at":"{self._submitted(ts)}",'
+            f'"patient":{{"person_id":"{pop.person_id[ep.person].decode()}",'
+            f'"scheme":"{scheme}","insured_region":"{ep.region}",'
+            f'"intercity_registered":{registered}}},"hospital":{hs},'
+            f'"admission_date":"{self.iso(ep.adm)}","discharge_date":"{self.iso(ep.dis)}",'
+            f'"diagnosis":"{ep.dx}","items":[{items}]{ltc},{fraud}}}'
+        )
+
+    # -- scheduling --------------------------------------------------------
+
+    def _push(self, ts: int, ep: Episode) -> None:
+        self._out.append((ts, ep))
+
+    def day_episodes(self, i: int) -> list[tuple[int, Episode]]:
+        """The episodes drawn on generation day ``i`` (0-based), as ``(submission ts, episode)``.
+
+        Each day has its own random source, so days can be drawn in any order
+        or process. Every ts lies on that day or later.
+        """
+        self._out = []
+        day = self.start_ord + i
+        r = random.Random((self.config.seed << 21) + i)
+        self._ltc_day(r, day)
+        self._day(r, day, self.world.day_budgets[i])
+        out, self._out = self._out, []
+        return out
+
+    def day_tails(self, i: int) -> list[tuple[int, str]]:
+        """Like :meth:`day_episodes`, rendered as JSON text after the claim id."""
+        tail = self.render_tail
+        return [(ts, tail(ep, ts)) for ts, ep in self.day_episodes(i)]
+
+    # -- long-term care ----------------------------------------------------
+
+    def _ltc_day(self, r: random.Random, day: int) -> None:
+        date = dt.date.fromordinal(day)
+        todays = [b for b in self.world.beneficiaries if b.day_of_month == date.day]
+        if not todays:
+            return
+        last = date.replace(day=1) - dt.timedelta(days=1)
+        first = last.replace(day=1)
+        span = last.day
+        for b in todays:
+            key = b.person * 131 + b.provider
+            days = span
+            if r.random() < 0.15:  # a hospital stay or a visit to family
+                days = max(1, span - 1 - int(r.random() * 10))
+            h = self.world.network.hospitals[b.provider]
+            bill = ltc_bill(h, b.setting, days, key)
+            pop = self.world.populations[b.region]
+            dx = "I69.3" if mix(key, 9) < 0.5 else "G30.9" if mix(key, 10) < 0.5 else "I63.9"
+            ep = Episode(
+                "ltc",
+                b.region,
+                b.person,
+                b.provider,
+                first.toordinal(),
+                last.toordinal(),
+                dx,
+                bill,
+                pop.l_registered[b.person],
+                ltc=(b.setting, days),
+            )
+            self._push(day * _DAY + 9 * 3600 + int(r.random() * 8 * 3600), ep)
+
+    # -- visits and stays --------------------------------------------------
+
+    def _day(self, r: random.Random, day: int, budget: int) -> None:
+        world = self.world
+        config = self.config
+        regions = world.regions
+        region_cum = world.region_cum
+        network = world.network
+        hospitals = network.hospitals
+        date = dt.date.fromordinal(day)
+        season = min(5, (date.month - 1) // 2)
+        inpatient_share = config.inpatient_share
+        remaining = budget
+        while remaining > 0:
+            rnd = r.random
+            inpatient = rnd() < inpatient_share
+            ri = _bisect(region_cum, rnd() * region_cum[-1])
+            region = regions[ri]
+            pop = world.populations[region]
+            person = pop.draw(rnd(), rnd(), inpatient)
+            band = pop.l_band[person]
+            female = pop.l_female[person]
+            chronic = pop.l_chronic[person]
+            registered = pop.l_registered[person]
+            hregion = region
+            dest = pop.l_dest[person]
+            if registered and dest >= 0 and rnd() < 0.75:
+                hregion = regions[dest]
+            elif rnd() < world.intercity_rate(region, inpatient):
+                others, cum = world.dest_cum[region]
+                hregion = others[_bisect(cum, rnd() * cum[-1])]
+                # Referrals are usually filed; emergencies while travelling are not.
+                registered = rnd() < (0.65 if inpatient else 0.25)
+            person_key = ri * 10_000_000 + person
+            refill = not inpatient and chronic >= 0 and rnd() < 0.75
+            if refill:
+                level = 1 + _bisect(
+                    world.level_cum_out, mix(person_key, 31) * world.level_cum_out[-1]
+                )
+                hi = network.pick(hregion, level, mix(person_key, 32))
+            else:
+                lc = world.level_cum_in if inpatient else world.level_cum_out
+                level = 1 + _bisect(lc, rnd() * lc[-1])
+                hi = network.pick(hregion, level, rnd())
+            h = hospitals[hi]
+            if h.scheme is not None and rnd() < h.fraud_share:
+                used = self._fraud(
+                    r,
+                    day,
+                    h,
+                    hi,
+                    region,
+                    person,
+                    registered,
+                    inpatient,
+                    band,
+                    female,
+                    season,
+                    remaining,
+                )
+                if used:
+                    remaining -= used
+                    continue
+            if refill:
+                dx = BY_CODE[CHRONIC[chronic]]
+                bill = chronic_refill_bill(r, h, dx, person_key)
+                self._push_outpatient(
+                    r,
+                    day,
+                    Episode("outpatient", region, person, hi, day, day, dx.code, bill, registered),
+                )
+                remaining -= 1
+                continue
+            code = self.picker.pick(
+                rnd(), inpatient, age_group(band), female, h.level_class, season
+            )
+            dx = BY_CODE[code]
+            if not inpatient:
+                if dx.code == "N18.5":
+                    bill = chronic_refill_bill(r, h, dx, person_key)
+                else:
+                    bill = outpatient_bill(r, h, dx)
+                self._push_outpatient(
+                    r,
+                    day,
+                    Episode("outpatient", region, person, hi, day, day, code, bill, registered),
+                )
+                remaining -= 1
+                continue
+            remaining -= self._stay(r, day, h, hi, region, person, registered, dx, remaining)
+
+    def _push_outpatient(self, r: random.Random, day: int, ep: Episode) -> None:
+        # Clinics open 08:00-21:00, busiest in the morning.
+        sec = 8 * 3600 + int(13 * 3600 * r.random() * (0.35 + 0.65 * r.random()))
+        self._push(day * _DAY + sec, ep)
+
+    def _discharge_ts(self, r: random.Random, dis: int) -> int:
+        lag = 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
+        return (dis + lag) * _DAY + 9 * 3600 + int(r.random() * 9 * 3600)
+
+    def _los(self, r: random.Random, dx: Diagnosis, level: int, teaching: bool) -> int:
+        f = _LOS_LEVEL[level] * (1.1 if teaching else 1.0)
+        return max(1, min(90, round(dx.los * f * r.lognormvariate(0.0, 0.4))))
+
+    def _stay(
+        self,
+        r: random.Random,
+        day: int,
+        h: Any,
+        hi: int,
+        region: str,
+        person: int,
+        registered: bool,
+        dx: Diagnosis,
+        remaining: int,
+    ) -> int:
+        """An honest stay submitted on ``day``, with its honest follow-ups; returns claims used."""
+        # The claim is submitted on `day`: discharge was 0-5 days earlier.
+        lag = 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
+        dis = day - lag
+        salt = (self.config.seed << 24) + hi * 64 + _DX_INDEX[dx.code]
+        if dx.standard:
+            los, bill = standard_bill(h, dx, salt)
+            bill = list(bill)
+        else:
+            los = self._los(r, dx, h.level, h.teaching)
+            bill = inpatient_bill(r, h, dx, los)
+        ep = Episode("inpatient", region, person, hi, dis - los, dis, dx.code, bill, registered)
+        self._push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
+        used = 1
+        # Chemotherapy comes in cycles three weeks apart, billed identically.
+        if dx.code == "Z51.1":
+            adm = dis - los
+            for _ in range(min(remaining - used, 1 + int(r.random() * 3))):
+                adm += 19 + int(r.random() * 5)
+                nxt = Episode(
+                    "inpatient", region, person, hi, adm, adm + los, dx.code, list(bill), registered
+                )
+                self._push(self._discharge_ts(r, adm + los), nxt)
+                used += 1
+            return used
+        # Honest re-admission: relapse, complication or transfer up.
+        p = dx.readmit * (1.6 if dx.ages[2] > 1.0 else 1.0)
+        if used < remaining and r.random() < p:
+            gap = int(r.random() * 2) if r.random() < 0.2 else 2 + int(r.random() * 26)
+            dx2 = related_diagnosis(r, dx)
+            h2i = hi
+            if r.random() < 0.3 and h.level < 3:
+                h2i = self.world.network.pick(h.region, 3, r.random())
+            h2 = self.world.network.hospitals[h2i]
+            los2 = self._los(r, dx2, h2.level, h2.teaching)
+            adm2 = dis + gap
+            bill2 = inpatient_bill(r, h2, dx2, los2)
+            nxt = Episode(
+                "inpatient", region, person, h2i, adm2, adm2 + los2, dx2.code, bill2, registered
+            )
+            self._push(self._discharge_ts(r, adm2 + los2), nxt)
+            used += 1
+        return used
+
+    # -- fraud -------------------------------------------------------------
+
+    def _fraud(
+        self,
+        r: random.Random,
+        day: int,
+        h: Any,
+        hi: int,
+        region: str,
+        person: int,
+        registered: bool,
+        inpatient: bool,
+        band: int,
+        female: bool,
+        season: int,
+        remaining: int,
+    ) -> int:
+        """Generate a fraudulent episode at ``h``; returns claims used (0 = not applicable)."""
+        scheme = h.scheme
+        seed = self.config.seed
+        rnd = r.random
+        if scheme == "ghost_patient":
+            if not h.ghost_list:
+                return 0
+            # A group of "patients" admitted together, e.g. after a free check-up day.
+            group = min(remaining, 1 + int(rnd() * 3))
+            los0 = 6 + int(rnd() * 7)
+            lag = int(rnd() * 3)
+            dis = day - lag
+            for _ in range(group):
+                gp = h.ghost_list[int(rnd() * len(h.ghost_list))]
+                dx = BY_CODE[GHOST_DIAGNOSES[int(rnd() * len(GHOST_DIAGNOSES))]]
+                los = max(3, los0 + int(rnd() * 3) - 1)
+                bill = inpatient_bill(r, h, dx, los, boost=1.1)
+                pop = self.world.populations[h.region]
+                ep = Episode(
+                    "inpatient",
+                    h.region,
+                    gp,
+                    hi,
+                    dis - los,
+                    dis,
+                    dx.code,
+                    bill,
+                    pop.l_registered[gp],
+                    fraud=scheme,
+                )
+                self._push(day * _DAY + 9 * 3600 + int(rnd() * 9 * 3600), ep)
+            return group
+        if scheme == "duplicate_billing":
+            if remaining < 2:
+                return 0
+            if inpatient:
+                code = self.picker.pick(rnd(), True, age_group(band), female, h.level_class, season)
+                self._stay(r, day, h, hi, region, person, registered, BY_CODE[code], 1)
+            else:
+                code = self.picker.pick(
+                    rnd(), False, age_group(band), female, h.level_class, season
+                )
+                bill = outpatient_bill(r, h, BY_CODE[code])
+                self._push_outpatient(
+                    r,
+                    day,
+                    Episode("outpatient", region, person, hi, day, day, code, bill, registered),
+                )
+            orig_ts, orig = self._out[-1]
+            bill = list(orig.bill)
+            if rnd() < 0.35:
+                j = int(rnd() * len(bill))
+                c, q, a = bill[j]
+                bill[j] = (c, q + 1, a // q * (q + 1))
+            copy = Episode(
+                orig.claim_type,
+                orig.region,
+                orig.person,
+                orig.hospital,
+                orig.adm,
+                orig.dis,
+                orig.dx,
+                bill,
+                orig.registered,
+                fraud=scheme,
+            )
+            self._push(orig_ts + (3 + int(rnd() * 35)) * _DAY + int(rnd() * 3600), copy)
+            return 2
+        if scheme in ("hanging_bed", "decomposed_admission"):
+            inpatient = True
+        code = self.picker.pick(rnd(), inpatient, age_group(band), female, h.level_class, season)
+        dx = BY_CODE[code]
+        if scheme == "hanging_bed" and code not in MILD_ADMISSION:
+            dx = BY_CODE[MILD_ADMISSION[int(rnd() * len(MILD_ADMISSION))]]
+        lag = 0 if rnd() < 0.65 else 1 + int(rnd() * 3)
+        dis = day - lag
+        ts = day * _DAY + 9 * 3600 + int(rnd() * 9 * 3600)
+        los = self._los(r, dx, h.level, h.teaching) if inpatient else 0
+        ctype = "inpatient" if inpatient else "outpatient"
+        billed = dx.code
+        if scheme == "upcoding":
+            billed, bill, los = upcode(r, h, dx, los if inpatient else None)
+        elif scheme == "hanging_bed":
+            bill, los = hanging_bed(r, h, dx, los)
+        elif scheme == "item_substitution":
+            bill = inpatient_bill(r, h, dx, los) if inpatient else outpatient_bill(r, h, dx)
+            bill = substitute(r, h, bill, inpatient)
+        elif scheme == "template_billing":
+            salt = (seed << 24) + hi * 64 + _DX_INDEX[dx.code] + 1_000_000
+            tlos, bill = template(h, dx, inpatient, salt)
+            if inpatient:
+                los = tlos
+        elif scheme == "decomposed_admission":
+            if remaining < 2:
+                return 0
+            total = max(6, round(los * (1.3 + rnd() * 0.7)))
+            los1 = max(2, round(total * (0.4 + rnd() * 0.2)))
+            los2 = max(2, total - los1)
+            gap = 0 if rnd() < 0.6 else 1 if rnd() < 0.75 else 2
+            bill1 = inpatient_bill(r, h, dx, los1)
+            adm1 = dis - los1
+            ep1 = Episode(
+                "inpatient", region, person, hi, adm1, dis, dx.code, bill1, registered, fraud=scheme
+            )
+            self._push(ts, ep1)
+            dx2 = related_diagnosis(r, dx)
+            adm2 = dis + gap
+            bill2 = inpatient_bill(r, h, dx2, los2, workup=False)
+            ep2 = Episode(
+                "inpatient",
+                region,
+                person,
+                hi,
+                adm2,
+                adm2 + los2,
+                dx2.code,
+                bill2,
+                registered,
+                fraud=scheme,
+            )
+            self._push(self._discharge_ts(r, adm2 + los2), ep2)
+            return 2
+        else:  # pragma: no cover - every scheme is handled above
+            raise ValueError(f"unknown scheme {scheme!r}")
+        if inpatient:
+            ep = Episode(
+                ctype, region, person, hi, dis - los, dis, billed, bill, registered, fraud=scheme
+            )
+            self._push(ts, ep)
+        else:
+            ep = Episode(
+                ctype, region, person, hi, day, day, billed, bill, registered, fraud=scheme
+            )
+            self._push_outpatient(r, day, ep)
+        return 1
+
+
+def _bisect(cum: list[float], x: float) -> int:
+    i = bisect_right(cum, x)
+    return min(i, len(cum) - 1)

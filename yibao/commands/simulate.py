@@ -1,0 +1,88 @@
+"""``yibao simulate``: write a labelled synthetic claims file (JSON Lines)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+log = logging.getLogger(__name__)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``simulate`` command to the app."""
+
+    @app.command("simulate")
+    def simulate_cmd(
+        seed: Annotated[int, typer.Option(help="Random seed; same seed, same bytes.", min=0)] = 0,
+        claims: Annotated[int, typer.Option(help="Number of claims (lines) to write.", min=0)] = (
+            10_000
+        ),
+        start: Annotated[
+            str, typer.Option(help="First submission day, YYYY-MM-DD.")
+        ] = "2026-01-01",
+        days: Annotated[int, typer.Option(help="Number of submission days.", min=1)] = 365,
+        regions: Annotated[
+            str,
+            typer.Option(help="Comma-separated region codes (default: the bundled policies)."),
+        ] = "441800,440100,440300,440600,441900",
+        fraud_rate: Annotated[
+            float, typer.Option(help="Target share of claims labelled fraudulent.")
+        ] = 0.05,
+        corrupt_rate: Annotated[
+            float, typer.Option(help="Share of lines made invalid on purpose.")
+        ] = 0.0,
+        ageing: Annotated[
+            bool, typer.Option("--ageing", help="Shanghai-like age structure (30%+ aged 60+).")
+        ] = False,
+        workers: Annotated[
+            int, typer.Option(help="Processes drawing days (0 = one per CPU, max 4).", min=0)
+        ] = 0,
+        output: Annotated[
+            str, typer.Option("-o", "--output", help="Output file, or - for stdout.")
+        ] = "-",
+    ) -> None:
+        """Simulate claims of insured persons at hospitals, some of which commit fraud."""
+        from simulator.config import SimConfig, SimConfigError
+        from simulator.generate import write
+
+        try:
+            start_date = dt.date.fromisoformat(start)
+        except ValueError:
+            raise typer.BadParameter(f"--start must be YYYY-MM-DD, got {start!r}") from None
+        try:
+            config = SimConfig(
+                seed=seed,
+                claims=claims,
+                start=start_date,
+                days=days,
+                regions=tuple(r.strip() for r in regions.split(",") if r.strip()),
+                fraud_rate=fraud_rate,
+                corrupt_rate=corrupt_rate,
+                ageing=ageing,
+            )
+        except SimConfigError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        n_workers = workers or min(4, os.cpu_count() or 1)
+        progress = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            progress = tqdm(total=claims, unit="claim", unit_scale=True, file=sys.stderr)
+        try:
+            if output == "-":
+                n = write(config, sys.stdout, progress, workers=n_workers)
+                sys.stdout.flush()
+            else:
+                path = Path(output)
+                with path.open("w", encoding="utf-8", newline="\n") as out:
+                    n = write(config, out, progress, workers=n_workers)
+        finally:
+            if progress is not None:
+                progress.close()
+        log.info("wrote %d claims (seed %d) to %s", n, seed, output)
