@@ -6,6 +6,7 @@ Called by the commands when they start, never at import time.
 from __future__ import annotations
 
 import logging
+import os
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ def configure_tracking() -> str:
     uri = settings.tracking_uri()
     if not settings.mlflow_tracking_uri:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Progress bars of artifact downloads would mix into the commands' JSON output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(uri)
     log.debug("MLflow tracking at %s", uri)
     return uri
