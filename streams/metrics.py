@@ -1,0 +1,61 @@
+"""Prometheus metrics of the stream worker, in a registry of its own (one per worker object).
+
+Exposed as text on the worker's ``/metrics`` page.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class StreamMetrics:
+    """Counters, gauges and the latency histogram of one worker."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.claims_in = Counter(
+            "yibao_claims_in", "Claim messages read, by input topic.", ["topic"], registry=r
+        )
+        self.records_out = Counter(
+            "yibao_records_out", "Messages written, by output topic.", ["topic"], registry=r
+        )
+        self.statuses = Counter(
+            "yibao_settlements", "Settlement records by status.", ["status"], registry=r
+        )
+        self.dlq = Counter("yibao_dlq", "Malformed messages dead-lettered.", registry=r)
+        self.latency = Histogram(
+            "yibao_settlement_latency_seconds",
+            "From the input message's timestamp to its settlement being acknowledged.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "yibao_batch_size",
+            "Messages per processed batch.",
+            buckets=(1, 10, 100, 500, 1000, 2000, 5000),
+            registry=r,
+        )
+        self.lag = Gauge(
+            "yibao_consumer_lag",
+            "Messages behind the high watermark.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.model = Gauge(
+            "yibao_model_info", "The scoring model in use (value 1).", ["version"], registry=r
+        )
+        self.partitions = Gauge("yibao_partitions_owned", "Input partitions owned.", registry=r)
+        self._model_label: str | None = None
+
+    def set_model(self, version: str) -> None:
+        if version == self._model_label:
+            return
+        if self._model_label is not None:
+            self.model.remove(self._model_label)
+        self.model.labels(version).set(1)
+        self._model_label = version
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

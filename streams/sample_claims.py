@@ -1,0 +1,105 @@
+"""Simple valid (and deliberately broken) claims for stream benchmarks, tests and smoke runs.
+
+Deterministic for a seed. The project's ``simulator`` makes realistic data; this
+is only a fast, dependency-free source of spec-valid claims of about 800 bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, timedelta
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+REGIONS = ("441800", "440100")
+
+
+def person_id(region: str, birth: date, seq: int) -> str:
+    """An 18-char identity number with a correct ISO 7064 MOD 11-2 check character."""
+    body = f"{region}{birth:%Y%m%d}{seq % 1000:03d}"
+    total = sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True))
+    return body + _CHECK[total % 11]
+
+
+def make_claims(
+    n: int, *, seed: int = 0, persons: int | None = None, prefix: str = "C"
+) -> list[dict]:
+    """``n`` valid claims over ``persons`` people (default n // 4) in regions 441800/440100."""
+    rng = random.Random(seed)
+    persons = persons or max(1, n // 4)
+    people = []
+    for i in range(persons):
+        region = rng.choice(REGIONS)
+        birth = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
+        people.append(
+            (
+                person_id(region, birth, i),
+                region,
+                rng.choice(("employee", "resident")),
+                rng.random(),
+            )
+        )
+    claims = []
+    for k in range(n):
+        pid, region, scheme, reg = people[rng.randrange(persons)]
+        intercity = rng.random() < 0.3
+        hosp_region = REGIONS[1 - REGIONS.index(region)] if intercity else region
+        ctype = rng.choice(("inpatient", "inpatient", "outpatient"))
+        adm = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 300))
+        dis = adm if ctype == "outpatient" else adm + timedelta(days=rng.randrange(0, 15))
+        items = [
+            {
+                "code": f"X{rng.randrange(10000):05d}",
+                "category": rng.choice("AABC"),
+                "amount": f"{rng.randrange(100, 5_000_000) / 100:.2f}",
+                "quantity": rng.randrange(1, 4),
+            }
+            for _ in range(rng.randrange(2, 6))
+        ]
+        claims.append(
+            {
+                "claim_id": f"{prefix}{seed}-{k:08d}",
+                "claim_type": ctype,
+                "submitted_at": f"{dis.isoformat()}T10:15:00+08:00",
+                "patient": {
+                    "person_id": pid,
+                    "scheme": scheme,
+                    "insured_region": region,
+                    "intercity_registered": reg < 0.5,
+                },
+                "hospital": {
+                    "hospital_id": f"H{hosp_region}-{rng.randrange(20):03d}",
+                    "region": hosp_region,
+                    "level": rng.choice((1, 2, 3)),
+                },
+                "admission_date": adm.isoformat(),
+                "discharge_date": dis.isoformat(),
+                "diagnosis": rng.choice(("J18.9", "I10", "E11.9", "K35.8", "S72.0")),
+                "items": items,
+            }
+        )
+    return claims
+
+
+def claim_key_and_topic(claim: object) -> tuple[bytes | None, str]:
+    """Kafka key (person_id) and input topic (realtime / intercity) for one decoded claim.
+
+    Anything that is not a well-shaped claim goes to the realtime topic unkeyed:
+    the worker answers it as malformed.
+    """
+    from streams.topics import CLAIMS_INTERCITY, CLAIMS_REALTIME
+
+    try:
+        patient = claim["patient"]  # type: ignore[index]
+        pid = patient["person_id"]
+        intercity = patient["insured_region"] != claim["hospital"]["region"]  # type: ignore[index]
+    except (TypeError, KeyError):
+        return None, CLAIMS_REALTIME
+    key = pid.encode() if isinstance(pid, str) else None
+    return key, CLAIMS_INTERCITY if intercity else CLAIMS_REALTIME
+
+
+def to_jsonl(claims: list[dict]) -> str:
+    """Claims as JSON Lines text."""
+    return "".join(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n" for c in claims)

@@ -1,0 +1,125 @@
+"""Micro-batch fraud scoring in the stream, with hot reload of the MLflow ``champion`` model.
+
+The worker settles first and scores the settled claims of each batch through a
+:class:`Scorer`. :class:`ModelWatcher` polls ``models:/<name>@champion`` and
+swaps the scorer between batches, without a restart; with no registered model
+the worker settles only (and says so once in the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Scorer(Protocol):
+    """What the stream needs from a scorer."""
+
+    @property
+    def version(self) -> str: ...
+
+    def score_batch(self, claims: Sequence[Any]) -> list[dict[str, Any]]:
+        """Score records (project score format) for validated ``settlement.claim.Claim``s."""
+        ...
+
+
+class ModelScorer:
+    """Scores with a loaded registry model through the detection features.
+
+    The feature state (what past claims looked like) is kept across model
+    swaps: it belongs to the stream, not to a model version.
+    """
+
+    def __init__(self, model: Any, feature_state: Any | None = None) -> None:
+        from detection.features import FeatureState
+        from models.score import Scorer as BatchScorer
+
+        self._scorer = BatchScorer(
+            model, feature_state if feature_state is not None else FeatureState()
+        )
+        self.model = model
+
+    @property
+    def version(self) -> str:
+        return str(self._scorer.label)
+
+    @property
+    def feature_state(self) -> Any:
+        return self._scorer.state
+
+    def score_batch(self, claims: Sequence[Any]) -> list[dict[str, Any]]:
+        from detection.facts import facts_from_claim
+
+        if not claims:
+            return []
+        return self._scorer.score_batch([facts_from_claim(c) for c in claims])
+
+
+class ModelWatcher:
+    """Keeps the current champion loaded; ``scorer`` is None while no model is registered.
+
+    Args:
+        model_name: the registered model name.
+        tracking_uri: MLflow tracking URI (set process-wide when the watcher starts).
+        poll_seconds: how often to look at the alias.
+    """
+
+    def __init__(self, model_name: str, tracking_uri: str, poll_seconds: float) -> None:
+        self.model_name = model_name
+        self.tracking_uri = tracking_uri
+        self.poll_seconds = poll_seconds
+        self.scorer: ModelScorer | None = None
+        self.current: str | None = None  # "name/version" of the loaded champion
+        self._said_none = False
+
+    @property
+    def version(self) -> str:
+        """The model version label in use, or "none" (settling only)."""
+        return self.scorer.version if self.scorer else "none"
+
+    def check(self) -> bool:
+        """Look up the champion once and load it if it changed; True when swapped.
+
+        Blocking (MLflow is synchronous): call it in a thread from async code.
+        """
+        import mlflow
+        from mlflow import MlflowClient
+
+        from models.registry import CHAMPION, load_model
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        try:
+            mv = MlflowClient().get_model_version_by_alias(self.model_name, CHAMPION)
+        except Exception as exc:  # no registered model or alias: MLflow raises its own types
+            if not self._said_none:
+                log.warning(
+                    "no champion model registered; settling only, not scoring",
+                    extra={"model": self.model_name, "error": str(exc)[:200]},
+                )
+                self._said_none = True
+            return False
+        label = f"{mv.name}/{mv.version}"
+        if label == self.current:
+            return False
+        model = load_model(f"models:/{mv.name}/{mv.version}")
+        state = self.scorer.feature_state if self.scorer else None
+        self.scorer = ModelScorer(model, state)
+        previous, self.current = self.current, label
+        self._said_none = False
+        log.info("scoring model swapped", extra={"model_from": previous, "model_to": label})
+        return True
+
+    async def run(self, stopped: asyncio.Event) -> None:
+        """Poll until ``stopped`` is set; errors are logged and retried next round."""
+        while not stopped.is_set():
+            try:
+                await asyncio.to_thread(self.check)
+            except Exception:
+                log.exception("model check failed; keeping %s", self.version)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopped.wait(), timeout=self.poll_seconds)

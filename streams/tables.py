@@ -1,0 +1,130 @@
+"""Changelogged settlement state of the stream worker, one shard per input partition.
+
+The engine's state (settled claims, per-person annual accumulators) plus the
+inter-city clearing totals are kept in memory and made durable through ONE
+compacted changelog topic: one entry per settled claim, keyed by claim_id,
+carrying the outcome *and* its accumulator delta. A claim's effect on every
+table is therefore a single Kafka message, so a crash can never persist
+"settled" without "paid" or the reverse (two tables with two changelog writes,
+as Faust tables would do, could). Accumulators and clearing totals are derived
+from the entries on recovery; applying an entry twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from settlement.state import MappingState, SettledOutcome, accumulator_key
+
+CHANGELOG_SUFFIX = "-state-changelog"
+FENCE_PREFIX = b"__fence__:"
+
+
+@dataclass
+class PartitionShard:
+    """The state of one input partition number (shared by both claim topics)."""
+
+    settled: dict[str, list[Any]] = field(default_factory=dict)
+    fund_paid: dict[str, int] = field(default_factory=dict)
+    #: source (topic, partition, offset) of the message that first settled each claim
+    source: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    #: (period, debtor, creditor) -> [fund_pay fen, claims]
+    clearing: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    #: changelog offset up to which entries have been applied (exclusive)
+    applied_to: int = 0
+
+    def apply(self, entry: dict[str, Any]) -> bool:
+        """Apply one changelog entry; False (and no change) when it was applied already."""
+        outcome = entry["o"]
+        claim_id = outcome[0]
+        if claim_id in self.settled:
+            return False
+        self.settled[claim_id] = outcome
+        self.source[claim_id] = tuple(entry["src"])  # type: ignore[assignment]
+        acc = entry.get("acc")
+        if acc:
+            key, fen = acc
+            self.fund_paid[key] = self.fund_paid.get(key, 0) + fen
+        add_clearing(self.clearing, SettledOutcome(*outcome))
+        return True
+
+
+def add_clearing(totals: dict[tuple[str, str, str], list[int]], outcome: SettledOutcome) -> None:
+    """Count a settled inter-city claim in the gross clearing totals (spec section 7)."""
+    if not outcome.intercity:
+        return
+    key = (outcome.discharge_date[:7], outcome.insured_region, outcome.treatment_region)
+    row = totals.get(key)
+    if row is None:
+        row = totals[key] = [0, 0]
+    row[0] += outcome.fund_pay
+    row[1] += 1
+
+
+def encode_entry(outcome: SettledOutcome, acc: tuple[str, int] | None, src: tuple) -> bytes:
+    """A changelog entry: the outcome, its accumulator delta and the input message's coordinates."""
+    return json.dumps(
+        {"o": list(outcome), "acc": list(acc) if acc else None, "src": list(src)},
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_entry(value: bytes) -> dict[str, Any]:
+    return json.loads(value)  # type: ignore[no-any-return]
+
+
+class ShardState(MappingState):
+    """The engine's ``SettlementState`` over one shard, recording what must be logged.
+
+    ``Settler.settle_claim`` calls ``add_fund_paid`` then ``remember``; the pair
+    becomes one pending changelog entry (see module docstring).
+    """
+
+    def __init__(self, shard: PartitionShard) -> None:
+        super().__init__(shard.settled, shard.fund_paid)
+        self.shard = shard
+        self.source: tuple[str, int, int] = ("", 0, 0)
+        self._acc: tuple[str, int] | None = None
+        self.pending: list[bytes] = []
+        self.pending_keys: list[bytes] = []
+
+    def use(self, source: tuple[str, int, int]) -> None:
+        """Set the input message whose settlement follows."""
+        self.source = source
+        self._acc = None
+
+    def add_fund_paid(self, person_id: str, year: int, fen: int) -> None:
+        super().add_fund_paid(person_id, year, fen)
+        self._acc = (accumulator_key(person_id, year), fen)
+
+    def remember(self, outcome: SettledOutcome) -> None:
+        super().remember(outcome)
+        self.shard.source[outcome.claim_id] = self.source
+        add_clearing(self.shard.clearing, outcome)
+        self.pending.append(encode_entry(outcome, self._acc, self.source))
+        self.pending_keys.append(outcome.claim_id.encode())
+        self._acc = None
+
+    def take_pending(self) -> list[tuple[bytes, bytes]]:
+        """The changelog entries written since the last call, as (key, value)."""
+        out = list(zip(self.pending_keys, self.pending, strict=True))
+        self.pending.clear()
+        self.pending_keys.clear()
+        return out
+
+
+def clearing_totals(shards: Iterable[PartitionShard]) -> list[dict[str, Any]]:
+    """Gross inter-city totals over the given shards, one row per (period, debtor, creditor)."""
+    merged: dict[tuple[str, str, str], list[int]] = {}
+    for shard in shards:
+        for key, (fen, n) in shard.clearing.items():
+            row = merged.setdefault(key, [0, 0])
+            row[0] += fen
+            row[1] += n
+    return [
+        {"period": p, "debtor": d, "creditor": c, "fund_pay_fen": fen, "claims": n}
+        for (p, d, c), (fen, n) in sorted(merged.items())
+    ]

@@ -1,0 +1,86 @@
+"""CLI adapter for the stream service: ``yibao broker``, ``yibao stream``, ``yibao replay``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def broker(
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1.")] = 9092,
+    partitions: Annotated[
+        int | None, typer.Option(help="Create the service's topics with this many partitions.")
+    ] = None,
+) -> None:
+    """Run the embedded Tansu broker (memory storage) until interrupted."""
+    from streams.broker import create_topics, start_broker
+    from streams.topics import topic_layout
+    from yibao.settings import get_settings
+
+    b = start_broker(port)
+    n = partitions or get_settings().stream_partitions
+    create_topics(b.bootstrap, topic_layout(n))
+    typer.echo(f"broker listening on {b.bootstrap} (memory storage); Ctrl-C stops it")
+    signal.signal(signal.SIGTERM, lambda *_: b.stop())
+    try:
+        b.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        b.stop()
+
+
+def stream(
+    web_port: Annotated[int | None, typer.Option(help="Health/metrics port.")] = None,
+    app_id: Annotated[str, typer.Option(help="Faust app id (consumer group prefix).")] = (
+        "yibao-stream"
+    ),
+    score: Annotated[bool, typer.Option(help="Score with the champion model.")] = True,
+    max_batch: Annotated[int | None, typer.Option(help="Messages per batch.")] = None,
+    log_json: Annotated[bool, typer.Option(help="JSON log lines.")] = True,
+) -> None:
+    """Run a stream worker: settle and score claims from Kafka (several may share a group)."""
+    from faust import Worker
+
+    from streams.app import create_app
+    from streams.logs import logging_config
+    from yibao.settings import get_settings
+
+    app, _agent = create_app(
+        get_settings(), app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
+    )
+    worker = Worker(
+        app,
+        loglevel=logging.INFO,
+        logging_config=logging_config(logging.INFO) if log_json else None,
+        quiet=True,
+    )
+    worker.execute_from_commandline()
+
+
+def replay(
+    claims: Annotated[Path, typer.Argument(metavar="CLAIMS.jsonl", help="Claims, one a line.")],
+    rate: Annotated[float | None, typer.Option(help="Claims per second (default: max).")] = None,
+) -> None:
+    """Send a claims file to the claim topics (realtime / inter-city, keyed by person)."""
+    from streams.replay import claim_lines
+    from streams.replay import replay as run_replay
+    from yibao.settings import get_settings
+
+    if not claims.is_file():
+        typer.echo(f"yibao: cannot read {claims}", err=True)
+        raise typer.Exit(code=2)
+    counts = run_replay(claim_lines(claims), get_settings().kafka_bootstrap, rate=rate)
+    for topic, n in sorted(counts.items()):
+        typer.echo(f"{topic}: {n}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the stream commands to the CLI."""
+    app.command("broker")(broker)
+    app.command("stream")(stream)
+    app.command("replay")(replay)
