@@ -74,6 +74,7 @@ def corrupt(claim: dict[str, Any], kind: str, r: random.Random) -> dict[str, Any
         )
         if "ltc" in claim:
             claim["ltc"]["days"] = 1
+        _keep_birth_before(claim, "2016-06-01")
     elif kind == "discharge_before_admission":
         claim["claim_type"] = "inpatient"
         claim.pop("ltc", None)

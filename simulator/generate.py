@@ -16,7 +16,7 @@ import multiprocessing
 import random
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TypeVar
 
 from simulator.bills import (
@@ -29,7 +29,7 @@ from simulator.bills import (
     standard_bill,
 )
 from simulator.config import SimConfig
-from simulator.corrupt import KIND_NAMES, corrupt, truncate
+from simulator.corrupt import KIND_NAMES, KINDS, corrupt, truncate
 from simulator.diagnoses import (
     BY_CODE,
     CHRONIC,
@@ -99,7 +99,10 @@ class Episode:
         self.ltc = ltc
 
 
-def simulate(config: SimConfig) -> Iterator[dict[str, Any]]:
+OnCorrupt = Callable[[int, str, str], None]
+
+
+def simulate(config: SimConfig, on_corrupt: OnCorrupt | None = None) -> Iterator[dict[str, Any]]:
     """Generate the claims of a run as dicts, in submission-time order.
 
     With ``corrupt_rate`` > 0 some dicts are deliberately invalid; the
@@ -108,6 +111,8 @@ def simulate(config: SimConfig) -> Iterator[dict[str, Any]]:
 
     Args:
         config: the run's parameters.
+        on_corrupt: called as ``(index, kind, expected error code)`` for each
+            claim broken on purpose (index counts from 0).
 
     Yields:
         Claims following ``shared/spec/claim.schema.json`` (or broken on purpose).
@@ -119,17 +124,25 @@ def simulate(config: SimConfig) -> Iterator[dict[str, Any]]:
         claim = gen.render(ep, ts, _claim_id(gen, ts, count))
         if config.corrupt_rate > 0 and r_corrupt.random() < config.corrupt_rate:
             kind = KIND_NAMES[r_corrupt.randrange(len(KIND_NAMES))]
-            corrupt(claim, "missing_field" if kind == "unparseable" else kind, r_corrupt)
+            if kind == "unparseable":
+                kind = "missing_field"
+            corrupt(claim, kind, r_corrupt)
+            if on_corrupt is not None:
+                on_corrupt(count, kind, KINDS[kind])
         yield claim
 
 
-def simulate_lines(config: SimConfig, workers: int = 1) -> Iterator[str]:
+def simulate_lines(
+    config: SimConfig, workers: int = 1, on_corrupt: OnCorrupt | None = None
+) -> Iterator[str]:
     """Generate the claims of a run as JSON Lines text (each line ends with a newline).
 
     Args:
         config: the run's parameters.
         workers: processes drawing days in parallel (1 = in this process). The
             output does not depend on it.
+        on_corrupt: called as ``(line index from 0, kind, expected error code)``
+            for each line broken on purpose.
 
     Yields:
         One line per claim; with ``corrupt_rate`` some are invalid on purpose.
@@ -151,6 +164,8 @@ def simulate_lines(config: SimConfig, workers: int = 1) -> Iterator[str]:
             line = encode(corrupt(claim, kind, r_corrupt))
             if kind == "unparseable":
                 line = truncate(line, r_corrupt)
+            if on_corrupt is not None:
+                on_corrupt(count, kind, KINDS[kind])
         yield line + "\n"
 
 

@@ -144,8 +144,8 @@ REGIONS: dict[str, Region] = {
         Region(
             code="441900",
             name="Dongguan",
-            employees=6_500_000,
-            residents=1_600_000,
+            employees=6_000_000,
+            residents=2_000_000,
             age_shares=_shares(5.5, 10.0, 2.0, 22.0, 34.0, 20.5, 4.0, 1.3, 0.7),
             districts=("441900",),
             hospitals=(26, 14, 6),

@@ -14,8 +14,8 @@ from itertools import accumulate
 
 import numpy as np
 
-from simulator.daily import allocate, day_weight
 from simulator.config import SimConfig
+from simulator.daily import allocate, day_weight
 from simulator.diagnoses import chronic_weights
 from simulator.fraud import FraudPlan, assign_fraud
 from simulator.hospitals import LEVEL_SHARE_INPATIENT, LEVEL_SHARE_OUTPATIENT, HospitalNetwork
