@@ -90,11 +90,35 @@ class Claim(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (
+        # Queue indexes end in (status, fraud_score, claim_id) so a page's ids come
+        # from the index alone (see review.queue: ids first, then the rows).
         Index("ix_claims_queue", "flagged", "status", "fraud_score", "claim_id"),
-        Index("ix_claims_queue_region", "flagged", "insured_region", "status", "fraud_score"),
-        Index("ix_claims_queue_hospital", "flagged", "hospital_id", "status", "fraud_score"),
-        Index("ix_claims_queue_scheme", "flagged", "scheme", "status", "fraud_score"),
-        Index("ix_claims_queue_assigned", "flagged", "assigned_to", "status", "fraud_score"),
+        Index("ix_claims_queue_all", "flagged", "fraud_score", "claim_id"),
+        Index(
+            "ix_claims_queue_region",
+            "flagged",
+            "insured_region",
+            "status",
+            "fraud_score",
+            "claim_id",
+        ),
+        Index(
+            "ix_claims_queue_hospital",
+            "flagged",
+            "hospital_id",
+            "status",
+            "fraud_score",
+            "claim_id",
+        ),
+        Index("ix_claims_queue_scheme", "flagged", "scheme", "status", "fraud_score", "claim_id"),
+        Index(
+            "ix_claims_queue_assigned",
+            "flagged",
+            "assigned_to",
+            "status",
+            "fraud_score",
+            "claim_id",
+        ),
         Index("ix_claims_queue_date", "flagged", "discharge_date"),
         Index("ix_claims_person", "person_key", "admission_date"),
         Index("ix_claims_hospital_date", "hospital_id", "discharge_date"),

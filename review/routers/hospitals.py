@@ -66,7 +66,7 @@ def hospital(request: Request, db: DB, user: CurrentUser, hospital_id: str) -> R
             Claim.status,
         )
         .where(Claim.flagged.is_(True), Claim.hospital_id == hospital_id)
-        .order_by(Claim.fraud_score.desc(), Claim.claim_id)
+        .order_by(Claim.fraud_score.desc(), Claim.claim_id.desc())
         .limit(100)
     ).all()
     total_hospitals = db.scalar(select(func.count()).select_from(Hospital)) or 0

@@ -120,11 +120,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_claims_hospital_date', ['hospital_id', 'discharge_date'], unique=False)
         batch_op.create_index('ix_claims_person', ['person_key', 'admission_date'], unique=False)
         batch_op.create_index('ix_claims_queue', ['flagged', 'status', 'fraud_score', 'claim_id'], unique=False)
-        batch_op.create_index('ix_claims_queue_assigned', ['flagged', 'assigned_to', 'status', 'fraud_score'], unique=False)
+        batch_op.create_index('ix_claims_queue_all', ['flagged', 'fraud_score', 'claim_id'], unique=False)
+        batch_op.create_index('ix_claims_queue_assigned', ['flagged', 'assigned_to', 'status', 'fraud_score', 'claim_id'], unique=False)
         batch_op.create_index('ix_claims_queue_date', ['flagged', 'discharge_date'], unique=False)
-        batch_op.create_index('ix_claims_queue_hospital', ['flagged', 'hospital_id', 'status', 'fraud_score'], unique=False)
-        batch_op.create_index('ix_claims_queue_region', ['flagged', 'insured_region', 'status', 'fraud_score'], unique=False)
-        batch_op.create_index('ix_claims_queue_scheme', ['flagged', 'scheme', 'status', 'fraud_score'], unique=False)
+        batch_op.create_index('ix_claims_queue_hospital', ['flagged', 'hospital_id', 'status', 'fraud_score', 'claim_id'], unique=False)
+        batch_op.create_index('ix_claims_queue_region', ['flagged', 'insured_region', 'status', 'fraud_score', 'claim_id'], unique=False)
+        batch_op.create_index('ix_claims_queue_scheme', ['flagged', 'scheme', 'status', 'fraud_score', 'claim_id'], unique=False)
 
     op.create_table('decisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -158,6 +159,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_claims_queue_hospital')
         batch_op.drop_index('ix_claims_queue_date')
         batch_op.drop_index('ix_claims_queue_assigned')
+        batch_op.drop_index('ix_claims_queue_all')
         batch_op.drop_index('ix_claims_queue')
         batch_op.drop_index('ix_claims_person')
         batch_op.drop_index('ix_claims_hospital_date')

@@ -1,0 +1,118 @@
+"""Queue page server time with 100,000 flagged claims in a SQLite database.
+
+Loads generated claims and (fabricated, all flagged) score records into a
+temporary database, then times GET /queue through the ASGI app in-process (the
+whole server side: routing, session, SQL, template) for first, deep and
+filtered pages. Target: p95 under 300 ms. Run: .venv/bin/python benchmarks/review_queue.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+SCENARIOS = [
+    ("first page", "/queue"),
+    ("page 2", "/queue?page=2"),
+    ("deep page 1000", "/queue?page=1000"),
+    ("last page", "/queue?page=2000"),
+    ("all statuses, deep", "/queue?status=all&page=1500"),
+    ("region", "/queue?region=440100"),
+    ("region, deep", "/queue?region=440100&page=300"),
+    ("hospital", "/queue?hospital=H440300-07"),
+    ("rule", "/queue?rule=READMIT_SAME_DX"),
+    ("rule, deep", "/queue?rule=READMIT_SAME_DX&page=200"),
+    ("scheme + dates", "/queue?scheme=resident&date_from=2026-02-01&date_to=2026-02-28"),
+    (
+        "region + scheme + rule + dates",
+        "/queue?region=441800&scheme=employee&rule=COST_OUTLIER&date_from=2026-03-01&date_to=2026-04-30",
+    ),
+    ("unassigned, deep", "/queue?assigned=unassigned&page=800"),
+]
+
+
+def build(root: Path, n: int) -> str:
+    from datetime import datetime
+
+    from review import ingest
+    from review.db import make_engine, session_factory, upgrade_head
+    from review.models import User
+    from review.sampledata import DEMO_USERS, demo_password, fake_score, make_claims
+    from review.security import hash_password
+
+    url = f"sqlite:///{root / 'review.db'}"
+    engine = make_engine(url)
+    upgrade_head(engine)
+    started = time.perf_counter()
+    claims = make_claims(n, seed=3, hospitals=60)
+    scores = [fake_score(c, "100.00", threshold=0.0) for c in claims]  # all flagged
+    with session_factory(engine)() as db:
+        ingest.load_claim_objects(db, claims)
+        ingest.load_score_objects(db, scores)
+        ingest.refresh_derived(db)
+        for name, role in DEMO_USERS:
+            db.add(
+                User(
+                    name=name,
+                    role=role,
+                    password_hash=hash_password(demo_password(name)),
+                    created_at=datetime(2026, 1, 1),
+                )
+            )
+        db.commit()
+    print(f"loaded {n} flagged claims in {time.perf_counter() - started:.1f} s")
+    engine.dispose()
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    from fastapi.testclient import TestClient
+
+    from review.app import create_app
+    from review.sampledata import demo_password
+    from yibao.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        url = build(root, args.claims)
+        app = create_app(Settings(data_dir=root, database_url=url, review_secret_key="x" * 40))
+        client = TestClient(app)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
+        client.post(
+            "/login", data={"name": "sam", "password": demo_password("sam"), "csrf_token": token}
+        )
+        everything: list[float] = []
+        print(f"{'scenario':34} {'rows':>7} {'median ms':>10} {'p95 ms':>8}")
+        for label, path in SCENARIOS:
+            client.get(path)  # warm the page cache once
+            times = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                response = client.get(path)
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (path, response.status_code)
+            matched = re.search(r"<small>(\d+) matching</small>", response.text)
+            everything += times
+            times.sort()
+            p95 = times[max(0, int(len(times) * 0.95 + 0.5) - 1)]
+            rows = matched[1] if matched else "?"
+            print(f"{label:34} {rows:>7} {statistics.median(times):10.1f} {p95:8.1f}")
+        everything.sort()
+        p95 = everything[int(len(everything) * 0.95) - 1]
+        print(
+            f"ALL {len(everything)} requests: median {statistics.median(everything):.1f} ms, "
+            f"p95 {p95:.1f} ms, max {everything[-1]:.1f} ms (target p95 < 300 ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()
