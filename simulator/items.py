@@ -151,19 +151,20 @@ PROFILES: dict[str, GroupProfile] = {
         0.3, 0.35, 0.03,
     ),
     "metab": GroupProfile(
-        ("XA10BAA001", "XA10AEA001", "XA10BBA001", "XC10AAA001", "XC08CAA001"),
+        ("XA10BAA001", "XA10AEA001", "XA10BBA001", "XC10AAA001", "XC08CAA001", "XA11DAA001"),
         ("250307001", "250308001", "250309001", "250302001"),
         ("220100001", "310701001"),
         0.55, 0.08, 0.02,
     ),
     "neuro": GroupProfile(
-        ("XB01ACA001", "XB01ACA002", "XC10AAA001", "ZA12BAA001", "XB01ABA001", "XC08CAA001"),
+        ("XB01ACA001", "XB01ACA002", "XC10AAA001", "ZA12BAA001", "XB01ABA001", "XC08CAA001",
+         "XA11DAA001"),
         ("250101001", "250302001", "250309001"),
         ("210300001", "230100001", "310701001"),
         0.3, 0.4, 0.05,
     ),
     "rehab": GroupProfile(
-        ("XB01ACA001", "XC10AAA001", "ZA12BAA001", "ZA04CAA001"),
+        ("XB01ACA001", "XC10AAA001", "ZA12BAA001", "ZA04CAA001", "XA11DAA001"),
         ("250101001",),
         ("210300001",),
         0.1, 0.05, 0.02,
