@@ -119,13 +119,8 @@ def upgrade() -> None:
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.create_index('ix_claims_hospital_date', ['hospital_id', 'discharge_date'], unique=False)
         batch_op.create_index('ix_claims_person', ['person_key', 'admission_date'], unique=False)
-        batch_op.create_index('ix_claims_queue', ['flagged', 'status', 'fraud_score', 'claim_id'], unique=False)
-        batch_op.create_index('ix_claims_queue_all', ['flagged', 'fraud_score', 'claim_id'], unique=False)
-        batch_op.create_index('ix_claims_queue_assigned', ['flagged', 'assigned_to', 'status', 'fraud_score', 'claim_id'], unique=False)
-        batch_op.create_index('ix_claims_queue_date', ['flagged', 'discharge_date'], unique=False)
-        batch_op.create_index('ix_claims_queue_hospital', ['flagged', 'hospital_id', 'status', 'fraud_score', 'claim_id'], unique=False)
-        batch_op.create_index('ix_claims_queue_region', ['flagged', 'insured_region', 'status', 'fraud_score', 'claim_id'], unique=False)
-        batch_op.create_index('ix_claims_queue_scheme', ['flagged', 'scheme', 'status', 'fraud_score', 'claim_id'], unique=False)
+        batch_op.create_index('ix_claims_queue', ['flagged', 'status', 'fraud_score', 'claim_id', 'insured_region', 'scheme', 'hospital_id', 'discharge_date', 'assigned_to', 'rule_codes'], unique=False)
+        batch_op.create_index('ix_claims_queue_all', ['flagged', 'fraud_score', 'claim_id', 'status', 'insured_region', 'scheme', 'hospital_id', 'discharge_date', 'assigned_to', 'rule_codes'], unique=False)
 
     op.create_table('decisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -154,11 +149,6 @@ def downgrade() -> None:
 
     op.drop_table('decisions')
     with op.batch_alter_table('claims', schema=None) as batch_op:
-        batch_op.drop_index('ix_claims_queue_scheme')
-        batch_op.drop_index('ix_claims_queue_region')
-        batch_op.drop_index('ix_claims_queue_hospital')
-        batch_op.drop_index('ix_claims_queue_date')
-        batch_op.drop_index('ix_claims_queue_assigned')
         batch_op.drop_index('ix_claims_queue_all')
         batch_op.drop_index('ix_claims_queue')
         batch_op.drop_index('ix_claims_person')
