@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import typer
 
 from yibao.commands import register_all
+from yibao.settings import get_settings
 
 app = typer.Typer(
     help="yibao: claims settlement and fraud detection for basic medical insurance.",
@@ -20,7 +20,7 @@ register_all(app)
 
 def main() -> None:
     logging.basicConfig(
-        level=os.environ.get("YIBAO_LOG_LEVEL", "INFO"),
+        level=get_settings().log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     app()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     stream_web_port: int = Field(6066, description="Worker health/metrics port.")
     stream_partitions: int = 4
     model_poll_seconds: float = 30.0
+    log_level: str = Field(
+        "INFO",
+        validation_alias=AliasChoices("YIBAO_LOG_LEVEL", "LOG_LEVEL"),
+        description="Log level.",
+    )
 
     def tracking_uri(self) -> str:
         """The MLflow tracking URI: the env var, else a sqlite file under data_dir."""
