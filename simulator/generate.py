@@ -45,6 +45,8 @@ from simulator.items import CATALOGUE, yuan
 from simulator.world import World, build_world
 
 _DAY = 86_400
+SECOND_VISIT = 0.02  # outpatient visits followed by another department the same day
+OUTBREAK = 0.01  # gastro-intestinal stays that are part of a cluster (ILLUSTRATIVE)
 _LOS_LEVEL = {1: 0.9, 2: 1.0, 3: 1.1}
 _DX_INDEX = {d.code: i for i, d in enumerate(DIAGNOSES)}
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -513,8 +515,62 @@ class _DayGenerator:
                     Episode("outpatient", region, person, hi, day, day, code, bill, registered),
                 )
                 remaining -= 1
+                if remaining > 0 and rnd() < SECOND_VISIT:
+                    # A second department the same day: same person, hospital and
+                    # date, another diagnosis - what a duplicate bill looks like.
+                    code2 = self.picker.pick(
+                        rnd(), False, age_group(band), female, h.level_class, season
+                    )
+                    if code2 != code:
+                        bill2 = outpatient_bill(r, h, BY_CODE[code2])
+                        self._push_outpatient(
+                            r,
+                            day,
+                            Episode(
+                                "outpatient", region, person, hi, day, day, code2, bill2, registered
+                            ),
+                        )
+                        remaining -= 1
+                continue
+            if dx.group == "gi" and remaining > 2 and rnd() < OUTBREAK:
+                remaining -= self._outbreak(r, day, h, hi, region, remaining)
                 continue
             remaining -= self._stay(r, day, h, hi, region, person, registered, dx, remaining)
+
+    def _outbreak(
+        self, r: random.Random, day: int, h: Any, hi: int, region: str, remaining: int
+    ) -> int:
+        """Honest cluster: several people of one town admitted together (food poisoning).
+
+        Looks like a ghost-patient group admission, but the patients are
+        ordinary insured persons of all ages.
+        """
+        pop = self.world.populations[region]
+        dx = BY_CODE["K52.9"]
+        n = min(remaining, 3 + int(r.random() * 6))
+        dis = day - self._lag(r)
+        for _ in range(n):
+            person = pop.draw(r.random(), r.random(), True)
+            los = max(1, round(dx.los * r.lognormvariate(0.0, 0.3)))
+            bill = inpatient_bill(r, h, dx, los)
+            ep = Episode(
+                "inpatient",
+                region,
+                person,
+                hi,
+                dis - los,
+                dis,
+                dx.code,
+                bill,
+                pop.l_registered[person],
+            )
+            self._push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
+        return n
+
+    @staticmethod
+    def _lag(r: random.Random) -> int:
+        """Days between discharge and submission: mostly settled at discharge."""
+        return 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
 
     def _push_outpatient(self, r: random.Random, day: int, ep: Episode) -> None:
         # Clinics open 08:00-21:00, busiest in the morning.
@@ -522,8 +578,7 @@ class _DayGenerator:
         self._push(day * _DAY + sec, ep)
 
     def _discharge_ts(self, r: random.Random, dis: int) -> int:
-        lag = 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
-        return (dis + lag) * _DAY + 9 * 3600 + int(r.random() * 9 * 3600)
+        return (dis + self._lag(r)) * _DAY + 9 * 3600 + int(r.random() * 9 * 3600)
 
     def _los(self, r: random.Random, dx: Diagnosis, level: int, teaching: bool) -> int:
         f = _LOS_LEVEL[level] * (1.1 if teaching else 1.0)
@@ -543,8 +598,7 @@ class _DayGenerator:
     ) -> int:
         """An honest stay submitted on ``day``, with its honest follow-ups; returns claims used."""
         # The claim is submitted on `day`: discharge was 0-5 days earlier.
-        lag = 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
-        dis = day - lag
+        dis = day - self._lag(r)
         salt = (self.config.seed << 24) + hi * 64 + _DX_INDEX[dx.code]
         if dx.standard:
             los, bill = standard_bill(h, dx, salt)
@@ -612,8 +666,7 @@ class _DayGenerator:
             # A group of "patients" admitted together, e.g. after a free check-up day.
             group = min(remaining, 1 + int(rnd() * 3))
             los0 = 6 + int(rnd() * 7)
-            lag = int(rnd() * 3)
-            dis = day - lag
+            dis = day - self._lag(r)
             for _ in range(group):
                 gp = h.ghost_list[int(rnd() * len(h.ghost_list))]
                 dx = BY_CODE[GHOST_DIAGNOSES[int(rnd() * len(GHOST_DIAGNOSES))]]
@@ -676,8 +729,7 @@ class _DayGenerator:
         dx = BY_CODE[code]
         if scheme == "hanging_bed" and code not in MILD_ADMISSION:
             dx = BY_CODE[MILD_ADMISSION[int(rnd() * len(MILD_ADMISSION))]]
-        lag = 0 if rnd() < 0.65 else 1 + int(rnd() * 3)
-        dis = day - lag
+        dis = day - self._lag(r)
         ts = day * _DAY + 9 * 3600 + int(rnd() * 9 * 3600)
         los = self._los(r, dx, h.level, h.teaching) if inpatient else 0
         ctype = "inpatient" if inpatient else "outpatient"
