@@ -279,6 +279,7 @@ class _DayGenerator:
         self._compact: dict[int, str] = {}
         self.start_ord = self.config.start.toordinal()
         self._out: list[tuple[int, Episode]] = []
+        self._day_start = 0
         self._hospital_json: dict[int, str] = {}
 
     # -- rendering ---------------------------------------------------------
@@ -373,6 +374,10 @@ class _DayGenerator:
     # -- scheduling --------------------------------------------------------
 
     def _push(self, ts: int, ep: Episode) -> None:
+        if ts < self._day_start:
+            # A follow-up that ended before today (short second stay after a
+            # late-submitted first one) is submitted today, at its time of day.
+            ts = self._day_start + ts % _DAY
         self._out.append((ts, ep))
 
     def day_episodes(self, i: int) -> list[tuple[int, Episode]]:
@@ -383,6 +388,7 @@ class _DayGenerator:
         """
         self._out = []
         day = self.start_ord + i
+        self._day_start = day * _DAY
         r = random.Random((self.config.seed << 21) + i)
         self._ltc_day(r, day)
         self._day(r, day, self.world.day_budgets[i])
