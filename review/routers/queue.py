@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,6 +17,23 @@ from review.queue import PAGE_SIZE, QueueFilter, filter_choices, queue_page
 from review.templating import render
 
 router = APIRouter(tags=["queue"])
+
+CHOICES_TTL_S = 60.0
+
+
+def cached_choices(request: Request, db: DB) -> dict:
+    """The filter drop-downs' values, recomputed at most once a minute.
+
+    They need DISTINCT over every claim, which would cost more than the page
+    itself with 100,000 claims; a minute-old list of regions and rules is fine.
+    """
+    state = request.app.state
+    cached = getattr(state, "queue_choices", None)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > CHOICES_TTL_S:
+        cached = (now, filter_choices(db))
+        state.queue_choices = cached
+    return cached[1]
 
 
 @router.get("/queue")
@@ -47,7 +65,7 @@ def queue(
         f=f,
         page=page,
         pages=pages,
-        choices=filter_choices(db),
+        choices=cached_choices(request, db),
         clerks=[u for u in clerks if u.role in ("clerk", "supervisor")],
         names=names,
         url=lambda **kw: "/queue?" + urlencode(f.params(**kw)),
