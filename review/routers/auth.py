@@ -19,7 +19,7 @@ router = APIRouter(tags=["auth"])
 
 def _safe_next(target: str | None) -> str:
     # Only local paths: never redirect to another site after login.
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return "/queue"
 
