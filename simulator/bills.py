@@ -42,8 +42,9 @@ def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float =
     p = h.prices
     prof = PROFILES[dx.group]
     bill: Bill = []
+    a = bill.append
     consult = "110200002" if h.level == 3 and r.random() < 0.55 else "110200001"
-    _add(bill, p, consult, 1)
+    a((consult, 1, p[consult]))
     drugs = prof.drugs
     n = 1 + (r.random() < 0.55) + (r.random() < 0.2)
     seen = set()
@@ -53,23 +54,27 @@ def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float =
             continue
         seen.add(code)
         qty = 1 + int(r.random() * 2.6 * h.intensity * boost)
-        _add(bill, p, code, qty)
+        a((code, qty, p[code] * qty))
     k = h.intensity * boost * (1.3 if h.level == 3 else 1.0)
     if r.random() < prof.p_lab * k:
         labs = prof.labs
-        _add(bill, p, labs[int(r.random() * len(labs))], 1)
+        lab = labs[int(r.random() * len(labs))]
+        a((lab, 1, p[lab]))
         if r.random() < 0.35 * k:
-            _add(bill, p, "250101001", 1)
+            a(("250101001", 1, p["250101001"]))
     if r.random() < prof.p_exam * k:
         exams = prof.exams
-        _add(bill, p, exams[int(r.random() * len(exams))], 1)
+        exam = exams[int(r.random() * len(exams))]
+        a((exam, 1, p[exam]))
     if r.random() < prof.p_iv:
         days = 1 + int(r.random() * 3)
-        _add(bill, p, "120400001", days)
-        _add(bill, p, "XB05BBA001", days)
-        _add(bill, p, "XJ01DDA001", days)
+        a(("120400001", days, p["120400001"] * days))
+        a(("XB05BBA001", days, p["XB05BBA001"] * days))
+        a(("XJ01DDA001", days, p["XJ01DDA001"] * days))
     if r.random() < 0.07 * h.c_rate:
-        _add(bill, p, C_OUTPATIENT[int(r.random() * len(C_OUTPATIENT))], 1 + int(r.random() * 2))
+        code = C_OUTPATIENT[int(r.random() * len(C_OUTPATIENT))]
+        units = 1 + int(r.random() * 2)
+        a((code, units, p[code] * units))
     return bill
 
 
@@ -127,22 +132,25 @@ def inpatient_bill(
     p = h.prices
     prof = PROFILES[dx.group]
     bill: Bill = []
+    a = bill.append
     room = "110900002" if r.random() < 0.15 * h.c_rate + 0.05 else "110900001"
-    _add(bill, p, room, los)
-    _add(bill, p, "120100002" if dx.severity >= 1.4 else "120100001", los)
-    _add(bill, p, "110200003", los)
+    a((room, los, p[room] * los))
+    nursing = "120100002" if dx.severity >= 1.4 else "120100001"
+    a((nursing, los, p[nursing] * los))
+    a(("110200003", los, p["110200003"] * los))
     k = h.intensity * dx.severity * boost
     if workup:
         for code in ADMISSION_LABS:
             if r.random() < 0.8:
-                _add(bill, p, code, 1)
+                a((code, 1, p[code]))
         for code in prof.exams:
             if r.random() < 0.45 * k:
-                _add(bill, p, code, 1)
+                a((code, 1, p[code]))
     repeat = los * k * _DRUG_LEVEL[h.level] / 5
     for code in prof.labs:
         if r.random() < 0.7:
-            _add(bill, p, code, 1 + int(r.random() * repeat))
+            qty = 1 + int(r.random() * repeat)
+            a((code, qty, p[code] * qty))
     if not treatment:
         return bill
     drugs = prof.drugs
@@ -152,29 +160,36 @@ def inpatient_bill(
     for i in range(n):
         code = drugs[(start + i) % len(drugs)]
         qty = max(1, round(los * daily * (0.5 + r.random())))
-        _add(bill, p, code, qty)
+        a((code, qty, p[code] * qty))
     if dx.group not in ("rehab", "psych", "eye"):
         n_iv = max(1, round(los * (0.5 + 0.4 * r.random())))
-        _add(bill, p, "120400001", n_iv)
-        _add(bill, p, "XB05BBA001", n_iv * (1 + (r.random() < 0.5)))
+        a(("120400001", n_iv, p["120400001"] * n_iv))
+        bags = n_iv * (1 + (r.random() < 0.5))
+        a(("XB05BBA001", bags, p["XB05BBA001"] * bags))
     if dx.group == "rehab" or (dx.group in ("neuro", "ortho") and r.random() < 0.5):
-        _add(bill, p, "340100001", max(1, round(los * 0.8)))
-        _add(bill, p, "340200001", max(1, round(los * 0.6 * r.random())))
+        physio = max(1, round(los * 0.8))
+        a(("340100001", physio, p["340100001"] * physio))
+        training = max(1, round(los * 0.6 * r.random()))
+        a(("340200001", training, p["340200001"] * training))
     if dx.procedure:
-        _add(bill, p, dx.procedure, 1)
+        a((dx.procedure, 1, p[dx.procedure]))
         if dx.procedure not in _NO_ANAESTHESIA:
-            _add(bill, p, "330100001", 1)
-        _add(bill, p, "C02020101", 1 + int(r.random() * 3))
-        _add(bill, p, "C14010101", 2 + int(r.random() * 6))
+            a(("330100001", 1, p["330100001"]))
+        sutures = 1 + int(r.random() * 3)
+        a(("C02020101", sutures, p["C02020101"] * sutures))
+        dressings = 2 + int(r.random() * 6)
+        a(("C14010101", dressings, p["C14010101"] * dressings))
         material = _MATERIALS.get(dx.procedure)
         if material:
-            _add(bill, p, material, 1 + (r.random() < 0.3))
+            units = 1 + (r.random() < 0.3)
+            a((material, units, p[material] * units))
     if r.random() < 0.35 * h.c_rate:
         code = C_INPATIENT[int(r.random() * len(C_INPATIENT))]
         qty = max(1, int(r.random() * los)) if code == "110900003" else 1 + int(r.random() * 4)
-        _add(bill, p, code, qty)
+        a((code, qty, p[code] * qty))
     if dx.procedure and r.random() < 0.3 * h.c_rate:
-        _add(bill, p, "C02020102", 1 + int(r.random() * 2))
+        units = 1 + int(r.random() * 2)
+        a(("C02020102", units, p["C02020102"] * units))
     return bill
 
 

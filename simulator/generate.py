@@ -257,6 +257,85 @@ def _merge(
     heap: list[tuple[int, int, int, T]] = []
     push, pop = heapq.heappush, heapq.heappop
     for i, items in days:
+        limit = (start_ord + i + 1) * _DAY
+        # Most of a day's claims are due today: sort those in C, keep the
+        # follow-ups for later days in the heap.
+        now = []
+        for k, (ts, payload) in enumerate(items):
+            if ts < limit:
+                now.append((ts, i, k, payload))
+            else:
+                push(heap, (ts, i, k, payload))
+        while heap and heap[0][0] < limit:
+            now.append(pop(heap))
+        now.sort()
+        for ts, _i, _k, payload in now:
+            yield ts, payload
+    while heap:
+        ts, _i, _k, payload = pop(heap)
+        yield ts, payload
+
+
+_WORKER_GEN: _DayGenerator | None = None
+
+
+def _worker_day(i: int) -> tuple[int, list[tuple[int, str]]]:
+    assert _WORKER_GEN is not None
+    return i, _WORKER_GEN.day_tails(i)
+
+
+def _parallel_days(world: World, workers: int) -> Iterator[tuple[int, list[tuple[int, str]]]]:
+    """Days drawn by ``workers`` forked processes, yielded in day order.
+
+    At most ``4 * workers`` days are in flight, so a slow consumer never makes
+    finished days pile up in memory.
+    """
+    global _WORKER_GEN
+    _WORKER_GEN = _DayGenerator(world)
+    ctx = multiprocessing.get_context("fork")
+    try:
+        with ctx.Pool(workers) as pool:
+            pending: deque[Any] = deque()
+            n_days = world.config.days
+            nxt = 0
+            while nxt < n_days and len(pending) < 4 * workers:
+                pending.append(pool.apply_async(_worker_day, (nxt,)))
+                nxt += 1
+            while pending:
+                result = pending.popleft().get()
+                if nxt < n_days:
+                    pending.append(pool.apply_async(_worker_day, (nxt,)))
+                    nxt += 1
+                yield result
+    finally:
+        _WORKER_GEN = None
+
+
+def _corruption_rng(config: SimConfig) -> random.Random:
+    # Day streams use (seed << 21) + day with day < 2**21 - 1: no overlap.
+    return random.Random((config.seed << 21) + 0x1FFFFF)
+
+
+def _claim_id(gen: _DayGenerator, ts: int, count: int) -> str:
+    # Numbered in submission order, so the id says nothing about how a claim came about.
+    return f"YB{gen.compact(ts // _DAY)}{count:08d}"
+
+
+T = TypeVar("T")
+
+
+def _merge(
+    days: Iterable[tuple[int, list[tuple[int, T]]]], start_ord: int
+) -> Iterator[tuple[int, T]]:
+    """Release the claims of consecutive generation days in submission-time order.
+
+    A day's claims are submitted on that day or later, so everything before
+    the next day's start is final once the day is generated. Ties are broken
+    by generation day, then by position within the day.
+    """
+    heap: list[tuple[int, int, int, T]] = []
+    push, pop = heapq.heappush, heapq.heappop
+    for i, items in days:
         for k, (ts, payload) in enumerate(items):
             push(heap, (ts, i, k, payload))
         limit = (start_ord + i + 1) * _DAY

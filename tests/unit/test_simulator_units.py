@@ -159,3 +159,37 @@ def test_day_generation_does_not_depend_on_order() -> None:
     a = [forward.day_tails(i) for i in range(20)]
     b = [backward.day_tails(i) for i in reversed(range(20))][::-1]
     assert a == b
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_time_order_and_submission_after_discharge(seed: int) -> None:
+    last = ""
+    for claim in simulate(SimConfig(seed=seed, claims=3000, days=45)):
+        assert claim["submitted_at"] >= last
+        assert claim["submitted_at"][:10] >= claim["discharge_date"]
+        last = claim["submitted_at"]
+
+
+def test_a_single_region_has_no_inter_city_claims() -> None:
+    claims = list(simulate(SimConfig(seed=2, claims=2000, days=60, regions=("441800",))))
+    assert len(claims) == 2000
+    assert {c["hospital"]["region"] for c in claims} == {"441800"}
+    assert {c["patient"]["insured_region"] for c in claims} == {"441800"}
+
+
+def test_cli_writes_a_file_and_stdout(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from yibao.cli import app
+
+    out = tmp_path / "claims.jsonl"
+    args = ["simulate", "--seed", "3", "--claims", "500", "--days", "20", "--workers", "1"]
+    result = CliRunner().invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert len(text.splitlines()) == 500
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0
+    assert result.stdout == text
+    bad = CliRunner().invoke(app, ["simulate", "--regions", "110000", "--claims", "5"])
+    assert bad.exit_code != 0
