@@ -4,9 +4,8 @@ Loads are idempotent upserts by ``claim_id``: loading a newer score or
 settlement replaces the old one but never touches review state (status,
 assignment, decisions). Identity numbers are masked and hashed before storage.
 
-Not done yet: a consumer of the stream's ``fraud.flags`` and ``settlements``
-topics. It would call :func:`load_score_objects` / :func:`load_settlement_objects`
-with decoded messages; until then run ``yibao score`` and ``yibao review load``.
+The stream's topics are followed by :mod:`review.follow` (``yibao review
+follow``), which calls the same ``load_*_objects`` functions.
 """
 
 from __future__ import annotations

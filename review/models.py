@@ -184,3 +184,12 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     claim_id: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class StreamOffset(Base):
+    """The next offset to read per topic partition, committed with the data it loaded."""
+
+    __tablename__ = "stream_offsets"
+    topic: Mapped[str] = mapped_column(String(255), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    next_offset: Mapped[int] = mapped_column(BigInteger)

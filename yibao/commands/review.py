@@ -1,4 +1,4 @@
-"""CLI of the review app: ``yibao review serve|load``, ``yibao users add``, ``yibao labels export``.
+"""CLI of the review app: ``yibao review serve|load|follow``, ``users add``, ``labels export``.
 
 Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands.
 """
@@ -80,6 +80,35 @@ def register(app: typer.Typer) -> None:
             db.commit()
         finally:
             db.close()
+
+    @review.command("follow")
+    def follow_cmd(
+        bootstrap: Annotated[
+            str | None, typer.Option(help="Kafka bootstrap servers (KAFKA_BOOTSTRAP).")
+        ] = None,
+        until_idle: Annotated[
+            float | None, typer.Option(help="Stop after this many seconds without messages.")
+        ] = None,
+    ) -> None:
+        """Load the stream's claims, settlements and fraud.flags into the review database."""
+        import asyncio
+
+        from review.db import make_engine, session_factory, upgrade_head
+        from review.follow import follow
+        from yibao.settings import get_settings
+
+        settings = get_settings()
+        engine = make_engine(settings.review_database_url())
+        upgrade_head(engine)
+        stats = asyncio.run(
+            follow(
+                bootstrap or settings.kafka_bootstrap,
+                session_factory(engine),
+                until_idle_s=until_idle,
+            )
+        )
+        loaded = ", ".join(f"{k} {v}" for k, v in sorted(stats.loaded.items()))
+        typer.echo(f"loaded {loaded or 'nothing'} in {stats.batches} batches; {stats.bad} bad")
 
     @users.command("add")
     def add_user(

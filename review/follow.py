@@ -1,0 +1,149 @@
+"""Follow the stream: load claims, settlement records and fraud flags into the review DB.
+
+Reads the claim topics, ``settlements`` and ``fraud.flags`` with partitions
+assigned by hand (no consumer group): the next offset of every partition is
+stored in the review database in the same transaction as the rows it loaded,
+so a crash never loses or double-applies a batch (the loads are upserts anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from review import ingest
+from review.models import StreamOffset
+from settlement.jsonio import decode_claim
+from streams.topics import CLAIM_TOPICS, FRAUD_FLAGS, SETTLEMENTS
+
+log = logging.getLogger(__name__)
+
+TOPICS = (*CLAIM_TOPICS, SETTLEMENTS, FRAUD_FLAGS)
+
+
+@dataclass
+class FollowStats:
+    """What a follow run loaded, by kind, and the messages that were not JSON."""
+
+    loaded: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    bad: int = 0
+    batches: int = 0
+
+
+def _kind(topic: str) -> str:
+    if topic == SETTLEMENTS:
+        return "settlements"
+    if topic == FRAUD_FLAGS:
+        return "flags"
+    return "claims"
+
+
+def apply_batch(db: Session, batch: dict[Any, list[Any]], stats: FollowStats) -> None:
+    """Load one ``getmany`` batch and record the partitions' next offsets; commits."""
+    by_kind: dict[str, list[Any]] = defaultdict(list)
+    for tp, messages in batch.items():
+        for message in messages:
+            try:
+                by_kind[_kind(tp.topic)].append(decode_claim(message.value or b""))
+            except ValueError:
+                stats.bad += 1
+                log.warning("%s:%d:%d is not JSON; skipped", tp.topic, tp.partition, message.offset)
+        if messages:
+            db.merge(
+                StreamOffset(
+                    topic=tp.topic, partition=tp.partition, next_offset=messages[-1].offset + 1
+                )
+            )
+    # Claims first, so scores and settlements land on complete rows when they can.
+    stats.loaded["claims"] += ingest.load_claim_objects(db, by_kind["claims"])
+    stats.loaded["settlements"] += ingest.load_settlement_objects(db, by_kind["settlements"])
+    stats.loaded["flags"] += ingest.load_score_objects(db, by_kind["flags"])
+    db.commit()
+    stats.batches += 1
+
+
+async def follow(
+    bootstrap: str,
+    sessions: Callable[[], Session],
+    *,
+    until_idle_s: float | None = None,
+    stop: asyncio.Event | None = None,
+    max_records: int = 2000,
+    refresh_every_s: float = 60.0,
+) -> FollowStats:
+    """Consume until ``stop`` is set, or until no message came for ``until_idle_s``.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        sessions: a session factory of the review database.
+        until_idle_s: return after this long without messages (None: never).
+        stop: set it to end the loop after the batch in hand.
+        max_records: largest batch per read.
+        refresh_every_s: recompute re-admissions and hospital risk at most this often.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id="yibao-review",
+    )
+    await consumer.start()
+    stats = FollowStats()
+    try:
+        present = await consumer.topics()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in TOPICS
+            if topic in present
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            log.warning("none of the topics %s exists yet", ", ".join(TOPICS))
+            return stats
+        consumer.assign(partitions)
+        with sessions() as db:
+            stored = {
+                (o.topic, o.partition): o.next_offset for o in db.scalars(select(StreamOffset))
+            }
+        for tp in partitions:
+            if (tp.topic, tp.partition) in stored:
+                consumer.seek(tp, stored[tp.topic, tp.partition])
+            else:
+                await consumer.seek_to_beginning(tp)
+        log.info("following %d partitions of %s", len(partitions), ", ".join(TOPICS))
+        last_message = last_refresh = time.monotonic()
+        dirty = False
+        while stop is None or not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
+            now = time.monotonic()
+            if any(batch.values()):
+                with sessions() as db:
+                    apply_batch(db, batch, stats)
+                last_message, dirty = now, True
+            if dirty and now - last_refresh >= refresh_every_s:
+                _refresh(sessions)
+                last_refresh, dirty = now, False
+            if until_idle_s is not None and now - last_message >= until_idle_s:
+                break
+        if dirty:
+            _refresh(sessions)
+    finally:
+        await consumer.stop()
+    return stats
+
+
+def _refresh(sessions: Callable[[], Session]) -> None:
+    with sessions() as db:
+        ingest.refresh_derived(db)
+        db.commit()
