@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import statistics
 from collections import Counter, defaultdict
 from itertools import pairwise
@@ -40,6 +41,29 @@ def _los(claim: dict[str, Any]) -> int:
     return (dt.date.fromisoformat(claim["discharge_date"]) - adm).days
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _format_checker() -> FormatChecker:
+    """jsonschema's checker, with an RFC 3339 date-time check.
+
+    jsonschema checks ``date-time`` only if the optional rfc3339-validator
+    package is installed, and silently passes everything otherwise.
+    """
+    checker = FormatChecker()
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not _RFC3339.fullmatch(value):
+            raise ValueError(f"{value!r} is not an RFC 3339 date-time")
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        return True
+
+    return checker
+
+
 @pytest.fixture(scope="module")
 def lines() -> list[str]:
     return list(simulate_lines(CONFIG))
@@ -60,15 +84,16 @@ def schema() -> dict[str, Any]:
 def test_a_sample_validates_against_the_claim_schema(
     claims: list[dict[str, Any]], schema: dict[str, Any]
 ) -> None:
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = Draft202012Validator(schema, format_checker=_format_checker())
     sample = random.Random(1).sample(claims, 3000)
     # Make sure every claim type is in the sample.
     sample += [next(c for c in claims if c["claim_type"] == t) for t in ("ltc", "inpatient")]
     errors = [(c["claim_id"], e.message) for c in sample for e in validator.iter_errors(c)]
     assert errors == []
-    # The format checker really checks dates.
-    bad = dict(sample[0], admission_date="2026-02-30")
-    assert list(validator.iter_errors(bad))
+    # The format checker really checks dates and date-times.
+    assert list(validator.iter_errors(dict(sample[0], admission_date="2026-02-30")))
+    assert list(validator.iter_errors(dict(sample[0], submitted_at="2026-01-05T25:00:00+08:00")))
+    assert list(validator.iter_errors(dict(sample[0], submitted_at="2026-01-05T10:00:00")))
 
 
 def test_contract_rules_beyond_the_schema(claims: list[dict[str, Any]]) -> None:
