@@ -22,6 +22,7 @@ from settlement.errors import MALFORMED, ClaimIssue
 from settlement.jsonio import decode_claim, encode_record
 from settlement.state import SettledOutcome
 from streams.metrics import StreamMetrics
+from streams.outbox import Outbox
 from streams.scoring import ModelWatcher
 from streams.tables import (
     CHANGELOG_SUFFIX,
@@ -82,6 +83,8 @@ class SettlementAgent:
         self._consumer: Any = None
         self._producer: Any = None
         self._reader: Any = None
+        self._inflight: asyncio.Future[None] | None = None
+        self._outbox: Outbox | None = None
         self.ready = asyncio.Event()
         self.last_loop = time.monotonic()
         self.processed = 0
@@ -123,6 +126,7 @@ class SettlementAgent:
             async def on_partitions_revoked(self, revoked: Any) -> None:
                 # Wait for the batch in hand to be acknowledged and committed.
                 async with agent._lock:
+                    await agent.drain()
                     agent.ready.clear()
 
             async def on_partitions_assigned(self, assigned: Any) -> None:
@@ -132,11 +136,16 @@ class SettlementAgent:
         await self._producer.start()
         await self._reader.start()
         await self._consumer.start()
+        topics = [SETTLEMENTS, FRAUD_FLAGS, CLAIMS_DLQ, cfg.changelog_topic]
+        counts = {t: len(await self._producer.partitions_for(t)) for t in topics}
+        self._outbox = Outbox(self._producer, counts)
         self._consumer.subscribe(list(CLAIM_TOPICS), listener=Listener())
 
     async def stop(self) -> None:
         """Finish the batch in hand, leave the group, close connections."""
         async with self._lock:
+            if self._consumer is not None:
+                await self.drain()
             for client in (self._consumer, self._reader, self._producer):
                 if client is not None:
                     await client.stop()
@@ -149,13 +158,26 @@ class SettlementAgent:
         while not stopped.is_set():
             self.last_loop = time.monotonic()
             batch = await consumer.getmany(
-                timeout_ms=self.config.poll_timeout_ms, max_records=self.config.max_batch
+                timeout_ms=0 if self._inflight else self.config.poll_timeout_ms,
+                max_records=self.config.max_batch,
             )
             if batch:
                 async with self._lock:
-                    await self.process(batch)
+                    pending = await self.process(batch)
+                    # Batch k+1 is settled while batch k's sends are acknowledged; commits
+                    # still happen in order, each after its own batch's acknowledgements.
+                    await self.drain()
+                    self._inflight = asyncio.ensure_future(self._finish(pending))
+            elif self._inflight is not None:
+                await self.drain()
             if self.watcher is not None:
                 self.metrics.set_model(self.watcher.version)
+
+    async def drain(self) -> None:
+        """Wait until the batch in flight is acknowledged and its offsets committed."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            await inflight
 
     # -- recovery ------------------------------------------------------------
 
@@ -225,14 +247,13 @@ class SettlementAgent:
 
     # -- the hot path --------------------------------------------------------
 
-    async def process(self, batch: dict[Any, list[Any]]) -> None:
-        """Settle, score and answer one batch; commit its offsets once all is acknowledged."""
+    async def process(self, batch: dict[Any, list[Any]]) -> _Pending:
+        """Settle, score and send the answers of one batch (acknowledgements still pending)."""
         consumer = self._consumer
         assignment = consumer.assignment()
-        send = self._producer.send
+        outbox = self._outbox
         metrics = self.metrics
         scorer = self.watcher.scorer if self.watcher is not None else None
-        futures = []
         commits = {}
         to_score: list[Any] = []
         stamps: list[int] = []
@@ -249,18 +270,10 @@ class SettlementAgent:
                 record, claim, malformed = self._settle_one(settler, state, r, src)
                 status = record["status"]
                 statuses[status] = statuses.get(status, 0) + 1
-                futures.append(
-                    await send(
-                        SETTLEMENTS, encode_record(record).encode(), key=record["claim_id"].encode()
-                    )
-                )
+                outbox.add(SETTLEMENTS, record["claim_id"].encode(), encode_record(record).encode())
                 if malformed:
                     n_dlq += 1
-                    futures.append(
-                        await send(
-                            CLAIMS_DLQ, r.value, key=r.key, headers=_dlq_headers(src, record)
-                        )
-                    )
+                    outbox.add(CLAIMS_DLQ, r.key, r.value, headers=_dlq_headers(src, record))
                 elif claim is not None and scorer is not None:
                     to_score.append(claim)
                 stamps.append(r.timestamp)
@@ -269,21 +282,24 @@ class SettlementAgent:
         changelog = self.config.changelog_topic
         for n, state in self._states.items():
             for key, value in state.take_pending():
-                futures.append(await send(changelog, value, key=key, partition=n))
+                outbox.add(changelog, key, value, partition=n)
         n_flags = 0
         if to_score and scorer is not None:
             for score in scorer.score_batch(to_score):
                 if score["flagged"]:
                     n_flags += 1
-                    futures.append(
-                        await send(
-                            FRAUD_FLAGS,
-                            json.dumps(score, ensure_ascii=False).encode(),
-                            key=score["claim_id"].encode(),
-                        )
-                    )
-        if futures:
-            await asyncio.gather(*futures)
+                    flag = json.dumps(score, ensure_ascii=False).encode()
+                    outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), flag)
+        futures = await outbox.flush()
+        return _Pending(futures, commits, stamps, statuses, n_dlq, n_flags)
+
+    async def _finish(self, p: _Pending) -> None:
+        """Wait for a batch's acknowledgements, then commit its input offsets; count it."""
+        consumer, metrics = self._consumer, self.metrics
+        stamps, statuses, commits = p.stamps, p.statuses, p.commits
+        n_dlq, n_flags = p.n_dlq, p.n_flags
+        if p.futures:
+            await asyncio.gather(*p.futures)
         if commits:
             await consumer.commit(commits)
         done_ms = time.time() * 1000.0
@@ -334,6 +350,18 @@ class SettlementAgent:
     def clearing_totals(self) -> list[dict[str, Any]]:
         """Gross inter-city totals over the partitions this worker owns."""
         return clearing_totals(self.shards.values())
+
+
+@dataclass
+class _Pending:
+    """A batch whose answers are sent but not yet acknowledged."""
+
+    futures: list[Any]
+    commits: dict[Any, int]
+    stamps: list[int]
+    statuses: dict[str, int]
+    n_dlq: int
+    n_flags: int
 
 
 def _dlq_headers(src: tuple[str, int, int], record: dict[str, Any]) -> list[tuple[str, bytes]]:

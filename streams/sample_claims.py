@@ -23,9 +23,24 @@ def person_id(region: str, birth: date, seq: int) -> str:
 
 
 def make_claims(
-    n: int, *, seed: int = 0, persons: int | None = None, prefix: str = "C"
+    n: int,
+    *,
+    seed: int = 0,
+    persons: int | None = None,
+    prefix: str = "C",
+    max_item_yuan: int = 50_000,
+    intercity_share: float = 0.3,
 ) -> list[dict]:
-    """``n`` valid claims over ``persons`` people (default n // 4) in regions 441800/440100."""
+    """``n`` valid claims over ``persons`` people (default n // 4) in regions 441800/440100.
+
+    Args:
+        n: how many claims.
+        seed: random seed (same seed, same claims).
+        persons: how many distinct people.
+        prefix: claim ids are ``<prefix><seed>-<n>``.
+        max_item_yuan: largest line amount (small values keep people far from annual caps).
+        intercity_share: share of claims treated in the other region.
+    """
     rng = random.Random(seed)
     persons = persons or max(1, n // 4)
     people = []
@@ -43,7 +58,7 @@ def make_claims(
     claims = []
     for k in range(n):
         pid, region, scheme, reg = people[rng.randrange(persons)]
-        intercity = rng.random() < 0.3
+        intercity = rng.random() < intercity_share
         hosp_region = REGIONS[1 - REGIONS.index(region)] if intercity else region
         ctype = rng.choice(("inpatient", "inpatient", "outpatient"))
         adm = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 300))
@@ -52,7 +67,7 @@ def make_claims(
             {
                 "code": f"X{rng.randrange(10000):05d}",
                 "category": rng.choice("AABC"),
-                "amount": f"{rng.randrange(100, 5_000_000) / 100:.2f}",
+                "amount": f"{rng.randrange(100, max_item_yuan * 100) / 100:.2f}",
                 "quantity": rng.randrange(1, 4),
             }
             for _ in range(rng.randrange(2, 6))

@@ -25,7 +25,11 @@ def broker(
     n = partitions or get_settings().stream_partitions
     create_topics(b.bootstrap, topic_layout(n))
     typer.echo(f"broker listening on {b.bootstrap} (memory storage); Ctrl-C stops it")
-    signal.signal(signal.SIGTERM, lambda *_: b.stop())
+
+    def _terminate(*_: object) -> None:
+        raise KeyboardInterrupt  # leave wait() below; the finally clause stops the broker
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         b.process.wait()
     except KeyboardInterrupt:

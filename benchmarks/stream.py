@@ -1,0 +1,237 @@
+"""Benchmark: the stream worker against a bare aiokafka consume-and-produce loop, same broker, same run.
+
+Starts the embedded broker, loads N claims into the claim topics (4
+partitions), then measures (1) a bare aiokafka loop passing the same messages
+through, (2) one ``yibao stream`` worker settling (and scoring, when a champion
+model is registered in MLFLOW_TRACKING_URI) the backlog, (3) produce ->
+settlement latency with claims sent at half the worker's measured rate.
+
+    python benchmarks/stream.py [--claims 100000] [--latency-seconds 20] [--no-score]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streams.broker import create_topics, free_port, start_broker  # noqa: E402
+from streams.sample_claims import claim_key_and_topic, make_claims  # noqa: E402
+from streams.topics import CLAIM_TOPICS, SETTLEMENTS, topic_layout  # noqa: E402
+
+PARTITIONS = 4
+
+
+def encode_claims(claims: list[dict]) -> list[tuple[str, bytes | None, bytes]]:
+    out = []
+    for c in claims:
+        key, topic = claim_key_and_topic(c)
+        out.append((topic, key, json.dumps(c, ensure_ascii=False).encode()))
+    return out
+
+
+async def produce(bootstrap: str, msgs: list, rate: float | None = None) -> dict[str, float]:
+    """Send (topic, key, value) messages; return claim_id -> send time (ms) when paced."""
+    from aiokafka import AIOKafkaProducer
+
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2, max_batch_size=256 * 1024)
+    await p.start()
+    sent: dict[str, float] = {}
+    start = time.monotonic()
+    try:
+        for i, (topic, key, value) in enumerate(msgs):
+            if rate:
+                ahead = start + i / rate - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+                now_ms = int(time.time() * 1000)
+                sent[json.loads(value)["claim_id"]] = now_ms
+                await p.send(topic, value, key=key, timestamp_ms=now_ms)
+            else:
+                await p.send(topic, value, key=key)
+        await p.flush()
+    finally:
+        await p.stop()
+    return sent
+
+
+async def bare_loop(bootstrap: str, n: int) -> float:
+    """Consume the claim topics and produce every message to ``bare.out``; messages/s."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    c = AIOKafkaConsumer(
+        *CLAIM_TOPICS,
+        bootstrap_servers=bootstrap,
+        group_id="bench-bare",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2, max_batch_size=512 * 1024)
+    await p.start()
+    await c.start()
+    got, t0 = 0, None
+    try:
+        while got < n:
+            batch = await c.getmany(timeout_ms=500, max_records=2000)
+            if batch and t0 is None:
+                t0 = time.perf_counter()
+            futs = []
+            for recs in batch.values():
+                for r in recs:
+                    futs.append(await p.send("bare.out", r.value, key=r.key))
+                got += len(recs)
+            if futs:
+                await asyncio.gather(*futs)
+                await c.commit()
+        return n / (time.perf_counter() - (t0 or 0))
+    finally:
+        await c.stop()
+        await p.stop()
+
+
+async def read_settlements(bootstrap: str, want: int, timeout: float) -> list[tuple[str, int]]:
+    """(claim_id, record timestamp ms) of the first ``want`` settlement records."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20
+    )
+    await c.start()
+    tps = [TopicPartition(SETTLEMENTS, i) for i in range(PARTITIONS)]
+    c.assign(tps)
+    await c.seek_to_beginning(*tps)
+    out: list[tuple[str, int]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(out) < want and time.monotonic() < deadline:
+            batch = await c.getmany(timeout_ms=500, max_records=20_000)
+            for recs in batch.values():
+                out.extend((r.key.decode(), r.timestamp) for r in recs)
+    finally:
+        await c.stop()
+    return out
+
+
+def core_rate(values: list[bytes]) -> float:
+    """Claims/s of the pure settlement core on the same messages, in this process."""
+    from settlement.engine import Settler
+    from settlement.jsonio import encode_record
+    from settlement.policy_loader import load_policy_dir
+
+    settler = Settler(load_policy_dir(None))
+    t = time.perf_counter()
+    for i, v in enumerate(values):
+        encode_record(settler.settle_json(v, f"bench:{i}")).encode()
+    return len(values) / (time.perf_counter() - t)
+
+
+def wait_processed(port: int, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as r:
+                if json.load(r)["processed"] >= n:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"worker did not process {n} claims in {timeout:.0f} s")
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--claims", type=int, default=100_000)
+    ap.add_argument("--latency-seconds", type=float, default=20.0)
+    ap.add_argument("--no-score", action="store_true", help="settle only")
+    ap.add_argument("--max-batch", type=int, default=None)
+    ap.add_argument("--profile", help="write a py-spy raw profile of the worker to this file")
+    args = ap.parse_args()
+
+    broker = start_broker()
+    bs = broker.bootstrap
+    tmp = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
+    worker = None
+    try:
+        create_topics(bs, [*topic_layout(PARTITIONS), ("bare.out", PARTITIONS)])
+        msgs = encode_claims(make_claims(args.claims, seed=1))
+        size = sum(len(v) for _, _, v in msgs) / len(msgs)
+        t = time.perf_counter()
+        asyncio.run(produce(bs, msgs))
+        print(
+            f"loaded {len(msgs)} claims ({size:.0f} bytes avg) at "
+            f"{len(msgs) / (time.perf_counter() - t):,.0f}/s"
+        )
+
+        bare = asyncio.run(bare_loop(bs, len(msgs)))
+        print(f"bare aiokafka consume+produce: {bare:,.0f} msg/s")
+        core = core_rate([v for _, _, v in msgs])
+        print(f"settlement core alone (decode, settle, encode; no Kafka): {core:,.0f} claims/s")
+
+        port = free_port()
+        env = {**os.environ, "KAFKA_BOOTSTRAP": bs, "STREAM_WEB_PORT": str(port)}
+        env.setdefault("DATA_DIR", str(tmp))
+        cmd = [str(ROOT / ".venv/bin/yibao"), "stream", "--app-id", "bench"]
+        if args.no_score:
+            cmd.append("--no-score")
+        if args.max_batch:
+            cmd += ["--max-batch", str(args.max_batch)]
+        if args.profile:
+            spy = str(ROOT / ".venv/bin/py-spy")
+            cmd = [spy, "record", "-r", "200", "-f", "raw", "-o", args.profile, "--", *cmd]
+        log = open(tmp / "worker.log", "wb")  # noqa: SIM115
+        t_start = time.monotonic()
+        worker = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_processed(port, len(msgs), 600)
+        print(
+            f"worker started and drained the backlog {time.monotonic() - t_start:.1f} s after launch"
+        )
+        recs = asyncio.run(read_settlements(bs, len(msgs), 120))
+        stamps = sorted(ts for _, ts in recs)
+        rate = len(recs) / max(0.001, (stamps[-1] - stamps[0]) / 1000.0)
+        print(
+            f"stream worker ({'settle only' if args.no_score else 'settle+score'}): "
+            f"{rate:,.0f} claims/s over {len(recs)} settlement records"
+        )
+        print(f"ratio to bare loop: {rate / bare:.2f}; to the core alone: {rate / core:.2f}")
+
+        half = rate / 2
+        n_lat = int(half * args.latency_seconds)
+        lat_msgs = encode_claims(make_claims(n_lat, seed=2, prefix="L"))
+        sent = asyncio.run(produce(bs, lat_msgs, rate=half))
+        wait_processed(port, len(msgs) + n_lat, 120)
+        recs = asyncio.run(read_settlements(bs, len(msgs) + n_lat, 120))
+        lat = [ts - sent[cid] for cid, ts in recs if cid in sent]
+        print(
+            f"latency at {half:,.0f} claims/s ({len(lat)} claims): "
+            f"p50 {pct(lat, 0.50):.0f} ms, p99 {pct(lat, 0.99):.0f} ms, max {max(lat):.0f} ms"
+        )
+    finally:
+        if worker is not None:
+            worker.send_signal(2 if args.profile else 15)  # py-spy writes its file on SIGINT
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()
