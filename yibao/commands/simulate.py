@@ -76,8 +76,14 @@ def register(app: typer.Typer) -> None:
             progress = tqdm(total=claims, unit="claim", unit_scale=True, file=sys.stderr)
         try:
             if output == "-":
-                n = write(config, sys.stdout, progress, workers=n_workers)
-                sys.stdout.flush()
+                try:
+                    n = write(config, sys.stdout, progress, workers=n_workers)
+                    sys.stdout.flush()
+                except BrokenPipeError:
+                    # The reader stopped early (``| head``): not an error.
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, sys.stdout.fileno())
+                    return
             else:
                 path = Path(output)
                 with path.open("w", encoding="utf-8", newline="\n") as out:
