@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 520, 220
-PAD_L, PAD_R, PAD_T, PAD_B = 56, 12, 24, 42
+PAD_L, PAD_R, PAD_T, PAD_B = 56, 28, 24, 42
 
 
 def _fmt(value: float) -> str:

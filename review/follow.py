@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -50,9 +51,15 @@ def apply_batch(db: Session, batch: dict[Any, list[Any]], stats: FollowStats) ->
     """Load one ``getmany`` batch and record the partitions' next offsets; commits."""
     by_kind: dict[str, list[Any]] = defaultdict(list)
     for tp, messages in batch.items():
+        kind = _kind(tp.topic)
         for message in messages:
             try:
-                by_kind[_kind(tp.topic)].append(decode_claim(message.value or b""))
+                obj = decode_claim(message.value or b"")
+                if kind == "settlements" and isinstance(obj, dict) and message.timestamp:
+                    # The worker's produce time is when the claim was settled.
+                    settled = datetime.fromtimestamp(message.timestamp / 1000, UTC)
+                    obj.setdefault("settled_at", settled.isoformat())
+                by_kind[kind].append(obj)
             except ValueError:
                 stats.bad += 1
                 log.warning("%s:%d:%d is not JSON; skipped", tp.topic, tp.partition, message.offset)

@@ -177,8 +177,8 @@ def settlement_row(rec: dict[str, Any], loaded_at: datetime) -> dict[str, Any]:
         "ratio": ratio_value,
         "fund_pay_fen": _fen_text(rec.get("fund_pay")),
         "patient_pay_fen": _fen_text(rec.get("patient_pay")),
-        # Records carry no settlement time in spec section 6; a stream may add
-        # `settled_at`, otherwise the time the review DB first saw the record.
+        # Records carry no settlement time in spec section 6: `yibao review follow`
+        # adds `settled_at` from the message time; a file load uses the load time.
         "settled_at": _datetime(rec.get("settled_at")) or loaded_at,
         "record_json": mask_identity_numbers(json.dumps(rec, ensure_ascii=False)),
     }

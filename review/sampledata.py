@@ -150,6 +150,11 @@ def make_dataset(n: int, seed: int = 7) -> tuple[list[dict], list[dict], list[di
     """Claims, their settlement records and fabricated score records."""
     claims = make_claims(n, seed=seed)
     records = settle_claims(claims)
+    rng = random.Random(seed)
+    for claim, record in zip(claims, records, strict=True):
+        # As `yibao review follow` stamps it from the message time: 1 to 96 hours later.
+        submitted = datetime.fromisoformat(claim["submitted_at"])
+        record["settled_at"] = (submitted + timedelta(hours=rng.uniform(1, 96))).isoformat()
     scores = [
         fake_score(claim, rec.get("total", "0.00"))
         for claim, rec in zip(claims, records, strict=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -31,6 +32,9 @@ def produce(bootstrap: str, topic: str, rows: list[dict]) -> None:
 
 def test_follow_loads_topics_and_resumes_from_stored_offsets(tmp_path):
     claims, records, scores = make_dataset(120, seed=5)
+    for record in records:
+        del record["settled_at"]  # as the worker produces them
+    started = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=5)
     flags = [s for s in scores if s["flagged"]]
     engine = make_engine(f"sqlite:///{tmp_path / 'review.db'}")
     upgrade_head(engine)
@@ -55,5 +59,8 @@ def test_follow_loads_topics_and_resumes_from_stored_offsets(tmp_path):
         flagged = db.scalar(select(func.count()).select_from(Claim).where(Claim.flagged.is_(True)))
         assert flagged == len(flags)
         assert all(o.next_offset > 0 for o in db.scalars(select(StreamOffset)))
+        # Settled when the worker produced the record: the message time.
+        stamps = db.scalars(select(Settlement.settled_at)).all()
+        assert all(started <= t <= started + timedelta(minutes=5) for t in stamps)
         masked = db.scalars(select(Claim.person_masked)).all()
         assert all("********" in m for m in masked)
