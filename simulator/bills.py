@@ -21,6 +21,7 @@ _NO_ANAESTHESIA = ("331302001",)
 # intensively (ILLUSTRATIVE, tuned so that mean stay costs come out near
 # 4k / 7k / 14k yuan at levels 1 / 2 / 3).
 _DRUG_LEVEL = {1: 1.7, 2: 2.6, 3: 3.6}
+_TCM = ("ZA04CAA001", "ZA12BAA001")
 _MATERIALS = {"330803001": "C03010101", "331501001": "C05010101"}
 
 
@@ -55,6 +56,10 @@ def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float =
         seen.add(code)
         qty = 1 + int(r.random() * 2.6 * h.intensity * boost)
         a((code, qty, p[code] * qty))
+    if h.specialty == "tcm" and r.random() < 0.7:
+        tcm = _TCM[int(r.random() * len(_TCM))]
+        units = 1 + int(r.random() * 3)
+        a((tcm, units, p[tcm] * units))
     k = h.intensity * boost * (1.3 if h.level == 3 else 1.0)
     if r.random() < prof.p_lab * k:
         labs = prof.labs
@@ -161,6 +166,10 @@ def inpatient_bill(
         code = drugs[(start + i) % len(drugs)]
         qty = max(1, round(los * daily * (0.5 + r.random())))
         a((code, qty, p[code] * qty))
+    if h.specialty == "tcm":
+        tcm = _TCM[int(r.random() * len(_TCM))]
+        units = max(1, round(los * (0.5 + r.random())))
+        a((tcm, units, p[tcm] * units))
     if dx.group not in ("rehab", "psych", "eye"):
         n_iv = max(1, round(los * (0.5 + 0.4 * r.random())))
         a(("120400001", n_iv, p["120400001"] * n_iv))

@@ -149,18 +149,34 @@ def season_factor(day_of_year: int) -> float:
     return 1.0 + 0.55 * math.cos(2 * math.pi * (day_of_year - 15) / 365.0)
 
 
+# Diagnosis-group multipliers of specialised hospitals (ILLUSTRATIVE). Their
+# honest case mix looks unusual next to general hospitals: a rehabilitation
+# hospital's long cheap stays, an oncology hospital's repeated admissions.
+SPECIALTY_MIX: dict[str, dict[str, float]] = {
+    "general": {},
+    "maternity": {"obst": 10.0, "uro": 1.5},
+    "rehab": {"rehab": 10.0, "ortho": 2.0, "neuro": 2.0},
+    "oncology": {"onc": 12.0, "chemo": 12.0},
+    "tcm": {"ortho": 2.0, "rehab": 1.5, "gi": 1.3},
+}
+# Severity tilt of a hospital's case mix: weight of severe or surgical cases.
+MIX_TILT = (0.7, 1.0, 1.4)
+
+CaseMix = tuple[int, int, str]  # (level class, severity tilt class, specialty)
+
+
 class DiagnosisPicker:
-    """Draws a diagnosis given claim type, age group, sex, level and season.
+    """Draws a diagnosis given claim type, age group, sex, hospital case mix and season.
 
     The cumulative weight tables are built on first use and cached; there are
-    at most 2 x 3 x 2 x 4 x 6 of them.
+    at most 2 x 3 x 2 x 60 x 6 of them.
     """
 
     def __init__(self) -> None:
-        self._tables: dict[tuple[bool, int, bool, int, int], tuple[list[float], list[str]]] = {}
+        self._tables: dict[tuple[bool, int, bool, CaseMix, int], tuple[list[float], list[str]]] = {}
 
     def pick(
-        self, u: float, inpatient: bool, group: int, female: bool, level_class: int, season: int
+        self, u: float, inpatient: bool, group: int, female: bool, case_mix: CaseMix, season: int
     ) -> str:
         """A diagnosis code.
 
@@ -169,10 +185,11 @@ class DiagnosisPicker:
             inpatient: stay (True) or visit.
             group: age group (see :func:`age_group`).
             female: sex of the patient.
-            level_class: 1, 2 or 3, or 4 for a teaching hospital.
+            case_mix: the hospital's level class (1, 2, 3, or 4 for a teaching
+                hospital), severity tilt class (0-2) and specialty.
             season: 0-5, two-month season index (0 = Jan-Feb).
         """
-        key = (inpatient, group, female, level_class, season)
+        key = (inpatient, group, female, case_mix, season)
         table = self._tables.get(key)
         if table is None:
             table = self._build(*key)
@@ -183,9 +200,11 @@ class DiagnosisPicker:
 
     @staticmethod
     def _build(
-        inpatient: bool, group: int, female: bool, level_class: int, season: int
+        inpatient: bool, group: int, female: bool, case_mix: CaseMix, season: int
     ) -> tuple[list[float], list[str]]:
+        level_class, tilt, specialty = case_mix
         doy = season * 61 + 30
+        mult = SPECIALTY_MIX[specialty]
         weights = []
         codes = []
         for d in DIAGNOSES:
@@ -196,9 +215,10 @@ class DiagnosisPicker:
                 w *= season_factor(doy)
             heavy = d.severity >= 1.4 or d.procedure is not None
             if inpatient and heavy:
-                w *= {1: 0.25, 2: 1.0, 3: 2.2, 4: 3.5}[level_class]
+                w *= {1: 0.25, 2: 1.0, 3: 2.2, 4: 3.5}[level_class] * MIX_TILT[tilt]
             elif inpatient and level_class == 1:
                 w *= 1.4
+            w *= mult.get(d.group, 1.0)
             if w > 0:
                 weights.append(w)
                 codes.append(d.code)

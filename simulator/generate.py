@@ -585,9 +585,7 @@ class _DayGenerator:
                 )
                 remaining -= 1
                 continue
-            code = self.picker.pick(
-                rnd(), inpatient, age_group(band), female, h.level_class, season
-            )
+            code = self.picker.pick(rnd(), inpatient, age_group(band), female, h.case_mix, season)
             dx = BY_CODE[code]
             if not inpatient:
                 if dx.code == "N18.5":
@@ -604,7 +602,7 @@ class _DayGenerator:
                     # A second department the same day: same person, hospital and
                     # date, another diagnosis - what a duplicate bill looks like.
                     code2 = self.picker.pick(
-                        rnd(), False, age_group(band), female, h.level_class, season
+                        rnd(), False, age_group(band), female, h.case_mix, season
                     )
                     if code2 != code:
                         bill2 = outpatient_bill(r, h, BY_CODE[code2])
@@ -776,12 +774,10 @@ class _DayGenerator:
             if remaining < 2:
                 return 0
             if inpatient:
-                code = self.picker.pick(rnd(), True, age_group(band), female, h.level_class, season)
+                code = self.picker.pick(rnd(), True, age_group(band), female, h.case_mix, season)
                 self._stay(r, day, h, hi, region, person, registered, BY_CODE[code], 1)
             else:
-                code = self.picker.pick(
-                    rnd(), False, age_group(band), female, h.level_class, season
-                )
+                code = self.picker.pick(rnd(), False, age_group(band), female, h.case_mix, season)
                 bill = outpatient_bill(r, h, BY_CODE[code])
                 self._push_outpatient(
                     r,
@@ -810,7 +806,7 @@ class _DayGenerator:
             return 2
         if scheme in ("hanging_bed", "decomposed_admission"):
             inpatient = True
-        code = self.picker.pick(rnd(), inpatient, age_group(band), female, h.level_class, season)
+        code = self.picker.pick(rnd(), inpatient, age_group(band), female, h.case_mix, season)
         dx = BY_CODE[code]
         if scheme == "hanging_bed" and code not in MILD_ADMISSION:
             dx = BY_CODE[MILD_ADMISSION[int(rnd() * len(MILD_ADMISSION))]]

@@ -50,15 +50,17 @@ class Hospital:
     intensity: float
     c_rate: float
     prices: dict[str, int]
+    specialty: str = "general"
+    tilt: int = 1
     scheme: str | None = None
     fraud_share: float = 0.0
     ghost_list: list[int] = field(default_factory=list)
     templates: dict[str, tuple] = field(default_factory=dict)
 
     @property
-    def level_class(self) -> int:
-        """Level, or 4 for a teaching hospital (diagnosis tables differ)."""
-        return 4 if self.teaching else self.level
+    def case_mix(self) -> tuple[int, int, str]:
+        """Key of its diagnosis tables: level (4 if teaching), severity tilt, specialty."""
+        return (4 if self.teaching else self.level, self.tilt, self.specialty)
 
 
 class HospitalNetwork:
@@ -83,6 +85,7 @@ class HospitalNetwork:
                     size = rng.lognormvariate(0.0, 0.6) * (2.2 if teaching else 1.0)
                     intensity = rng.lognormvariate(0.0, 0.12) * (1.35 if teaching else 1.0)
                     c_rate = rng.uniform(0.3, 1.0) * {1: 0.5, 2: 1.0, 3: 1.4}[level]
+                    tilt = rng.choices((0, 1, 2), weights=(1, 2, 1))[0]
                     h = Hospital(
                         hospital_id=f"H{district}{serial * 37 % 100000:05d}",
                         region=code,
@@ -93,10 +96,12 @@ class HospitalNetwork:
                         intensity=intensity,
                         c_rate=c_rate,
                         prices=price_list(level, rng.uniform(0.92, 1.08)),
+                        tilt=tilt,
                     )
                     idxs.append(len(self.hospitals))
                     self.hospitals.append(h)
                 self.by_region_level[(code, level)] = idxs
+                self._assign_specialties(level, idxs, rng)
                 self._cum[(code, level)] = list(accumulate(self.hospitals[i].size for i in idxs))
             providers = []
             for _ in range(region.ltc_providers):
@@ -119,6 +124,14 @@ class HospitalNetwork:
                 providers.append(len(self.hospitals))
                 self.hospitals.append(h)
             self.ltc_providers[code] = providers
+
+    def _assign_specialties(self, level: int, idxs: list[int], rng: random.Random) -> None:
+        """Make a few level-2 and level-3 hospitals specialised (never teaching ones)."""
+        wanted = {2: ("maternity", "tcm", "rehab"), 3: ("oncology", "tcm")}.get(level, ())
+        free = [i for i in idxs if not self.hospitals[i].teaching]
+        rng.shuffle(free)
+        for specialty, i in zip(wanted, free[: max(0, len(free) - 2)], strict=False):
+            self.hospitals[i].specialty = specialty
 
     def pick(self, region: str, level: int, u: float) -> int:
         """Index of a hospital of ``region`` and ``level``, by size, from a uniform."""
