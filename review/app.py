@@ -88,7 +88,6 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.state.throttle = LoginThrottle()
     app.state.policy_book = policy_book
     codec = SessionCodec(secret_key_for(settings))
-    secure_cookie = settings.review_host not in ("127.0.0.1", "localhost")
 
     class SessionMiddleware(BaseHTTPMiddleware):
         async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -106,7 +105,9 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
                     max_age=SESSION_MAX_AGE_S,
                     httponly=True,
                     samesite="lax",
-                    secure=secure_cookie,
+                    # Secure whenever the page came over https (directly or via a
+                    # trusted proxy's X-Forwarded-Proto); plain http on a LAN still works.
+                    secure=request.url.scheme == "https",
                     path="/",
                 )
             for name, value in SECURE_HEADERS.items():

@@ -12,7 +12,9 @@ target_metadata = Base.metadata
 def run_migrations() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        # `alembic -c review/alembic.ini -x url=... upgrade head` overrides the ini's URL.
+        url = context.get_x_argument(as_dictionary=True).get("url")
+        engine = create_engine(url or config.get_main_option("sqlalchemy.url"))
         with engine.begin() as conn:
             context.configure(connection=conn, target_metadata=target_metadata,
                               render_as_batch=True)

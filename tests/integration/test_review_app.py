@@ -74,7 +74,9 @@ def test_secure_headers_and_cookie_flags(world):
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
     cookie = response.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    over_tls = TestClient(world["app"], base_url="https://testserver").get("/login")
+    assert "; secure" in over_tls.headers["set-cookie"].lower()
 
 
 def test_wrong_password_then_rate_limited(world):

@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
             application,
             host=host or settings.review_host,
             port=port or settings.review_port,
-            proxy_headers=False,
+            # X-Forwarded-Proto from a TLS proxy on this host marks cookies Secure.
+            proxy_headers=True,
         )
 
     @review.command("load")
