@@ -97,6 +97,29 @@ def make_claims(
     return claims
 
 
+MALFORMED_LINES = (
+    b"this is not json",
+    b"[1, 2, 3]",
+    b'{"claim_id": "M-1", "claim_type": "inpatient"}',
+)
+
+
+def mixed_claim_lines(n: int, seed: int) -> list[bytes]:
+    """A test mix as JSON lines: ``n`` small claims (far from annual caps, so the order
+    between the two claim topics cannot change an amount), people treated only at home
+    with large claims (caps reached; one topic, so their order is kept), five
+    resubmitted duplicates, three invalid identity numbers and the malformed lines."""
+    small = make_claims(n, seed=seed, max_item_yuan=400)
+    big = make_claims(max(4, n // 20), seed=seed + 1, persons=3, prefix="B", intercity_share=0.0)
+    bad_id = make_claims(3, seed=seed + 2, prefix="X")
+    for c in bad_id:
+        pid = c["patient"]["person_id"]
+        c["patient"]["person_id"] = pid[:-1] + ("0" if pid[-1] != "0" else "1")
+    claims = small + big + small[:5] + bad_id
+    lines = [json.dumps(c, ensure_ascii=False).encode() for c in claims]
+    return lines + list(MALFORMED_LINES)
+
+
 def claim_key_and_topic(claim: object) -> tuple[bytes | None, str]:
     """Kafka key (person_id) and input topic (realtime / intercity) for one decoded claim.
 

@@ -18,33 +18,12 @@ from settlement.jsonio import encode_record
 from settlement.policy_loader import load_policy_dir
 from streams.broker import create_topics, start_broker
 from streams.replay import replay, route
-from streams.sample_claims import make_claims
+from streams.sample_claims import MALFORMED_LINES, mixed_claim_lines
 from streams.tables import CHANGELOG_SUFFIX
 from streams.testing import read_topic, start_worker, wait_for_claims
 from streams.topics import CLAIMS_DLQ, SETTLEMENTS, topic_layout
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-
-MALFORMED_LINES = [
-    b"this is not json",
-    b"[1, 2, 3]",
-    b'{"claim_id": "M-1", "claim_type": "inpatient"}',
-]
-
-
-def claim_lines(n: int, seed: int) -> list[bytes]:
-    """Small claims (far from annual caps, so cross-topic order cannot matter), people
-    treated only at home with large claims (caps reached, one topic: order kept),
-    resubmitted duplicates, invalid identity numbers and malformed lines."""
-    small = make_claims(n, seed=seed, max_item_yuan=400)
-    big = make_claims(max(4, n // 20), seed=seed + 1, persons=3, prefix="B", intercity_share=0.0)
-    bad_id = make_claims(3, seed=seed + 2, prefix="X")
-    for c in bad_id:
-        pid = c["patient"]["person_id"]
-        c["patient"]["person_id"] = pid[:-1] + ("0" if pid[-1] != "0" else "1")
-    claims = small + big + small[:5] + bad_id
-    lines = [json.dumps(c, ensure_ascii=False).encode() for c in claims]
-    return lines + MALFORMED_LINES
 
 
 def batch_records(lines: list[bytes]) -> list[dict]:
@@ -89,7 +68,7 @@ def broker():
 
 
 def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
-    lines = claim_lines(1500, seed=11)
+    lines = mixed_claim_lines(1500, seed=11)
     replay(lines, broker.bootstrap)
     worker = start_worker(broker.bootstrap, tmp_path, app_id="t-equal")
     try:
@@ -145,7 +124,7 @@ def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
 
 
 def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path):
-    lines = claim_lines(6000, seed=21)
+    lines = mixed_claim_lines(6000, seed=21)
     worker = start_worker(broker.bootstrap, tmp_path, app_id="t-kill")
     worker.wait_ready()
     # the claims arrive while the worker runs; it is killed mid-stream
@@ -177,7 +156,7 @@ def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path
 
 
 def test_two_workers_share_the_partitions(broker, tmp_path):
-    lines = claim_lines(3000, seed=31)
+    lines = mixed_claim_lines(3000, seed=31)
     first = start_worker(broker.bootstrap, tmp_path / "a", app_id="t-pair")
     second = start_worker(broker.bootstrap, tmp_path / "b", app_id="t-pair")
     try:

@@ -1,0 +1,139 @@
+"""Kill test: SIGKILL the stream worker three times during a 100,000-claim replay.
+
+Afterwards it counts claims lost (no settlement record), claims paid twice (two
+different settled answers, or two state entries), and checks every annual
+accumulator (fund paid per person and year) against batch settlement.
+
+    python benchmarks/kill_test.py [--claims 100000] [--kills 3] [--rate 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from settlement.engine import Settler
+from settlement.jsonio import encode_record
+from settlement.policy_loader import load_policy_dir
+from streams.broker import create_topics, start_broker
+from streams.replay import replay
+from streams.sample_claims import MALFORMED_LINES, mixed_claim_lines
+from streams.tables import CHANGELOG_SUFFIX
+from streams.testing import read_topic, start_worker, wait_for_claims
+from streams.topics import SETTLEMENTS, topic_layout
+
+APP = "kill"
+
+
+def accumulators(records: list[dict], person_of: dict[str, str]) -> dict[str, int]:
+    acc: dict[str, int] = defaultdict(int)
+    seen: set[str] = set()
+    for r in records:
+        if r["status"] != "settled" or r["claim_id"] in seen or r["claim_type"] == "ltc":
+            continue
+        seen.add(r["claim_id"])
+        acc[f"{person_of[r['claim_id']]}:{r['discharge_date'][:4]}"] += int(
+            r["fund_pay"].replace(".", "")
+        )
+    return dict(acc)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--claims", type=int, default=100_000)
+    ap.add_argument("--kills", type=int, default=3)
+    ap.add_argument("--rate", type=float, default=5000.0, help="replay claims/s")
+    args = ap.parse_args()
+
+    n_small = int(args.claims / 1.05)
+    lines = mixed_claim_lines(n_small, seed=42)
+    print(f"{len(lines)} messages ({len(MALFORMED_LINES)} malformed, 5 resubmitted duplicates)")
+    tmp = Path(tempfile.mkdtemp(prefix="yibao-kill-"))
+    broker = start_broker()
+    bs = broker.bootstrap
+    worker = None
+    try:
+        create_topics(bs, topic_layout(4))
+        worker = start_worker(bs, tmp, app_id=APP)
+        worker.wait_ready()
+        sender = threading.Thread(target=replay, args=(lines, bs), kwargs={"rate": args.rate})
+        t0 = time.monotonic()
+        sender.start()
+        step = len(lines) // (args.kills + 1)
+        for k in range(args.kills):
+            target = step * (k + 1)
+            while True:
+                done = len(read_topic(bs, SETTLEMENTS, idle=0.2, timeout=30))
+                if done >= target:
+                    break
+                time.sleep(0.5)
+            worker.kill()
+            print(f"SIGKILL {k + 1} at {time.monotonic() - t0:.1f} s, {done} settlement records")
+            worker = start_worker(bs, tmp, app_id=APP)
+            worker.wait_ready()
+        sender.join()
+        ids = {json.loads(line)["claim_id"] for line in lines[: -len(MALFORMED_LINES)]}
+        settlements = wait_for_claims(bs, SETTLEMENTS, ids, timeout=600)
+        print(f"replay and processing done at {time.monotonic() - t0:.1f} s")
+        worker.stop()
+        changelog = read_topic(bs, APP + "-claims" + CHANGELOG_SUFFIX, idle=0.5)
+    finally:
+        if worker is not None:
+            worker.stop()
+        broker.stop()
+
+    records = [json.loads(r.value) for r in settlements]
+    answered = {r["claim_id"] for r in records}
+    lost = len(ids - answered)
+    bodies: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in records:
+        bodies[(r["claim_id"], r["status"])].add(encode_record(r))
+    paid_twice = sum(1 for (_cid, st), b in bodies.items() if st == "settled" and len(b) > 1)
+    entries = Counter(json.loads(r.value)["o"][0] for r in changelog if r.value)
+    twice_in_state = sum(1 for n in entries.values() if n > 1)
+    wrong_duplicates = sum(1 for (_cid, st) in bodies if st == "duplicate") - 5
+
+    batch = Settler(load_policy_dir(None))
+    expected = [batch.settle_json(line, f"line:{i}") for i, line in enumerate(lines, 1)]
+    person_of = {}
+    for line in lines[: -len(MALFORMED_LINES)]:
+        c = json.loads(line)
+        person_of[c["claim_id"]] = c["patient"]["person_id"]
+    acc_stream = accumulators(records, person_of)
+    acc_batch = accumulators(expected, person_of)
+    wrong_acc = sum(
+        1 for k in acc_batch.keys() | acc_stream.keys() if acc_batch.get(k) != acc_stream.get(k)
+    )
+    differ = sum(
+        1
+        for r in expected
+        if r["status"] == "settled"
+        and encode_record(r) not in bodies.get((r["claim_id"], "settled"), ())
+    )
+    print(
+        f"records in settlements: {len(records)} for {len(lines)} messages "
+        f"({len(records) - len(lines)} re-sent after kills)"
+    )
+    print(
+        f"lost: {lost}; paid twice: {paid_twice}; state entries twice: {twice_in_state}; "
+        f"wrongly 'duplicate': {wrong_duplicates}"
+    )
+    print(
+        f"accumulators: {len(acc_batch)} person-years, {wrong_acc} differ from batch; "
+        f"settled records differing from batch: {differ}"
+    )
+    ok = lost == paid_twice == twice_in_state == wrong_duplicates == wrong_acc == differ == 0
+    print("PASS" if ok else "FAIL")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
