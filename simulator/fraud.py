@@ -124,7 +124,7 @@ def _ghost_list(pop: RegionPopulation | None, np_rng: np.random.Generator) -> li
     elderly = np.flatnonzero((pop.band >= 6) & ~pop.employee)
     if len(elderly) == 0:
         elderly = np.arange(len(pop))
-    n = int(min(len(elderly), np_rng.integers(25, 70)))
+    n = min(len(elderly), int(np_rng.integers(25, 70)))
     return sorted(np_rng.choice(elderly, size=n, replace=False).tolist())
 
 

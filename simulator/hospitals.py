@@ -55,7 +55,9 @@ class Hospital:
     scheme: str | None = None
     fraud_share: float = 0.0
     ghost_list: list[int] = field(default_factory=list)
-    templates: dict[str, tuple] = field(default_factory=dict)
+    templates: dict[tuple[str, bool], tuple[int, list[tuple[str, int, int]]]] = field(
+        default_factory=dict
+    )
 
     @property
     def case_mix(self) -> tuple[int, int, str]:

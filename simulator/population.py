@@ -243,7 +243,8 @@ def build_population(
 def _draw_seq(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
     # The 17th digit is odd for men and even for women.
     base = rng.integers(0, 500, size=len(female)) * 2
-    return base + np.where(female, 0, 1)
+    seq: np.ndarray = base + np.where(female, 0, 1)
+    return seq
 
 
 def _yyyymmdd(dates: np.ndarray) -> np.ndarray:
@@ -252,7 +253,8 @@ def _yyyymmdd(dates: np.ndarray) -> np.ndarray:
     y = years.astype(np.int64) + 1970
     m = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
     d = (dates - months.astype("datetime64[D]")).astype(np.int64) + 1
-    return y * 10000 + m * 100 + d
+    out: np.ndarray = y * 10000 + m * 100 + d
+    return out
 
 
 def age_band_of(age_years: int) -> int:
