@@ -16,12 +16,14 @@ from typing import Any
 
 
 def fen_text(fen: int) -> str:
+    fen = int(fen)  # PostgreSQL's SUM of BIGINT is NUMERIC (a Decimal here)
     sign = "-" if fen < 0 else ""
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
 def ratio_text(numerator: int, denominator: int) -> str:
     """``numerator / denominator`` as a 4-decimal ratio, rounded half-up ("" when 0/0)."""
+    numerator, denominator = int(numerator), int(denominator)
     if denominator <= 0:
         return ""
     tenthousandths = (numerator * 10000 * 2 + denominator) // (denominator * 2)
@@ -100,7 +102,7 @@ def settlement_delays(rows: Iterable[tuple[str, datetime, datetime]]) -> list[di
 def fund_by_region_month(rows: Iterable[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
     """Fund paid per insured region and month from ``(region, month, claims, fund_fen)``."""
     return [
-        {"region": region, "month": month, "claims": claims, "fund_pay": fen_text(fund or 0)}
+        {"region": region, "month": month, "claims": int(claims), "fund_pay": fen_text(fund or 0)}
         for region, month, claims, fund in sorted(rows, key=lambda r: (r[0] or "", r[1] or ""))
     ]
 
@@ -113,7 +115,8 @@ def flag_rates(rows: Iterable[tuple[str, int, int, int, int]]) -> list[dict[str,
             flagged claims confirmed or cleared.
     """
     out = []
-    for month, scored, flagged, decided, confirmed in sorted(rows, key=lambda r: r[0] or ""):
+    for month, *counts in sorted(rows, key=lambda r: r[0] or ""):
+        scored, flagged, decided, confirmed = (int(c or 0) for c in counts)
         out.append(
             {
                 "month": month,

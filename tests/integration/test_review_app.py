@@ -28,10 +28,27 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 N_CLAIMS = 400
 
 
+def empty_database(url: str) -> None:
+    """Drop the review tables of an external test database (PostgreSQL runs)."""
+    from sqlalchemy import create_engine, text
+
+    from review.models import Base
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("review")
-    url = f"sqlite:///{root / 'review.db'}"
+    # Set YIBAO_TEST_REVIEW_DATABASE_URL (e.g. postgresql+psycopg://...) to run
+    # this module against another database; it is emptied first.
+    url = os.environ.get("YIBAO_TEST_REVIEW_DATABASE_URL") or f"sqlite:///{root / 'review.db'}"
+    if not url.startswith("sqlite"):
+        empty_database(url)
     data = build_demo_db(url, N_CLAIMS)
     settings = Settings(data_dir=root, database_url=url, review_secret_key="s" * 40)
     data.update(root=root, url=url, settings=settings, app=create_app(settings))
