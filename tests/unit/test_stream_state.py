@@ -1,0 +1,134 @@
+"""The stream worker's pure parts: changelogged shard state, sample claims, routing, logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from settlement.claim import parse_claim
+from settlement.engine import Settler
+from settlement.idnumber import check_character
+from settlement.policy_loader import load_policy_dir
+from settlement.state import SettledOutcome
+from streams.logs import JsonFormatter
+from streams.metrics import StreamMetrics
+from streams.replay import route
+from streams.sample_claims import MALFORMED_LINES, make_claims, mixed_claim_lines
+from streams.tables import PartitionShard, ShardState, clearing_totals, decode_entry
+from streams.topics import CLAIMS_INTERCITY, CLAIMS_REALTIME
+
+BOOK = load_policy_dir(None)
+
+
+def settle_into(shard: PartitionShard, lines: list[bytes]) -> tuple[list[dict], list[bytes]]:
+    """Settle lines the way the worker does; return records and the changelog values."""
+    state = ShardState(shard)
+    settler = Settler(BOOK, state)
+    records = []
+    for offset, line in enumerate(lines):
+        state.use(("claims.realtime", 0, offset))
+        records.append(settler.settle_json(line, f"claims.realtime:0:{offset}"))
+    return records, [value for _key, value in state.take_pending()]
+
+
+def test_one_changelog_entry_per_settled_claim_carries_its_accumulator_delta():
+    lines = mixed_claim_lines(200, seed=1)
+    records, entries = settle_into(PartitionShard(), lines)
+    settled = [r for r in records if r["status"] == "settled"]
+    assert len(entries) == len(settled)
+    for rec, value in zip(settled, entries, strict=True):
+        entry = decode_entry(value)
+        assert entry["o"][0] == rec["claim_id"]
+        fen = int(rec["fund_pay"].replace(".", ""))
+        if rec["claim_type"] != "ltc" and fen:
+            assert entry["acc"][1] == fen
+        else:
+            assert entry["acc"] is None
+
+
+def test_recovery_from_the_changelog_rebuilds_the_same_state_and_is_idempotent():
+    live = PartitionShard()
+    _records, entries = settle_into(live, mixed_claim_lines(300, seed=2))
+    recovered = PartitionShard()
+    assert all(recovered.apply(decode_entry(v)) for v in entries)
+    assert not any(recovered.apply(decode_entry(v)) for v in entries)  # applied twice: no-op
+    assert recovered.settled == live.settled
+    assert recovered.fund_paid == live.fund_paid
+    assert recovered.source == live.source
+    assert recovered.clearing == live.clearing
+
+
+def test_recovered_state_answers_resubmissions_as_duplicates_with_the_first_amounts():
+    lines = mixed_claim_lines(50, seed=3)[:50]
+    first, entries = settle_into(PartitionShard(), lines)
+    recovered = PartitionShard()
+    for v in entries:
+        recovered.apply(decode_entry(v))
+    again, new_entries = settle_into(recovered, lines)
+    assert new_entries == []
+    for a, b in zip(first, again, strict=True):
+        assert b["status"] == "duplicate"
+        assert {**b, "status": "settled"} == a
+
+
+def test_clearing_totals_count_settled_intercity_claims_by_month_and_pair():
+    shard = PartitionShard()
+    records, _ = settle_into(shard, mixed_claim_lines(400, seed=4))
+    rows = clearing_totals([shard])
+    expected: dict[tuple[str, str, str], list[int]] = {}
+    for r in records:
+        if r["status"] == "settled" and r["intercity"]:
+            key = (r["discharge_date"][:7], r["insured_region"], r["treatment_region"])
+            row = expected.setdefault(key, [0, 0])
+            row[0] += int(r["fund_pay"].replace(".", ""))
+            row[1] += 1
+    assert {
+        (r["period"], r["debtor"], r["creditor"]): [r["fund_pay_fen"], r["claims"]] for r in rows
+    } == expected
+    assert rows == sorted(rows, key=lambda r: (r["period"], r["debtor"], r["creditor"]))
+
+
+def test_sample_claims_are_valid_and_deterministic():
+    claims = make_claims(300, seed=9)
+    assert claims == make_claims(300, seed=9)
+    for c in claims:
+        pid = c["patient"]["person_id"]
+        assert check_character(pid[:17]) == pid[17]
+        check = parse_claim(c, BOOK)
+        assert check.claim is not None, check.issues
+
+
+def test_replay_routes_by_region_and_keys_by_person():
+    local = make_claims(1, seed=5, intercity_share=0.0)[0]
+    away = make_claims(1, seed=6, intercity_share=1.0)[0]
+    key, topic = route(json.dumps(local).encode())
+    assert (key, topic) == (local["patient"]["person_id"].encode(), CLAIMS_REALTIME)
+    assert route(json.dumps(away).encode())[1] == CLAIMS_INTERCITY
+    for line in MALFORMED_LINES:
+        assert route(line) == (None, CLAIMS_REALTIME)
+
+
+def test_json_log_lines_carry_extra_fields():
+    rec = logging.LogRecord("streams.agents", logging.INFO, __file__, 1, "assigned", (), None)
+    rec.partitions = [0, 1]
+    out = json.loads(JsonFormatter().format(rec))
+    assert out["msg"] == "assigned"
+    assert out["level"] == "INFO"
+    assert out["partitions"] == [0, 1]
+
+
+def test_model_gauge_shows_only_the_current_version():
+    m = StreamMetrics()
+    m.set_model("none")
+    m.set_model("yibao-fraud/2")
+    text = m.render().decode()
+    assert 'yibao_model_info{version="yibao-fraud/2"} 1.0' in text
+    assert 'version="none"' not in text
+
+
+def test_settled_outcome_round_trips_through_the_entry():
+    shard = PartitionShard()
+    _records, entries = settle_into(shard, mixed_claim_lines(10, seed=7)[:10])
+    for v in entries:
+        outcome = SettledOutcome(*decode_entry(v)["o"])
+        assert list(outcome) == shard.settled[outcome.claim_id]
