@@ -83,23 +83,20 @@ def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float =
     return bill
 
 
-def chronic_refill_bill(r: random.Random, h: Hospital, dx: Diagnosis, person_key: int) -> Bill:
-    """A chronic patient's regular visit: the same prescription every time at one hospital.
+def chronic_prescription(h: Hospital, dx: Diagnosis, person_key: int) -> Bill:
+    """A chronic patient's usual prescription at one hospital: a function of both only.
 
-    Drugs and quantities are a function of the person and hospital only; a
-    check-up test is added on about one visit in five.
+    Dialysis patients get the same session bill every time.
     """
     p = h.prices
-    prof = PROFILES[dx.group]
     bill: Bill = []
     if dx.code == "N18.5":
-        # Haemodialysis sessions are billed identically session after session.
         _add(bill, p, "311000001", 1)
         if mix(person_key, 7) < 0.6:
             _add(bill, p, "XB03XAA001", 1)
         return bill
     _add(bill, p, "110200001", 1)
-    drugs = prof.drugs
+    drugs = PROFILES[dx.group].drugs
     n = 1 + (mix(person_key, 1) < 0.6) + (mix(person_key, 2) < 0.25)
     seen = set()
     for i in range(n):
@@ -108,8 +105,18 @@ def chronic_refill_bill(r: random.Random, h: Hospital, dx: Diagnosis, person_key
             continue
         seen.add(code)
         _add(bill, p, code, 2 + int(mix(person_key, 20 + i) * 4))
+    return bill
+
+
+def chronic_refill_bill(r: random.Random, h: Hospital, dx: Diagnosis, prescription: Bill) -> Bill:
+    """A chronic patient's regular visit: the usual prescription, and on about one
+    visit in five (not for dialysis) a check-up test."""
+    bill = list(prescription)
+    if dx.code == "N18.5":
+        return bill
     if r.random() < 0.2:
-        _add(bill, p, prof.labs[int(r.random() * len(prof.labs))], 1)
+        labs = PROFILES[dx.group].labs
+        _add(bill, h.prices, labs[int(r.random() * len(labs))], 1)
     return bill
 
 

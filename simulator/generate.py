@@ -21,6 +21,7 @@ from typing import IO, Any, TypeVar
 
 from simulator.bills import (
     Bill,
+    chronic_prescription,
     chronic_refill_bill,
     inpatient_bill,
     ltc_bill,
@@ -289,6 +290,9 @@ class _DayGenerator:
         self._out: list[tuple[int, Episode]] = []
         self._day_start = 0
         self._hospital_json: dict[int, str] = {}
+        self._item_json: dict[tuple[str, int, int], str] = {}
+        self._home: dict[tuple[int, str], int] = {}
+        self._rx: dict[tuple[int, int, str], Bill] = {}
 
     # -- rendering ---------------------------------------------------------
 
@@ -356,13 +360,20 @@ class _DayGenerator:
                 {"hospital_id": h.hospital_id, "region": h.region, "level": h.level}
             )
             self._hospital_json[ep.hospital] = hs
-        prefix = _ITEM_PREFIX
-        items = ",".join(
-            [
-                f'{prefix[code]}{amount // 100}.{amount % 100:02d}","quantity":{qty}}}'
-                for code, qty, amount in ep.bill
-            ]
-        )
+        # Bill lines repeat a lot (same fee, same quantity, same price at a
+        # hospital), so their JSON text is cached; the cache is bounded.
+        cache = self._item_json
+        if len(cache) > 200_000:
+            cache.clear()
+        parts = []
+        for item in ep.bill:
+            text = cache.get(item)
+            if text is None:
+                code, qty, amount = item
+                text = f'{_ITEM_PREFIX[code]}{amount // 100}.{amount % 100:02d}","quantity":{qty}}}'
+                cache[item] = text
+            parts.append(text)
+        items = ",".join(parts)
         ltc = ""
         if ep.ltc is not None:
             ltc = f',"ltc":{{"setting":"{ep.ltc[0]}","days":{ep.ltc[1]}}}'
@@ -453,6 +464,7 @@ class _DayGenerator:
         date = dt.date.fromordinal(day)
         season = min(5, (date.month - 1) // 2)
         inpatient_share = config.inpatient_share
+        ic_rate = {(c, f): world.intercity_rate(c, f) for c in regions for f in (False, True)}
         remaining = budget
         while remaining > 0:
             rnd = r.random
@@ -469,7 +481,7 @@ class _DayGenerator:
             dest = pop.l_dest[person]
             if registered and dest >= 0 and rnd() < 0.75:
                 hregion = regions[dest]
-            elif rnd() < world.intercity_rate(region, inpatient):
+            elif rnd() < ic_rate[(region, inpatient)]:
                 others, cum = world.dest_cum[region]
                 hregion = others[_bisect(cum, rnd() * cum[-1])]
                 # Referrals are usually filed; emergencies while travelling are not.
@@ -477,10 +489,16 @@ class _DayGenerator:
             person_key = ri * 10_000_000 + person
             refill = not inpatient and chronic >= 0 and rnd() < 0.75
             if refill:
-                level = 1 + _bisect(
-                    world.level_cum_out, mix(person_key, 31) * world.level_cum_out[-1]
-                )
-                hi = network.pick(hregion, level, mix(person_key, 32))
+                home_key = (person_key, hregion)
+                hi = self._home.get(home_key, -1)
+                if hi < 0:
+                    level = 1 + _bisect(
+                        world.level_cum_out, mix(person_key, 31) * world.level_cum_out[-1]
+                    )
+                    hi = network.pick(hregion, level, mix(person_key, 32))
+                    if len(self._home) > 300_000:
+                        self._home.clear()
+                    self._home[home_key] = hi
             else:
                 lc = world.level_cum_in if inpatient else world.level_cum_out
                 level = 1 + _bisect(lc, rnd() * lc[-1])
@@ -506,7 +524,7 @@ class _DayGenerator:
                     continue
             if refill:
                 dx = BY_CODE[CHRONIC[chronic]]
-                bill = chronic_refill_bill(r, h, dx, person_key)
+                bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
                 self._push_outpatient(
                     r,
                     day,
@@ -518,7 +536,7 @@ class _DayGenerator:
             dx = BY_CODE[code]
             if not inpatient:
                 if dx.code == "N18.5":
-                    bill = chronic_refill_bill(r, h, dx, person_key)
+                    bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
                 else:
                     bill = outpatient_bill(r, h, dx)
                 self._push_outpatient(
@@ -583,6 +601,17 @@ class _DayGenerator:
     def _lag(r: random.Random) -> int:
         """Days between discharge and submission: mostly settled at discharge."""
         return 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
+
+    def _prescription(self, h: Any, hi: int, dx: Diagnosis, person_key: int) -> Bill:
+        """The person's usual prescription at hospital ``hi`` (cached; bounded)."""
+        key = (person_key, hi, dx.code)
+        rx = self._rx.get(key)
+        if rx is None:
+            rx = chronic_prescription(h, dx, person_key)
+            if len(self._rx) > 300_000:
+                self._rx.clear()
+            self._rx[key] = rx
+        return rx
 
     def _push_outpatient(self, r: random.Random, day: int, ep: Episode) -> None:
         # Clinics open 08:00-21:00, busiest in the morning.
