@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, delete, func, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from review.db import person_key, person_salt
@@ -397,3 +397,7 @@ def refresh_derived(session: Session) -> None:
     """Recompute re-admissions and hospital risk rows after a load."""
     refresh_readmissions(session)
     refresh_hospitals(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # Fresh planner statistics after a bulk load (autovacuum would come later).
+        session.execute(text("ANALYZE claims"))
+        session.execute(text("ANALYZE claim_rules"))
