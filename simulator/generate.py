@@ -43,6 +43,7 @@ from simulator.diagnoses import (
 )
 from simulator.fraud import hanging_bed, related_diagnosis, substitute, template, upcode
 from simulator.items import CATALOGUE, yuan
+from simulator.regions import N_BANDS
 from simulator.world import World, build_world
 
 _DAY = 86_400
@@ -50,6 +51,7 @@ SECOND_VISIT = 0.02  # outpatient visits followed by another department the same
 OUTBREAK = 0.01  # gastro-intestinal stays that are part of a cluster (ILLUSTRATIVE)
 _LOS_LEVEL = {1: 0.9, 2: 1.0, 3: 1.1}
 _DX_INDEX = {d.code: i for i, d in enumerate(DIAGNOSES)}
+_AGE_GROUP = [age_group(b) for b in range(N_BANDS)]
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _ITEM_PREFIX = {
     code: f'{{"code":"{code}","category":"{cat}","amount":"'
@@ -465,14 +467,26 @@ class _DayGenerator:
         season = min(5, (date.month - 1) // 2)
         inpatient_share = config.inpatient_share
         ic_rate = {(c, f): world.intercity_rate(c, f) for c in regions for f in (False, True)}
+        region_total = region_cum[-1]
+        n_regions = len(regions)
+        pick_tables = network.pick_tables
         remaining = budget
         while remaining > 0:
             rnd = r.random
             inpatient = rnd() < inpatient_share
-            ri = _bisect(region_cum, rnd() * region_cum[-1])
+            ri = bisect_right(region_cum, rnd() * region_total)
+            if ri >= n_regions:
+                ri = n_regions - 1
             region = regions[ri]
             pop = world.populations[region]
-            person = pop.draw(rnd(), rnd(), inpatient)
+            # Inlined RegionPopulation.draw (hot path; same draws).
+            cum = pop.cum_in if inpatient else pop.cum_out
+            cell = bisect_right(cum, rnd() * cum[-1])
+            cells = pop.cells
+            if cell >= len(cells):
+                cell = len(cells) - 1
+            cell_first, cell_size = cells[cell][2], cells[cell][3]
+            person = cell_first + int(rnd() * cell_size)
             band = pop.l_band[person]
             female = pop.l_female[person]
             chronic = pop.l_chronic[person]
@@ -502,7 +516,10 @@ class _DayGenerator:
             else:
                 lc = world.level_cum_in if inpatient else world.level_cum_out
                 level = 1 + _bisect(lc, rnd() * lc[-1])
-                hi = network.pick(hregion, level, rnd())
+                # Inlined HospitalNetwork.pick (hot path; same draws).
+                hcum, hidx = pick_tables[(hregion, level)]
+                k = bisect_right(hcum, rnd() * hcum[-1])
+                hi = hidx[k if k < len(hidx) else len(hidx) - 1]
             h = hospitals[hi]
             if h.scheme is not None and rnd() < h.fraud_share:
                 used = self._fraud(
@@ -532,7 +549,7 @@ class _DayGenerator:
                 )
                 remaining -= 1
                 continue
-            code = self.picker.pick(rnd(), inpatient, age_group(band), female, h.case_mix, season)
+            code = self.picker.pick(rnd(), inpatient, _AGE_GROUP[band], female, h.case_mix, season)
             dx = BY_CODE[code]
             if not inpatient:
                 if dx.code == "N18.5":
@@ -549,7 +566,7 @@ class _DayGenerator:
                     # A second department the same day: same person, hospital and
                     # date, another diagnosis - what a duplicate bill looks like.
                     code2 = self.picker.pick(
-                        rnd(), False, age_group(band), female, h.case_mix, season
+                        rnd(), False, _AGE_GROUP[band], female, h.case_mix, season
                     )
                     if code2 != code:
                         bill2 = outpatient_bill(r, h, BY_CODE[code2])
@@ -732,10 +749,10 @@ class _DayGenerator:
             if remaining < 2:
                 return 0
             if inpatient:
-                code = self.picker.pick(rnd(), True, age_group(band), female, h.case_mix, season)
+                code = self.picker.pick(rnd(), True, _AGE_GROUP[band], female, h.case_mix, season)
                 self._stay(r, day, h, hi, region, person, registered, BY_CODE[code], 1)
             else:
-                code = self.picker.pick(rnd(), False, age_group(band), female, h.case_mix, season)
+                code = self.picker.pick(rnd(), False, _AGE_GROUP[band], female, h.case_mix, season)
                 bill = outpatient_bill(r, h, BY_CODE[code])
                 self._push_outpatient(
                     r,
@@ -764,7 +781,7 @@ class _DayGenerator:
             return 2
         if scheme in ("hanging_bed", "decomposed_admission"):
             inpatient = True
-        code = self.picker.pick(rnd(), inpatient, age_group(band), female, h.case_mix, season)
+        code = self.picker.pick(rnd(), inpatient, _AGE_GROUP[band], female, h.case_mix, season)
         dx = BY_CODE[code]
         if scheme == "hanging_bed" and code not in MILD_ADMISSION:
             dx = BY_CODE[MILD_ADMISSION[int(rnd() * len(MILD_ADMISSION))]]

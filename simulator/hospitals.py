@@ -59,10 +59,14 @@ class Hospital:
         default_factory=dict
     )
 
-    @property
-    def case_mix(self) -> tuple[int, int, str]:
-        """Key of its diagnosis tables: level (4 if teaching), severity tilt, specialty."""
-        return (4 if self.teaching else self.level, self.tilt, self.specialty)
+    case_mix: tuple[int, int, str] = (2, 1, "general")
+
+    def __post_init__(self) -> None:
+        self.update_case_mix()
+
+    def update_case_mix(self) -> None:
+        """Refresh the key of its diagnosis tables: level (4 if teaching), tilt, specialty."""
+        self.case_mix = (4 if self.teaching else self.level, self.tilt, self.specialty)
 
 
 class HospitalNetwork:
@@ -134,6 +138,12 @@ class HospitalNetwork:
         rng.shuffle(free)
         for specialty, i in zip(wanted, free[: max(0, len(free) - 2)], strict=False):
             self.hospitals[i].specialty = specialty
+            self.hospitals[i].update_case_mix()
+
+    @property
+    def pick_tables(self) -> dict[tuple[str, int], tuple[list[float], list[int]]]:
+        """Cumulative sizes and hospital indices per (region, level), for inlined draws."""
+        return {key: (self._cum[key], idxs) for key, idxs in self.by_region_level.items()}
 
     def pick(self, region: str, level: int, u: float) -> int:
         """Index of a hospital of ``region`` and ``level``, by size, from a uniform."""
