@@ -30,6 +30,26 @@ def _add(bill: Bill, prices: dict[str, int], code: str, qty: int) -> None:
         bill.append((code, qty, prices[code] * qty))
 
 
+def repack(bill: Bill, h: Hospital) -> Bill:
+    """Bill the drugs a hospital dispenses by the pack: fewer units at a pack price.
+
+    Some hospitals count boxes of 5 or 10 where others count units, so the
+    same code's amount per unit differs honestly between hospitals.
+    """
+    packs = h.packs
+    if not packs:
+        return bill
+    out: Bill = []
+    for code, qty, amount in bill:
+        pack = packs.get(code)
+        if pack is None:
+            out.append((code, qty, amount))
+        else:
+            q = max(1, round(qty / pack))
+            out.append((code, q, h.prices[code] * pack * q))
+    return out
+
+
 def mix(key: int, salt: int) -> float:
     """A deterministic uniform in [0, 1) from two integers (splitmix64 finaliser)."""
     z = (key * 0x9E3779B97F4A7C15 + salt * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
@@ -80,7 +100,7 @@ def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float =
         code = C_OUTPATIENT[int(r.random() * len(C_OUTPATIENT))]
         units = 1 + int(r.random() * 2)
         a((code, units, p[code] * units))
-    return bill
+    return repack(bill, h)
 
 
 def chronic_prescription(h: Hospital, dx: Diagnosis, person_key: int) -> Bill:
@@ -94,7 +114,7 @@ def chronic_prescription(h: Hospital, dx: Diagnosis, person_key: int) -> Bill:
         _add(bill, p, "311000001", 1)
         if mix(person_key, 7) < 0.6:
             _add(bill, p, "XB03XAA001", 1)
-        return bill
+        return repack(bill, h)
     _add(bill, p, "110200001", 1)
     drugs = PROFILES[dx.group].drugs
     n = 1 + (mix(person_key, 1) < 0.6) + (mix(person_key, 2) < 0.25)
@@ -105,7 +125,7 @@ def chronic_prescription(h: Hospital, dx: Diagnosis, person_key: int) -> Bill:
             continue
         seen.add(code)
         _add(bill, p, code, 2 + int(mix(person_key, 20 + i) * 4))
-    return bill
+    return repack(bill, h)
 
 
 def chronic_refill_bill(r: random.Random, h: Hospital, dx: Diagnosis, prescription: Bill) -> Bill:
@@ -206,7 +226,7 @@ def inpatient_bill(
     if dx.procedure and r.random() < 0.3 * h.c_rate:
         units = 1 + int(r.random() * 2)
         a(("C02020102", units, p["C02020102"] * units))
-    return bill
+    return repack(bill, h)
 
 
 def standard_bill(h: Hospital, dx: Diagnosis, salt: int) -> tuple[int, Bill]:
@@ -232,7 +252,7 @@ def standard_bill(h: Hospital, dx: Diagnosis, salt: int) -> tuple[int, Bill]:
             ("XB05BBA001", 2),
         ):
             _add(bill, p, code, qty)
-        return los, bill
+        return los, repack(bill, h)
     if dx.code == "Z51.1":
         bill = []
         p = h.prices
@@ -249,7 +269,7 @@ def standard_bill(h: Hospital, dx: Diagnosis, salt: int) -> tuple[int, Bill]:
             ("120400001", los),
         ):
             _add(bill, p, code, qty)
-        return los, bill
+        return los, repack(bill, h)
     return los, inpatient_bill(r, h, dx, los)
 
 

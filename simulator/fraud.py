@@ -65,55 +65,61 @@ def assign_fraud(
 ) -> FraudPlan:
     """Choose fraudulent hospitals and set each one's scheme and trigger probability.
 
-    Hospitals are drawn per scheme by level affinity; each gets a base
-    propensity, then all are scaled so that the expected share of labelled
-    claims matches ``config.fraud_rate``. If the scaled shares would exceed
-    ``MAX_FRAUD_SHARE``, more hospitals are enlisted.
+    Each scheme gets an equal part of ``config.fraud_rate``. Its hospitals are
+    drawn by level affinity (and somewhat by size); each gets a base
+    propensity, scaled so that the scheme's expected share of labelled claims
+    matches its part. A scheme whose hospitals would need more than
+    ``MAX_FRAUD_SHARE`` enlists more hospitals.
     """
     if config.fraud_rate <= 0 or not config.schemes:
         return FraudPlan([])
     shares = network.expected_shares(region_weights, config.inpatient_share)
     regular = [i for i, h in enumerate(network.hospitals) if not h.ltc]
-    n_target = max(2 * len(config.schemes), round(config.fraud_hospital_share * len(regular)))
-    target = config.fraud_rate * (1 - config.ltc_share)
-    chosen: list[int] = []
+    n_schemes = len(config.schemes)
+    per_scheme = max(2, round(config.fraud_hospital_share * len(regular) / n_schemes))
+    part = config.fraud_rate * (1 - config.ltc_share) / n_schemes
     base: dict[int, float] = {}
-    slot = 0
-    while True:
-        while len(chosen) < min(n_target, len(regular)):
-            scheme = config.schemes[slot % len(config.schemes)]
-            slot += 1
-            free = [i for i in regular if i not in base]
-            # Bigger hospitals are somewhat likelier picks, so fraud is not only
-            # a small-hospital trait.
-            weights = [
-                LEVEL_AFFINITY[scheme][network.hospitals[i].level]
-                * network.hospitals[i].size ** 0.5
-                for i in free
-            ]
-            if not free or sum(weights) == 0:
+    members: dict[str, list[int]] = {s: [] for s in config.schemes}
+    scale: dict[str, float] = {}
+
+    def enlist(scheme: str) -> bool:
+        free = [i for i in regular if i not in base]
+        # Bigger hospitals are somewhat likelier picks, so fraud is not only
+        # a small-hospital trait.
+        weights = [
+            LEVEL_AFFINITY[scheme][network.hospitals[i].level] * network.hospitals[i].size ** 0.5
+            for i in free
+        ]
+        if not free or sum(weights) == 0:
+            return False
+        i = rng.choices(free, weights=weights)[0]
+        network.hospitals[i].scheme = scheme
+        base[i] = rng.uniform(0.25, 1.0)
+        members[scheme].append(i)
+        return True
+
+    for _ in range(per_scheme):
+        for scheme in config.schemes:
+            enlist(scheme)
+    for scheme in config.schemes:
+        while True:
+            mass = sum(shares[i] * base[i] for i in members[scheme])
+            k = part / mass if mass > 0 else 0.0
+            too_high = sum(1 for i in members[scheme] if base[i] * k > MAX_FRAUD_SHARE)
+            if too_high <= len(members[scheme]) // 4 or not enlist(scheme):
                 break
-            i = rng.choices(free, weights=weights)[0]
-            network.hospitals[i].scheme = scheme
-            base[i] = rng.uniform(0.25, 1.0)
-            chosen.append(i)
-        mass = sum(shares[i] * base[i] for i in chosen)
-        k = target / mass if mass > 0 else 0.0
-        too_high = sum(1 for i in chosen if base[i] * k > MAX_FRAUD_SHARE)
-        if too_high <= len(chosen) // 4 or len(chosen) >= len(regular):
-            break
-        n_target = len(chosen) + len(config.schemes)
+        scale[scheme] = k
+    chosen = sorted(base)
     for i in chosen:
         h = network.hospitals[i]
-        f = min(MAX_FRAUD_SHARE, max(MIN_FRAUD_SHARE, base[i] * k))
         assert h.scheme is not None
+        f = min(MAX_FRAUD_SHARE, max(MIN_FRAUD_SHARE, base[i] * scale[h.scheme]))
         c = _CLAIMS_PER_TRIGGER.get(h.scheme, 1)
         lab = _LABELLED_PER_TRIGGER.get(h.scheme, 1)
         # f = s*lab / (s*c + (1-s)) solved for the per-episode trigger s.
         h.fraud_share = min(0.9, f / (lab - f * (c - 1)))
         if h.scheme == "ghost_patient":
             h.ghost_list = _ghost_list(populations.get(h.region), np_rng)
-    chosen.sort()
     return FraudPlan(chosen)
 
 

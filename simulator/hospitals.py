@@ -12,13 +12,16 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from simulator.items import price_list
+from simulator.items import CATALOGUE, price_list
 from simulator.regions import REGIONS
 
 # Share of visits and stays by hospital level (ILLUSTRATIVE; Chinese patients
 # bypass primary care, so level-3 hospitals take a large share of both).
 LEVEL_SHARE_OUTPATIENT = {1: 0.36, 2: 0.34, 3: 0.30}
 LEVEL_SHARE_INPATIENT = {1: 0.14, 2: 0.42, 3: 0.44}
+# Share of hospitals that bill some drugs by the pack rather than the unit.
+PACK_HOSPITALS = 0.15
+DRUGS = tuple(code for code, (_c, _p, kind) in CATALOGUE.items() if kind == "drug")
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Hospital:
     intensity: float
     c_rate: float
     prices: dict[str, int]
+    packs: dict[str, int] = field(default_factory=dict)
     specialty: str = "general"
     tilt: int = 1
     scheme: str | None = None
@@ -104,6 +108,8 @@ class HospitalNetwork:
                         prices=price_list(level, rng.uniform(0.92, 1.08)),
                         tilt=tilt,
                     )
+                    if rng.random() < PACK_HOSPITALS:
+                        h.packs = {c: rng.choice((5, 10)) for c in DRUGS if rng.random() < 0.3}
                     idxs.append(len(self.hospitals))
                     self.hospitals.append(h)
                 self.by_region_level[(code, level)] = idxs
