@@ -8,6 +8,7 @@ token; every POST must echo that token in a ``csrf_token`` form field or an
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -17,6 +18,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from settlement.idnumber import mask_identity_numbers
 
 SESSION_COOKIE = "yibao_session"
 SESSION_MAX_AGE_S = 8 * 3600  # one working day
@@ -124,3 +127,37 @@ class LoginThrottle:
         with self._lock:
             for key in keys:
                 self._failures.pop(key, None)
+
+
+class MaskIdentityNumbers(logging.Filter):
+    """A logging filter that masks identity numbers in every record it passes.
+
+    Installed on the server's handlers, so that even a number typed into a
+    search field and echoed in an access-log line is masked.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Mask the message and each argument in place: formatters such as
+        # uvicorn's access formatter unpack the arguments themselves.
+        if isinstance(record.msg, str):
+            record.msg = mask_identity_numbers(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                mask_identity_numbers(a) if isinstance(a, str) else a for a in record.args
+            )
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: mask_identity_numbers(v) if isinstance(v, str) else v
+                for k, v in record.args.items()
+            }
+        return True
+
+
+def install_log_masking(*logger_names: str) -> None:
+    """Add :class:`MaskIdentityNumbers` to the handlers of the root and named loggers."""
+    mask = MaskIdentityNumbers()
+    for name in ("", *logger_names):
+        logger = logging.getLogger(name)
+        logger.addFilter(mask)
+        for handler in logger.handlers:
+            handler.addFilter(mask)

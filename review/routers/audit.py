@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from review.deps import DB, Supervisor
 from review.models import AuditEntry
 from review.templating import render
+from settlement.idnumber import mask_identity_numbers
 
 router = APIRouter(tags=["audit"])
 PAGE = 100
@@ -25,6 +26,7 @@ def audit_log(
     who: str = "",
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
+    claim_id, who = mask_identity_numbers(claim_id), mask_identity_numbers(who)  # echoed back
     query = select(AuditEntry)
     count = select(func.count()).select_from(AuditEntry)
     if claim_id:

@@ -15,6 +15,7 @@ from review.deps import DB, CurrentUser, Reviewer, Supervisor
 from review.models import Claim, User
 from review.queue import PAGE_SIZE, QueueFilter, filter_choices, queue_page
 from review.templating import render
+from settlement.idnumber import mask_identity_numbers
 
 router = APIRouter(tags=["queue"])
 
@@ -51,6 +52,8 @@ def queue(
     assigned: str = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
+    # Free text is echoed in the form and the paging links: never echo an identity number.
+    hospital = mask_identity_numbers(hospital)
     f = QueueFilter(region, hospital, rule, scheme, date_from, date_to, status, assigned, page)
     rows, total = queue_page(db, f, user.id)
     clerks = db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()

@@ -139,3 +139,22 @@ def test_claim_row_masks_the_identity_number():
     assert not any(ID_NUMBER.search(str(v)) for v in row.values())
     assert row["total_fen"] == 1550 and row["stay_days"] == 3
     assert row["submitted_at"] == datetime(2026, 3, 5, 2, 15)
+
+
+def test_log_filter_masks_messages_and_arguments():
+    import logging
+
+    from review.security import MaskIdentityNumbers
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s"',
+        ("127.0.0.1", "GET", "/queue?hospital=44010319900101123X"),
+        None,
+    )
+    assert MaskIdentityNumbers().filter(record)
+    assert record.getMessage() == '127.0.0.1 - "GET /queue?hospital=440103********123X"'
+    assert isinstance(record.args, tuple) and len(record.args) == 3

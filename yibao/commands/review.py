@@ -40,17 +40,21 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from review.app import create_app
+        from review.security import install_log_masking
         from yibao.settings import get_settings
 
         settings = get_settings()
         application = create_app(settings)
-        uvicorn.run(
+        config = uvicorn.Config(
             application,
             host=host or settings.review_host,
             port=port or settings.review_port,
             # X-Forwarded-Proto from a TLS proxy on this host marks cookies Secure.
             proxy_headers=True,
         )
+        # After uvicorn set up its log handlers: mask identity numbers in every line.
+        install_log_masking("uvicorn", "uvicorn.access", "uvicorn.error")
+        uvicorn.Server(config).run()
 
     @review.command("load")
     def load(
