@@ -28,6 +28,8 @@ class ItemLike(Protocol):
     def category(self) -> str: ...
     @property
     def amount_fen(self) -> int: ...
+    @property
+    def quantity(self) -> int | None: ...
 
 
 class ClaimLike(Protocol):
@@ -89,6 +91,7 @@ class ClaimFacts:
     c_fen: int
     n_items: int
     bill_hash: str  # hash of the multiset of (item code, amount)
+    lines: tuple[tuple[str, int, int], ...] = ()  # (code, amount fen, quantity)
     is_fraud: bool | None = None
     fraud_type: str | None = None
 
@@ -155,10 +158,10 @@ def facts_from_claim(claim: ClaimLike) -> ClaimFacts:
     except (ValueError, IndexError) as exc:
         raise ClaimFactsError("person_id has no usable birth date or sex digit") from exc
     totals = {"A": 0, "B": 0, "C": 0}
-    lines: list[tuple[str, int]] = []
+    lines: list[tuple[str, int, int]] = []
     for item in claim.items:
         totals[item.category] = totals.get(item.category, 0) + item.amount_fen
-        lines.append((item.code, item.amount_fen))
+        lines.append((item.code, item.amount_fen, item.quantity or 1))
     return ClaimFacts(
         claim_id=claim.claim_id,
         claim_type=claim.claim_type,
@@ -179,7 +182,8 @@ def facts_from_claim(claim: ClaimLike) -> ClaimFacts:
         b_fen=totals["B"],
         c_fen=totals["C"],
         n_items=len(lines),
-        bill_hash=bill_hash(lines),
+        bill_hash=bill_hash((code, amount) for code, amount, _ in lines),
+        lines=tuple(lines),
         is_fraud=claim.is_fraud,
         fraud_type=claim.fraud_type,
     )

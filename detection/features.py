@@ -51,10 +51,19 @@ FEATURE_NAMES: tuple[str, ...] = (
     "hosp_a_share_shift",
     "hosp_volume_spike",
     "hosp_implausible_rate",
+    "price_vs_code_max",
+    "price_vs_code_mean",
+    "quantity_vs_code",
+    "bill_lines",
+    "identical_bill_count",
+    "person_hospital_claims_365d",
+    "dx_share_vs_peer",
+    "cost_vs_own_hospital",
+    "los_vs_own_hospital",
 )
 FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 # Bumped whenever a feature's meaning changes; stored with every model.
-FEATURE_VERSION = "1"
+FEATURE_VERSION = "2"
 
 NO_EVENT_DAYS = 999.0  # "never": larger than any window the features look at
 READMIT_DAYS = 15
@@ -150,6 +159,13 @@ class FeatureState:
         self.level_identical: dict[tuple[int, str], Moments] = {}
         self.level_dup: dict[int, Moments] = {}
         self.level_implausible: dict[int, Moments] = {}
+        self.codes: dict[str, _CodeStats] = {}
+        self.codes_by_level: dict[tuple[str, int], _CodeStats] = {}
+        self.hospital_dx: dict[tuple[str, str, str], int] = {}
+        self.hospital_type: dict[tuple[str, str], int] = {}
+        self.peer_dx: dict[tuple[int, str, str], int] = {}
+        self.peer_type: dict[tuple[int, str], int] = {}
+        self.hospital_cases: dict[tuple[str, str, str], PeerStats] = {}
         self.claims_seen = 0
 
     # -- public API -------------------------------------------------------
@@ -210,7 +226,7 @@ class FeatureState:
         readmit_dx_gap = NO_EVENT_DAYS
         overlaps = 0
         duplicates = 0
-        n30 = n365 = n_hosp30 = 0
+        n30 = n365 = n_hosp30 = n_hosp365 = 0
         for ep in self.persons.get(claim.person_key, ()):
             if claim.discharge - 30 <= ep.discharge <= claim.discharge:
                 n30 += 1
@@ -218,6 +234,8 @@ class FeatureState:
                     n_hosp30 += 1
             if claim.discharge - 365 <= ep.discharge <= claim.discharge:
                 n365 += 1
+                if ep.hospital_id == claim.hospital_id:
+                    n_hosp365 += 1
             if (
                 ep.hospital_id == claim.hospital_id
                 and ep.admission == claim.admission
@@ -236,7 +254,8 @@ class FeatureState:
                     overlaps += 1
 
         bill_key = (claim.hospital_id, claim.bill_hash)
-        identical = 1.0 if self.bills.get(bill_key, 0) > 0 else 0.0
+        repeats = self.bills.get(bill_key, 0)
+        identical = 1.0 if repeats > 0 else 0.0
         identical_peer = shrunk_mean([p.identical if p else None for p in chain], 0.0)
 
         age = claim.age_years
@@ -247,6 +266,16 @@ class FeatureState:
         why_implausible = implausibility(claim.diagnosis, age, claim.sex)
 
         level = claim.hospital_level
+        price_max, price_mean, qty_dev = self._price_deviation(claim)
+        h_type = self.hospital_type.get((claim.hospital_id, claim.claim_type), 0)
+        h_dx = self.hospital_dx.get((claim.hospital_id, dx, claim.claim_type), 0)
+        p_dx = self.peer_dx.get((level, dx, claim.claim_type), 0)
+        p_type = self.peer_type.get((level, claim.claim_type), 0)
+        peer_share = (p_dx + 1.0) / (p_type + 20.0)
+        dx_share = (h_dx + 10.0 * peer_share) / (h_type + 10.0) / peer_share
+        own = self.hospital_cases.get((claim.hospital_id, dx, claim.claim_type))
+        own_cost = shrunk_mean([own.log_cost if own else None], peer_log_cost)
+        own_los = shrunk_mean([own.log_los if own else None], peer_log_los)
         week = claim.discharge // 7
         hosp = self.hospitals.get(claim.hospital_id)
         lvl_readmit = self.level_readmit.get(level)
@@ -305,6 +334,15 @@ class FeatureState:
             h_shift,
             h_spike,
             h_impl,
+            math.exp(price_max),
+            math.exp(price_mean),
+            math.exp(qty_dev),
+            float(claim.n_items),
+            math.log1p(repeats),
+            float(n_hosp365),
+            dx_share,
+            math.exp(log_cost - own_cost),
+            math.exp(log_los - own_los),
         )
         features = Features(
             claim_id=claim.claim_id,
@@ -333,8 +371,58 @@ class FeatureState:
         )
         return features, memo
 
+    def _price_deviation(self, claim: ClaimFacts) -> tuple[float, float, float]:
+        """Log unit price and quantity of each line against the same code elsewhere.
+
+        Returns the largest price deviation and the amount-weighted mean price
+        and quantity deviations (0 = typical; unseen codes count as typical).
+        """
+        level = claim.hospital_level
+        worst = 0.0
+        price_sum = qty_sum = weight = 0.0
+        for code, amount, qty in claim.lines:
+            log_price = math.log(max(amount, 1) / qty)
+            log_qty = math.log(qty)
+            fine = self.codes_by_level.get((code, level))
+            coarse = self.codes.get(code)
+            chain_p = [fine.price if fine else None, coarse.price if coarse else None]
+            chain_q = [fine.quantity if fine else None, coarse.quantity if coarse else None]
+            dev = log_price - shrunk_mean(chain_p, log_price)
+            worst = max(worst, dev)
+            w = float(max(amount, 1))
+            price_sum += w * dev
+            qty_sum += w * (log_qty - shrunk_mean(chain_q, log_qty))
+            weight += w
+        if weight == 0:
+            return 0.0, 0.0, 0.0
+        return worst, price_sum / weight, qty_sum / weight
+
     def _learn(self, claim: ClaimFacts, memo: _Memo) -> None:
         self.claims_seen += 1
+        for code, amount, qty in claim.lines:
+            log_price = math.log(max(amount, 1) / qty)
+            log_qty = math.log(qty)
+            for code_stats in (
+                self.codes.get(code) or self.codes.setdefault(code, _CodeStats()),
+                self.codes_by_level.get((code, claim.hospital_level))
+                or self.codes_by_level.setdefault((code, claim.hospital_level), _CodeStats()),
+            ):
+                code_stats.price.add(log_price)
+                code_stats.quantity.add(log_qty)
+        case_key = (claim.hospital_id, memo.dx, claim.claim_type)
+        case = self.hospital_cases.get(case_key)
+        if case is None:
+            case = self.hospital_cases[case_key] = PeerStats()
+        case.log_cost.add(memo.log_cost)
+        case.log_los.add(memo.log_los)
+        type_key = (claim.hospital_id, claim.claim_type)
+        self.hospital_type[type_key] = self.hospital_type.get(type_key, 0) + 1
+        dx_key = (claim.hospital_id, memo.dx, claim.claim_type)
+        self.hospital_dx[dx_key] = self.hospital_dx.get(dx_key, 0) + 1
+        peer_key = (claim.hospital_level, memo.dx, claim.claim_type)
+        self.peer_dx[peer_key] = self.peer_dx.get(peer_key, 0) + 1
+        peer_type = (claim.hospital_level, claim.claim_type)
+        self.peer_type[peer_type] = self.peer_type.get(peer_type, 0) + 1
         inpatient = claim.claim_type == "inpatient"
         level = claim.hospital_level
         keys: tuple[tuple[object, ...], ...] = (
@@ -396,6 +484,16 @@ class FeatureState:
         )
         self.level_dup.setdefault(level, Moments()).add(float(memo.duplicate))
         self.level_implausible.setdefault(level, Moments()).add(float(memo.implausible))
+
+
+class _CodeStats:
+    """Log unit price and log quantity of one item code."""
+
+    __slots__ = ("price", "quantity")
+
+    def __init__(self) -> None:
+        self.price = Moments()
+        self.quantity = Moments()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ top contributions and the red-flag rules both speak through these texts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from detection.features import NO_EVENT_DAYS, Features
@@ -110,6 +111,31 @@ _TEXTS: dict[str, Callable[[Features, str], str]] = {
     ),
     "hosp_implausible_rate": lambda f, n: (
         f"{f[n]:.1%} of the hospital's claims have an implausible age/sex diagnosis"
+    ),
+    "price_vs_code_max": lambda f, n: (
+        f"an item priced {_times(f[n])} what level-{f.level} hospitals charge for the same code"
+    ),
+    "price_vs_code_mean": lambda f, n: (
+        f"items priced {_times(f[n])} the usual price of the same codes (amount-weighted)"
+    ),
+    "quantity_vs_code": lambda f, n: (
+        f"quantities {_times(f[n])} those usually billed for the same items"
+    ),
+    "bill_lines": lambda f, n: f"{int(f[n])} bill lines",
+    "identical_bill_count": lambda f, n: (
+        f"bill identical to {round(math.expm1(f[n]))} earlier bill(s) at this hospital"
+    ),
+    "person_hospital_claims_365d": lambda f, n: (
+        f"patient had {int(f[n])} earlier claim(s) at this hospital in a year"
+    ),
+    "dx_share_vs_peer": lambda f, n: (
+        f"hospital bills {f.diagnosis} {_times(f[n])} as often as its peers do"
+    ),
+    "cost_vs_own_hospital": lambda f, n: (
+        f"total cost {_times(f[n])} this hospital's usual cost for {f.diagnosis} ({f.claim_type})"
+    ),
+    "los_vs_own_hospital": lambda f, n: (
+        f"stay {_times(f[n])} this hospital's usual stay for {f.diagnosis}"
     ),
 }
 

@@ -40,7 +40,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "seed": 7,
 }
 # Scores may only rise with the claim's cost relative to its peers.
-MONOTONE_UP = ("cost_vs_peer_ratio", "cost_peer_z")
+MONOTONE_UP = (
+    "cost_vs_peer_ratio",
+    "cost_peer_z",
+    "price_vs_code_max",
+    "price_vs_code_mean",
+    "cost_vs_own_hospital",
+)
 
 
 @dataclass
