@@ -107,7 +107,9 @@ class Episode:
 OnCorrupt = Callable[[int, str, str], None]
 
 
-def simulate(config: SimConfig, on_corrupt: OnCorrupt | None = None) -> Iterator[dict[str, Any]]:
+def simulate(
+    config: SimConfig, on_corrupt: OnCorrupt | None = None, world: World | None = None
+) -> Iterator[dict[str, Any]]:
     """Generate the claims of a run as dicts, in submission-time order.
 
     With ``corrupt_rate`` > 0 some dicts are deliberately invalid; the
@@ -118,11 +120,12 @@ def simulate(config: SimConfig, on_corrupt: OnCorrupt | None = None) -> Iterator
         config: the run's parameters.
         on_corrupt: called as ``(index, kind, expected error code)`` for each
             claim broken on purpose (index counts from 0).
+        world: the run's world if already built with ``build_world(config)``.
 
     Yields:
         Claims following ``shared/spec/claim.schema.json`` (or broken on purpose).
     """
-    gen = _DayGenerator(build_world(config))
+    gen = _DayGenerator(world or build_world(config))
     days = ((i, gen.day_episodes(i)) for i in range(config.days))
     r_corrupt = _corruption_rng(config)
     for count, (ts, ep) in enumerate(_merge(days, gen.start_ord)):
@@ -138,7 +141,10 @@ def simulate(config: SimConfig, on_corrupt: OnCorrupt | None = None) -> Iterator
 
 
 def simulate_lines(
-    config: SimConfig, workers: int = 1, on_corrupt: OnCorrupt | None = None
+    config: SimConfig,
+    workers: int = 1,
+    on_corrupt: OnCorrupt | None = None,
+    world: World | None = None,
 ) -> Iterator[str]:
     """Generate the claims of a run as JSON Lines text (each line ends with a newline).
 
@@ -148,11 +154,12 @@ def simulate_lines(
             output does not depend on it.
         on_corrupt: called as ``(line index from 0, kind, expected error code)``
             for each line broken on purpose.
+        world: the run's world if already built with ``build_world(config)``.
 
     Yields:
         One line per claim; with ``corrupt_rate`` some are invalid on purpose.
     """
-    world = build_world(config)
+    world = world or build_world(config)
     gen = _DayGenerator(world)
     if workers > 1 and config.days > 1:
         days: Iterator[tuple[int, list[tuple[int, str]]]] = _parallel_days(world, workers)

@@ -26,7 +26,7 @@ from settlement.policy_loader import load_policy_dir
 from simulator.config import FRAUD_SCHEMES, SimConfig
 from simulator.generate import simulate_lines
 from simulator.regions import BAND_60_PLUS, REGIONS
-from simulator.world import build_world
+from simulator.world import World, build_world
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "spec" / "claim.schema.json"
 CONFIG = SimConfig(seed=7, claims=50_000)
@@ -65,8 +65,13 @@ def _format_checker() -> FormatChecker:
 
 
 @pytest.fixture(scope="module")
-def lines() -> list[str]:
-    return list(simulate_lines(CONFIG))
+def world() -> World:
+    return build_world(CONFIG)
+
+
+@pytest.fixture(scope="module")
+def lines(world: World) -> list[str]:
+    return list(simulate_lines(CONFIG, world=world))
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +145,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes() -> None:
     assert a != c
 
 
-def test_age_structure_of_each_region() -> None:
-    world = build_world(CONFIG)
+def test_age_structure_of_each_region(world: World) -> None:
     for code, pop in world.populations.items():
         shares = REGIONS[code].age_shares
         old = float((pop.band >= BAND_60_PLUS).mean())
@@ -157,8 +161,7 @@ def test_ageing_option_gives_over_30_percent_aged_60_plus() -> None:
         assert float((pop.band >= BAND_60_PLUS).mean()) > 0.30
 
 
-def test_qingyuan_scheme_mix_is_one_employee_to_seven_residents() -> None:
-    world = build_world(CONFIG)
+def test_qingyuan_scheme_mix_is_one_employee_to_seven_residents(world: World) -> None:
     pop = world.populations["441800"]
     ratio = float((~pop.employee).sum()) / float(pop.employee.sum())
     # 3.5 M residents / 0.5 M employees = 7, within +-1.
@@ -285,8 +288,9 @@ def test_honest_look_alikes_exist(claims: list[dict[str, Any]]) -> None:
     assert sum(1 for k in visits.values() if k >= 6) >= 50
 
 
-def test_teaching_hospitals_are_genuinely_costlier(claims: list[dict[str, Any]]) -> None:
-    world = build_world(CONFIG)
+def test_teaching_hospitals_are_genuinely_costlier(
+    claims: list[dict[str, Any]], world: World
+) -> None:
     teaching = {h.hospital_id for h in world.network.hospitals if h.teaching}
     level3 = [
         c
