@@ -85,7 +85,8 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = dbmod.session_factory(engine)
     app.state.templates = make_templates(HERE / "templates")
-    app.state.throttle = LoginThrottle()
+    app.state.throttle = LoginThrottle(max_failures=5)
+    app.state.address_throttle = LoginThrottle(max_failures=30)
     app.state.policy_book = policy_book
     codec = SessionCodec(secret_key_for(settings))
 

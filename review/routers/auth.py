@@ -37,10 +37,12 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    throttle = request.app.state.throttle
+    # Per user name (5 failures) and per client address (30: an office behind one
+    # NAT address must not be locked out by one colleague's typos).
+    by_user, by_address = request.app.state.throttle, request.app.state.address_throttle
     client = request.client.host if request.client else "?"
-    keys = [f"user:{name.lower()}", f"ip:{client}"]
-    if throttle.blocked(keys):
+    user_key, address_key = [f"user:{name.lower()}"], [f"ip:{client}"]
+    if by_user.blocked(user_key) or by_address.blocked(address_key):
         return render(
             request,
             "login.html",
@@ -53,7 +55,8 @@ def login(
     if user is None:
         verify_dummy()
     if user is None or not user.active or not verify_password(user.password_hash, password):
-        throttle.failed(keys)
+        by_user.failed(user_key)
+        by_address.failed(address_key)
         return render(
             request,
             "login.html",
@@ -62,7 +65,7 @@ def login(
             next=_safe_next(next),
             error="Wrong user name or password.",
         )
-    throttle.succeeded(keys)
+    by_user.succeeded(user_key)
     session = request.state.session
     session.clear()
     # A fresh CSRF token per login: a token seen before login is no use after it.

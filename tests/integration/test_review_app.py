@@ -359,6 +359,7 @@ def test_cli_users_load_and_label_export(world, tmp_path):
     )
     assert "claims: 50 loaded" in loaded.stdout and "scores: 50 loaded" in loaded.stdout
     run("users", "add", "olga", "--role", "supervisor", "--password", "olga-secret-1")
+    run("users", "disable", "olga")
     bad = subprocess.run(
         [*yibao, "users", "add", "x", "--role", "boss", "--password", "abcdefgh1"],
         env=env,
@@ -390,3 +391,30 @@ def test_migrations_match_the_models(world):
     with world["app"].state.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_disabled_user_is_logged_out_at_the_next_request(world):
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from review.models import User
+    from review.security import hash_password
+
+    with world["app"].state.sessions() as db:
+        db.add(
+            User(
+                name="temp",
+                role="clerk",
+                password_hash=hash_password(demo_password("temp")),
+                created_at=datetime(2026, 1, 1),
+            )
+        )
+        db.commit()
+    client = login(world["app"], "temp")
+    assert client.get("/queue").status_code == 200
+    with world["app"].state.sessions() as db:
+        db.scalar(select(User).where(User.name == "temp")).active = False
+        db.commit()
+    response = client.get("/queue", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")

@@ -152,6 +152,24 @@ def register(app: typer.Typer) -> None:
             db.close()
         typer.echo(f"user {name} ({role}) saved")
 
+    @users.command("disable")
+    def disable_user(name: str) -> None:
+        """Disable a user: their sessions stop working at the next request."""
+        from sqlalchemy import select
+
+        from review.models import User
+
+        db = _session()
+        try:
+            user = db.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise typer.BadParameter(f"no user {name!r}", param_hint="NAME")
+            user.active = False
+            db.commit()
+        finally:
+            db.close()
+        typer.echo(f"user {name} disabled")
+
     @labels.command("export")
     def export(
         output: Annotated[Path, typer.Option("-o", "--output", help="labels.jsonl to write.")],
