@@ -305,3 +305,14 @@ def test_teaching_hospitals_are_genuinely_costlier(
 def test_no_fraud_when_rate_is_zero() -> None:
     lines = list(simulate_lines(SimConfig(seed=3, claims=5000, fraud_rate=0.0)))
     assert not any('"is_fraud":true' in line for line in lines)
+
+
+def test_labels_match_the_world_fraud_plan(claims: list[dict[str, Any]], world: World) -> None:
+    plan = {
+        world.network.hospitals[i].hospital_id: world.network.hospitals[i].scheme
+        for i in world.fraud.hospitals
+    }
+    for c in claims:
+        if c["is_fraud"]:
+            assert plan[c["hospital"]["hospital_id"]] == c["fraud_type"]
+    assert set(world.fraud.schemes(world.network)) == set(FRAUD_SCHEMES)
