@@ -49,6 +49,8 @@ from simulator.world import World, build_world
 _DAY = 86_400
 SECOND_VISIT = 0.02  # outpatient visits followed by another department the same day
 OUTBREAK = 0.01  # gastro-intestinal stays that are part of a cluster (ILLUSTRATIVE)
+CODING_ERROR = 0.002  # honest claims whose diagnosis was keyed for another patient
+BORROWED_CARD = 0.3  # ghost-patient claims that are a borrowed card, not a listed ghost
 _LOS_LEVEL = {1: 0.9, 2: 1.0, 3: 1.1}
 _DX_INDEX = {d.code: i for i, d in enumerate(DIAGNOSES)}
 _AGE_GROUP = [age_group(b) for b in range(N_BANDS)]
@@ -557,6 +559,11 @@ class _DayGenerator:
                 remaining -= 1
                 continue
             code = self.picker.pick(rnd(), inpatient, _AGE_GROUP[band], female, h.case_mix, season)
+            if rnd() < CODING_ERROR:
+                # Honest data-entry slip: a diagnosis meant for another patient.
+                code = self.picker.pick(
+                    rnd(), inpatient, int(rnd() * 3), rnd() < 0.5, h.case_mix, season
+                )
             dx = BY_CODE[code]
             if not inpatient:
                 if dx.code == "N18.5":
@@ -625,6 +632,56 @@ class _DayGenerator:
     def _lag(r: random.Random) -> int:
         """Days between discharge and submission: mostly settled at discharge."""
         return 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
+
+    def _borrowed_card(
+        self, r: random.Random, day: int, h: Any, hi: int, inpatient: bool, season: int
+    ) -> int:
+        """Identity misuse: someone is treated on another insured person's card.
+
+        The card holder is any insured person of the region (drawn without
+        regard to health), the diagnosis fits the real patient, whose age and
+        sex need not match the card's.
+        """
+        pop = self.world.populations[h.region]
+        person = int(r.random() * len(pop))
+        group = int(r.random() * 3)
+        female = r.random() < 0.5
+        code = self.picker.pick(r.random(), inpatient, group, female, h.case_mix, season)
+        dx = BY_CODE[code]
+        registered = pop.l_registered[person]
+        if inpatient:
+            los = self._los(r, dx, h.level, h.teaching)
+            dis = day - self._lag(r)
+            bill = inpatient_bill(r, h, dx, los)
+            ep = Episode(
+                "inpatient",
+                h.region,
+                person,
+                hi,
+                dis - los,
+                dis,
+                code,
+                bill,
+                registered,
+                fraud="ghost_patient",
+            )
+            self._push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
+        else:
+            bill = outpatient_bill(r, h, dx)
+            ep = Episode(
+                "outpatient",
+                h.region,
+                person,
+                hi,
+                day,
+                day,
+                code,
+                bill,
+                registered,
+                fraud="ghost_patient",
+            )
+            self._push_outpatient(r, day, ep)
+        return 1
 
     def _prescription(self, h: Any, hi: int, dx: Diagnosis, person_key: int) -> Bill:
         """The person's usual prescription at hospital ``hi`` (cached; bounded)."""
@@ -728,6 +785,8 @@ class _DayGenerator:
         if scheme == "ghost_patient":
             if not h.ghost_list:
                 return 0
+            if rnd() < BORROWED_CARD:
+                return self._borrowed_card(r, day, h, hi, inpatient, season)
             # A group of "patients" admitted together, e.g. after a free check-up day.
             group = min(remaining, 1 + int(rnd() * 3))
             los0 = 6 + int(rnd() * 7)
