@@ -60,6 +60,8 @@ class SimConfig:
     schemes: tuple[str, ...] = field(default=FRAUD_SCHEMES)
 
     def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise SimConfigError(f"seed must be >= 0, got {self.seed}")
         if self.claims < 0:
             raise SimConfigError(f"claims must be >= 0, got {self.claims}")
         if not 1 <= self.days <= 3660:

@@ -72,6 +72,7 @@ def test_spring_festival_and_sundays_are_quieter() -> None:
     "kwargs",
     [
         {"claims": -1},
+        {"seed": -3},
         {"days": 0},
         {"regions": ("999999",)},
         {"regions": ()},
