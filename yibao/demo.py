@@ -1,0 +1,234 @@
+"""The demo: the whole system on embedded defaults, on one machine.
+
+Starts the embedded broker and an MLflow UI, simulates a year of claims,
+settles and scores them, trains a champion model when there is none, loads the
+review database, starts the stream worker and the review app, and replays a
+live-looking day. A second run reuses what the first one built (files and
+markers under ``DATA_DIR/demo``). Ctrl-C stops every process it started.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from yibao.settings import Settings
+from yibao.supervisor import StartError, Supervisor, free_port_from, http_ok, port_open
+
+log = logging.getLogger(__name__)
+
+DEMO_USERS = (
+    ("clerk", "clerk", "clerk-demo-2026"),
+    ("supervisor", "supervisor", "supervisor-demo-2026"),
+    ("analyst", "data_scientist", "analyst-demo-2026"),
+)
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """What the demo builds; the defaults bring it up in a few minutes on 2 cores."""
+
+    year_claims: int = 40_000
+    live_claims: int = 3_000
+    replay_rate: float = 25.0
+    seed: int = 2026
+    partitions: int = 4
+
+
+class Demo:
+    def __init__(self, settings: Settings, plan: DemoPlan) -> None:
+        self.settings = settings
+        self.plan = plan
+        self.home = (settings.data_dir / "demo").resolve()
+        self.logs = self.home / "logs"
+        self.today = dt.date.today()
+        self.env = dict(os.environ)
+        self.env["DATA_DIR"] = str(settings.data_dir.resolve())
+        self.env["MLFLOW_TRACKING_URI"] = settings.tracking_uri()
+        self.env["DATABASE_URL"] = settings.review_database_url()
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.supervisor = Supervisor(self.logs, self.env)
+        self.yibao = [sys.executable, "-m", "yibao.cli"]
+
+    # -- batch steps -----------------------------------------------------------------
+
+    def batch(self, name: str, args: list[str], output: Path | None = None, total: int = 0) -> None:
+        """Run a yibao command to completion, with a progress bar on its output lines."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log_path = self.logs / f"{name}.log"
+        with log_path.open("ab") as sink:
+            process = subprocess.Popen(
+                [*self.yibao, *args], stdout=sink, stderr=subprocess.STDOUT, env=self.env,
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            bar_format = None if output is not None else "  {desc}: {elapsed}"
+            with tqdm(
+                total=total or None, desc=f"  {name}", unit=" claims", bar_format=bar_format
+            ) as bar:
+                while process.poll() is None:
+                    time.sleep(0.5)
+                    if output is not None and output.exists():
+                        bar.n = _count_lines(output)
+                        bar.refresh()
+                if output is not None and output.exists():
+                    bar.n = _count_lines(output)
+                    bar.refresh()
+        if process.returncode != 0:
+            raise StartError(f"{name} failed with code {process.returncode}; see {log_path}")
+
+    def prepare_data(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        year, live = self.home / "claims-year.jsonl", self.home / "claims-today.jsonl"
+        start = self.today - dt.timedelta(days=365)
+        if not year.exists():
+            self.batch(
+                "simulate a year",
+                ["simulate", "--seed", str(self.plan.seed), "--claims", str(self.plan.year_claims),
+                 "--start", start.isoformat(), "--days", "365", "-o", str(year) + ".part"],
+                Path(str(year) + ".part"), self.plan.year_claims,
+            )  # fmt: skip
+            Path(str(year) + ".part").rename(year)
+        if not live.exists():
+            self.batch(
+                "simulate today",
+                ["simulate", "--seed", str(self.plan.seed + 1),
+                 "--claims", str(self.plan.live_claims),
+                 "--start", self.today.isoformat(), "--days", "1", "--corrupt-rate", "0.01",
+                 "-o", str(live) + ".part"],
+                Path(str(live) + ".part"), self.plan.live_claims,
+            )  # fmt: skip
+            Path(str(live) + ".part").rename(live)
+
+    def settle_score_load(self) -> None:
+        year = self.home / "claims-year.jsonl"
+        settlements, scores = self.home / "settlements-year.jsonl", self.home / "scores-year.jsonl"
+        hospitals = self.home / "hospitals-year.jsonl"
+        if not settlements.exists():
+            self.batch("settle the year", ["settle", str(year), "-o", str(settlements)],
+                       settlements, self.plan.year_claims)  # fmt: skip
+        if not self.has_champion():
+            self.batch("train a champion model", ["train", "--data", str(year)])
+            scores.unlink(missing_ok=True)
+        if not scores.exists():
+            self.batch(
+                "score the year",
+                ["score", "--data", str(year), "-o", str(scores), "--hospitals", str(hospitals)],
+                scores, self.plan.year_claims,
+            )  # fmt: skip
+        loaded = self.home / "review-loaded.marker"
+        if not loaded.exists():
+            self.batch(
+                "load the review database",
+                ["review", "load", "--claims", str(year), "--settlements", str(settlements),
+                 "--scores", str(scores), "--hospitals", str(hospitals)],
+            )  # fmt: skip
+            for name, role, password in DEMO_USERS:
+                self.batch(f"add user {name}", ["users", "add", name, "--role", role,
+                                                "--password", password])  # fmt: skip
+            loaded.write_text(dt.datetime.now().isoformat(), encoding="utf-8")
+
+    def has_champion(self) -> bool:
+        probe = (
+            "import mlflow,sys;mlflow.set_tracking_uri(sys.argv[1]);"
+            "mlflow.MlflowClient().get_model_version_by_alias(sys.argv[2],'champion')"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe, self.settings.tracking_uri(), self.settings.model_name],
+            capture_output=True, env=self.env, check=False,
+        )  # fmt: skip
+        return done.returncode == 0
+
+    # -- services --------------------------------------------------------------------
+
+    def start_services(self) -> dict[str, str]:
+        sup = self.supervisor
+        broker_port = free_port_from(9092)
+        self.env["KAFKA_BOOTSTRAP"] = f"127.0.0.1:{broker_port}"
+        broker = sup.start("broker", [*self.yibao, "broker", "--port", str(broker_port),
+                                      "--partitions", str(self.plan.partitions)])  # fmt: skip
+        sup.wait_until(broker, lambda: "broker listening" in _read(broker.log_path), 60, "ready")
+
+        mlflow_port = free_port_from(5000)
+        mlflow_ui = sup.start("mlflow-ui", [
+            sys.executable, "-m", "mlflow", "ui",
+            "--backend-store-uri", self.settings.tracking_uri(),
+            "--host", "127.0.0.1", "--port", str(mlflow_port),
+        ])  # fmt: skip
+        self.settle_score_load()
+        sup.wait_until(mlflow_ui, lambda: http_ok(f"http://127.0.0.1:{mlflow_port}/health"), 120,
+                       "answering")  # fmt: skip
+
+        stream_port = free_port_from(self.settings.stream_web_port)
+        worker = sup.start("stream-worker", [*self.yibao, "stream", "--web-port", str(stream_port)])
+        review_port = free_port_from(self.settings.review_port)
+        review = sup.start(
+            "review-app", [*self.yibao, "review", "serve", "--port", str(review_port)]
+        )
+        sup.wait_until(review, lambda: http_ok(f"http://127.0.0.1:{review_port}/login"), 120,
+                       "answering")  # fmt: skip
+        sup.wait_until(worker, lambda: http_ok(f"http://127.0.0.1:{stream_port}/ready"), 180,
+                       "ready")  # fmt: skip
+        sup.start("review-follow", [*self.yibao, "review", "follow"])
+        sup.start("replay-today", [*self.yibao, "replay", str(self.home / "claims-today.jsonl"),
+                                   "--rate", str(self.plan.replay_rate)])  # fmt: skip
+        return {
+            "review": f"http://127.0.0.1:{review_port}/",
+            "mlflow": f"http://127.0.0.1:{mlflow_port}/",
+            "metrics": f"http://127.0.0.1:{stream_port}/metrics",
+            "broker": self.env["KAFKA_BOOTSTRAP"],
+        }
+
+    def run(self) -> None:
+        started = time.monotonic()
+        try:
+            print("yibao demo: data and logs in", self.home, flush=True)
+            self.prepare_data()
+            urls = self.start_services()
+            elapsed = time.monotonic() - started
+            print(f"\nyibao is up after {elapsed:.0f} s.")
+            print(f"  review app   {urls['review']}")
+            for name, role, password in DEMO_USERS:
+                print(f"      log in as {name!r} ({role}) with password {password!r}")
+            print(f"  MLflow UI    {urls['mlflow']}")
+            print(f"  metrics      {urls['metrics']}")
+            print(f"  broker       {urls['broker']}")
+            print(
+                "Replaying today's claims through the stream; Ctrl-C stops everything.", flush=True
+            )
+            while True:
+                time.sleep(1)
+                for child in self.supervisor.children:
+                    if child.name != "replay-today" and child.process.poll() is not None:
+                        raise StartError(f"{child.name} stopped; see {child.log_path}")
+        except KeyboardInterrupt:
+            print("\nstopping ...", flush=True)
+        finally:
+            signal.signal(
+                signal.SIGINT, signal.SIG_IGN
+            )  # a second Ctrl-C must not cut cleanup short
+            self.supervisor.stop_all()
+            print("all demo processes stopped.", flush=True)
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as source:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: source.read(1 << 20), b""))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+__all__ = ["Demo", "DemoPlan", "port_open"]
