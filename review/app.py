@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
 
     from review import db as dbmod
     from review.deps import LoginRequired, csrf_guard
+    from review.peers import PeerCache
     from review.routers import (
         audit,
         auth,
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.state.throttle = LoginThrottle(max_failures=5)
     app.state.address_throttle = LoginThrottle(max_failures=30)
     app.state.policy_book = policy_book
+    app.state.peer_cache = PeerCache()
     codec = SessionCodec(secret_key_for(settings))
 
     class SessionMiddleware(BaseHTTPMiddleware):

@@ -35,7 +35,9 @@ def effective_rates(rows: Iterable[dict[str, Any]], by: str) -> list[dict[str, A
 
     Args:
         rows: settled claims with ``by``, ``total_fen``, ``fund_pay_fen`` and
-            ``ratio`` (the applied policy ratio in ten-thousandths).
+            ``ratio`` (the applied policy ratio in ten-thousandths); or rows
+            already summed per group, with ``claims`` and ``weighted`` (the sum
+            of total x ratio) instead of ``ratio``.
         by: the grouping key (``scheme``, ``claim_type``, ``hospital_level``).
 
     Returns:
@@ -45,11 +47,12 @@ def effective_rates(rows: Iterable[dict[str, Any]], by: str) -> list[dict[str, A
     acc: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for row in rows:
         a = acc[row[by]]
-        total = row["total_fen"] or 0
-        a[0] += 1
+        total = int(row["total_fen"] or 0)
+        a[0] += int(row.get("claims", 1))
         a[1] += total
-        a[2] += row["fund_pay_fen"] or 0
-        a[3] += total * (row["ratio"] or 0)
+        a[2] += int(row["fund_pay_fen"] or 0)
+        weighted = row["weighted"] if "weighted" in row else total * (row["ratio"] or 0)
+        a[3] += round(weighted)
     out = []
     for key in sorted(acc, key=str):
         claims, total, fund, weighted = acc[key]

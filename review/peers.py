@@ -3,6 +3,8 @@ re-admission rate and flag rate over time, as rows and inline SVG charts."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from markupsafe import Markup
@@ -46,18 +48,46 @@ def level_metrics(db: Session, level: int | None) -> list[dict[str, Any]]:
     ]
 
 
-def flag_rate_by_month(db: Session, hospital_id: str, level: int | None) -> dict[str, Any]:
-    """Monthly flag rate of the hospital and of all hospitals of its level."""
+def _monthly_flag_rates(db: Session, condition: Any) -> dict[str, float]:
     month = month_of(Claim.discharge_date)
     flagged = func.sum(case((Claim.flagged.is_(True), 1), else_=0))
-    base = (
+    query = (
         select(month, func.count(), flagged)
-        .where(Claim.scored.is_(True), Claim.discharge_date.is_not(None))
+        .where(Claim.scored.is_(True), Claim.discharge_date.is_not(None), condition)
         .group_by(month)
         .order_by(month)
     )
-    own = {m: f / n for m, n, f in db.execute(base.where(Claim.hospital_id == hospital_id)) if n}
-    peers = {m: f / n for m, n, f in db.execute(base.where(Claim.hospital_level == level)) if n}
+    return {m: int(f) / n for m, n, f in db.execute(query) if n}
+
+
+class PeerCache:
+    """Per-level figures shared by every hospital of the level, kept a few minutes.
+
+    They scan every claim of the level; a claim page must not wait for that.
+    """
+
+    def __init__(self, ttl_s: float = 300.0) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[tuple[str, int | None], tuple[float, Any]] = {}
+
+    def get(self, kind: str, level: int | None, compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        entry = self._entries.get((kind, level))
+        if entry is None or now - entry[0] > self.ttl_s:
+            entry = (now, compute())
+            self._entries[kind, level] = entry
+        return entry[1]
+
+
+def flag_rate_by_month(
+    db: Session, hospital_id: str, level: int | None, cache: PeerCache | None = None
+) -> dict[str, Any]:
+    """Monthly flag rate of the hospital and of all hospitals of its level."""
+    own = _monthly_flag_rates(db, Claim.hospital_id == hospital_id)
+    cache = cache or PeerCache(ttl_s=0)
+    peers = cache.get(
+        "flags", level, lambda: _monthly_flag_rates(db, Claim.hospital_level == level)
+    )
     months = sorted(set(own) | set(peers))
     return {
         "months": months,
@@ -66,11 +96,14 @@ def flag_rate_by_month(db: Session, hospital_id: str, level: int | None) -> dict
     }
 
 
-def peer_charts(db: Session, hospital_id: str | None, level: int | None) -> dict[str, Markup]:
+def peer_charts(
+    db: Session, hospital_id: str | None, level: int | None, cache: PeerCache | None = None
+) -> dict[str, Markup]:
     """The four comparison charts for a hospital's page and its claims' pages."""
     if not hospital_id:
         return {}
-    metrics = level_metrics(db, level)
+    cache = cache or PeerCache(ttl_s=0)
+    metrics = cache.get("metrics", level, lambda: level_metrics(db, level))
     # Keep this hospital and the peers with most stays, so the chart stays legible.
     others = sorted(
         (m for m in metrics if m["hospital_id"] != hospital_id), key=lambda m: -m["stays"]
@@ -81,7 +114,7 @@ def peer_charts(db: Session, hospital_id: str | None, level: int | None) -> dict
     )
     labels = [m["hospital_id"] for m in shown]
     mine = labels.index(hospital_id) if hospital_id in labels else None
-    trend = flag_rate_by_month(db, hospital_id, level)
+    trend = flag_rate_by_month(db, hospital_id, level, cache)
     peers_name = f"level-{level} hospitals" if level else "all hospitals"
     return {
         "cost": bar_chart(

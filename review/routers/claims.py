@@ -104,7 +104,9 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
         decisions=decisions,
         hospital=hospital,
         assignee=assignee,
-        charts=peer_charts(db, claim.hospital_id, claim.hospital_level),
+        charts=peer_charts(
+            db, claim.hospital_id, claim.hospital_level, request.app.state.peer_cache
+        ),
         fraud_types=FRAUD_TYPES,
         can_decide=user.role == "supervisor"
         or (

@@ -83,5 +83,5 @@ def hospital(request: Request, db: DB, user: CurrentUser, hospital_id: str) -> R
             "Risk trend: mean fraud score by month",
         ),
         flagged=flagged,
-        charts=peer_charts(db, hospital_id, row.level),
+        charts=peer_charts(db, hospital_id, row.level, request.app.state.peer_cache),
     )

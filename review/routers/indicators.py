@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import time
+from collections import defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import case, func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from review import indicators as ind
@@ -23,34 +25,42 @@ router = APIRouter(tags=["indicators"])
 Viewer = Depends(require_roles("supervisor", "data_scientist"))
 
 
-def _settled_rows(db: Session) -> list[dict[str, Any]]:
-    rows = db.execute(
-        select(
-            Claim.scheme,
-            Settlement.claim_type,
-            Claim.hospital_level,
-            Settlement.total_fen,
-            Settlement.fund_pay_fen,
-            Settlement.ratio,
-        )
-        .join(Claim, Claim.claim_id == Settlement.claim_id, isouter=True)
-        .where(Settlement.status == "settled")
-    ).all()
-    return [
-        {
-            "scheme": s or "?",
-            "claim_type": t or "?",
-            "hospital_level": lv or 0,
-            "total_fen": tot,
-            "fund_pay_fen": fund,
-            "ratio": r,
-        }
-        for s, t, lv, tot, fund, r in rows
-    ]
+GROUP_COLUMNS = {
+    "scheme": Claim.scheme,
+    "claim_type": Settlement.claim_type,
+    "hospital_level": Claim.hospital_level,
+}
 
 
 def rates(db: Session, by: str) -> list[dict[str, Any]]:
-    return ind.effective_rates(_settled_rows(db), by)
+    """Effective rates grouped in SQL: one row per group, not per claim."""
+    key = GROUP_COLUMNS[by]
+    rows = db.execute(
+        select(
+            key,
+            func.count(),
+            func.sum(Settlement.total_fen),
+            func.sum(Settlement.fund_pay_fen),
+            # Float: total x ratio summed over many claims could pass BIGINT.
+            func.sum(cast(Settlement.total_fen, Float) * Settlement.ratio),
+        )
+        .join(Claim, Claim.claim_id == Settlement.claim_id, isouter=True)
+        .where(Settlement.status == "settled")
+        .group_by(key)
+    ).all()
+    return ind.effective_rates(
+        (
+            {
+                by: k if k is not None else "?",
+                "claims": n,
+                "total_fen": total or 0,
+                "fund_pay_fen": fund or 0,
+                "weighted": weighted or 0,
+            }
+            for k, n, total, fund, weighted in rows
+        ),
+        by,
+    )
 
 
 def delays(db: Session) -> list[dict[str, Any]]:
@@ -74,18 +84,36 @@ def fund(db: Session) -> list[dict[str, Any]]:
 
 
 def clearing(db: Session) -> list[dict[str, Any]]:
+    """Clearing balances per month, by the settlement core's ``clear_period``."""
     from settlement.clearing import clear_period
 
-    records = [
-        json.loads(text)
-        for text in db.scalars(
-            select(Settlement.record_json).where(
-                Settlement.status == "settled", Settlement.intercity.is_(True)
-            )
+    rows = db.execute(
+        select(
+            Settlement.claim_id,
+            Settlement.discharge_date,
+            Settlement.insured_region,
+            Settlement.treatment_region,
+            Settlement.fund_pay_fen,
+        ).where(Settlement.status == "settled", Settlement.intercity.is_(True))
+    ).all()
+    # The record fields clearing reads, rebuilt from columns (no JSON parsing),
+    # and grouped by month so each period only sees its own records.
+    by_month: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for claim_id, day, debtor, creditor, fund in rows:
+        if day is None:
+            continue
+        by_month[day.isoformat()[:7]].append(
+            {
+                "claim_id": claim_id,
+                "status": "settled",
+                "intercity": True,
+                "discharge_date": day.isoformat(),
+                "insured_region": debtor,
+                "treatment_region": creditor,
+                "fund_pay": ind.fen_text(fund or 0),
+            }
         )
-    ]
-    periods = sorted({str(r.get("discharge_date", ""))[:7] for r in records} - {""})
-    return [row for period in periods for row in clear_period(records, period)]
+    return [row for month in sorted(by_month) for row in clear_period(by_month[month], month)]
 
 
 def flags(db: Session) -> list[dict[str, Any]]:
@@ -170,9 +198,27 @@ def _charts(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return charts
 
 
+CACHE_TTL_S = 300.0
+
+
+def cached_tables(request: Request, db: Session, fresh: bool = False) -> tuple[float, dict]:
+    """Every indicator table, recomputed at most every five minutes (or on demand).
+
+    Monitoring figures over every settled claim take seconds to compute on a
+    large database; the queue and the decisions never wait for them.
+    """
+    state = request.app.state
+    cached = getattr(state, "indicator_tables", None)
+    now = time.time()
+    if fresh or cached is None or now - cached[0] > CACHE_TTL_S:
+        cached = (now, {name: compute(db) for name, (_, compute) in TABLES.items()})
+        state.indicator_tables = cached
+    return cached
+
+
 @router.get("/indicators")
-def indicators_page(request: Request, db: DB, user: User = Viewer) -> Response:
-    tables = {name: compute(db) for name, (_, compute) in TABLES.items()}
+def indicators_page(request: Request, db: DB, user: User = Viewer, fresh: bool = False) -> Response:
+    computed_at, tables = cached_tables(request, db, fresh)
     return render(
         request,
         "indicators.html",
@@ -180,15 +226,19 @@ def indicators_page(request: Request, db: DB, user: User = Viewer) -> Response:
         tables=tables,
         titles={k: v[0] for k, v in TABLES.items()},
         charts=_charts(tables),
+        computed_at=datetime.fromtimestamp(computed_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
     )
 
 
 @router.get("/indicators/{name}.csv")
-def indicator_csv(name: str, db: DB, user: User = Viewer) -> Response:
+def indicator_csv(
+    request: Request, name: str, db: DB, user: User = Viewer, fresh: bool = False
+) -> Response:
     if name not in TABLES:
         raise HTTPException(status_code=404, detail="no such indicator")
+    _, tables = cached_tables(request, db, fresh)
     return Response(
-        ind.to_csv(TABLES[name][1](db)),
+        ind.to_csv(tables[name]),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

@@ -32,6 +32,16 @@ def test_effective_rates_sum_fen_and_weight_the_policy_ratio():
     assert out["employee"]["effective_rate"] == "0.7381"  # 29522 / 40000 = 0.73805 -> half up
     assert out["employee"]["policy_ratio"] == "0.7381"  # (8522 + 3 * 7000) / 4
     assert out["resident"]["effective_rate"] == "" and out["resident"]["claims"] == 1
+    summed = [
+        {
+            "scheme": "employee",
+            "claims": 2,
+            "total_fen": 40000,
+            "fund_pay_fen": 29522,
+            "weighted": 10000 * 8522 + 30000 * 7000.0,
+        },
+    ]
+    assert ind.effective_rates(summed, "scheme")[0] == out["employee"]
 
 
 def test_settlement_delays_median_and_p90_per_month():
