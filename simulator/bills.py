@@ -229,6 +229,27 @@ def inpatient_bill(
     return repack(bill, h)
 
 
+DAY_BASED = frozenset(("110900001", "110900002", "120100001", "120100002", "110200003"))
+
+
+def pad_days(bill: Bill, extra: int) -> Bill:
+    """The bill of a stay ``extra`` days longer with nothing but bed and nursing days.
+
+    Only the day-based lines grow (bed, nursing, daily diagnosis fee). An
+    honest stay of an elderly patient waiting for a care place looks like
+    this; so does a phantom ("hanging bed") stay.
+    """
+    los = max((q for c, q, _a in bill if c in DAY_BASED), default=0)
+    total = los + extra
+    out: Bill = []
+    for code, qty, amount in bill:
+        if code in DAY_BASED:
+            out.append((code, total, amount // qty * total))
+        else:
+            out.append((code, qty, amount))
+    return out
+
+
 def standard_bill(h: Hospital, dx: Diagnosis, salt: int) -> tuple[int, Bill]:
     """The fixed package a hospital bills for a standard procedure, and its length of stay.
 

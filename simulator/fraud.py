@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.bills import Bill, inpatient_bill, outpatient_bill
+from simulator.bills import Bill, inpatient_bill, outpatient_bill, pad_days
 from simulator.config import SimConfig
 from simulator.diagnoses import BY_CODE, Diagnosis
 from simulator.hospitals import Hospital, HospitalNetwork
@@ -150,26 +150,20 @@ def upcode(r: random.Random, h: Hospital, dx: Diagnosis, los: int | None) -> tup
 
 def hanging_bed(r: random.Random, h: Hospital, dx: Diagnosis, los: int) -> tuple[Bill, int]:
     """A stay padded with bed and nursing days the patient did not spend in hospital."""
-    extra = 3 + int(r.random() * 10)
-    real = inpatient_bill(r, h, dx, los)
-    total = los + extra
-    # Only day-based lines grow: bed, nursing and the daily diagnosis fee.
-    padded: Bill = []
-    for code, qty, amount in real:
-        if code in ("110900001", "110900002", "120100001", "120100002", "110200003"):
-            unit = amount // qty
-            padded.append((code, total, unit * total))
-        else:
-            padded.append((code, qty, amount))
-    return padded, total
+    extra = 2 + int(r.random() * 8)
+    return pad_days(inpatient_bill(r, h, dx, los), extra), los + extra
 
 
 def substitute(r: random.Random, h: Hospital, bill: Bill, inpatient: bool) -> Bill:
-    """Bill self-pay (C) items under the code of a covered look-alike, at the C price.
+    """Bill self-pay (C) items under the code of a covered look-alike.
 
+    Half the time the line keeps the self-pay amount (a covered code at many
+    times its usual unit price); otherwise the quantity is inflated to match
+    the amount at the covered item's own price (many units of a cheap item).
     A bill without C items gets one added first: substitution is how the
     hospital sells them.
     """
+    by_quantity = r.random() < 0.5
     has_c = any(CATALOGUE[c][0] == "C" and c in SUBSTITUTES for c, _q, _a in bill)
     if not has_c:
         pool = ("XA11JAC001", "XV06DBC001", "C14010102") if inpatient else ("XA11JAC001",)
@@ -179,7 +173,10 @@ def substitute(r: random.Random, h: Hospital, bill: Bill, inpatient: bool) -> Bi
     out: Bill = []
     for code, qty, amount in bill:
         target = SUBSTITUTES.get(code)
-        if target is not None:
+        if target is not None and by_quantity:
+            units = max(1, round(amount / h.prices[target]))
+            out.append((target, units, h.prices[target] * units))
+        elif target is not None:
             out.append((target, qty, amount))
         else:
             out.append((code, qty, amount))

@@ -27,6 +27,7 @@ from simulator.bills import (
     ltc_bill,
     mix,
     outpatient_bill,
+    pad_days,
     standard_bill,
 )
 from simulator.config import SimConfig
@@ -49,6 +50,7 @@ from simulator.world import World, build_world
 _DAY = 86_400
 SECOND_VISIT = 0.02  # outpatient visits followed by another department the same day
 OUTBREAK = 0.01  # gastro-intestinal stays that are part of a cluster (ILLUSTRATIVE)
+AWAITING_PLACEMENT = 0.06  # stays of patients aged 70+ prolonged waiting for a care place
 CODING_ERROR = 0.002  # honest claims whose diagnosis was keyed for another patient
 BORROWED_CARD = 0.3  # ghost-patient claims that are a borrowed card, not a listed ghost
 _LOS_LEVEL = {1: 0.9, 2: 1.0, 3: 1.1}
@@ -704,7 +706,7 @@ class _DayGenerator:
 
     def _los(self, r: random.Random, dx: Diagnosis, level: int, teaching: bool) -> int:
         f = _LOS_LEVEL[level] * (1.1 if teaching else 1.0)
-        return max(1, min(90, round(dx.los * f * r.lognormvariate(0.0, 0.4))))
+        return max(1, min(90, round(dx.los * f * r.lognormvariate(0.0, 0.45))))
 
     def _stay(
         self,
@@ -728,6 +730,14 @@ class _DayGenerator:
         else:
             los = self._los(r, dx, h.level, h.teaching)
             bill = inpatient_bill(r, h, dx, los)
+            if (
+                r.random() < AWAITING_PLACEMENT
+                and self.world.populations[region].l_band[person] >= 7
+            ):
+                # An elderly patient stays on, waiting for a care place or family.
+                extra = 2 + int(r.random() * 9)
+                bill = pad_days(bill, extra)
+                los += extra
         ep = Episode("inpatient", region, person, hi, dis - los, dis, dx.code, bill, registered)
         self._push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
         used = 1
@@ -831,6 +841,24 @@ class _DayGenerator:
                 j = int(rnd() * len(bill))
                 c, q, a = bill[j]
                 bill[j] = (c, q + 1, a // q * (q + 1))
+            if orig.claim_type == "outpatient" and rnd() < 0.6:
+                # A repeat visit that never happened: the same bill on a later day.
+                when = day + 1 + int(rnd() * 14)
+                copy = Episode(
+                    "outpatient",
+                    orig.region,
+                    orig.person,
+                    orig.hospital,
+                    when,
+                    when,
+                    orig.dx,
+                    bill,
+                    orig.registered,
+                    fraud=scheme,
+                )
+                self._push_outpatient(r, when, copy)
+                return 2
+            # The same visit or stay billed again under a new claim id.
             copy = Episode(
                 orig.claim_type,
                 orig.region,
