@@ -285,7 +285,15 @@ class SettlementAgent:
                 outbox.add(changelog, key, value, partition=n)
         n_flags = 0
         if to_score and scorer is not None:
-            for score in scorer.score_batch(to_score, flagged_only=True):
+            try:
+                scores = scorer.score_batch(to_score, flagged_only=True)
+            except Exception:
+                # Settling is the duty; a scoring fault must not stop it (nor loop on
+                # redelivery). The batch's flags are lost and counted.
+                log.exception("scoring failed; batch settled without flags")
+                metrics.scoring_errors.inc()
+                scores = []
+            for score in scores:
                 if score["flagged"]:
                     n_flags += 1
                     flag = json.dumps(score, ensure_ascii=False).encode()

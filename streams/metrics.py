@@ -23,6 +23,9 @@ class StreamMetrics:
         self.statuses = Counter(
             "yibao_settlements", "Settlement records by status.", ["status"], registry=r
         )
+        self.scoring_errors = Counter(
+            "yibao_scoring_errors", "Batches settled but not scored (scorer failed).", registry=r
+        )
         self.dlq = Counter("yibao_dlq", "Malformed messages dead-lettered.", registry=r)
         self.latency = Histogram(
             "yibao_settlement_latency_seconds",

@@ -79,6 +79,8 @@ class ModelScorer:
         scores = self.model.predict(to_matrix(feats))
         threshold = self.model.threshold
         hits = [i for i, score in enumerate(scores) if min(max(score, 0.0), 1.0) >= threshold]
+        if not hits:
+            return []
         return self._scorer.records([facts[i] for i in hits], [feats[i] for i in hits])
 
 
