@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from review.db import person_key, person_salt
-from review.models import Claim, ClaimRule, Hospital, Settlement
+from review.db import meta_value, person_key, person_salt
+from review.models import Claim, ClaimRule, Hospital, Meta, Settlement
 from settlement.idnumber import mask_identity_numbers, mask_person_id
 from settlement.jsonio import decode_claim
 from settlement.money import parse_amount, parse_fen_text, parse_ratio_text
@@ -29,6 +29,7 @@ from settlement.money import parse_amount, parse_fen_text, parse_ratio_text
 log = logging.getLogger(__name__)
 
 BATCH = 2000
+RISK_SOURCE = "hospital_risk_source"
 READMISSION_DAYS = 30
 
 
@@ -287,7 +288,10 @@ def load_scores(session: Session, source: Iterable[str | bytes]) -> int:
 
 
 def load_hospital_risk(session: Session, source: Iterable[str | bytes]) -> int:
-    """Load a hospital risk table (rows of the brief's format), replacing derived rows."""
+    """Load a hospital risk table (the detector's rows), replacing derived rows.
+
+    From then on :func:`refresh_hospitals` keeps its scores, ranks and reasons.
+    """
     rows = []
     for _, rec in _lines(source):
         if isinstance(rec, dict) and rec.get("hospital_id"):
@@ -304,6 +308,7 @@ def load_hospital_risk(session: Session, source: Iterable[str | bytes]) -> int:
                 }
             )
     _upsert(session, Hospital.__table__, rows, {})
+    session.merge(Meta(key=RISK_SOURCE, value="table"))
     return len(rows)
 
 
@@ -345,7 +350,8 @@ def refresh_hospitals(session: Session) -> int:
 
     Risk score = mean fraud score of its scored claims; rank 1 = riskiest;
     top reasons = the most frequent rule codes and reason features among its
-    flagged claims. A risk table loaded afterwards replaces these rows.
+    flagged claims. Once a detector's risk table was loaded, only the claim
+    counts are refreshed (and hospitals new to it are added after its ranks).
     """
     stats = session.execute(
         select(
@@ -387,6 +393,20 @@ def refresh_hospitals(session: Session) -> int:
         }
         for rank, (hospital_id, region, level, claims, flagged, avg) in enumerate(ordered, 1)
     ]
+    if meta_value(session, RISK_SOURCE) == "table":
+        # The detector's risk table stays authoritative: refresh the counts,
+        # and rank hospitals it did not know after those it ranked.
+        known = {h.hospital_id: h for h in session.scalars(select(Hospital))}
+        last = max((h.rank or 0 for h in known.values()), default=0)
+        for row in rows:
+            hospital = known.get(row["hospital_id"])
+            if hospital is not None:
+                hospital.claims, hospital.flagged = row["claims"], row["flagged"]
+            else:
+                last += 1
+                session.add(Hospital(**{**row, "rank": last}))
+        session.flush()
+        return len(rows)
     session.execute(delete(Hospital))
     for start in range(0, len(rows), BATCH):
         session.execute(Hospital.__table__.insert(), rows[start : start + BATCH])
