@@ -114,18 +114,19 @@ def flag_rates(rows: Iterable[tuple[str, int, int, int, int]]) -> list[dict[str,
     """Flag and confirmation rates per month.
 
     Args:
-        rows: ``(month, scored, flagged, decided, confirmed)`` where decided counts
-            flagged claims confirmed or cleared.
+        rows: ``(month, claims, flagged, decided, confirmed)``: ``claims`` counts
+            every claim known, scored or not (the stream sends the scores of
+            flagged claims only); ``decided`` counts flagged claims confirmed or cleared.
     """
     out = []
     for month, *counts in sorted(rows, key=lambda r: r[0] or ""):
-        scored, flagged, decided, confirmed = (int(c or 0) for c in counts)
+        claims, flagged, decided, confirmed = (int(c or 0) for c in counts)
         out.append(
             {
                 "month": month,
-                "scored": scored,
+                "claims": claims,
                 "flagged": flagged,
-                "flag_rate": ratio_text(flagged, scored),
+                "flag_rate": ratio_text(flagged, claims),
                 "decided": decided,
                 "confirmed": confirmed,
                 "confirmation_rate": ratio_text(confirmed, decided),

@@ -53,7 +53,7 @@ def _monthly_flag_rates(db: Session, condition: Any) -> dict[str, float]:
     flagged = func.sum(case((Claim.flagged.is_(True), 1), else_=0))
     query = (
         select(month, func.count(), flagged)
-        .where(Claim.scored.is_(True), Claim.discharge_date.is_not(None), condition)
+        .where(Claim.discharge_date.is_not(None), condition)
         .group_by(month)
         .order_by(month)
     )

@@ -130,7 +130,7 @@ def flags(db: Session) -> list[dict[str, Any]]:
             func.sum(decided),
             func.sum(confirmed),
         )
-        .where(Claim.scored.is_(True), Claim.discharge_date.is_not(None))
+        .where(Claim.discharge_date.is_not(None))
         .group_by(month)
     ).all()
     return ind.flag_rates(rows)

@@ -60,7 +60,7 @@ def test_flag_rates_and_csv():
     assert rows[0]["confirmation_rate"] == ""
     text = ind.to_csv(rows)
     assert (
-        text.splitlines()[0] == "month,scored,flagged,flag_rate,decided,confirmed,confirmation_rate"
+        text.splitlines()[0] == "month,claims,flagged,flag_rate,decided,confirmed,confirmation_rate"
     )
     assert ind.to_csv([]) == ""
 
