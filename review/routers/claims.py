@@ -78,6 +78,7 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
                 Claim.diagnosis,
                 Claim.total_fen,
                 Claim.fraud_score,
+                Claim.scored,
                 Claim.flagged,
                 Claim.status,
                 Claim.readmission,
