@@ -7,6 +7,7 @@ token; every POST must echo that token in a ``csrf_token`` form field or an
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import secrets
@@ -52,13 +53,17 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-# A hash to verify against when the user does not exist, so that timing does
-# not tell which user names exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_hex(8))
 
 
 def verify_dummy() -> None:
-    verify_password(_DUMMY_HASH, "x")
+    """Spend a password check's time when the user does not exist.
+
+    So that timing does not tell which user names exist.
+    """
+    verify_password(_dummy_hash(), "x")
 
 
 class SessionCodec:
