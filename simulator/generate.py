@@ -14,7 +14,7 @@ import heapq
 import json
 import multiprocessing
 import random
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TypeVar
@@ -132,8 +132,8 @@ def simulate(
     gen = _DayGenerator(world or build_world(config))
     days = ((i, gen.day_episodes(i)) for i in range(config.days))
     r_corrupt = _corruption_rng(config)
-    for count, (ts, ep) in enumerate(_merge(days, gen.start_ord)):
-        claim = gen.render(ep, ts, _claim_id(gen, ts, count))
+    for count, (ts, i, k, ep) in enumerate(_merge(days, gen.start_ord)):
+        claim = gen.render(ep, ts, gen.claim_id(ts, i, k))
         if config.corrupt_rate > 0 and r_corrupt.random() < config.corrupt_rate:
             kind = KIND_NAMES[r_corrupt.randrange(len(KIND_NAMES))]
             if kind == "unparseable":
@@ -163,26 +163,8 @@ def simulate_lines(
     Yields:
         One line per claim; with ``corrupt_rate`` some are invalid on purpose.
     """
-    world = world or build_world(config)
-    gen = _DayGenerator(world)
-    if workers > 1 and config.days > 1:
-        days: Iterator[tuple[int, list[tuple[int, str]]]] = _parallel_days(world, workers)
-    else:
-        days = ((i, gen.day_tails(i)) for i in range(config.days))
-    r_corrupt = _corruption_rng(config)
-    rate = config.corrupt_rate
-    encode = _ENCODER.encode
-    for count, (ts, tail) in enumerate(_merge(days, gen.start_ord)):
-        line = f'{{"claim_id":"{_claim_id(gen, ts, count)}"{tail}'
-        if rate > 0 and r_corrupt.random() < rate:
-            claim = json.loads(line)
-            kind = KIND_NAMES[r_corrupt.randrange(len(KIND_NAMES))]
-            line = encode(corrupt(claim, kind, r_corrupt))
-            if kind == "unparseable":
-                line = truncate(line, r_corrupt)
-            if on_corrupt is not None:
-                on_corrupt(count, kind, KINDS[kind])
-        yield line + "\n"
+    for chunk in _chunks(config, workers, on_corrupt, world):
+        yield from chunk.splitlines(keepends=True)
 
 
 def write(config: SimConfig, out: IO[str], progress: Any = None, workers: int = 1) -> int:
@@ -195,31 +177,113 @@ def write(config: SimConfig, out: IO[str], progress: Any = None, workers: int = 
         workers: processes drawing days in parallel.
     """
     n = 0
+    for chunk in _chunks(config, workers):
+        out.write(chunk)
+        lines = chunk.count("\n")
+        n += lines
+        if progress is not None:
+            progress.update(lines)
+    return n
+
+
+# A generated day, ready to write: (day index, submission ts of each line due
+# that day in order, offsets of those lines in the text, the text, and the
+# claims due on later days as (ts, day, position, line)).
+DayBlock = tuple[int, list[int], list[int], str, list[tuple[int, int, int, str]]]
+
+
+def _chunks(
+    config: SimConfig,
+    workers: int = 1,
+    on_corrupt: OnCorrupt | None = None,
+    world: World | None = None,
+) -> Iterator[str]:
+    """The run's JSON Lines text in chunks of whole lines (about one day each)."""
+    world = world or build_world(config)
+    if workers > 1 and config.days > 1:
+        blocks: Iterator[DayBlock] = _parallel_blocks(world, workers)
+    else:
+        gen = _DayGenerator(world)
+        blocks = (gen.day_block(i) for i in range(config.days))
+    start_ord = config.start.toordinal()
+    if config.corrupt_rate > 0:
+        lines = _merge_blocks_lines(blocks, start_ord)
+        yield from _corrupt_lines(lines, config, on_corrupt)
+    else:
+        yield from _merge_blocks(blocks, start_ord)
+
+
+def _merge_blocks(blocks: Iterable[DayBlock], start_ord: int) -> Iterator[str]:
+    """Day texts with the follow-ups due that day spliced in at their time."""
+    heap: list[tuple[int, int, int, str]] = []
+    push, pop = heapq.heappush, heapq.heappop
+    for i, stamps, offsets, text, later in blocks:
+        for item in later:
+            push(heap, item)
+        limit = (start_ord + i + 1) * _DAY
+        if not heap or heap[0][0] >= limit:
+            if text:
+                yield text
+            continue
+        pieces = []
+        a = 0
+        while heap and heap[0][0] < limit:
+            ts, _i, _k, line = pop(heap)
+            # An earlier day's claim goes before today's claims of the same second.
+            b = bisect_left(stamps, ts, a)
+            if b > a:
+                pieces.append(text[offsets[a] : offsets[b]])
+            pieces.append(line)
+            a = b
+        pieces.append(text[offsets[a] :])
+        yield "".join(pieces)
+    rest = []
+    while heap:
+        rest.append(pop(heap)[3])
+    if rest:
+        yield "".join(rest)
+
+
+def _merge_blocks_lines(blocks: Iterable[DayBlock], start_ord: int) -> Iterator[str]:
+    for chunk in _merge_blocks(blocks, start_ord):
+        yield from chunk.splitlines(keepends=True)
+
+
+def _corrupt_lines(
+    lines: Iterable[str], config: SimConfig, on_corrupt: OnCorrupt | None
+) -> Iterator[str]:
+    """Break a share ``config.corrupt_rate`` of lines, in 4096-line chunks."""
+    r_corrupt = _corruption_rng(config)
+    rate = config.corrupt_rate
+    encode = _ENCODER.encode
     buf: list[str] = []
-    for line in simulate_lines(config, workers=workers):
+    for count, line in enumerate(lines):
+        if r_corrupt.random() < rate:
+            claim = json.loads(line)
+            kind = KIND_NAMES[r_corrupt.randrange(len(KIND_NAMES))]
+            line = encode(corrupt(claim, kind, r_corrupt))
+            if kind == "unparseable":
+                line = truncate(line, r_corrupt)
+            if on_corrupt is not None:
+                on_corrupt(count, kind, KINDS[kind])
+            line += "\n"
         buf.append(line)
         if len(buf) >= 4096:
-            out.write("".join(buf))
-            n += len(buf)
-            if progress is not None:
-                progress.update(len(buf))
+            yield "".join(buf)
             buf.clear()
-    out.write("".join(buf))
-    n += len(buf)
-    if progress is not None:
-        progress.update(len(buf))
-    return n
+    if buf:
+        yield "".join(buf)
 
 
 _WORKER_GEN: _DayGenerator | None = None
 
 
-def _worker_day(i: int) -> tuple[int, list[tuple[int, str]]]:
+def _worker_block(i: int) -> DayBlock:
     assert _WORKER_GEN is not None
-    return i, _WORKER_GEN.day_tails(i)
+    return _WORKER_GEN.day_block(i)
 
 
-def _parallel_days(world: World, workers: int) -> Iterator[tuple[int, list[tuple[int, str]]]]:
+def _parallel_blocks(world: World, workers: int) -> Iterator[DayBlock]:
     """Days drawn by ``workers`` forked processes, yielded in day order.
 
     At most ``4 * workers`` days are in flight, so a slow consumer never makes
@@ -234,12 +298,12 @@ def _parallel_days(world: World, workers: int) -> Iterator[tuple[int, list[tuple
             n_days = world.config.days
             nxt = 0
             while nxt < n_days and len(pending) < 4 * workers:
-                pending.append(pool.apply_async(_worker_day, (nxt,)))
+                pending.append(pool.apply_async(_worker_block, (nxt,)))
                 nxt += 1
             while pending:
                 result = pending.popleft().get()
                 if nxt < n_days:
-                    pending.append(pool.apply_async(_worker_day, (nxt,)))
+                    pending.append(pool.apply_async(_worker_block, (nxt,)))
                     nxt += 1
                 yield result
     finally:
@@ -251,9 +315,17 @@ def _corruption_rng(config: SimConfig) -> random.Random:
     return random.Random((config.seed << 21) + 0x1FFFFF)
 
 
-def _claim_id(gen: _DayGenerator, ts: int, count: int) -> str:
-    # Numbered in submission order, so the id says nothing about how a claim came about.
-    return f"YB{gen.compact(ts // _DAY)}{count:08d}"
+_ID_MASK = (1 << 40) - 1
+
+
+def _scramble(x: int, salt: int) -> int:
+    """A bijection of 40-bit integers (xor, odd multiplications, xor-shifts)."""
+    x = (x ^ salt) & _ID_MASK
+    x = (x * 0x9E3779B97F4A7C15) & _ID_MASK
+    x ^= x >> 19
+    x = (x * 0xBF58476D1CE4E5B9) & _ID_MASK
+    x ^= x >> 21
+    return x
 
 
 T = TypeVar("T")
@@ -261,19 +333,18 @@ T = TypeVar("T")
 
 def _merge(
     days: Iterable[tuple[int, list[tuple[int, T]]]], start_ord: int
-) -> Iterator[tuple[int, T]]:
+) -> Iterator[tuple[int, int, int, T]]:
     """Release the claims of consecutive generation days in submission-time order.
 
     A day's claims are submitted on that day or later, so everything before
     the next day's start is final once the day is generated. Ties are broken
-    by generation day, then by position within the day.
+    by generation day, then by position within the day. Yields
+    ``(ts, day, position, payload)``.
     """
     heap: list[tuple[int, int, int, T]] = []
     push, pop = heapq.heappush, heapq.heappop
     for i, items in days:
         limit = (start_ord + i + 1) * _DAY
-        # Most of a day's claims are due today: sort those in C, keep the
-        # follow-ups for later days in the heap.
         now = []
         for k, (ts, payload) in enumerate(items):
             if ts < limit:
@@ -283,11 +354,9 @@ def _merge(
         while heap and heap[0][0] < limit:
             now.append(pop(heap))
         now.sort()
-        for ts, _i, _k, payload in now:
-            yield ts, payload
+        yield from now
     while heap:
-        ts, _i, _k, payload = pop(heap)
-        yield ts, payload
+        yield pop(heap)
 
 
 class _DayGenerator:
@@ -302,6 +371,7 @@ class _DayGenerator:
         self.start_ord = self.config.start.toordinal()
         self._out: list[tuple[int, Episode]] = []
         self._day_start = 0
+        self._id_salt = (self.config.seed * 0x9E3779B1 + 0x5EED) & _ID_MASK
         self._hospital_json: dict[int, str] = {}
         self._item_json: dict[tuple[str, int, int], str] = {}
         self._home: dict[tuple[int, str], int] = {}
@@ -427,10 +497,37 @@ class _DayGenerator:
         out, self._out = self._out, []
         return out
 
-    def day_tails(self, i: int) -> list[tuple[int, str]]:
-        """Like :meth:`day_episodes`, rendered as JSON text after the claim id."""
+    def claim_id(self, ts: int, i: int, k: int) -> str:
+        """The id of the ``k``-th claim drawn on day ``i``, submitted at ``ts``.
+
+        ``YB`` + submission date + 10 hex digits: a seeded bijection of
+        (day, position), so ids are unique and say nothing about how a claim
+        came about (a second stay and a first one look alike).
+        """
+        return f"YB{self.compact(ts // _DAY)}{_scramble((i << 24) | k, self._id_salt):010x}"
+
+    def day_block(self, i: int) -> DayBlock:
+        """Day ``i`` rendered as JSON Lines: the claims due that day as one text
+        (in submission order), the later ones separately."""
+        eps = self.day_episodes(i)
+        limit = (self.start_ord + i + 1) * _DAY
+        today = sorted([(ts, k) for k, (ts, _ep) in enumerate(eps) if ts < limit])
+        claim_id = self.claim_id
         tail = self.render_tail
-        return [(ts, tail(ep, ts)) for ts, ep in self.day_episodes(i)]
+        parts = []
+        offsets = [0]
+        pos = 0
+        for ts, k in today:
+            line = f'{{"claim_id":"{claim_id(ts, i, k)}"{tail(eps[k][1], ts)}\n'
+            parts.append(line)
+            pos += len(line)
+            offsets.append(pos)
+        later = [
+            (ts, i, k, f'{{"claim_id":"{claim_id(ts, i, k)}"{tail(ep, ts)}\n')
+            for k, (ts, ep) in enumerate(eps)
+            if ts >= limit
+        ]
+        return i, [ts for ts, _k in today], offsets, "".join(parts), later
 
     # -- long-term care ----------------------------------------------------
 

@@ -157,8 +157,8 @@ def test_day_generation_does_not_depend_on_order() -> None:
     world = build_world(SimConfig(seed=5, claims=3000, days=20))
     forward = _DayGenerator(world)
     backward = _DayGenerator(world)
-    a = [forward.day_tails(i) for i in range(20)]
-    b = [backward.day_tails(i) for i in reversed(range(20))][::-1]
+    a = [forward.day_block(i) for i in range(20)]
+    b = [backward.day_block(i) for i in reversed(range(20))][::-1]
     assert a == b
 
 
