@@ -173,7 +173,7 @@ class DiagnosisPicker:
     """
 
     def __init__(self) -> None:
-        self._tables: dict[tuple[bool, int, bool, CaseMix, int], tuple[list[float], list[str]]] = {}
+        self.tables: dict[tuple[bool, int, bool, CaseMix, int], tuple[list[float], list[str]]] = {}
 
     def pick(
         self, u: float, inpatient: bool, group: int, female: bool, case_mix: CaseMix, season: int
@@ -190,10 +190,10 @@ class DiagnosisPicker:
             season: 0-5, two-month season index (0 = Jan-Feb).
         """
         key = (inpatient, group, female, case_mix, season)
-        table = self._tables.get(key)
+        table = self.tables.get(key)
         if table is None:
             table = self._build(*key)
-            self._tables[key] = table
+            self.tables[key] = table
         cum, codes = table
         i = bisect_right(cum, u * cum[-1])
         return codes[min(i, len(codes) - 1)]

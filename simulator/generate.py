@@ -579,8 +579,14 @@ class _DayGenerator:
         n_regions = len(regions)
         pick_tables = network.pick_tables
         remaining = budget
+        rnd = r.random
+        out = self._out
+        day_ts = day * _DAY
+        tables = self.picker.tables
+        pick_dx = self.picker.pick
+        level_cum_in = world.level_cum_in
+        level_cum_out = world.level_cum_out
         while remaining > 0:
-            rnd = r.random
             inpatient = rnd() < inpatient_share
             ri = bisect_right(region_cum, rnd() * region_total)
             if ri >= n_regions:
@@ -622,8 +628,9 @@ class _DayGenerator:
                         self._home.clear()
                     self._home[home_key] = hi
             else:
-                lc = world.level_cum_in if inpatient else world.level_cum_out
-                level = 1 + _bisect(lc, rnd() * lc[-1])
+                lc = level_cum_in if inpatient else level_cum_out
+                level = bisect_right(lc, rnd() * lc[-1])
+                level = 3 if level > 2 else level + 1
                 # Inlined HospitalNetwork.pick (hot path; same draws).
                 hcum, hidx = pick_tables[(hregion, level)]
                 k = bisect_right(hcum, rnd() * hcum[-1])
@@ -657,7 +664,15 @@ class _DayGenerator:
                 )
                 remaining -= 1
                 continue
-            code = self.picker.pick(rnd(), inpatient, _AGE_GROUP[band], female, h.case_mix, season)
+            # Inlined DiagnosisPicker.pick (hot path; same draws).
+            u = rnd()
+            table = tables.get((inpatient, _AGE_GROUP[band], female, h.case_mix, season))
+            if table is None:
+                code = pick_dx(u, inpatient, _AGE_GROUP[band], female, h.case_mix, season)
+            else:
+                dx_cum, dx_codes = table
+                j = bisect_right(dx_cum, u * dx_cum[-1])
+                code = dx_codes[j if j < len(dx_codes) else len(dx_codes) - 1]
             if rnd() < CODING_ERROR:
                 # Honest data-entry slip: a diagnosis meant for another patient.
                 code = self.picker.pick(
@@ -669,10 +684,13 @@ class _DayGenerator:
                     bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
                 else:
                     bill = outpatient_bill(r, h, dx)
-                self._push_outpatient(
-                    r,
-                    day,
-                    Episode("outpatient", region, person, hi, day, day, code, bill, registered),
+                # Inlined _push_outpatient (same draws).
+                sec = 28_800 + int(46_800 * rnd() * (0.35 + 0.65 * rnd()))
+                out.append(
+                    (
+                        day_ts + sec,
+                        Episode("outpatient", region, person, hi, day, day, code, bill, registered),
+                    )
                 )
                 remaining -= 1
                 if remaining > 0 and rnd() < SECOND_VISIT:
