@@ -194,3 +194,24 @@ def test_cli_writes_a_file_and_stdout(tmp_path) -> None:
     assert result.stdout == text
     bad = CliRunner().invoke(app, ["simulate", "--regions", "110000", "--claims", "5"])
     assert bad.exit_code != 0
+
+
+def test_output_does_not_depend_on_the_hash_seed(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from simulator.config import SimConfig\n"
+        "from simulator.generate import simulate_lines\n"
+        "sys.stdout.writelines(simulate_lines(SimConfig(seed=9, claims=1500, days=30)))\n"
+    )
+    outputs = set()
+    for hash_seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
