@@ -56,6 +56,7 @@ BORROWED_CARD = 0.3  # ghost-patient claims that are a borrowed card, not a list
 _LOS_LEVEL = {1: 0.9, 2: 1.0, 3: 1.1}
 _DX_INDEX = {d.code: i for i, d in enumerate(DIAGNOSES)}
 _AGE_GROUP = [age_group(b) for b in range(N_BANDS)]
+_CLOCK = [f"{m // 60:02d}:{m % 60:02d}" for m in range(24 * 60)]  # "HH:MM" by minute of day
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _ITEM_PREFIX = {
     code: f'{{"code":"{code}","category":"{cat}","amount":"'
@@ -463,13 +464,18 @@ class _DayGenerator:
         fraud = f'"is_fraud":true,"fraud_type":"{ep.fraud}"' if ep.fraud else _HONEST
         scheme = "employee" if pop.l_employee[ep.person] else "resident"
         registered = "true" if ep.registered else "false"
+        iso = self._iso
+        adm = iso.get(ep.adm) or self.iso(ep.adm)
+        dis = iso.get(ep.dis) or self.iso(ep.dis)
+        sec = ts % _DAY
+        when = f"{iso.get(ts // _DAY) or self.iso(ts // _DAY)}T{_CLOCK[sec // 60]}:{sec % 60:02d}"
         return (
             f',"claim_type":"{ep.claim_type}",'
-            f'"submitted_at":"{self._submitted(ts)}",'
+            f'"submitted_at":"{when}+08:00",'
             f'"patient":{{"person_id":"{pop.person_id[ep.person].decode()}",'
             f'"scheme":"{scheme}","insured_region":"{ep.region}",'
             f'"intercity_registered":{registered}}},"hospital":{hs},'
-            f'"admission_date":"{self.iso(ep.adm)}","discharge_date":"{self.iso(ep.dis)}",'
+            f'"admission_date":"{adm}","discharge_date":"{dis}",'
             f'"diagnosis":"{ep.dx}","items":[{items}]{ltc},{fraud}}}'
         )
 
