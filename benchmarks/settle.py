@@ -29,6 +29,7 @@ from settlement.batch import settle_file
 from settlement.engine import Settler
 from settlement.idnumber import check_character
 from settlement.policy_loader import load_policy_dir
+from settlement.state import SpillingState
 
 REGIONS = ("441800", "440100", "440300", "440600", "441900")
 
@@ -39,10 +40,13 @@ def person_id(rng: random.Random) -> str:
     return first + check_character(first)
 
 
-def write_claims(path: Path, count: int, seed: int = 7) -> None:
-    """Write ``count`` plausible claims (about 1 in 100 broken) to ``path``."""
+def write_claims(path: Path, count: int, seed: int = 7, people_count: int | None = None) -> None:
+    """Write ``count`` plausible claims (about 1 in 100 broken) to ``path``.
+
+    ``people_count`` insured persons claim (default one per five claims).
+    """
     rng = random.Random(seed)
-    people = [person_id(rng) for _ in range(max(1, count // 5))]
+    people = [person_id(rng) for _ in range(people_count or max(1, count // 5))]
     with path.open("w", encoding="utf-8") as out:
         for n in range(count):
             kind = rng.choices(("inpatient", "outpatient", "ltc"), (40, 55, 5))[0]
@@ -128,7 +132,7 @@ def interleaved(path: Path, block: int = 20_000) -> tuple[int, float, float, lis
     Alternating blocks (and which goes first) puts both under the same load.
     Returns (lines, floor seconds, settle seconds, per-block ratios).
     """
-    settler = Settler(load_policy_dir())
+    settler = Settler(load_policy_dir(), SpillingState())  # the state `yibao settle` uses
     count = floor_total = settle_total = 0.0
     ratios: list[float] = []
     with path.open("rb") as source:
@@ -183,12 +187,19 @@ def main() -> None:
             f"min {min(ratios):.2f}x, max {max(ratios):.2f}x over {len(ratios)} blocks"
         )
         if not args.no_memory and args.input is None:
-            small = Path(tmp) / "small.jsonl"
-            write_claims(small, max(1, args.claims // 10), seed=8)
-            rss_small, rss_big = peak_rss_mib(small), peak_rss_mib(path)
+            # Same insured population at both sizes: state that grows with the
+            # population (annual accumulators) is not what this measures.
+            population = 50_000
+            sizes = (max(1, args.claims // 10), args.claims)
+            peaks = []
+            for size in sizes:
+                sample = Path(tmp) / f"memory-{size}.jsonl"
+                write_claims(sample, size, seed=size, people_count=population)
+                peaks.append(peak_rss_mib(sample))
+                sample.unlink()
             print(
-                f"peak RSS:          {rss_small:.0f} MiB at {args.claims // 10:,} claims, "
-                f"{rss_big:.0f} MiB at {args.claims:,} claims"
+                f"peak RSS:           {peaks[0]:.0f} MiB at {sizes[0]:,} claims, "
+                f"{peaks[1]:.0f} MiB at {sizes[1]:,} claims ({population:,} insured persons)"
             )
 
 

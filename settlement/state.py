@@ -7,7 +7,9 @@ changelogged Faust tables in the stream: anything that is a MutableMapping.
 
 from __future__ import annotations
 
+import sqlite3
 import struct
+import tempfile
 from collections.abc import MutableMapping
 from datetime import date
 from typing import Any, NamedTuple, Protocol
@@ -134,3 +136,74 @@ class CompactMemoryState:
     def add_fund_paid(self, person_id: str, year: int, fen: int) -> None:
         key = accumulator_key(person_id, year)
         self._fund_paid[key] = self._fund_paid.get(key, 0) + fen
+
+
+class SpillingState(CompactMemoryState):
+    """Batch state whose settled outcomes live in a temporary SQLite file.
+
+    Memory stays flat however long the input: outcomes wait in a small buffer,
+    then go to disk in batches. A fixed-size bit filter answers "never seen"
+    for almost every new claim_id without a disk read; only a possible
+    duplicate (or a rare false positive) costs a lookup. Accumulators stay in
+    memory: they grow with the insured population, not with the input.
+
+    Args:
+        directory: where the temporary file goes (default: the system's).
+        filter_bits: size of the bit filter; 2**27 bits is 16 MiB and keeps
+            false positives under 1% up to about a million claims.
+        flush_every: outcomes buffered before they are written.
+    """
+
+    def __init__(
+        self,
+        directory: str | None = None,
+        filter_bits: int = 1 << 27,
+        flush_every: int = 20_000,
+    ) -> None:
+        super().__init__()
+        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
+            prefix="yibao-settled-", suffix=".sqlite", dir=directory
+        )
+        self._db = sqlite3.connect(self._file.name)
+        self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE settled (claim_id TEXT PRIMARY KEY, outcome BLOB) WITHOUT ROWID;"
+        )
+        self._mask = filter_bits - 1
+        if filter_bits & self._mask:
+            raise ValueError("filter_bits must be a power of two")
+        self._filter = bytearray(filter_bits >> 3)
+        self._flush_every = flush_every
+
+    def _maybe_seen(self, claim_id: str) -> bool:
+        bit = hash(claim_id) & self._mask
+        return bool(self._filter[bit >> 3] & (1 << (bit & 7)))
+
+    def settled(self, claim_id: str) -> SettledOutcome | None:
+        if not self._maybe_seen(claim_id):
+            return None
+        if claim_id not in self._settled:
+            row = self._db.execute(
+                "SELECT outcome FROM settled WHERE claim_id = ?", (claim_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            self._settled[claim_id] = row[0]
+        return super().settled(claim_id)
+
+    def remember(self, outcome: SettledOutcome) -> None:
+        bit = hash(outcome.claim_id) & self._mask
+        self._filter[bit >> 3] |= 1 << (bit & 7)
+        super().remember(outcome)
+        if len(self._settled) >= self._flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write buffered outcomes to disk and forget them in memory."""
+        self._db.executemany("INSERT OR REPLACE INTO settled VALUES (?, ?)", self._settled.items())
+        self._settled.clear()
+
+    def close(self) -> None:
+        """Remove the temporary file."""
+        self._db.close()
+        self._file.close()

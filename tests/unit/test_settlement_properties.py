@@ -16,6 +16,7 @@ from settlement.engine import Settler
 from settlement.idnumber import check_character
 from settlement.money import parse_fen_text
 from settlement.policy_loader import load_policy_dir
+from settlement.state import SpillingState
 
 from .reference_settlement import reference_settle
 
@@ -164,3 +165,14 @@ def test_every_nonblank_line_gets_exactly_one_answer(lines: list[str]) -> None:
     nonblank = [line for line in text.encode("utf-8").split(b"\n") if line.strip()]
     assert len(records) == len(nonblank)
     assert all(record["status"] == "rejected" or "fund_pay" in record for record in records)
+
+
+@settings(max_examples=60, deadline=None)
+@given(claim_batches())
+def test_spilling_state_answers_like_the_in_memory_state(batch: list[dict[str, Any]]) -> None:
+    spilling = SpillingState(flush_every=2, filter_bits=1 << 6)  # tiny: forces disk and collisions
+    try:
+        doubled = batch + batch
+        assert settle_all(doubled, Settler(BOOK, spilling)) == settle_all(doubled)
+    finally:
+        spilling.close()

@@ -16,6 +16,7 @@ from settlement.engine import Settler
 from settlement.errors import PolicyError
 from settlement.jsonio import encode_record
 from settlement.policy_loader import load_policy_dir
+from settlement.state import SpillingState
 
 _OUTPUT_BUFFER = 1 << 20
 
@@ -68,9 +69,12 @@ def settle(
         book = load_policy_dir(policies)
     except PolicyError as exc:
         raise _fail(f"broken policy: {exc}") from None
-    settler = Settler(book)
-    with _open_input(input_path) as source, _open_output(output) as sink:
-        counts = settle_file(settler, source, sink)
+    state = SpillingState()  # flat memory however long the input
+    try:
+        with _open_input(input_path) as source, _open_output(output) as sink:
+            counts = settle_file(Settler(book, state), source, sink)
+    finally:
+        state.close()
     summary = ", ".join(f"{counts[s]} {s}" for s in ("settled", "rejected", "duplicate"))
     typer.echo(f"settled {sum(counts.values())} claims: {summary}", err=True)
 
