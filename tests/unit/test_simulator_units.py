@@ -15,8 +15,9 @@ from settlement.policy_loader import load_policy_dir
 from simulator.config import SimConfig, SimConfigError
 from simulator.corrupt import KINDS, corrupt, truncate
 from simulator.daily import allocate, day_weight
+from simulator.days import DayGenerator
 from simulator.diagnoses import chronic_weights
-from simulator.generate import _DayGenerator, simulate, simulate_lines
+from simulator.generate import simulate, simulate_lines
 from simulator.population import build_population, id_check_char
 from simulator.regions import REGIONS, employee_probabilities
 from simulator.world import build_world
@@ -155,8 +156,8 @@ def test_world_is_deterministic_and_seed_dependent() -> None:
 
 def test_day_generation_does_not_depend_on_order() -> None:
     world = build_world(SimConfig(seed=5, claims=3000, days=20))
-    forward = _DayGenerator(world)
-    backward = _DayGenerator(world)
+    forward = DayGenerator(world)
+    backward = DayGenerator(world)
     a = [forward.day_block(i) for i in range(20)]
     b = [backward.day_block(i) for i in reversed(range(20))][::-1]
     assert a == b

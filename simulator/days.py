@@ -1,0 +1,415 @@
+"""The day loop: the visits, stays and care months drawn for one submission day.
+
+Each day has its own random source, so days can be drawn in any order or
+process; :mod:`simulator.generate` merges them in submission-time order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from bisect import bisect_right
+from typing import Any
+
+from simulator.bills import (
+    Bill,
+    chronic_prescription,
+    chronic_refill_bill,
+    inpatient_bill,
+    ltc_bill,
+    mix,
+    outpatient_bill,
+    pad_days,
+    standard_bill,
+)
+from simulator.diagnoses import (
+    BY_CODE,
+    CHRONIC,
+    Diagnosis,
+    DiagnosisPicker,
+)
+from simulator.episode import DAY_SECONDS as _DAY
+from simulator.episode import Episode
+from simulator.fraud import related_diagnosis
+from simulator.fraud_episodes import _AGE_GROUP, _DX_INDEX, fraud_episode
+from simulator.render import Renderer
+from simulator.world import World
+
+SECOND_VISIT = 0.02  # outpatient visits followed by another department the same day
+OUTBREAK = 0.01  # gastro-intestinal stays that are part of a cluster (ILLUSTRATIVE)
+AWAITING_PLACEMENT = 0.06  # stays of patients aged 70+ prolonged waiting for a care place
+CODING_ERROR = 0.002  # honest claims whose diagnosis was keyed for another patient
+_LOS_LEVEL = {1: 0.9, 2: 1.0, 3: 1.1}
+
+# A generated day, ready to write: (day index, submission ts of each line due
+# that day in order, offsets of those lines in the text, the text, and the
+# claims due on later days as (ts, day, position, line)).
+DayBlock = tuple[int, list[int], list[int], str, list[tuple[int, int, int, str]]]
+
+
+class DayGenerator(Renderer):
+    """Draws the episodes of each submission day (honest ones here, fraud in the mixin)."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world)
+        self.config = world.config
+        self.picker = DiagnosisPicker()
+        self.start_ord = self.config.start.toordinal()
+        self.drawn: list[tuple[int, Episode]] = []
+        self._day_start = 0
+        self._home: dict[tuple[int, str], int] = {}
+        self._rx: dict[tuple[int, int, str], Bill] = {}
+
+    def push(self, ts: int, ep: Episode) -> None:
+        if ts < self._day_start:
+            # A follow-up that ended before today (short second stay after a
+            # late-submitted first one) is submitted today, at its time of day.
+            ts = self._day_start + ts % _DAY
+        self.drawn.append((ts, ep))
+
+    def day_episodes(self, i: int) -> list[tuple[int, Episode]]:
+        """The episodes drawn on generation day ``i`` (0-based), as ``(submission ts, episode)``.
+
+        Each day has its own random source, so days can be drawn in any order
+        or process. Every ts lies on that day or later.
+        """
+        self.drawn = []
+        day = self.start_ord + i
+        self._day_start = day * _DAY
+        r = random.Random((self.config.seed << 21) + i)
+        self._ltc_day(r, day)
+        self._day(r, day, self.world.day_budgets[i])
+        out, self.drawn = self.drawn, []
+        return out
+
+    def day_block(self, i: int) -> DayBlock:
+        """Day ``i`` rendered as JSON Lines: the claims due that day as one text
+        (in submission order), the later ones separately."""
+        eps = self.day_episodes(i)
+        limit = (self.start_ord + i + 1) * _DAY
+        today = sorted([(ts, k) for k, (ts, _ep) in enumerate(eps) if ts < limit])
+        claim_id = self.claim_id
+        tail = self.render_tail
+        parts = []
+        offsets = [0]
+        pos = 0
+        for ts, k in today:
+            line = f'{{"claim_id":"{claim_id(ts, i, k)}"{tail(eps[k][1], ts)}\n'
+            parts.append(line)
+            pos += len(line)
+            offsets.append(pos)
+        later = [
+            (ts, i, k, f'{{"claim_id":"{claim_id(ts, i, k)}"{tail(ep, ts)}\n')
+            for k, (ts, ep) in enumerate(eps)
+            if ts >= limit
+        ]
+        return i, [ts for ts, _k in today], offsets, "".join(parts), later
+
+    def _ltc_day(self, r: random.Random, day: int) -> None:
+        date = dt.date.fromordinal(day)
+        todays = [b for b in self.world.beneficiaries if b.day_of_month == date.day]
+        if not todays:
+            return
+        last = date.replace(day=1) - dt.timedelta(days=1)
+        first = last.replace(day=1)
+        span = last.day
+        for b in todays:
+            key = b.person * 131 + b.provider
+            days = span
+            if r.random() < 0.15:  # a hospital stay or a visit to family
+                days = max(1, span - 1 - int(r.random() * 10))
+            h = self.world.network.hospitals[b.provider]
+            bill = ltc_bill(h, b.setting, days, key)
+            pop = self.world.populations[b.region]
+            dx = "I69.3" if mix(key, 9) < 0.5 else "G30.9" if mix(key, 10) < 0.5 else "I63.9"
+            ep = Episode(
+                "ltc",
+                b.region,
+                b.person,
+                b.provider,
+                first.toordinal(),
+                last.toordinal(),
+                dx,
+                bill,
+                pop.l_registered[b.person],
+                ltc=(b.setting, days),
+            )
+            self.push(day * _DAY + 9 * 3600 + int(r.random() * 8 * 3600), ep)
+
+    def _day(self, r: random.Random, day: int, budget: int) -> None:
+        world = self.world
+        config = self.config
+        regions = world.regions
+        region_cum = world.region_cum
+        network = world.network
+        hospitals = network.hospitals
+        date = dt.date.fromordinal(day)
+        season = min(5, (date.month - 1) // 2)
+        inpatient_share = config.inpatient_share
+        ic_rate = {(c, f): world.intercity_rate(c, f) for c in regions for f in (False, True)}
+        region_total = region_cum[-1]
+        n_regions = len(regions)
+        pick_tables = network.pick_tables
+        remaining = budget
+        rnd = r.random
+        out = self.drawn
+        day_ts = day * _DAY
+        tables = self.picker.tables
+        pick_dx = self.picker.pick
+        level_cum_in = world.level_cum_in
+        level_cum_out = world.level_cum_out
+        while remaining > 0:
+            inpatient = rnd() < inpatient_share
+            ri = bisect_right(region_cum, rnd() * region_total)
+            if ri >= n_regions:
+                ri = n_regions - 1
+            region = regions[ri]
+            pop = world.populations[region]
+            # Inlined RegionPopulation.draw (hot path; same draws).
+            cum = pop.cum_in if inpatient else pop.cum_out
+            cell = bisect_right(cum, rnd() * cum[-1])
+            cells = pop.cells
+            if cell >= len(cells):
+                cell = len(cells) - 1
+            cell_first, cell_size = cells[cell][2], cells[cell][3]
+            person = cell_first + int(rnd() * cell_size)
+            band = pop.l_band[person]
+            female = pop.l_female[person]
+            chronic = pop.l_chronic[person]
+            registered = pop.l_registered[person]
+            hregion = region
+            dest = pop.l_dest[person]
+            if registered and dest >= 0 and rnd() < 0.75:
+                hregion = regions[dest]
+            elif rnd() < ic_rate[(region, inpatient)]:
+                others, cum = world.dest_cum[region]
+                hregion = others[_bisect(cum, rnd() * cum[-1])]
+                # Referrals are usually filed; emergencies while travelling are not.
+                registered = rnd() < (0.65 if inpatient else 0.25)
+            person_key = ri * 10_000_000 + person
+            refill = not inpatient and chronic >= 0 and rnd() < 0.75
+            if refill:
+                home_key = (person_key, hregion)
+                hi = self._home.get(home_key, -1)
+                if hi < 0:
+                    level = 1 + _bisect(
+                        world.level_cum_out, mix(person_key, 31) * world.level_cum_out[-1]
+                    )
+                    hi = network.pick(hregion, level, mix(person_key, 32))
+                    if len(self._home) > 300_000:
+                        self._home.clear()
+                    self._home[home_key] = hi
+            else:
+                lc = level_cum_in if inpatient else level_cum_out
+                level = bisect_right(lc, rnd() * lc[-1])
+                level = 3 if level > 2 else level + 1
+                # Inlined HospitalNetwork.pick (hot path; same draws).
+                hcum, hidx = pick_tables[(hregion, level)]
+                k = bisect_right(hcum, rnd() * hcum[-1])
+                hi = hidx[k if k < len(hidx) else len(hidx) - 1]
+            h = hospitals[hi]
+            if h.scheme is not None and rnd() < h.fraud_share:
+                used = fraud_episode(
+                    self,
+                    r,
+                    day,
+                    h,
+                    hi,
+                    region,
+                    person,
+                    registered,
+                    inpatient,
+                    band,
+                    female,
+                    season,
+                    remaining,
+                )
+                if used:
+                    remaining -= used
+                    continue
+            if refill:
+                dx = BY_CODE[CHRONIC[chronic]]
+                bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
+                self.push_outpatient(
+                    r,
+                    day,
+                    Episode("outpatient", region, person, hi, day, day, dx.code, bill, registered),
+                )
+                remaining -= 1
+                continue
+            # Inlined DiagnosisPicker.pick (hot path; same draws).
+            u = rnd()
+            table = tables.get((inpatient, _AGE_GROUP[band], female, h.case_mix, season))
+            if table is None:
+                code = pick_dx(u, inpatient, _AGE_GROUP[band], female, h.case_mix, season)
+            else:
+                dx_cum, dx_codes = table
+                j = bisect_right(dx_cum, u * dx_cum[-1])
+                code = dx_codes[j if j < len(dx_codes) else len(dx_codes) - 1]
+            if rnd() < CODING_ERROR:
+                # Honest data-entry slip: a diagnosis meant for another patient.
+                code = self.picker.pick(
+                    rnd(), inpatient, int(rnd() * 3), rnd() < 0.5, h.case_mix, season
+                )
+            dx = BY_CODE[code]
+            if not inpatient:
+                if dx.code == "N18.5":
+                    bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
+                else:
+                    bill = outpatient_bill(r, h, dx)
+                # Inlined push_outpatient (same draws).
+                sec = 28_800 + int(46_800 * rnd() * (0.35 + 0.65 * rnd()))
+                out.append(
+                    (
+                        day_ts + sec,
+                        Episode("outpatient", region, person, hi, day, day, code, bill, registered),
+                    )
+                )
+                remaining -= 1
+                if remaining > 0 and rnd() < SECOND_VISIT:
+                    # A second department the same day: same person, hospital and
+                    # date, another diagnosis - what a duplicate bill looks like.
+                    code2 = self.picker.pick(
+                        rnd(), False, _AGE_GROUP[band], female, h.case_mix, season
+                    )
+                    if code2 != code:
+                        bill2 = outpatient_bill(r, h, BY_CODE[code2])
+                        self.push_outpatient(
+                            r,
+                            day,
+                            Episode(
+                                "outpatient", region, person, hi, day, day, code2, bill2, registered
+                            ),
+                        )
+                        remaining -= 1
+                continue
+            if dx.group == "gi" and remaining > 2 and rnd() < OUTBREAK:
+                remaining -= self._outbreak(r, day, h, hi, region, remaining)
+                continue
+            remaining -= self.stay(r, day, h, hi, region, person, registered, dx, remaining)
+
+    def _outbreak(
+        self, r: random.Random, day: int, h: Any, hi: int, region: str, remaining: int
+    ) -> int:
+        """Honest cluster: several people of one town admitted together (food poisoning).
+
+        Looks like a ghost-patient group admission, but the patients are
+        ordinary insured persons of all ages.
+        """
+        pop = self.world.populations[region]
+        dx = BY_CODE["K52.9"]
+        n = min(remaining, 3 + int(r.random() * 6))
+        dis = day - self.lag(r)
+        for _ in range(n):
+            person = pop.draw(r.random(), r.random(), True)
+            los = max(1, round(dx.los * r.lognormvariate(0.0, 0.3)))
+            bill = inpatient_bill(r, h, dx, los)
+            ep = Episode(
+                "inpatient",
+                region,
+                person,
+                hi,
+                dis - los,
+                dis,
+                dx.code,
+                bill,
+                pop.l_registered[person],
+            )
+            self.push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
+        return n
+
+    @staticmethod
+    def lag(r: random.Random) -> int:
+        """Days between discharge and submission: mostly settled at discharge."""
+        return 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
+
+    def _prescription(self, h: Any, hi: int, dx: Diagnosis, person_key: int) -> Bill:
+        """The person's usual prescription at hospital ``hi`` (cached; bounded)."""
+        key = (person_key, hi, dx.code)
+        rx = self._rx.get(key)
+        if rx is None:
+            rx = chronic_prescription(h, dx, person_key)
+            if len(self._rx) > 300_000:
+                self._rx.clear()
+            self._rx[key] = rx
+        return rx
+
+    def push_outpatient(self, r: random.Random, day: int, ep: Episode) -> None:
+        # Clinics open 08:00-21:00, busiest in the morning.
+        sec = 8 * 3600 + int(13 * 3600 * r.random() * (0.35 + 0.65 * r.random()))
+        self.push(day * _DAY + sec, ep)
+
+    def discharge_ts(self, r: random.Random, dis: int) -> int:
+        return (dis + self.lag(r)) * _DAY + 9 * 3600 + int(r.random() * 9 * 3600)
+
+    def draw_los(self, r: random.Random, dx: Diagnosis, level: int, teaching: bool) -> int:
+        f = _LOS_LEVEL[level] * (1.1 if teaching else 1.0)
+        return max(1, min(90, round(dx.los * f * r.lognormvariate(0.0, 0.45))))
+
+    def stay(
+        self,
+        r: random.Random,
+        day: int,
+        h: Any,
+        hi: int,
+        region: str,
+        person: int,
+        registered: bool,
+        dx: Diagnosis,
+        remaining: int,
+    ) -> int:
+        """An honest stay submitted on ``day``, with its honest follow-ups; returns claims used."""
+        # The claim is submitted on `day`: discharge was 0-5 days earlier.
+        dis = day - self.lag(r)
+        salt = (self.config.seed << 24) + hi * 64 + _DX_INDEX[dx.code]
+        if dx.standard:
+            los, bill = standard_bill(h, dx, salt)
+            bill = list(bill)
+        else:
+            los = self.draw_los(r, dx, h.level, h.teaching)
+            bill = inpatient_bill(r, h, dx, los)
+            if (
+                r.random() < AWAITING_PLACEMENT
+                and self.world.populations[region].l_band[person] >= 7
+            ):
+                # An elderly patient stays on, waiting for a care place or family.
+                extra = 2 + int(r.random() * 9)
+                bill = pad_days(bill, extra)
+                los += extra
+        ep = Episode("inpatient", region, person, hi, dis - los, dis, dx.code, bill, registered)
+        self.push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
+        used = 1
+        # Chemotherapy comes in cycles three weeks apart, billed identically.
+        if dx.code == "Z51.1":
+            adm = dis - los
+            for _ in range(min(remaining - used, 1 + int(r.random() * 3))):
+                adm += 19 + int(r.random() * 5)
+                nxt = Episode(
+                    "inpatient", region, person, hi, adm, adm + los, dx.code, list(bill), registered
+                )
+                self.push(self.discharge_ts(r, adm + los), nxt)
+                used += 1
+            return used
+        # Honest re-admission: relapse, complication or transfer up.
+        p = dx.readmit * (1.6 if dx.ages[2] > 1.0 else 1.0)
+        if used < remaining and r.random() < p:
+            gap = int(r.random() * 2) if r.random() < 0.2 else 2 + int(r.random() * 26)
+            dx2 = related_diagnosis(r, dx)
+            h2i = hi
+            if r.random() < 0.3 and h.level < 3:
+                h2i = self.world.network.pick(h.region, 3, r.random())
+            h2 = self.world.network.hospitals[h2i]
+            los2 = self.draw_los(r, dx2, h2.level, h2.teaching)
+            adm2 = dis + gap
+            bill2 = inpatient_bill(r, h2, dx2, los2)
+            nxt = Episode(
+                "inpatient", region, person, h2i, adm2, adm2 + los2, dx2.code, bill2, registered
+            )
+            self.push(self.discharge_ts(r, adm2 + los2), nxt)
+            used += 1
+        return used
+
+
+def _bisect(cum: list[float], x: float) -> int:
+    i = bisect_right(cum, x)
+    return min(i, len(cum) - 1)
