@@ -23,15 +23,17 @@ from simulator.bills import (
     standard_bill,
 )
 from simulator.diagnoses import (
+    AGE_GROUP_OF_BAND,
     BY_CODE,
     CHRONIC,
+    DX_INDEX,
     Diagnosis,
     DiagnosisPicker,
 )
 from simulator.episode import DAY_SECONDS as _DAY
 from simulator.episode import Episode
 from simulator.fraud import related_diagnosis
-from simulator.fraud_episodes import _AGE_GROUP, _DX_INDEX, fraud_episode
+from simulator.fraud_episodes import fraud_episode
 from simulator.render import Renderer
 from simulator.world import World
 
@@ -48,7 +50,8 @@ DayBlock = tuple[int, list[int], list[int], str, list[tuple[int, int, int, str]]
 
 
 class DayGenerator(Renderer):
-    """Draws the episodes of each submission day (honest ones here, fraud in the mixin)."""
+    """Draws the episodes of each submission day (fraudulent ones via
+    :func:`simulator.fraud_episodes.fraud_episode`) and renders them."""
 
     def __init__(self, world: World) -> None:
         super().__init__(world)
@@ -61,6 +64,7 @@ class DayGenerator(Renderer):
         self._rx: dict[tuple[int, int, str], Bill] = {}
 
     def push(self, ts: int, ep: Episode) -> None:
+        """Record an episode submitted at ``ts`` (never before the day being drawn)."""
         if ts < self._day_start:
             # A follow-up that ended before today (short second stay after a
             # late-submitted first one) is submitted today, at its time of day.
@@ -239,9 +243,9 @@ class DayGenerator(Renderer):
                 continue
             # Inlined DiagnosisPicker.pick (hot path; same draws).
             u = rnd()
-            table = tables.get((inpatient, _AGE_GROUP[band], female, h.case_mix, season))
+            table = tables.get((inpatient, AGE_GROUP_OF_BAND[band], female, h.case_mix, season))
             if table is None:
-                code = pick_dx(u, inpatient, _AGE_GROUP[band], female, h.case_mix, season)
+                code = pick_dx(u, inpatient, AGE_GROUP_OF_BAND[band], female, h.case_mix, season)
             else:
                 dx_cum, dx_codes = table
                 j = bisect_right(dx_cum, u * dx_cum[-1])
@@ -270,7 +274,7 @@ class DayGenerator(Renderer):
                     # A second department the same day: same person, hospital and
                     # date, another diagnosis - what a duplicate bill looks like.
                     code2 = self.picker.pick(
-                        rnd(), False, _AGE_GROUP[band], female, h.case_mix, season
+                        rnd(), False, AGE_GROUP_OF_BAND[band], female, h.case_mix, season
                     )
                     if code2 != code:
                         bill2 = outpatient_bill(r, h, BY_CODE[code2])
@@ -361,7 +365,7 @@ class DayGenerator(Renderer):
         """An honest stay submitted on ``day``, with its honest follow-ups; returns claims used."""
         # The claim is submitted on `day`: discharge was 0-5 days earlier.
         dis = day - self.lag(r)
-        salt = (self.config.seed << 24) + hi * 64 + _DX_INDEX[dx.code]
+        salt = (self.config.seed << 24) + hi * 64 + DX_INDEX[dx.code]
         if dx.standard:
             los, bill = standard_bill(h, dx, salt)
             bill = list(bill)

@@ -144,6 +144,10 @@ def age_group(band: int) -> int:
     return 1 if band < BAND_60_PLUS else 2
 
 
+AGE_GROUP_OF_BAND: tuple[int, ...] = tuple(age_group(b) for b in range(N_BANDS))
+DX_INDEX: dict[str, int] = {d.code: i for i, d in enumerate(DIAGNOSES)}
+
+
 def season_factor(day_of_year: int) -> float:
     """Multiplier of respiratory diagnoses: peaks mid-January, lowest mid-July."""
     return 1.0 + 0.55 * math.cos(2 * math.pi * (day_of_year - 15) / 365.0)

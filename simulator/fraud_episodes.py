@@ -15,23 +15,20 @@ from simulator.bills import (
     outpatient_bill,
 )
 from simulator.diagnoses import (
+    AGE_GROUP_OF_BAND,
     BY_CODE,
-    DIAGNOSES,
+    DX_INDEX,
     GHOST_DIAGNOSES,
     MILD_ADMISSION,
-    age_group,
 )
 from simulator.episode import DAY_SECONDS as _DAY
 from simulator.episode import Episode
 from simulator.fraud import hanging_bed, related_diagnosis, substitute, template, upcode
-from simulator.regions import N_BANDS
 
 if TYPE_CHECKING:
     from simulator.days import DayGenerator
 
 BORROWED_CARD = 0.3  # ghost-patient claims that are a borrowed card, not a listed ghost
-_DX_INDEX = {d.code: i for i, d in enumerate(DIAGNOSES)}
-_AGE_GROUP = [age_group(b) for b in range(N_BANDS)]
 
 
 def fraud_episode(
@@ -86,10 +83,12 @@ def fraud_episode(
         if remaining < 2:
             return 0
         if inpatient:
-            code = gen.picker.pick(rnd(), True, _AGE_GROUP[band], female, h.case_mix, season)
+            code = gen.picker.pick(rnd(), True, AGE_GROUP_OF_BAND[band], female, h.case_mix, season)
             gen.stay(r, day, h, hi, region, person, registered, BY_CODE[code], 1)
         else:
-            code = gen.picker.pick(rnd(), False, _AGE_GROUP[band], female, h.case_mix, season)
+            code = gen.picker.pick(
+                rnd(), False, AGE_GROUP_OF_BAND[band], female, h.case_mix, season
+            )
             bill = outpatient_bill(r, h, BY_CODE[code])
             gen.push_outpatient(
                 r,
@@ -136,7 +135,7 @@ def fraud_episode(
         return 2
     if scheme in ("hanging_bed", "decomposed_admission"):
         inpatient = True
-    code = gen.picker.pick(rnd(), inpatient, _AGE_GROUP[band], female, h.case_mix, season)
+    code = gen.picker.pick(rnd(), inpatient, AGE_GROUP_OF_BAND[band], female, h.case_mix, season)
     dx = BY_CODE[code]
     if scheme == "hanging_bed" and code not in MILD_ADMISSION:
         dx = BY_CODE[MILD_ADMISSION[int(rnd() * len(MILD_ADMISSION))]]
@@ -153,7 +152,7 @@ def fraud_episode(
         bill = inpatient_bill(r, h, dx, los) if inpatient else outpatient_bill(r, h, dx)
         bill = substitute(r, h, bill, inpatient)
     elif scheme == "template_billing":
-        salt = (seed << 24) + hi * 64 + _DX_INDEX[dx.code] + 1_000_000
+        salt = (seed << 24) + hi * 64 + DX_INDEX[dx.code] + 1_000_000
         tlos, bill = template(h, dx, inpatient, salt)
         if inpatient:
             los = tlos
