@@ -188,6 +188,9 @@ def main() -> None:
     ap.add_argument("--max-batch", type=int, default=None)
     ap.add_argument("--profile", help="write a py-spy raw profile of the worker to this file")
     ap.add_argument("--source", choices=("simulator", "sample"), default="simulator")
+    ap.add_argument(
+        "--latency-fraction", type=float, default=0.5, help="latency load, share of the rate"
+    )
     args = ap.parse_args()
 
     broker = start_broker()
@@ -247,7 +250,7 @@ def main() -> None:
         )
         print(f"ratio to bare loop: {rate / bare:.2f}; to the core alone: {rate / core:.2f}")
 
-        half = rate / 2
+        half = rate * args.latency_fraction
         n_lat = int(half * args.latency_seconds)
         lat_msgs = encode_claims(claims(n_lat, 2, "L"))
         sent = asyncio.run(produce(bs, lat_msgs, rate=half))

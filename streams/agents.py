@@ -49,6 +49,7 @@ class AgentConfig:
     linger_ms: int = 2
     session_timeout_ms: int = 6000  # Tansu holds a first JoinGroup for half of it
     heartbeat_interval_ms: int = 1000
+    commit_interval: float = 0.25  # seconds between offset commits
 
     @property
     def changelog_topic(self) -> str:
@@ -85,6 +86,8 @@ class SettlementAgent:
         self._reader: Any = None
         self._inflight: asyncio.Future[None] | None = None
         self._outbox: Outbox | None = None
+        self._uncommitted: dict[Any, int] = {}
+        self._last_commit = 0.0
         self.ready = asyncio.Event()
         self.last_loop = time.monotonic()
         self.processed = 0
@@ -127,6 +130,7 @@ class SettlementAgent:
                 # Wait for the batch in hand to be acknowledged and committed.
                 async with agent._lock:
                     await agent.drain()
+                    await agent.commit_now()
                     agent.ready.clear()
 
             async def on_partitions_assigned(self, assigned: Any) -> None:
@@ -146,6 +150,7 @@ class SettlementAgent:
         async with self._lock:
             if self._consumer is not None:
                 await self.drain()
+                await self.commit_now()
             for client in (self._consumer, self._reader, self._producer):
                 if client is not None:
                     await client.stop()
@@ -170,14 +175,23 @@ class SettlementAgent:
                     self._inflight = asyncio.ensure_future(self._finish(pending))
             elif self._inflight is not None:
                 await self.drain()
+            elif self._uncommitted:
+                await self.commit_now()
             if self.watcher is not None:
                 self.metrics.set_model(self.watcher.version)
 
     async def drain(self) -> None:
-        """Wait until the batch in flight is acknowledged and its offsets committed."""
+        """Wait until the batch in flight is acknowledged (its offsets then become committable)."""
         inflight, self._inflight = self._inflight, None
         if inflight is not None:
             await inflight
+
+    async def commit_now(self) -> None:
+        """Commit the offsets of every acknowledged batch not yet committed."""
+        if self._uncommitted and self._consumer is not None:
+            offsets, self._uncommitted = self._uncommitted, {}
+            await self._consumer.commit(offsets)
+        self._last_commit = time.monotonic()
 
     # -- recovery ------------------------------------------------------------
 
@@ -308,8 +322,11 @@ class SettlementAgent:
         n_dlq, n_flags = p.n_dlq, p.n_flags
         if p.futures:
             await asyncio.gather(*p.futures)
-        if commits:
-            await consumer.commit(commits)
+        # A commit is only a progress mark (everything before it is acknowledged), so it
+        # is throttled: at low load it would cost a round trip per small batch.
+        self._uncommitted.update(commits)
+        if time.monotonic() - self._last_commit >= self.config.commit_interval:
+            await self.commit_now()
         done_ms = time.time() * 1000.0
         for ts in stamps:
             metrics.latency.observe(max(0.0, (done_ms - ts) / 1000.0))

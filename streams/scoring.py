@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -100,6 +101,7 @@ class ModelWatcher:
         self.scorer: ModelScorer | None = None
         self.current: str | None = None  # "name/version" of the loaded champion
         self._said_none = False
+        self._lock = threading.Lock()  # one look-up and load at a time
 
     @property
     def version(self) -> str:
@@ -111,6 +113,10 @@ class ModelWatcher:
 
         Blocking (MLflow is synchronous): call it in a thread from async code.
         """
+        with self._lock:
+            return self._check()
+
+    def _check(self) -> bool:
         import mlflow
         from mlflow import MlflowClient
 
