@@ -370,3 +370,38 @@ def test_dead_letters_export_fix_and_replay(tmp_path: Path) -> None:
         if worker is not None:
             worker.stop()
         broker.stop()
+
+
+# -- links between the docs -----------------------------------------------------------------
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors of a Markdown file (code blocks skipped)."""
+    text = path.read_text(encoding="utf-8")
+    for block in code_blocks(path):
+        text = text.replace(block.text, "")
+    out = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*$", text, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        out.add(slug)
+    return out
+
+
+@pytest.mark.parametrize("doc", [*DOCS, ROOT / "README.md"], ids=lambda p: p.name)
+def test_links_point_at_files_and_headings_that_exist(doc: Path) -> None:
+    text = doc.read_text(encoding="utf-8")
+    for block in code_blocks(doc):
+        text = text.replace(block.text, "")
+    broken = []
+    for target in LINK.findall(text):
+        if re.match(r"^[a-z]+:", target):
+            continue  # http(s), mailto: not checked (no network)
+        file_part, _, anchor = target.partition("#")
+        path = (doc.parent / file_part).resolve() if file_part else doc
+        if not path.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+            broken.append(f"{target}: no heading #{anchor}")
+    assert not broken, f"{doc.relative_to(ROOT)}: " + "; ".join(broken)
