@@ -1,4 +1,4 @@
-"""Replay a JSON Lines claims file into the claim topics with a kafka-python producer.
+"""Replay a JSON Lines claims file into the claim topics (kafka-python producer); read topics back.
 
 Each line goes, as its original bytes, to ``claims.intercity`` when the insured
 and hospital regions differ and to ``claims.realtime`` otherwise, keyed by
@@ -8,12 +8,14 @@ worker answers it ``malformed``). ``rate`` paces the sending in claims/s.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from streams.sample_claims import claim_key_and_topic
 
@@ -74,3 +76,42 @@ def replay(
         producer.close()
     log.info("replay done", extra={"counts": dict(counts), "seconds": time.monotonic() - start})
     return counts
+
+
+async def _read_all(
+    bootstrap: str, topic: str, want: int | None, idle: float, timeout: float
+) -> list[Any]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await c.start()
+    try:
+        parts = c.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        c.assign(tps)
+        await c.seek_to_beginning(*tps)
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout
+        last = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = await c.getmany(timeout_ms=200, max_records=10_000)
+            for recs in batch.values():
+                out.extend(recs)
+            if batch:
+                last = time.monotonic()
+            elif (want is None or len(out) >= want) and time.monotonic() - last > idle:
+                break
+        return out
+    finally:
+        await c.stop()
+
+
+def read_topic(
+    bootstrap: str, topic: str, want: int | None = None, idle: float = 1.0, timeout: float = 120.0
+) -> list[Any]:
+    """Every record of ``topic`` (all partitions, from the start), with aiokafka.
+
+    Reads until at least ``want`` records are in and nothing new came for
+    ``idle`` seconds (end offsets are not trusted: Tansu under-reports them).
+    """
+    return asyncio.run(_read_all(bootstrap, topic, want, idle, timeout))

@@ -5,7 +5,6 @@ Nothing here is used by the worker itself.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.broker import free_port
+from streams.replay import read_topic
 
 
 @dataclass
@@ -115,42 +115,6 @@ def start_worker(
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     return WorkerProcess(proc, port, log_path)
-
-
-async def _read_all(
-    bootstrap: str, topic: str, want: int | None, idle: float, timeout: float
-) -> list[Any]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await c.start()
-    try:
-        parts = c.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        c.assign(tps)
-        await c.seek_to_beginning(*tps)
-        out: list[Any] = []
-        deadline = time.monotonic() + timeout
-        last = time.monotonic()
-        while time.monotonic() < deadline:
-            batch = await c.getmany(timeout_ms=200, max_records=10_000)
-            for recs in batch.values():
-                out.extend(recs)
-            if batch:
-                last = time.monotonic()
-            elif (want is None or len(out) >= want) and time.monotonic() - last > idle:
-                break
-        return out
-    finally:
-        await c.stop()
-
-
-def read_topic(
-    bootstrap: str, topic: str, want: int | None = None, idle: float = 1.0, timeout: float = 120.0
-) -> list[Any]:
-    """Every record of ``topic`` (all partitions, from the start) once at least ``want`` are
-    read and nothing new came for ``idle`` seconds."""
-    return asyncio.run(_read_all(bootstrap, topic, want, idle, timeout))
 
 
 def wait_for_claims(

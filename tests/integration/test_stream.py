@@ -8,11 +8,15 @@ real ``yibao stream`` worker processes.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections import Counter, defaultdict
 
 import pytest
 
+from settlement.clearing import clear_period
 from settlement.engine import Settler
 from settlement.jsonio import encode_record
 from settlement.policy_loader import load_policy_dir
@@ -150,6 +154,22 @@ def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path
     assert sum(1 for (_cid, st) in statuses if st == "duplicate") == 5
     changelog = read_topic(broker.bootstrap, "t-kill-claims" + CHANGELOG_SUFFIX, idle=0.3)
     entries = [decode_entry(r.value) for r in changelog if r.value]
+    # `yibao clearing` on a dump of the settlements topic (re-sent records included)
+    # nets what batch settlement nets
+    dump = tmp_path / "settlements.jsonl"
+    env = {**os.environ, "KAFKA_BOOTSTRAP": broker.bootstrap}
+    cli = [sys.executable, "-m", "yibao.cli"]
+    subprocess.run([*cli, "topic-dump", SETTLEMENTS, "-o", str(dump)], env=env, check=True)
+    assert len(dump.read_bytes().splitlines()) == len(records)
+    out = subprocess.run(
+        [*cli, "clearing", "--period", "2026-03", str(dump)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    got = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert got and got == clear_period(batch_records(lines), "2026-03")
     # one state entry per settled claim: nothing was paid (or counted) twice
     assert len(entries) == len({e["o"][0] for e in entries})
     assert len(entries) == len({r["claim_id"] for r in records if r["status"] == "settled"})

@@ -83,8 +83,36 @@ def replay(
         typer.echo(f"{topic}: {n}")
 
 
+def topic_dump(
+    topic: Annotated[str, typer.Argument(help="Topic to read, e.g. settlements.")],
+    output: Annotated[str, typer.Option("-o", "--output", help="JSON Lines file (- = stdout).")] = (
+        "-"
+    ),
+    idle: Annotated[float, typer.Option(help="Stop after this many seconds without news.")] = 2.0,
+) -> None:
+    """Write every message of a topic, one a line (``yibao clearing`` reads a settlements dump)."""
+    import sys
+
+    from streams.replay import read_topic
+    from yibao.settings import get_settings
+
+    records = read_topic(get_settings().kafka_bootstrap, topic, idle=idle, timeout=3600)
+    out = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
+    try:
+        for r in records:
+            if r.value is not None:
+                out.write(r.value.rstrip(b"\n") + b"\n")
+    finally:
+        if output != "-":
+            out.close()
+        else:
+            out.flush()
+    typer.echo(f"{len(records)} messages from {topic}", err=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the stream commands to the CLI."""
     app.command("broker")(broker)
     app.command("stream")(stream)
     app.command("replay")(replay)
+    app.command("topic-dump")(topic_dump)
