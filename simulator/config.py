@@ -44,6 +44,9 @@ class SimConfig:
         inpatient_share: share of non-ltc claims that are inpatient stays.
         ltc_share: share of claims that are monthly long-term-care claims.
         schemes: the fraud schemes in use (default: all).
+        spill: let claims that an episode near the end spawns (a second stay,
+            a duplicate bill) be submitted after the window; if False, such
+            follow-ups are not drawn and every claim is submitted inside it.
     """
 
     seed: int = 0
@@ -58,6 +61,7 @@ class SimConfig:
     inpatient_share: float = 0.24
     ltc_share: float = 0.02
     schemes: tuple[str, ...] = field(default=FRAUD_SCHEMES)
+    spill: bool = True
 
     def __post_init__(self) -> None:
         if self.seed < 0:

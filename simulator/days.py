@@ -60,8 +60,13 @@ class DayGenerator(Renderer):
         self.start_ord = self.config.start.toordinal()
         self.drawn: list[tuple[int, Episode]] = []
         self._day_start = 0
+        self._window_end = (self.start_ord + self.config.days) * _DAY
         self._home: dict[tuple[int, str], int] = {}
         self._rx: dict[tuple[int, int, str], Bill] = {}
+
+    def fits(self, ts: int) -> bool:
+        """Whether a claim submitted at ``ts`` may be drawn (see ``SimConfig.spill``)."""
+        return self.config.spill or ts < self._window_end
 
     def push(self, ts: int, ep: Episode) -> None:
         """Record an episode submitted at ``ts`` (never before the day being drawn)."""
@@ -391,7 +396,10 @@ class DayGenerator(Renderer):
                 nxt = Episode(
                     "inpatient", region, person, hi, adm, adm + los, dx.code, list(bill), registered
                 )
-                self.push(self.discharge_ts(r, adm + los), nxt)
+                ts = self.discharge_ts(r, adm + los)
+                if not self.fits(ts):
+                    break
+                self.push(ts, nxt)
                 used += 1
             return used
         # Honest re-admission: relapse, complication or transfer up.
@@ -409,8 +417,10 @@ class DayGenerator(Renderer):
             nxt = Episode(
                 "inpatient", region, person, h2i, adm2, adm2 + los2, dx2.code, bill2, registered
             )
-            self.push(self.discharge_ts(r, adm2 + los2), nxt)
-            used += 1
+            ts = self.discharge_ts(r, adm2 + los2)
+            if self.fits(ts):
+                self.push(ts, nxt)
+                used += 1
         return used
 
 

@@ -104,6 +104,8 @@ def fraud_episode(
         if orig.claim_type == "outpatient" and rnd() < 0.6:
             # A repeat visit that never happened: the same bill on a later day.
             when = day + 1 + int(rnd() * 14)
+            if not gen.fits(when * _DAY):
+                return 1
             copy = Episode(
                 "outpatient",
                 orig.region,
@@ -131,7 +133,10 @@ def fraud_episode(
             orig.registered,
             fraud=scheme,
         )
-        gen.push(orig_ts + (3 + int(rnd() * 35)) * _DAY + int(rnd() * 3600), copy)
+        ts = orig_ts + (3 + int(rnd() * 35)) * _DAY + int(rnd() * 3600)
+        if not gen.fits(ts):
+            return 1
+        gen.push(ts, copy)
         return 2
     if scheme in ("hanging_bed", "decomposed_admission"):
         inpatient = True
@@ -168,7 +173,6 @@ def fraud_episode(
         ep1 = Episode(
             "inpatient", region, person, hi, adm1, dis, dx.code, bill1, registered, fraud=scheme
         )
-        gen.push(ts, ep1)
         dx2 = related_diagnosis(r, dx)
         adm2 = dis + gap
         bill2 = inpatient_bill(r, h, dx2, los2, workup=False)
@@ -184,7 +188,11 @@ def fraud_episode(
             registered,
             fraud=scheme,
         )
-        gen.push(gen.discharge_ts(r, adm2 + los2), ep2)
+        ts2 = gen.discharge_ts(r, adm2 + los2)
+        if not gen.fits(ts2):
+            return 0  # the second stay would fall after the window: bill honestly
+        gen.push(ts, ep1)
+        gen.push(ts2, ep2)
         return 2
     else:  # pragma: no cover - every scheme is handled above
         raise ValueError(f"unknown scheme {scheme!r}")

@@ -216,3 +216,15 @@ def test_output_does_not_depend_on_the_hash_seed(tmp_path) -> None:
         )
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+def test_no_spill_keeps_every_claim_inside_the_window() -> None:
+    config = SimConfig(seed=6, claims=4000, start=dt.date(2026, 11, 27), days=1, spill=False)
+    claims = list(simulate(config))
+    assert len(claims) == 4000
+    assert {c["submitted_at"][:10] for c in claims} == {"2026-11-27"}
+    spilled = list(simulate(SimConfig(seed=6, claims=4000, start=dt.date(2026, 11, 27), days=1)))
+    assert len({c["submitted_at"][:10] for c in spilled}) > 1
+    # Fraud is still drawn inside the window (schemes whose follow-up would fall
+    # outside it are billed honestly instead).
+    assert any(c["is_fraud"] for c in claims)

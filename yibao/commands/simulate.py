@@ -40,6 +40,13 @@ def register(app: typer.Typer) -> None:
         ageing: Annotated[
             bool, typer.Option("--ageing", help="Shanghai-like age structure (30%+ aged 60+).")
         ] = False,
+        spill: Annotated[
+            bool,
+            typer.Option(
+                help="Let claims spawned near the end (second stays, duplicate bills) be "
+                "submitted after the window; --no-spill keeps every claim inside it."
+            ),
+        ] = True,
         workers: Annotated[
             int, typer.Option(help="Processes drawing days (0 = one per CPU, max 4).", min=0)
         ] = 0,
@@ -65,6 +72,7 @@ def register(app: typer.Typer) -> None:
                 fraud_rate=fraud_rate,
                 corrupt_rate=corrupt_rate,
                 ageing=ageing,
+                spill=spill,
             )
         except SimConfigError as exc:
             raise typer.BadParameter(str(exc)) from None
