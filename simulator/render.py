@@ -67,11 +67,11 @@ class Renderer:
     def claim_id(self, ts: int, i: int, k: int) -> str:
         """The id of the ``k``-th claim drawn on day ``i``, submitted at ``ts``.
 
-        ``YB`` + submission date + 10 hex digits: a seeded bijection of
+        ``YB`` + submission date + ``-`` + 10 hex digits: a seeded bijection of
         (day, position), so ids are unique and say nothing about how a claim
         came about (a second stay and a first one look alike).
         """
-        return f"YB{self.compact(ts // _DAY)}{_scramble((i << 24) | k, self._id_salt):010x}"
+        return f"YB{self.compact(ts // _DAY)}-{_scramble((i << 24) | k, self._id_salt):010x}"
 
     def render(self, ep: Episode, ts: int, claim_id: str) -> dict[str, Any]:
         """The claim dict of an episode submitted at ``ts`` (seconds since day 1 of year 1)."""

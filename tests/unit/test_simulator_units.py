@@ -228,3 +228,12 @@ def test_no_spill_keeps_every_claim_inside_the_window() -> None:
     # Fraud is still drawn inside the window (schemes whose follow-up would fall
     # outside it are billed honestly instead).
     assert any(c["is_fraud"] for c in claims)
+
+
+def test_claim_ids_never_look_like_identity_numbers() -> None:
+    import re
+
+    id_number = re.compile(r"[0-9]{17}[0-9X]")
+    ids = [c["claim_id"] for c in simulate(SimConfig(seed=13, claims=5000, days=30))]
+    assert len(set(ids)) == len(ids)
+    assert not any(id_number.search(i) for i in ids)
