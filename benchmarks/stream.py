@@ -89,16 +89,22 @@ async def produce(bootstrap: str, msgs: list, rate: float | None = None) -> dict
     return sent
 
 
-async def bare_loop(bootstrap: str, n: int) -> float:
-    """Consume the claim topics and produce every message to ``bare.out``; messages/s."""
+async def bare_loop(
+    bootstrap: str, n: int, group: str = "bench-bare", ready: asyncio.Event | None = None
+) -> float:
+    """Consume the claim topics and produce every message to ``bare.out``; messages/s.
+
+    With ``ready``: start at the end of the topics and set ``ready`` once
+    positioned (for the latency run).
+    """
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     c = AIOKafkaConsumer(
         *CLAIM_TOPICS,
         bootstrap_servers=bootstrap,
-        group_id="bench-bare",
+        group_id=group,
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        auto_offset_reset="latest" if ready else "earliest",
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
         max_partition_fetch_bytes=4 * 1024 * 1024,
@@ -108,6 +114,12 @@ async def bare_loop(bootstrap: str, n: int) -> float:
     await c.start()
     got, t0 = 0, None
     try:
+        if ready is not None:
+            while not c.assignment():
+                await c.getmany(timeout_ms=100)
+            for tp in c.assignment():
+                await c.position(tp)
+            ready.set()
         while got < n:
             batch = await c.getmany(timeout_ms=500, max_records=2000)
             if batch and t0 is None:
@@ -126,15 +138,17 @@ async def bare_loop(bootstrap: str, n: int) -> float:
         await p.stop()
 
 
-async def read_settlements(bootstrap: str, want: int, timeout: float) -> list[tuple[str, int]]:
-    """(claim_id, record timestamp ms) of the first ``want`` settlement records."""
+async def read_settlements(
+    bootstrap: str, want: int, timeout: float, topic: str = SETTLEMENTS
+) -> list[tuple[str, int]]:
+    """(claim_id, record timestamp ms) of the first ``want`` records of ``topic``."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     c = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20
     )
     await c.start()
-    tps = [TopicPartition(SETTLEMENTS, i) for i in range(PARTITIONS)]
+    tps = [TopicPartition(topic, i) for i in range(PARTITIONS)]
     c.assign(tps)
     await c.seek_to_beginning(*tps)
     out: list[tuple[str, int]] = []
@@ -143,7 +157,10 @@ async def read_settlements(bootstrap: str, want: int, timeout: float) -> list[tu
         while len(out) < want and time.monotonic() < deadline:
             batch = await c.getmany(timeout_ms=500, max_records=20_000)
             for recs in batch.values():
-                out.extend((r.key.decode(), r.timestamp) for r in recs)
+                if topic == SETTLEMENTS:
+                    out.extend((r.key.decode(), r.timestamp) for r in recs)
+                else:  # bare.out holds the claims themselves
+                    out.extend((json.loads(r.value)["claim_id"], r.timestamp) for r in recs)
     finally:
         await c.stop()
     return out
@@ -259,6 +276,27 @@ def main() -> None:
         lat = [ts - sent[cid] for cid, ts in recs if cid in sent]
         print(
             f"latency at {half:,.0f} claims/s ({len(lat)} claims): "
+            f"p50 {pct(lat, 0.50):.0f} ms, p99 {pct(lat, 0.99):.0f} ms, max {max(lat):.0f} ms"
+        )
+        # the same paced load through the bare loop (worker stopped), for comparison
+        worker.send_signal(2 if args.profile else 15)
+        worker.wait(30)
+        worker = None
+        bare_msgs = encode_claims(claims(n_lat, 3, "M"))
+
+        async def bare_latency() -> dict[str, float]:
+            ready = asyncio.Event()
+            loop_task = asyncio.ensure_future(bare_loop(bs, n_lat, "bench-bare-lat", ready))
+            await ready.wait()
+            sent = await produce(bs, bare_msgs, rate=half)
+            await loop_task
+            return sent
+
+        sent = asyncio.run(bare_latency())
+        recs = asyncio.run(read_settlements(bs, len(msgs) + n_lat, 120, topic="bare.out"))
+        lat = [ts - sent[cid] for cid, ts in recs if cid in sent]
+        print(
+            f"bare loop latency at the same rate ({len(lat)} messages): "
             f"p50 {pct(lat, 0.50):.0f} ms, p99 {pct(lat, 0.99):.0f} ms, max {max(lat):.0f} ms"
         )
     finally:

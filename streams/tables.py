@@ -27,7 +27,9 @@ FENCE_PREFIX = b"__fence__:"
 class PartitionShard:
     """The state of one input partition number (shared by both claim topics)."""
 
-    settled: dict[str, list[Any]] = field(default_factory=dict)
+    #: claim id -> outcome as a tuple of str/int/bool: such tuples are untracked by the
+    #: cyclic GC, whose full passes over 200,000 lists took 90 ms (p99 latency spikes)
+    settled: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     fund_paid: dict[str, int] = field(default_factory=dict)
     #: source (topic, partition, offset) of the message that first settled each claim
     source: dict[str, tuple[str, int, int]] = field(default_factory=dict)
@@ -42,7 +44,7 @@ class PartitionShard:
         claim_id = outcome[0]
         if claim_id in self.settled:
             return False
-        self.settled[claim_id] = outcome
+        self.settled[claim_id] = tuple(outcome)
         self.source[claim_id] = tuple(entry["src"])  # type: ignore[assignment]
         acc = entry.get("acc")
         if acc:
@@ -113,7 +115,7 @@ class ShardState(MappingState):
         self._acc = (accumulator_key(person_id, year), fen)
 
     def remember(self, outcome: SettledOutcome) -> None:
-        super().remember(outcome)
+        self.shard.settled[outcome.claim_id] = tuple(outcome)
         self.shard.source[outcome.claim_id] = self.source
         add_clearing(self.shard.clearing, outcome)
         self.pending.append(encode_entry(outcome, self._acc, self.source))

@@ -131,4 +131,4 @@ def test_settled_outcome_round_trips_through_the_entry():
     _records, entries = settle_into(shard, mixed_claim_lines(10, seed=7)[:10])
     for v in entries:
         outcome = SettledOutcome(*decode_entry(v)["o"])
-        assert list(outcome) == shard.settled[outcome.claim_id]
+        assert tuple(outcome) == shard.settled[outcome.claim_id]
