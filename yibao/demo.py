@@ -102,7 +102,8 @@ class Demo:
                 "simulate today",
                 ["simulate", "--seed", str(self.plan.seed + 1),
                  "--claims", str(self.plan.live_claims),
-                 "--start", self.today.isoformat(), "--days", "1", "--corrupt-rate", "0.01",
+                 "--start", self.today.isoformat(), "--days", "1", "--no-spill",
+                 "--corrupt-rate", "0.01",
                  "-o", str(live) + ".part"],
                 Path(str(live) + ".part"), self.plan.live_claims,
             )  # fmt: skip
