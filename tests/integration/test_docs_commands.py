@@ -25,6 +25,8 @@ import yaml
 
 from yibao.cli import app
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 SHELL_LANGS = {"sh", "bash", "shell", "console"}
@@ -82,6 +84,7 @@ def runnable_files() -> list[Path]:
     return [p for p in DOCS if any(b.runnable for b in code_blocks(p))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", runnable_files(), ids=lambda p: p.name)
 def test_runnable_blocks_run_as_written(doc: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
@@ -231,14 +234,28 @@ def check_other(words: list[str]) -> None:
             if word == "--scale":
                 name = words[i + 1].split("=", 1)[0]
                 assert name in services, f"docker-compose.yml has no service {name!r}"
-        if len(words) > 3 and words[2] in {"run", "exec", "logs", "restart", "stop", "start"}:
-            names = [w for w in words[3:] if not w.startswith("-")]
-            if words[2] in {"run", "exec"}:
-                names = names[:1]
-            for name in names:
-                if "=" in name or "/" in name:
-                    continue
-                assert name in services, f"docker-compose.yml has no service {name!r}"
+        verb, rest = (words[2], words[3:]) if len(words) > 2 else ("", [])
+        if verb in {"run", "exec"}:
+            service = None
+            skip = False
+            for word in rest:
+                if skip:
+                    skip = False
+                elif word in VALUE_OPTIONS:
+                    skip = True
+                elif not word.startswith("-"):
+                    service = word
+                    break
+            assert service in services, f"docker-compose.yml has no service {service!r}"
+        elif verb in {"up", "logs", "restart", "stop", "start", "ps"}:
+            for name in (w for w in rest if not w.startswith("-") and "=" not in w):
+                if rest[rest.index(name) - 1] != "--scale":
+                    assert name in services, f"docker-compose.yml has no service {name!r}"
+
+
+# `docker compose run/exec` options that take a value (the service name follows them)
+VALUE_OPTIONS = {"-v", "--volume", "-e", "--env", "--name", "--entrypoint", "-w", "--workdir",
+                 "-u", "--user", "-p", "--publish", "-l", "--label"}  # fmt: skip
 
 
 def shell_blocks() -> list[Block]:
@@ -249,32 +266,19 @@ def shell_blocks() -> list[Block]:
     return blocks
 
 
-# Known wrong commands in docs owned by others, reported to their owners: the block
-# is an expected failure while they are there, and passes once they are fixed.
-KNOWN_WRONG = {
-    "docs/review.md": ("yibao score claims.jsonl", "yibao train claims.jsonl"),
-}
-
-
 @pytest.mark.parametrize("block", shell_blocks(), ids=lambda b: b.where)
 def test_shell_blocks_name_real_commands(block: Block) -> None:
     errors: list[tuple[str, str]] = []
     for words in shell_commands(block.text):
         args = yibao_args(words)
         try:
+            check_other(words)
             if args is not None:
                 check_yibao(args)
-            else:
-                check_other(words)
         except AssertionError as exc:
             errors.append((" ".join(words), str(exc)))
-    known = KNOWN_WRONG.get(str(block.path.relative_to(ROOT)), ())
-    unknown = [(cmd, why) for cmd, why in errors if not cmd.startswith(known)]
     report = "\n".join(f"{block.where}: {cmd}\n  {why}" for cmd, why in errors)
-    if unknown:
-        pytest.fail(report, pytrace=False)
-    if errors:
-        pytest.xfail(f"known wrong, reported to the doc's owner:\n{report}")
+    assert not errors, report
 
 
 def test_the_checker_catches_wrong_commands() -> None:
@@ -297,6 +301,12 @@ def test_the_checker_catches_wrong_commands() -> None:
         "-o",
         "OUT",
     ]
+    check_other(shlex.split("docker compose run --rm -v a:/b worker yibao stream"))
+    check_other(shlex.split("docker compose up -d --scale worker=3 kafka topics"))
+    with pytest.raises(AssertionError):
+        check_other(shlex.split("docker compose run -d --name x workers yibao stream"))
+    with pytest.raises(AssertionError):
+        check_other(["make", "dmeo"])
     assert shell_commands("A=1 yibao settle x.jsonl | head -3 > out.txt\n") == [
         ["A=1", "yibao", "settle", "x.jsonl"],
         ["head", "-3"],
@@ -306,6 +316,7 @@ def test_the_checker_catches_wrong_commands() -> None:
 # -- the dead-letter procedure of the operator runbook -----------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_dead_letters_export_fix_and_replay(tmp_path: Path) -> None:
     """docs/dlq_export.py reads what a real worker dead-letters; the fixed claim settles."""
