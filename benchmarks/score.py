@@ -32,7 +32,7 @@ def main() -> None:
     ordered, _, X = featurize(train.facts)
     y = labels_of(ordered)
     tr, va = split_by_hospital([f.hospital_id for f in ordered], 0.25, 7)
-    booster = fit_booster(X[tr], y[tr], X[va], y[va], rounds=300, early_stopping=30)
+    booster = fit_booster(X[tr], y[tr], X[va], y[va])  # production settings
     print(f"model: {booster.num_trees()} trees, {X.shape[1]} features")
 
     lines = list(simulate_lines(SimConfig(seed=args.seed + 1, claims=args.claims)))

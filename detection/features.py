@@ -55,7 +55,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "price_vs_code_mean",
     "quantity_vs_code",
     "bill_lines",
-    "identical_bill_count",
+    "identical_bill_share",
     "person_hospital_claims_365d",
     "dx_share_vs_peer",
     "cost_vs_own_hospital",
@@ -63,7 +63,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 # Bumped whenever a feature's meaning changes; stored with every model.
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"
 
 NO_EVENT_DAYS = 999.0  # "never": larger than any window the features look at
 READMIT_DAYS = 15
@@ -338,7 +338,7 @@ class FeatureState:
             math.exp(price_mean),
             math.exp(qty_dev),
             float(claim.n_items),
-            math.log1p(repeats),
+            repeats / (h_dx + 1.0),
             float(n_hosp365),
             dx_share,
             math.exp(log_cost - own_cost),

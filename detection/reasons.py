@@ -7,7 +7,6 @@ top contributions and the red-flag rules both speak through these texts.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from detection.features import NO_EVENT_DAYS, Features
@@ -122,8 +121,8 @@ _TEXTS: dict[str, Callable[[Features, str], str]] = {
         f"quantities {_times(f[n])} those usually billed for the same items"
     ),
     "bill_lines": lambda f, n: f"{int(f[n])} bill lines",
-    "identical_bill_count": lambda f, n: (
-        f"bill identical to {round(math.expm1(f[n]))} earlier bill(s) at this hospital"
+    "identical_bill_share": lambda f, n: (
+        f"the same bill as {f[n]:.0%} of this hospital's earlier {f.diagnosis} claims"
     ),
     "person_hospital_claims_365d": lambda f, n: (
         f"patient had {int(f[n])} earlier claim(s) at this hospital in a year"
