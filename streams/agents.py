@@ -86,6 +86,8 @@ class SettlementAgent:
         self._reader: Any = None
         self._inflight: asyncio.Future[None] | None = None
         self._outbox: Outbox | None = None
+        self._flag_outbox: Outbox | None = None
+        self._scoring: asyncio.Future[tuple[list[Any], int]] | None = None
         self._uncommitted: dict[Any, int] = {}
         self._last_commit = 0.0
         self.ready = asyncio.Event()
@@ -143,6 +145,7 @@ class SettlementAgent:
         topics = [SETTLEMENTS, FRAUD_FLAGS, CLAIMS_DLQ, cfg.changelog_topic]
         counts = {t: len(await self._producer.partitions_for(t)) for t in topics}
         self._outbox = Outbox(self._producer, counts)
+        self._flag_outbox = Outbox(self._producer, counts)
         self._consumer.subscribe(list(CLAIM_TOPICS), listener=Listener())
 
     async def stop(self) -> None:
@@ -297,37 +300,51 @@ class SettlementAgent:
         for n, state in self._states.items():
             for key, value in state.take_pending():
                 outbox.add(changelog, key, value, partition=n)
-        n_flags = 0
-        if to_score and scorer is not None:
-            try:
-                scores = scorer.score_batch(to_score, flagged_only=True)
-            except Exception:
-                # Settling is the duty; a scoring fault must not stop it (nor loop on
-                # redelivery). The batch's flags are lost and counted.
-                log.exception("scoring failed; batch settled without flags")
-                metrics.scoring_errors.inc()
-                scores = []
-            for score in scores:
-                if score["flagged"]:
-                    n_flags += 1
-                    flag = json.dumps(score, ensure_ascii=False).encode()
-                    outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), flag)
         futures = await outbox.flush()
-        return _Pending(futures, commits, stamps, statuses, n_dlq, n_flags)
+        scoring = None
+        if to_score and scorer is not None:
+            # Scored in a thread, after the answers are on their way: LightGBM runs
+            # without the GIL, so the next batch is settled meanwhile. Batches are
+            # scored one after the other (the feature state learns claims in order).
+            scoring = asyncio.ensure_future(self._score(scorer, to_score, self._scoring))
+            self._scoring = scoring
+        return _Pending(futures, commits, stamps, statuses, n_dlq, scoring)
+
+    async def _score(self, scorer: Any, claims: list[Any], previous: Any) -> tuple[list[Any], int]:
+        """Score one batch (after the previous one) and send its flags: (futures, flags)."""
+        if previous is not None:
+            await previous
+        try:
+            scores = await asyncio.to_thread(scorer.score_batch, claims, True)
+        except Exception:
+            # Settling is the duty; a scoring fault must not stop it (nor loop on
+            # redelivery). The batch's flags are lost and counted.
+            log.exception("scoring failed; batch settled without flags")
+            self.metrics.scoring_errors.inc()
+            return [], 0
+        outbox = self._flag_outbox
+        for score in scores:
+            flag = json.dumps(score, ensure_ascii=False).encode()
+            outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), flag)
+        return await outbox.flush(), len(scores)  # type: ignore[union-attr]
 
     async def _finish(self, p: _Pending) -> None:
         """Wait for a batch's acknowledgements, then commit its input offsets; count it."""
         consumer, metrics = self._consumer, self.metrics
         stamps, statuses, commits = p.stamps, p.statuses, p.commits
-        n_dlq, n_flags = p.n_dlq, p.n_flags
+        n_dlq = p.n_dlq
         if p.futures:
             await asyncio.gather(*p.futures)
+        done_ms = time.time() * 1000.0
+        n_flags = 0
+        if p.scoring is not None:  # flags are acknowledged before the offsets are committed
+            flag_futures, n_flags = await p.scoring
+            await asyncio.gather(*flag_futures)
         # A commit is only a progress mark (everything before it is acknowledged), so it
         # is throttled: at low load it would cost a round trip per small batch.
         self._uncommitted.update(commits)
         if time.monotonic() - self._last_commit >= self.config.commit_interval:
             await self.commit_now()
-        done_ms = time.time() * 1000.0
         for ts in stamps:
             metrics.latency.observe(max(0.0, (done_ms - ts) / 1000.0))
         n = len(stamps)
@@ -385,7 +402,7 @@ class _Pending:
     stamps: list[int]
     statuses: dict[str, int]
     n_dlq: int
-    n_flags: int
+    scoring: asyncio.Future[tuple[list[Any], int]] | None
 
 
 def _stream_id(src: tuple[str, int, int]) -> str:
