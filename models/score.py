@@ -15,7 +15,7 @@ import numpy as np
 
 from detection.facts import ClaimFacts
 from detection.features import FEATURE_NAMES, Features, FeatureState
-from detection.reasons import feature_text
+from detection.reasons import FEATURE_LABELS, feature_text
 from detection.rules import evaluate_rules, rules_score
 from models.matrix import to_matrix
 from models.registry import LoadedModel
@@ -168,7 +168,7 @@ def hospital_table(
             for hit in rec["rule_hits"]:
                 counter[f"red flag {hit['code']}"] += 1
             for reason in rec["reasons"][:1]:
-                counter[reason["feature"].replace("_", " ")] += 1
+                counter[FEATURE_LABELS.get(reason["feature"], reason["feature"])] += 1
     table = []
     for hid, row in rows.items():
         risk = row.pop("score_sum") / row["claims"]

@@ -105,3 +105,13 @@ def test_rules_score_in_unit_interval() -> None:
     assert all(0 < r.weight < 1 for r in RULES)
     feats = batch_features(facts([claim("a", "2025-03-01", "2025-03-05")]))
     assert rules_score(feats[0]) == 0.0
+
+
+def test_every_feature_has_a_text_and_a_label() -> None:
+    from detection.features import FEATURE_NAMES
+    from detection.reasons import FEATURE_LABELS, feature_text
+
+    feats = batch_features(facts([claim("a", "2025-03-01", "2025-03-05")]))
+    assert set(FEATURE_LABELS) == set(FEATURE_NAMES)
+    for name in FEATURE_NAMES:
+        assert feature_text(name, feats[0])
