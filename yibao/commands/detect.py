@@ -44,6 +44,9 @@ def train_cmd(
     model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
     capacity: Annotated[float, typer.Option(help="Share of claims flagged.")] = 0.02,
     seed: Annotated[int, typer.Option(help="Seed of the hospital split.")] = 7,
+    refit: Annotated[
+        bool, typer.Option(help="Refit on all hospitals after early stopping (slower, better).")
+    ] = True,
 ) -> None:
     """Train the LightGBM model, log it to MLflow and register it as challenger."""
     from models.errors import TrainingDataError
@@ -57,6 +60,7 @@ def train_cmd(
             model_name=model_name,
             capacity=capacity,
             seed=seed,
+            refit=refit,
         )
     except TrainingDataError as exc:
         _fail(str(exc))
