@@ -322,6 +322,7 @@ class SettlementAgent:
             log.exception("scoring failed; batch settled without flags")
             self.metrics.scoring_errors.inc()
             return [], 0
+        self.metrics.scored.labels(scorer.version).inc(len(claims))
         outbox = self._flag_outbox
         for score in scores:
             flag = json.dumps(score, ensure_ascii=False).encode()

@@ -23,6 +23,9 @@ class StreamMetrics:
         self.statuses = Counter(
             "yibao_settlements", "Settlement records by status.", ["status"], registry=r
         )
+        self.scored = Counter(
+            "yibao_scored", "Claims scored, by model version.", ["version"], registry=r
+        )
         self.scoring_errors = Counter(
             "yibao_scoring_errors", "Batches settled but not scored (scorer failed).", registry=r
         )
