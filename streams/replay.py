@@ -86,7 +86,15 @@ async def _read_all(
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await c.start()
     try:
-        parts = c.partitions_for_topic(topic) or set()
+        parts: set[int] = set()
+        wait_until = time.monotonic() + 20.0
+        while not parts:  # metadata may not list the topic yet right after start
+            await c.topics()
+            parts = c.partitions_for_topic(topic) or set()
+            if not parts:
+                if time.monotonic() > wait_until:
+                    raise LookupError(f"topic {topic} has no partitions on {bootstrap}")
+                await asyncio.sleep(0.2)
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         c.assign(tps)
         await c.seek_to_beginning(*tps)

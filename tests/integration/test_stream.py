@@ -67,14 +67,18 @@ def fund_paid_by_claim(records: list[dict]) -> dict[str, str]:
 def broker():
     b = start_broker()
     create_topics(b.bootstrap, topic_layout(4))
+    started: list = []
+    b.start_worker = lambda *a, **kw: started.append(start_worker(*a, **kw)) or started[-1]
     yield b
+    for w in started:  # a failed test must not leave workers behind
+        w.stop(timeout=10)
     b.stop()
 
 
 def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
     lines = mixed_claim_lines(1500, seed=11)
     replay(lines, broker.bootstrap)
-    worker = start_worker(broker.bootstrap, tmp_path, app_id="t-equal")
+    worker = broker.start_worker(broker.bootstrap, tmp_path, app_id="t-equal")
     try:
         worker.wait_ready()
         worker.wait_processed(len(lines))
@@ -129,7 +133,7 @@ def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
 
 def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path):
     lines = mixed_claim_lines(6000, seed=21)
-    worker = start_worker(broker.bootstrap, tmp_path, app_id="t-kill")
+    worker = broker.start_worker(broker.bootstrap, tmp_path, app_id="t-kill")
     worker.wait_ready()
     # the claims arrive while the worker runs; it is killed mid-stream
     sender = threading.Thread(target=replay, args=(lines, broker.bootstrap), kwargs={"rate": 3000})
@@ -139,7 +143,7 @@ def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path
     before = len(read_topic(broker.bootstrap, SETTLEMENTS, idle=0.3))
     assert 0 < before < len(lines)
 
-    worker = start_worker(broker.bootstrap, tmp_path, app_id="t-kill")
+    worker = broker.start_worker(broker.bootstrap, tmp_path, app_id="t-kill")
     try:
         worker.wait_ready()
         ids = {json.loads(line)["claim_id"] for line in lines[: -len(MALFORMED_LINES)]}
@@ -177,8 +181,8 @@ def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path
 
 def test_two_workers_share_the_partitions(broker, tmp_path):
     lines = mixed_claim_lines(3000, seed=31)
-    first = start_worker(broker.bootstrap, tmp_path / "a", app_id="t-pair")
-    second = start_worker(broker.bootstrap, tmp_path / "b", app_id="t-pair")
+    first = broker.start_worker(broker.bootstrap, tmp_path / "a", app_id="t-pair")
+    second = broker.start_worker(broker.bootstrap, tmp_path / "b", app_id="t-pair")
     try:
         first.wait_ready()
         second.wait_ready()
@@ -188,8 +192,8 @@ def test_two_workers_share_the_partitions(broker, tmp_path):
         parts = [set(first.wait_ready()["partitions"]), set(second.wait_ready()["partitions"])]
         done = [first.status()["processed"], second.status()["processed"]]
     finally:
-        assert first.stop() == 0
-        assert second.stop() == 0
+        codes = [first.stop(), second.stop()]
+    assert codes == [0, 0]
     assert parts[0] and parts[1] and not parts[0] & parts[1]
     assert parts[0] | parts[1] == {0, 1, 2, 3}
     assert all(n > 0 for n in done)
