@@ -56,6 +56,27 @@ class AgentConfig:
         return self.group_id + CHANGELOG_SUFFIX
 
 
+def group_consumer_options(cfg: AgentConfig) -> dict[str, Any]:
+    """Options of the claims consumer group, one place for the worker and its tests."""
+    from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+
+    return {
+        "bootstrap_servers": cfg.bootstrap,
+        "group_id": cfg.group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": cfg.session_timeout_ms,
+        "heartbeat_interval_ms": cfg.heartbeat_interval_ms,
+        "rebalance_timeout_ms": 60_000,
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+        "fetch_max_bytes": 16 * 1024 * 1024,
+        # Partition n of both claim topics is one person-shard: the range
+        # assignor keeps them on one worker for any worker count, where the
+        # default round-robin splits them unless workers divide partitions.
+        "partition_assignment_strategy": (RangePartitionAssignor,),
+    }
+
+
 class SettlementAgent:
     """Consumes the claim topics in a consumer group and settles, scores and answers each claim.
 
@@ -114,17 +135,7 @@ class SettlementAgent:
             enable_auto_commit=False,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=cfg.bootstrap,
-            group_id=cfg.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=cfg.session_timeout_ms,
-            heartbeat_interval_ms=cfg.heartbeat_interval_ms,
-            rebalance_timeout_ms=60_000,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-            fetch_max_bytes=16 * 1024 * 1024,
-        )
+        self._consumer = AIOKafkaConsumer(**group_consumer_options(cfg))
         agent = self
 
         class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
