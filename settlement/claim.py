@@ -31,10 +31,12 @@ from settlement.idnumber import birth_date, identity_number_problem
 from settlement.money import MAX_AMOUNT_FEN, AmountError, JsonNumber, parse_amount
 from settlement.policy import PolicyBook, PolicyVersion
 
-CLAIM_TYPES = frozenset(("inpatient", "outpatient", "ltc"))
-SCHEMES = frozenset(("employee", "resident"))
-LTC_SETTINGS = frozenset(("institutional", "home"))
-CATEGORIES = frozenset(("A", "B", "C"))
+CLAIM_TYPE_NAMES = ("inpatient", "outpatient", "ltc")
+SCHEME_NAMES = ("employee", "resident")
+LTC_SETTING_NAMES = ("institutional", "home")
+# Tuples, not sets: `[] in a_set` raises TypeError, and a claim whose field
+# holds a list must be rejected, never crash the run.
+CATEGORIES = ("A", "B", "C")
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _REGION = re.compile(r"[0-9]{6}")
@@ -202,6 +204,21 @@ def _text(
     return None
 
 
+def _choice(
+    obj: dict[str, Any], key: str, where: str, allowed: tuple[str, ...], issues: _Issues
+) -> str | None:
+    """A field whose value must be one of ``allowed``; anything else is malformed."""
+    value = obj.get(key)
+    if value in allowed:
+        return value  # type: ignore[no-any-return]
+    if key not in obj:
+        issues.add(MALFORMED, f"{where}{key} is required but missing")
+    else:
+        names = ", ".join(allowed[:-1]) + " or " + allowed[-1]
+        issues.add(MALFORMED, f"{where}{key} {value!r} is not {names}")
+    return None
+
+
 def _region(obj: dict[str, Any], key: str, where: str, issues: _Issues) -> str | None:
     value = _text(obj, key, where, issues)
     if value is None:
@@ -246,15 +263,7 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
             issues.add(MALFORMED, "claim_id must be 1-64 characters of A-Z a-z 0-9 _ . -")
         claim_id = None
 
-    claim_type = obj.get("claim_type")
-    if claim_type not in CLAIM_TYPES:
-        issues.add(
-            MALFORMED,
-            "claim_type is required but missing"
-            if "claim_type" not in obj
-            else f"claim_type {claim_type!r} is not inpatient, outpatient or ltc",
-        )
-        claim_type = None
+    claim_type = _choice(obj, "claim_type", "", CLAIM_TYPE_NAMES, issues)
 
     submitted_at = _text(obj, "submitted_at", "", issues)
     if submitted_at is not None and parse_date_time(submitted_at) is None:
@@ -269,15 +278,7 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
     patient = obj.get("patient")
     if isinstance(patient, dict):
         person_id = _text(patient, "person_id", "patient.", issues)
-        scheme = patient.get("scheme")
-        if scheme not in SCHEMES:
-            issues.add(
-                MALFORMED,
-                "patient.scheme is required but missing"
-                if "scheme" not in patient
-                else f"patient.scheme {scheme!r} is not employee or resident",
-            )
-            scheme = None
+        scheme = _choice(patient, "scheme", "patient.", SCHEME_NAMES, issues)
         insured_region = _region(patient, "insured_region", "patient.", issues)
         if "intercity_registered" in patient:
             registered = patient["intercity_registered"]
@@ -348,15 +349,7 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
     if claim_type == "ltc":
         ltc = obj.get("ltc")
         if isinstance(ltc, dict):
-            ltc_setting = ltc.get("setting")
-            if ltc_setting not in LTC_SETTINGS:
-                issues.add(
-                    MALFORMED,
-                    "ltc.setting is required but missing"
-                    if "setting" not in ltc
-                    else f"ltc.setting {ltc_setting!r} is not institutional or home",
-                )
-                ltc_setting = None
+            ltc_setting = _choice(ltc, "setting", "ltc.", LTC_SETTING_NAMES, issues)
             if "days" not in ltc:
                 issues.add(MALFORMED, "ltc.days is required but missing")
             else:
