@@ -42,9 +42,7 @@ def build(root: Path, n: int, url: str | None = None) -> str:
 
     from review import ingest
     from review.db import make_engine, session_factory, upgrade_head
-    from review.models import User
-    from review.sampledata import DEMO_USERS, demo_password, fake_score, make_claims
-    from review.security import hash_password
+    from review.sampledata import add_demo_users, fake_score, make_claims
 
     if url:  # an external database (PostgreSQL): empty the review tables first
         from review.models import Base
@@ -63,15 +61,7 @@ def build(root: Path, n: int, url: str | None = None) -> str:
         ingest.load_claim_objects(db, claims)
         ingest.load_score_objects(db, scores)
         ingest.refresh_derived(db)
-        for name, role in DEMO_USERS:
-            db.add(
-                User(
-                    name=name,
-                    role=role,
-                    password_hash=hash_password(demo_password(name)),
-                    created_at=datetime(2026, 1, 1),
-                )
-            )
+        add_demo_users(db, datetime(2026, 1, 1))
         db.commit()
     if engine.dialect.name == "postgresql":
         # What autovacuum does soon after a bulk load; index-only scans need it.

@@ -184,8 +184,6 @@ def build_demo_db(database_url: str, n: int, seed: int = 7) -> dict[str, Any]:
 
     from review import ingest
     from review.db import make_engine, session_factory, upgrade_head
-    from review.models import User
-    from review.security import hash_password
 
     engine = make_engine(database_url)
     upgrade_head(engine)
@@ -195,15 +193,23 @@ def build_demo_db(database_url: str, n: int, seed: int = 7) -> dict[str, Any]:
         ingest.load_settlement_objects(db, records)
         ingest.load_score_objects(db, scores)
         ingest.refresh_derived(db)
-        for name, role in DEMO_USERS:
-            db.add(
-                User(
-                    name=name,
-                    role=role,
-                    password_hash=hash_password(demo_password(name)),
-                    created_at=datetime.now(UTC).replace(tzinfo=None),
-                )
-            )
+        add_demo_users(db, datetime.now(UTC).replace(tzinfo=None))
         db.commit()
     engine.dispose()
     return {"claims": claims, "records": records, "scores": scores}
+
+
+def add_demo_users(db: Any, created_at: datetime) -> None:
+    """Add the sample accounts (``DEMO_USERS``, passwords from ``demo_password``)."""
+    from review.models import User
+    from review.security import hash_password
+
+    for name, role in DEMO_USERS:
+        db.add(
+            User(
+                name=name,
+                role=role,
+                password_hash=hash_password(demo_password(name)),
+                created_at=created_at,
+            )
+        )
