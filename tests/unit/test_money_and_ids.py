@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from settlement.claim import fast_amount
 from settlement.explain import explain_settlement
@@ -126,3 +128,11 @@ def test_explanation_names_rule_parameter_and_version() -> None:
     assert all(step["policy_version"] == "441800@2026-01-01" for step in steps.values())
     assert steps["fund_pay"]["value"] == "7876.44"
     assert explain_settlement({"claim_id": "x", "status": "rejected", "errors": []}, book) == []
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_character_matches_the_iso_7064_definition(first17: str) -> None:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(digit) * weight for digit, weight in zip(first17, weights, strict=True))
+    assert check_character(first17) == "10X98765432"[total % 11]
