@@ -142,14 +142,25 @@ def set_aliases_after_training(name: str, version: str) -> list[str]:
 
 
 def list_versions(name: str) -> list[dict[str, Any]]:
-    """Every version of the model, newest first, with aliases and held-out PR-AUC."""
-    from mlflow import MlflowClient
+    """Every version of the model, newest first, with aliases and held-out PR-AUC.
 
-    client = MlflowClient()
+    A model that is not registered yet has no versions: the list is empty.
+
+    Raises:
+        ModelError: the tracking store cannot be read (unreachable server, bad URI).
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
     try:
+        client = MlflowClient()
         aliases = client.get_registered_model(name).aliases
-    except Exception as exc:
-        raise ModelError(f"no registered model {name!r}: train one with `yibao train`") from exc
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return []
+        raise ModelError(_store_error(exc)) from exc
+    except Exception as exc:  # a bad URI or driver fails before MLflow wraps it
+        raise ModelError(_store_error(exc)) from exc
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():
         by_version.setdefault(str(version), []).append(alias)
@@ -169,6 +180,16 @@ def list_versions(name: str) -> list[dict[str, Any]]:
         )
     rows.sort(key=lambda r: int(r["version"]), reverse=True)
     return rows
+
+
+def _store_error(exc: Exception) -> str:
+    import mlflow
+
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"cannot read the model registry at {mlflow.get_tracking_uri()} "
+        f"(MLFLOW_TRACKING_URI): {first}"
+    )
 
 
 @dataclass

@@ -169,7 +169,10 @@ def models_list(
     model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Registered versions, newest first, with aliases and held-out PR-AUC."""
+    """Registered versions, newest first, with aliases and held-out PR-AUC.
+
+    Exits 0 with a note when none is registered yet, 1 when the store cannot be read.
+    """
     from models.errors import ModelError
     from models.registry import list_versions
     from models.tracking import configure_tracking
@@ -184,6 +187,12 @@ def models_list(
         return
     if as_json:
         typer.echo(json.dumps(rows))
+        return
+    if not rows:  # an empty registry is a state, not an error
+        typer.echo(
+            f"no versions of model {name} are registered yet; "
+            "train one with `yibao train --data ...`"
+        )
         return
     for row in rows:
         auc = row["valid_claim_pr_auc"]
