@@ -4,6 +4,7 @@ Reads the claim topics, ``settlements`` and ``fraud.flags`` with partitions
 assigned by hand (no consumer group): the next offset of every partition is
 stored in the review database in the same transaction as the rows it loaded,
 so a crash never loses or double-applies a batch (the loads are upserts anyway).
+:func:`reset_offsets` rewrites those stored offsets (``yibao review reset-offsets``).
 """
 
 from __future__ import annotations
@@ -154,3 +155,83 @@ def _refresh(sessions: Callable[[], Session]) -> None:
     with sessions() as db:
         ingest.refresh_derived(db)
         db.commit()
+
+
+@dataclass(frozen=True)
+class OffsetChange:
+    """One stored offset rewritten by :func:`reset_offsets`; None means "from the beginning"."""
+
+    topic: str
+    partition: int
+    old: int | None
+    new: int | None
+
+
+def reset_offsets(db: Session, new: dict[tuple[str, int], int] | None) -> list[OffsetChange]:
+    """Rewrite the follower's stored offsets; commits. Stop the follower first.
+
+    Args:
+        db: a session of the review database.
+        new: the next offset per (topic, partition), e.g. from :func:`end_offsets`;
+            None forgets every stored offset, so the follower reads every partition
+            from the beginning again (the loads are upserts: nothing is counted twice).
+
+    Returns:
+        What changed, in (topic, partition) order.
+    """
+    stored = {(o.topic, o.partition): o for o in db.scalars(select(StreamOffset))}
+    changes = []
+    if new is None:
+        for key, row in stored.items():
+            changes.append(OffsetChange(key[0], key[1], row.next_offset, None))
+            db.delete(row)
+    else:
+        for (topic, partition), offset in new.items():
+            row = stored.get((topic, partition))
+            old = row.next_offset if row is not None else None
+            if old != offset:
+                changes.append(OffsetChange(topic, partition, old, offset))
+            db.merge(StreamOffset(topic=topic, partition=partition, next_offset=offset))
+    db.commit()
+    changes.sort(key=lambda c: (c.topic, c.partition))
+    log.info("review follower offsets reset: %d changed", len(changes))
+    return changes
+
+
+async def end_offsets(bootstrap: str, *, idle_s: float = 1.0) -> dict[tuple[str, int], int]:
+    """The next offset after the last message of every partition of the followed topics.
+
+    Starts from the end offsets the broker reports and reads on from there until
+    nothing comes for ``idle_s``: the embedded Tansu broker reports the last
+    batch's first offset + 1, not the end (measured here).
+
+    Raises:
+        LookupError: none of the followed topics exists.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        present = await consumer.topics()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in TOPICS
+            if topic in present
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            raise LookupError(f"none of the topics {', '.join(TOPICS)} exists on {bootstrap}")
+        ends = {tp: int(offset) for tp, offset in (await consumer.end_offsets(partitions)).items()}
+        consumer.assign(partitions)
+        for tp, offset in ends.items():
+            consumer.seek(tp, offset)
+        while batch := await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=10_000):
+            for tp, messages in batch.items():
+                if messages:
+                    ends[tp] = max(ends[tp], messages[-1].offset + 1)
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}

@@ -1,4 +1,4 @@
-"""CLI of the review app: ``yibao review serve|load|follow``, ``users add``, ``labels export``.
+"""CLI of the review app: ``yibao review serve|load|follow|reset-offsets``, ``users``, ``labels``.
 
 Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands.
 """
@@ -6,12 +6,20 @@ Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands.
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 ROLE_HELP = "clerk, supervisor or data_scientist"
+
+
+class ResetTo(StrEnum):
+    """Where ``yibao review reset-offsets`` moves the follower."""
+
+    earliest = "earliest"
+    latest = "latest"
 
 
 def _session():  # type: ignore[no-untyped-def]
@@ -114,6 +122,56 @@ def register(app: typer.Typer) -> None:
         )
         loaded = ", ".join(f"{k} {v}" for k, v in sorted(stats.loaded.items()))
         typer.echo(f"loaded {loaded or 'nothing'} in {stats.batches} batches; {stats.bad} bad")
+
+    @review.command("reset-offsets")
+    def reset_offsets_cmd(
+        to: Annotated[
+            ResetTo,
+            typer.Option(
+                "--to",
+                help="earliest: re-read every partition from the beginning; "
+                "latest: skip everything now on the topics.",
+            ),
+        ],
+        bootstrap: Annotated[
+            str | None, typer.Option(help="Kafka bootstrap servers (KAFKA_BOOTSTRAP), for latest.")
+        ] = None,
+    ) -> None:
+        """Rewrite the follower's stored offsets (stop `yibao review follow` first)."""
+        import asyncio
+
+        from review.follow import end_offsets, reset_offsets
+        from yibao.settings import get_settings
+
+        new = None
+        if to is ResetTo.latest:
+            server = bootstrap or get_settings().kafka_bootstrap
+            try:
+                new = asyncio.run(end_offsets(server))
+            except LookupError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(1) from None
+        db = _session()
+        try:
+            changes = reset_offsets(db, new)
+        finally:
+            db.close()
+
+        def show(offset: int | None) -> str:
+            return "beginning" if offset is None else str(offset)
+
+        for c in changes:  # no stored offset means the follower starts at the beginning
+            typer.echo(f"{c.topic}[{c.partition}]: {show(c.old)} -> {show(c.new)}")
+        if to is ResetTo.earliest:
+            typer.echo(
+                f"{len(changes)} stored offsets removed: the follower reads every partition "
+                "from the beginning"
+            )
+        else:
+            typer.echo(
+                f"{len(changes)} stored offsets changed; {len(new or {})} partitions now "
+                "at their end"
+            )
 
     @users.command("add")
     def add_user(
