@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,54 +318,63 @@ def test_the_checker_catches_wrong_commands() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_dead_letters_export_fix_and_replay(tmp_path: Path) -> None:
-    """docs/dlq_export.py reads what a real worker dead-letters; the fixed claim settles."""
+    """`yibao dlq export` reads what a real worker dead-letters; the fixed claim settles."""
+    from settlement.idnumber import mask_person_id
     from simulator.config import SimConfig
     from simulator.generate import simulate
     from streams.broker import create_topics, start_broker
     from streams.replay import replay
     from streams.testing import start_worker, wait_for_claims
-    from streams.topics import SETTLEMENTS, topic_layout
+    from streams.topics import CLAIM_TOPICS, SETTLEMENTS, topic_layout
 
-    claim = next(iter(simulate(SimConfig(seed=5, claims=5))))
-    broken = dict(claim, claim_type="emergency")
+    claim, other = list(simulate(SimConfig(seed=5, claims=5)))[:2]
+    pid = other["patient"]["person_id"]
+    sent = {
+        claim["claim_id"]: json.dumps(dict(claim, claim_type="emergency"), ensure_ascii=False),
+        # a sender's column shift: the identity number lands in claim_type and in the reason
+        other["claim_id"]: json.dumps(dict(other, claim_type=pid), ensure_ascii=False),
+    }
     broker = start_broker()
     worker = None
     try:
         create_topics(broker.bootstrap, topic_layout(2))
-        replay([json.dumps(broken).encode(), b"this is not json"], broker.bootstrap)
+        replay([*(v.encode() for v in sent.values()), b"this is not json"], broker.bootstrap)
         worker = start_worker(broker.bootstrap, tmp_path / "worker", app_id="t-docs-dlq")
         worker.wait_ready()
-        worker.wait_processed(2)
+        worker.wait_processed(3)
 
+        env = {**os.environ, "KAFKA_BOOTSTRAP": broker.bootstrap}
+        yibao = str(ROOT / ".venv" / "bin" / "yibao")
         export = subprocess.run(
-            [sys.executable, str(ROOT / "docs" / "dlq_export.py"), "--bootstrap",
-             broker.bootstrap, "-o", "dlq.jsonl", "--claims-out", "to-fix.jsonl", "--idle", "2"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True,
+            [yibao, "dlq", "export", "-o", "dlq.jsonl", "--claims-out", "to-fix.jsonl",
+             "--idle", "2"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=True,
         )  # fmt: skip
-        assert "2 dead letters" in export.stdout
+        assert "3 dead letters; reasons: malformed 3" in export.stderr
+        assert pid not in export.stdout + export.stderr  # the printed summary is masked
+        assert f"claim_type '{mask_person_id(pid)}' is not" in export.stderr
+
         rows = [json.loads(line) for line in (tmp_path / "dlq.jsonl").read_text().splitlines()]
         by_id = {row["claim_id"]: row for row in rows}
-        row = by_id[claim["claim_id"]]
-        assert json.loads(row["value"])["claim_type"] == "emergency"
-        pid = claim["patient"]["person_id"]
-        assert row["key"] == pid[:6] + "********" + pid[-4:]
-        assert row["source"]["topic"] in {"claims.realtime", "claims.intercity"}
-        assert {r["code"] for r in row["reasons"]} == {"malformed"}
-        assert any(r["value"] == "this is not json" for r in rows)
+        for claim_id, text in sent.items():
+            row = by_id[claim_id]
+            assert row["value"] == text  # the original message, identity number included
+            assert {r["code"] for r in row["reasons"]} == {"malformed"}
+            assert row["source"]["topic"] in CLAIM_TOPICS
+            assert isinstance(row["source"]["offset"], int)
+        assert "claim_type 'emergency'" in by_id[claim["claim_id"]]["reasons"][0]["message"]
+        assert pid not in json.dumps(by_id[other["claim_id"]]["reasons"])  # reasons are masked
+        (not_json,) = [r for r in rows if r["value"] == "this is not json"]
+        assert not_json["claim_id"] == "{topic}:{partition}:{offset}".format(**not_json["source"])
+        values = (tmp_path / "to-fix.jsonl").read_text().splitlines()
+        assert sorted(values) == sorted([*sent.values(), "this is not json"])
 
         # fix: drop what is not a claim, correct the rest; check with settle, then re-send
         fixed = tmp_path / "fixed.jsonl"
-        values = (tmp_path / "to-fix.jsonl").read_text().splitlines()
-        assert len(values) == 2
         fixed.write_text(
-            "".join(
-                json.dumps(dict(json.loads(v), claim_type=claim["claim_type"])) + "\n"
-                for v in values
-                if v.startswith("{")
-            )
-        )
-        env = {**os.environ, "KAFKA_BOOTSTRAP": broker.bootstrap}
-        yibao = str(ROOT / ".venv" / "bin" / "yibao")
+            json.dumps(dict(json.loads(by_id[claim["claim_id"]]["value"]),
+                            claim_type=claim["claim_type"])) + "\n"
+        )  # fmt: skip
         check = subprocess.run(
             [yibao, "settle", str(fixed)], capture_output=True, text=True, env=env, check=True
         )

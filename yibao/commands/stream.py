@@ -1,4 +1,6 @@
-"""CLI adapter for the stream service: ``yibao broker``, ``yibao stream``, ``yibao replay``."""
+"""CLI adapter for the stream service: ``yibao broker``, ``stream``, ``replay``, ``topic-dump``,
+``dlq export``.
+"""
 
 from __future__ import annotations
 
@@ -110,9 +112,58 @@ def topic_dump(
     typer.echo(f"{len(records)} messages from {topic}", err=True)
 
 
+def dlq_export(
+    output: Annotated[
+        str,
+        typer.Option("-o", "--output", help="Dead letters, one JSON object a line (- = stdout)."),
+    ] = "-",
+    claims_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the original messages alone, one a line, for `yibao replay`."
+        ),
+    ] = None,
+    idle: Annotated[float, typer.Option(help="Stop after this many seconds without news.")] = 2.0,
+) -> None:
+    """Export claims.dlq with reasons, source and claim id, to fix and re-send with `yibao replay`.
+
+    The files hold the original messages, identity numbers included: protect them
+    like claim files. What is printed here is masked.
+    """
+    import json
+    import sys
+
+    from streams.dlq import claim_values, read_dead_letters, summary_lines
+    from yibao.settings import get_settings
+
+    try:
+        rows = read_dead_letters(get_settings().kafka_bootstrap, idle=idle)
+    except LookupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if output == "-":
+        sys.stdout.writelines(lines)
+        sys.stdout.flush()
+    else:
+        with open(output, "w", encoding="utf-8") as sink:
+            sink.writelines(lines)
+    for line in summary_lines(rows):
+        typer.echo(line, err=True)
+    if output != "-":
+        typer.echo(f"written to {output}", err=True)
+    if claims_out is not None:
+        values = claim_values(rows)
+        claims_out.write_bytes(b"".join(v + b"\n" for v in values))
+        typer.echo(f"{len(values)} original messages written to {claims_out}", err=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the stream commands to the CLI."""
     app.command("broker")(broker)
     app.command("stream")(stream)
     app.command("replay")(replay)
     app.command("topic-dump")(topic_dump)
+    dlq = typer.Typer(help="The dead-letter topic claims.dlq: messages the worker could not read.")
+    dlq.command("export")(dlq_export)
+    app.add_typer(dlq, name="dlq")
