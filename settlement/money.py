@@ -10,20 +10,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from settlement.jsonnumber import JsonNumber as JsonNumber
+
 MAX_AMOUNT_FEN = 9_999_999_999  # 99,999,999.99 yuan
 RATIO_ONE = 10_000  # ratios are held in ten-thousandths: 0.8522 -> 8522
 
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
 _NUMERIC_STRING = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
-
-
-class JsonNumber(str):
-    """The literal text of a non-integer JSON number, e.g. ``"12.50"`` or ``"1e2"``.
-
-    The JSON decoder is told to build these instead of floats, so amounts keep
-    every digit the sender wrote.
-    """
-
-    __slots__ = ()
 
 
 class AmountError(ValueError):
@@ -124,17 +117,17 @@ def round_ratio(amount_fen: int, ratio: int) -> int:
 
 def format_fen(fen: int) -> str:
     """Format fen as yuan with exactly two decimals: ``123450 -> "1234.50"``."""
+    # A table lookup, not a ``:02d`` format spec: compiled by mypyc, the spec
+    # goes through the generic formatter and costs eight times as much.
     if fen >= 0:
-        return f"{fen // 100}.{fen % 100:02d}"
-    sign = "-"
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{cents:02d}"
+        return f"{fen // 100}.{_TWO_DIGITS[fen % 100]}"
+    whole, cents = divmod(-fen, 100)
+    return f"-{whole}.{_TWO_DIGITS[cents]}"
 
 
 def format_ratio(ratio: int) -> str:
     """Format ten-thousandths with exactly four decimals: ``8522 -> "0.8522"``."""
-    whole, frac = divmod(ratio, RATIO_ONE)
-    return f"{whole}.{frac:04d}"
+    return f"{ratio // RATIO_ONE}.{str(ratio % RATIO_ONE + RATIO_ONE)[1:]}"
 
 
 def parse_fen_text(text: str) -> int:
