@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Sources that setup.py may compile with mypyc: editing one reinstalls, so
+# `make test` never runs a stale extension.
+COMPILED_SOURCES := $(filter-out settlement/_compiled_sources.py,$(wildcard settlement/*.py))
 
 .PHONY: demo test test-unit lint bench install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(COMPILED_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m settlement.compiled
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,4 +36,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/settle.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build
+	rm -f settlement/*.so settlement__mypyc.*.so settlement/_compiled_sources.py

@@ -281,13 +281,17 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
         scheme = _choice(patient, "scheme", "patient.", SCHEME_NAMES, issues)
         insured_region = _region(patient, "insured_region", "patient.", issues)
         if "intercity_registered" in patient:
-            registered = patient["intercity_registered"]
-            if not isinstance(registered, bool):
+            # A separate name for the raw value: compiled by mypyc, `registered`
+            # is a bool and assigning it a string would raise TypeError.
+            raw_registered = patient["intercity_registered"]
+            if isinstance(raw_registered, bool):
+                registered = raw_registered
+            else:
                 issues.add(
                     MALFORMED,
-                    f"patient.intercity_registered must be true or false, got {_kind(registered)}",
+                    "patient.intercity_registered must be true or false,"
+                    f" got {_kind(raw_registered)}",
                 )
-                registered = False
     else:
         issues.add(
             MALFORMED,

@@ -14,6 +14,8 @@ from collections.abc import MutableMapping
 from datetime import date
 from typing import Any, NamedTuple, Protocol
 
+from mypy_extensions import mypyc_attr
+
 
 class SettledOutcome(NamedTuple):
     """What a settled claim was answered, enough to rebuild its record exactly."""
@@ -52,6 +54,10 @@ def accumulator_key(person_id: str, year: int) -> str:
     return f"{person_id}:{year}"
 
 
+# The stream's ShardState (streams/tables.py) extends this class; compiled by
+# mypyc, a class must say so to allow that. (mypy_extensions is a dependency of
+# faust-streaming and mypy, so it is always installed.)
+@mypyc_attr(allow_interpreted_subclasses=True)
 class MappingState:
     """State over two mutable mappings (dicts, or Faust tables in the stream).
 
