@@ -60,13 +60,29 @@ FEATURE_NAMES: tuple[str, ...] = (
     "dx_share_vs_peer",
     "cost_vs_own_hospital",
     "los_vs_own_hospital",
+    "readmit_same_hospital_gap_days",
+    "hosp_quick_readmit_vs_peer",
+    "identical_other_patient",
+    "hosp_dx_template_vs_peer",
+    "same_day_admissions_vs_usual",
+    "hosp_repeat_patients_vs_peer",
+    "price_vs_own_hospital_max",
+    "hosp_c_share_vs_peer",
+    "hosp_price_ratio",
+    "hosp_quantity_ratio",
+    "dx_code_share_vs_peer",
+    "items_unusual_for_dx",
 )
 FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 # Bumped whenever a feature's meaning changes; stored with every model.
-FEATURE_VERSION = "3"
+FEATURE_VERSION = "4"
 
 NO_EVENT_DAYS = 999.0  # "never": larger than any window the features look at
 READMIT_DAYS = 15
+QUICK_READMIT_DAYS = 3  # back at the same hospital this soon: a split stay?
+REPEAT_STAYS = 2  # earlier claims at the hospital in a year that make a "repeat patient"
+UNUSUAL_CODE_SHARE = 0.05  # a code on fewer of a diagnosis's claims is unusual for it
+MIN_DX_CLAIMS = 20  # claims of a diagnosis before its usual items are known
 PERSON_HISTORY = 64  # past claims kept per person
 HOSPITAL_SHRINK = 20.0  # pseudo-claims of the peer rate in a hospital's rates
 FAST, SLOW = 0.1, 0.01  # EWMA weights for the category-mix shift
@@ -106,6 +122,7 @@ class _Episode:
 class _Hospital:
     __slots__ = (
         "a_diff",
+        "c_diff",
         "dup",
         "ewma_fast",
         "ewma_slow",
@@ -116,7 +133,11 @@ class _Hospital:
         "log_cost_ratio",
         "log_los_ratio",
         "n",
+        "price_dev",
+        "qty_dev",
+        "quick_readmit",
         "readmit",
+        "repeat_patients",
         "weeks",
     )
 
@@ -130,6 +151,11 @@ class _Hospital:
         self.dup = 0
         self.implausible = 0
         self.a_diff = 0.0
+        self.c_diff = 0.0
+        self.price_dev = 0.0
+        self.qty_dev = 0.0
+        self.quick_readmit = 0
+        self.repeat_patients = 0
         self.ewma_fast = 0.0
         self.ewma_slow = 0.0
         self.first_week = week
@@ -154,7 +180,8 @@ class FeatureState:
         self.age_all = Moments()
         self.persons: dict[str, list[_Episode]] = {}
         self.hospitals: dict[str, _Hospital] = {}
-        self.bills: dict[tuple[str, str], int] = {}
+        # (hospital, bill hash) -> (earlier bills, their one person's key or "" for several)
+        self.bills: dict[tuple[str, str], tuple[int, str]] = {}
         self.level_readmit: dict[int, Moments] = {}
         self.level_identical: dict[tuple[int, str], Moments] = {}
         self.level_dup: dict[int, Moments] = {}
@@ -166,6 +193,18 @@ class FeatureState:
         self.peer_dx: dict[tuple[int, str, str], int] = {}
         self.peer_type: dict[tuple[int, str], int] = {}
         self.hospital_cases: dict[tuple[str, str, str], PeerStats] = {}
+        self.level_quick_readmit: dict[int, Moments] = {}
+        self.level_repeat: dict[int, Moments] = {}
+        # template bills: identical to another patient's bill, per hospital and diagnosis
+        self.hospital_dx_template: dict[tuple[str, str, str], int] = {}
+        self.dx_template: dict[tuple[str, str], Moments] = {}
+        self.admissions: dict[tuple[str, int], int] = {}  # (hospital, day) -> in-patient stays
+        self.hospital_codes: dict[tuple[str, str], Moments] = {}  # log unit price
+        self.codes_by_dx: dict[tuple[str, str], Moments] = {}  # log quantity
+        self.dx_codes: dict[tuple[str, str, str], int] = {}  # claims of a diagnosis with a code
+        self.dx_claims: dict[tuple[str, str], int] = {}
+        self.hospital_dx_code: dict[tuple[str, str, str], int] = {}
+        self.peer_dx_code: dict[tuple[int, str, str], int] = {}
         self.claims_seen = 0
 
     # -- public API -------------------------------------------------------
@@ -224,6 +263,7 @@ class FeatureState:
         # Person history: re-admissions, overlapping stays, duplicates, frequency.
         readmit_gap = NO_EVENT_DAYS
         readmit_dx_gap = NO_EVENT_DAYS
+        readmit_here_gap = NO_EVENT_DAYS
         overlaps = 0
         duplicates = 0
         n30 = n365 = n_hosp30 = n_hosp365 = 0
@@ -250,12 +290,16 @@ class FeatureState:
                     readmit_gap = min(readmit_gap, gap)
                     if ep.dx == dx:
                         readmit_dx_gap = min(readmit_dx_gap, gap)
+                    if ep.hospital_id == claim.hospital_id:
+                        readmit_here_gap = min(readmit_here_gap, gap)
                 elif ep.admission < claim.discharge:
                     overlaps += 1
 
         bill_key = (claim.hospital_id, claim.bill_hash)
-        repeats = self.bills.get(bill_key, 0)
+        repeats, bill_person = self.bills.get(bill_key, (0, ""))
         identical = 1.0 if repeats > 0 else 0.0
+        # Another patient's bill, item for item: a template, unless the diagnosis is a package.
+        other_patient = repeats > 0 and bill_person != claim.person_key
         identical_peer = shrunk_mean([p.identical if p else None for p in chain], 0.0)
 
         age = claim.age_years
@@ -266,13 +310,24 @@ class FeatureState:
         why_implausible = implausibility(claim.diagnosis, age, claim.sex)
 
         level = claim.hospital_level
-        price_max, price_mean, qty_dev = self._price_deviation(claim)
+        price_max, price_mean, qty_dev, own_price_max, unusual = self._line_deviations(claim, dx)
         h_type = self.hospital_type.get((claim.hospital_id, claim.claim_type), 0)
         h_dx = self.hospital_dx.get((claim.hospital_id, dx, claim.claim_type), 0)
         p_dx = self.peer_dx.get((level, dx, claim.claim_type), 0)
         p_type = self.peer_type.get((level, claim.claim_type), 0)
         peer_share = (p_dx + 1.0) / (p_type + 20.0)
         dx_share = (h_dx + 10.0 * peer_share) / (h_type + 10.0) / peer_share
+        code_key = (claim.hospital_id, claim.diagnosis, claim.claim_type)
+        h_code = self.hospital_dx_code.get(code_key, 0)
+        p_code = self.peer_dx_code.get((level, claim.diagnosis, claim.claim_type), 0)
+        peer_code_share = (p_code + 1.0) / (p_type + 20.0)
+        dx_code_share = (h_code + 10.0 * peer_code_share) / (h_type + 10.0) / peer_code_share
+        dx_template = self.dx_template.get((dx, claim.claim_type))
+        p_template = dx_template.mean if dx_template else 0.0
+        h_template = self.hospital_dx_template.get((claim.hospital_id, dx, claim.claim_type), 0)
+        template_vs_peer = ((h_template + 10.0 * p_template) / (h_dx + 10.0) + 0.01) / (
+            p_template + 0.01
+        )
         own = self.hospital_cases.get((claim.hospital_id, dx, claim.claim_type))
         own_cost = shrunk_mean([own.log_cost if own else None], peer_log_cost)
         own_los = shrunk_mean([own.log_los if own else None], peer_log_los)
@@ -286,10 +341,20 @@ class FeatureState:
         p_ident = lvl_ident.mean if lvl_ident else 0.0
         p_dup = lvl_dup.mean if lvl_dup else 0.0
         p_impl = lvl_impl.mean if lvl_impl else 0.0
+        lvl_quick = self.level_quick_readmit.get(level)
+        lvl_repeat = self.level_repeat.get(level)
+        p_quick = lvl_quick.mean if lvl_quick else 0.0
+        p_repeat = lvl_repeat.mean if lvl_repeat else 0.0
+        same_day = 0
+        if inpatient:
+            same_day = self.admissions.get((claim.hospital_id, claim.admission), 0)
         if hosp is None or hosp.n == 0:
             h_cost = h_los = 1.0
             h_readmit = h_ident = 1.0
             h_dup, h_a, h_shift, h_spike, h_impl = p_dup, 0.0, 0.0, 1.0, p_impl
+            h_quick = h_repeat = h_price = h_qty = 1.0
+            h_c = 0.0
+            usual_per_day = 0.0
         else:
             h_cost = math.exp(hosp.log_cost_ratio / (hosp.n + HOSPITAL_SHRINK))
             h_los = math.exp(hosp.log_los_ratio / (hosp.inpatient + HOSPITAL_SHRINK))
@@ -300,6 +365,15 @@ class FeatureState:
             h_shift = hosp.ewma_fast - hosp.ewma_slow
             h_spike = _volume_spike(hosp, week)
             h_impl = _rate(hosp.implausible, hosp.n, p_impl)
+            h_quick = (_rate(hosp.quick_readmit, hosp.inpatient, p_quick) + 0.01) / (p_quick + 0.01)
+            h_repeat = (_rate(hosp.repeat_patients, hosp.inpatient, p_repeat) + 0.01) / (
+                p_repeat + 0.01
+            )
+            h_c = hosp.c_diff / (hosp.n + HOSPITAL_SHRINK)
+            h_price = math.exp(hosp.price_dev / (hosp.n + HOSPITAL_SHRINK))
+            h_qty = math.exp(hosp.qty_dev / (hosp.n + HOSPITAL_SHRINK))
+            active_days = max(claim.admission - hosp.first_week * 7, 7)
+            usual_per_day = hosp.inpatient / active_days
 
         values = (
             1.0 if inpatient else 0.0,
@@ -343,6 +417,18 @@ class FeatureState:
             dx_share,
             math.exp(log_cost - own_cost),
             math.exp(log_los - own_los),
+            readmit_here_gap,
+            h_quick,
+            1.0 if other_patient else 0.0,
+            template_vs_peer,
+            (same_day + 1.0) / (usual_per_day + 1.0) if inpatient else 0.0,
+            h_repeat,
+            math.exp(own_price_max),
+            h_c,
+            h_price,
+            h_qty,
+            dx_code_share,
+            unusual,
         )
         features = Features(
             claim_id=claim.claim_id,
@@ -363,6 +449,13 @@ class FeatureState:
             log_items=log_items,
             share_a=share_a,
             a_diff=a_diff,
+            share_c=share_c,
+            c_diff=share_c - shrunk_mean([p.c_share if p else None for p in chain], share_c),
+            price_dev=price_mean,
+            qty_dev=qty_dev,
+            quick_readmit=readmit_here_gap <= QUICK_READMIT_DAYS,
+            repeat_patient=n_hosp365 >= REPEAT_STAYS,
+            other_patient=other_patient,
             readmit=readmit_gap <= READMIT_DAYS,
             identical=identical > 0,
             duplicate=duplicates > 0,
@@ -371,37 +464,73 @@ class FeatureState:
         )
         return features, memo
 
-    def _price_deviation(self, claim: ClaimFacts) -> tuple[float, float, float]:
-        """Log unit price and quantity of each line against the same code elsewhere.
+    def _line_deviations(
+        self, claim: ClaimFacts, dx: str
+    ) -> tuple[float, float, float, float, float]:
+        """How the bill's lines compare with the same item codes elsewhere.
 
-        Returns the largest price deviation and the amount-weighted mean price
-        and quantity deviations (0 = typical; unseen codes count as typical).
+        Returns, in logs where a ratio (0 = typical; unseen codes count as
+        typical): the largest unit-price deviation from other hospitals of the
+        level, the amount-weighted mean price and quantity deviations (quantity
+        against the same code for the same diagnosis where known), the largest
+        price deviation from this hospital's own usual price for the code, and
+        the amount share of lines whose code is unusual for the diagnosis.
         """
         level = claim.hospital_level
-        worst = 0.0
-        price_sum = qty_sum = weight = 0.0
+        hospital = claim.hospital_id
+        dx_key = (dx, claim.claim_type)
+        dx_claims = self.dx_claims.get(dx_key, 0)
+        worst = own_worst = 0.0
+        price_sum = qty_sum = weight = unusual = 0.0
         for code, amount, qty in claim.lines:
             log_price = math.log(max(amount, 1) / qty)
             log_qty = math.log(qty)
             fine = self.codes_by_level.get((code, level))
             coarse = self.codes.get(code)
-            chain_p = [fine.price if fine else None, coarse.price if coarse else None]
-            chain_q = [fine.quantity if fine else None, coarse.quantity if coarse else None]
-            dev = log_price - shrunk_mean(chain_p, log_price)
+            by_dx = self.codes_by_dx.get((code, dx))
+            coarse_p = coarse.price if coarse else None
+            fine_p = fine.price if fine else None
+            chain_q = [
+                by_dx,
+                fine.quantity if fine else None,
+                coarse.quantity if coarse else None,
+            ]
+            typical = shrunk_mean([fine_p, coarse_p], log_price)
+            dev = log_price - typical
             worst = max(worst, dev)
+            own = self.hospital_codes.get((hospital, code))
+            own_worst = max(own_worst, log_price - shrunk_mean([own, fine_p, coarse_p], log_price))
             w = float(max(amount, 1))
             price_sum += w * dev
             qty_sum += w * (log_qty - shrunk_mean(chain_q, log_qty))
             weight += w
+            if dx_claims >= MIN_DX_CLAIMS:
+                seen = self.dx_codes.get((dx, claim.claim_type, code), 0)
+                if seen < UNUSUAL_CODE_SHARE * dx_claims:
+                    unusual += w
         if weight == 0:
-            return 0.0, 0.0, 0.0
-        return worst, price_sum / weight, qty_sum / weight
+            return 0.0, 0.0, 0.0, 0.0, 0.0
+        return worst, price_sum / weight, qty_sum / weight, own_worst, unusual / weight
 
     def _learn(self, claim: ClaimFacts, memo: _Memo) -> None:
         self.claims_seen += 1
+        hospital = claim.hospital_id
+        dx_key = (memo.dx, claim.claim_type)
+        self.dx_claims[dx_key] = self.dx_claims.get(dx_key, 0) + 1
+        for code in {line[0] for line in claim.lines}:
+            code_key = (memo.dx, claim.claim_type, code)
+            self.dx_codes[code_key] = self.dx_codes.get(code_key, 0) + 1
         for code, amount, qty in claim.lines:
             log_price = math.log(max(amount, 1) / qty)
             log_qty = math.log(qty)
+            own = self.hospital_codes.get((hospital, code))
+            if own is None:
+                own = self.hospital_codes[(hospital, code)] = Moments()
+            own.add(log_price)
+            by_dx = self.codes_by_dx.get((code, memo.dx))
+            if by_dx is None:
+                by_dx = self.codes_by_dx[(code, memo.dx)] = Moments()
+            by_dx.add(log_qty)
             for code_stats in (
                 self.codes.get(code) or self.codes.setdefault(code, _CodeStats()),
                 self.codes_by_level.get((code, claim.hospital_level))
@@ -417,12 +546,19 @@ class FeatureState:
         case.log_los.add(memo.log_los)
         type_key = (claim.hospital_id, claim.claim_type)
         self.hospital_type[type_key] = self.hospital_type.get(type_key, 0) + 1
-        dx_key = (claim.hospital_id, memo.dx, claim.claim_type)
-        self.hospital_dx[dx_key] = self.hospital_dx.get(dx_key, 0) + 1
+        dx_key_h = (claim.hospital_id, memo.dx, claim.claim_type)
+        self.hospital_dx[dx_key_h] = self.hospital_dx.get(dx_key_h, 0) + 1
         peer_key = (claim.hospital_level, memo.dx, claim.claim_type)
         self.peer_dx[peer_key] = self.peer_dx.get(peer_key, 0) + 1
         peer_type = (claim.hospital_level, claim.claim_type)
         self.peer_type[peer_type] = self.peer_type.get(peer_type, 0) + 1
+        code_key = (hospital, claim.diagnosis, claim.claim_type)
+        self.hospital_dx_code[code_key] = self.hospital_dx_code.get(code_key, 0) + 1
+        peer_code = (claim.hospital_level, claim.diagnosis, claim.claim_type)
+        self.peer_dx_code[peer_code] = self.peer_dx_code.get(peer_code, 0) + 1
+        self.dx_template.setdefault(dx_key, Moments()).add(1.0 if memo.other_patient else 0.0)
+        if memo.other_patient:
+            self.hospital_dx_template[dx_key_h] = self.hospital_dx_template.get(dx_key_h, 0) + 1
         inpatient = claim.claim_type == "inpatient"
         level = claim.hospital_level
         keys: tuple[tuple[object, ...], ...] = (
@@ -439,6 +575,7 @@ class FeatureState:
             stats.log_items.add(memo.log_items)
             stats.a_share.add(memo.share_a)
             stats.identical.add(1.0 if memo.identical else 0.0)
+            stats.c_share.add(memo.share_c)
 
         age = claim.age_years
         self.age_all.add(age)
@@ -459,7 +596,10 @@ class FeatureState:
             del episodes[0]
 
         bill_key = (claim.hospital_id, claim.bill_hash)
-        self.bills[bill_key] = self.bills.get(bill_key, 0) + 1
+        repeats, bill_person = self.bills.get(bill_key, (0, claim.person_key))
+        if bill_person != claim.person_key:
+            bill_person = ""  # several patients
+        self.bills[bill_key] = (repeats + 1, bill_person)
 
         hosp = self.hospitals.get(claim.hospital_id)
         if hosp is None:
@@ -467,6 +607,9 @@ class FeatureState:
         hosp.n += 1
         hosp.log_cost_ratio += memo.log_cost_ratio
         hosp.a_diff += memo.a_diff
+        hosp.c_diff += memo.c_diff
+        hosp.price_dev += memo.price_dev
+        hosp.qty_dev += memo.qty_dev
         hosp.ewma_fast += FAST * (memo.a_diff - hosp.ewma_fast)
         hosp.ewma_slow += SLOW * (memo.a_diff - hosp.ewma_slow)
         hosp.identical += memo.identical
@@ -478,7 +621,13 @@ class FeatureState:
             hosp.inpatient += 1
             hosp.log_los_ratio += memo.log_los_ratio
             hosp.readmit += memo.readmit
+            hosp.quick_readmit += memo.quick_readmit
+            hosp.repeat_patients += memo.repeat_patient
             self.level_readmit.setdefault(level, Moments()).add(float(memo.readmit))
+            self.level_quick_readmit.setdefault(level, Moments()).add(float(memo.quick_readmit))
+            self.level_repeat.setdefault(level, Moments()).add(float(memo.repeat_patient))
+            day_key = (hospital, claim.admission)
+            self.admissions[day_key] = self.admissions.get(day_key, 0) + 1
         self.level_identical.setdefault((level, claim.claim_type), Moments()).add(
             float(memo.identical)
         )
@@ -508,6 +657,13 @@ class _Memo:
     log_items: float
     share_a: float
     a_diff: float
+    share_c: float
+    c_diff: float
+    price_dev: float
+    qty_dev: float
+    quick_readmit: bool
+    repeat_patient: bool
+    other_patient: bool
     readmit: bool
     identical: bool
     duplicate: bool

@@ -56,7 +56,7 @@ def shrunk_sd(chain: list[Moments | None], default: float, floor: float) -> floa
 class PeerStats:
     """The statistics kept per peer group."""
 
-    __slots__ = ("a_share", "identical", "log_cost", "log_items", "log_los")
+    __slots__ = ("a_share", "c_share", "identical", "log_cost", "log_items", "log_los")
 
     def __init__(self) -> None:
         self.log_cost = Moments()
@@ -64,3 +64,4 @@ class PeerStats:
         self.log_items = Moments()
         self.a_share = Moments()
         self.identical = Moments()
+        self.c_share = Moments()

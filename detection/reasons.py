@@ -136,6 +136,39 @@ _TEXTS: dict[str, Callable[[Features, str], str]] = {
     "los_vs_own_hospital": lambda f, n: (
         f"stay {_times(f[n])} this hospital's usual stay for {f.diagnosis}"
     ),
+    "readmit_same_hospital_gap_days": lambda f, n: (
+        "no earlier stay of this patient at this hospital"
+        if f[n] >= NO_EVENT_DAYS
+        else f"re-admitted to the same hospital {_days(f[n])} after discharge"
+    ),
+    "hosp_quick_readmit_vs_peer": _ratio_text("rate of re-admissions within 3 days"),
+    "identical_other_patient": lambda f, n: (
+        "bill identical, item for item, to another patient's earlier bill at this hospital"
+        if f[n] > 0
+        else "bill not identical to another patient's"
+    ),
+    "hosp_dx_template_vs_peer": lambda f, n: (
+        f"hospital's {f.diagnosis} bills copy other patients' bills {_times(f[n])}"
+        " as often as at other hospitals"
+    ),
+    "same_day_admissions_vs_usual": lambda f, n: (
+        f"admitted on a day with {_times(f[n])} the hospital's usual admissions"
+    ),
+    "hosp_repeat_patients_vs_peer": _ratio_text("share of patients staying again and again"),
+    "price_vs_own_hospital_max": lambda f, n: (
+        f"an item priced {_times(f[n])} what this hospital usually charges for the same code"
+    ),
+    "hosp_c_share_vs_peer": lambda f, n: (
+        f"hospital bills self-pay (category C) {f[n] * 100:+.0f} points against its peers"
+    ),
+    "hosp_price_ratio": _ratio_text("item prices"),
+    "hosp_quantity_ratio": _ratio_text("item quantities"),
+    "dx_code_share_vs_peer": lambda f, n: (
+        f"hospital codes {f.diagnosis} {_times(f[n])} as often as its peers do"
+    ),
+    "items_unusual_for_dx": lambda f, n: (
+        f"{f[n]:.0%} of the bill is items rarely billed for {f.diagnosis}"
+    ),
 }
 
 
@@ -195,4 +228,16 @@ FEATURE_LABELS: dict[str, str] = {
     "dx_share_vs_peer": "diagnosis mix unlike peers (up-coding)",
     "cost_vs_own_hospital": "cost above the hospital's own usual",
     "los_vs_own_hospital": "stay longer than the hospital's own usual",
+    "readmit_same_hospital_gap_days": "quick re-admission at the same hospital (split stays)",
+    "hosp_quick_readmit_vs_peer": "hospital re-admits quickly more than peers",
+    "identical_other_patient": "identical bills for different patients",
+    "hosp_dx_template_vs_peer": "template bills (same bill for many patients)",
+    "same_day_admissions_vs_usual": "group admissions",
+    "hosp_repeat_patients_vs_peer": "the same patients admitted again and again",
+    "price_vs_own_hospital_max": "item priced above the hospital's own usual price",
+    "hosp_c_share_vs_peer": "self-pay share unlike peers",
+    "hosp_price_ratio": "hospital's item prices above peers",
+    "hosp_quantity_ratio": "hospital's item quantities above peers",
+    "dx_code_share_vs_peer": "diagnosis codes unlike peers (up-coding)",
+    "items_unusual_for_dx": "items that do not fit the diagnosis",
 }
