@@ -40,11 +40,14 @@ BUILD_RECORD = "settlement/_compiled_sources.py"
 
 # setuptools runs this file for every build hook; only those that build need mypyc.
 BUILDING = bool({"build", "build_ext", "bdist_wheel", "editable_wheel", "develop"} & set(sys.argv))
+# Builds whose extensions land next to the sources (pip install -e); a wheel
+# build leaves the working tree's extensions alone.
+IN_PLACE = bool({"editable_wheel", "develop", "--inplace", "-i"} & set(sys.argv))
 
 
 def _say(message: str) -> None:
-    # pip shows a build backend's stderr with -v only; a failed compile is
-    # worth seeing, so the fallback message also goes into the build record.
+    # pip shows a build backend's output only with -v; `make install` reports
+    # the outcome in any case (python -m settlement.compiled).
     sys.stderr.write(f"yibao setup.py: {message}\n")
 
 
@@ -79,7 +82,8 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as exc:  # any failure here means: stay pure Python
-            _remove_built_files()
+            if IN_PLACE:
+                _remove_built_files()
             _say(f"compiling with mypyc failed ({exc}); installed as pure Python")
             return
         if self.extensions:
@@ -90,7 +94,8 @@ class OptionalBuildExt(build_ext):
 def _extensions() -> list[object]:
     if not BUILDING:
         return []
-    _remove_built_files()
+    if IN_PLACE:
+        _remove_built_files()
     if os.environ.get("YIBAO_PURE_PYTHON", "") not in ("", "0"):
         _say("YIBAO_PURE_PYTHON is set: installing the settlement core as pure Python")
         return []
