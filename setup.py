@@ -1,4 +1,4 @@
-"""Build hook: compile the hot settlement modules with mypyc, or stay pure Python.
+"""Build hook: compile the hot settlement and feature modules with mypyc, or stay pure Python.
 
 Everything else about the package is in ``pyproject.toml``. ``pip install -e .``
 builds the extensions next to the sources; with ``YIBAO_PURE_PYTHON=1``, without
@@ -17,7 +17,8 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 
-# The modules compiled by mypyc: typed, pure, on the hot path of every claim.
+# The modules compiled by mypyc: typed, pure, on the hot path of every claim
+# (settlement, and the detection feature fold that scoring runs per claim).
 # Keep them `mypy --strict` clean. A class that subclasses a builtin (such as
 # settlement/jsonnumber.py) cannot be compiled and stays out of this list.
 COMPILED_MODULES = [
@@ -30,8 +31,12 @@ COMPILED_MODULES = [
     "settlement/money.py",
     "settlement/policy.py",
     "settlement/state.py",
+    "detection/facts.py",
+    "detection/features.py",
+    "detection/knowledge.py",
+    "detection/peers.py",
 ]
-# mypyc's shared library for the group: a top-level extension, settlement__mypyc.
+# mypyc's shared library for the group (both packages): a top-level extension, settlement__mypyc.
 # (Inside the package, mypyc would give the compiled modules a wrong __file__.)
 GROUP_NAME = "settlement"
 # Written after a successful build: sha256 of each compiled source, so a stale

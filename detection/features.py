@@ -141,7 +141,9 @@ class _Hospital:
         "weeks",
     )
 
-    def __init__(self, week: int) -> None:
+    # The default is for unpickling only: compiled by mypyc, a class's __new__
+    # runs __init__ with no arguments before pickle restores the slots.
+    def __init__(self, week: int = 0) -> None:
         self.n = 0
         self.inpatient = 0
         self.log_cost_ratio = 0.0

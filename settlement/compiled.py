@@ -1,7 +1,8 @@
-"""Whether the settlement core runs compiled by mypyc, and whether that build is stale.
+"""Whether the settlement core and feature fold run compiled by mypyc, and if that is stale.
 
-``setup.py`` compiles the hot modules and records a sha256 of each source it
-compiled; a module whose ``.py`` changed since runs old code until rebuilt.
+``setup.py`` compiles the hot modules of ``settlement`` and ``detection`` and
+records a sha256 of each source it compiled (in ``settlement/_compiled_sources.py``);
+a module whose ``.py`` changed since runs old code until rebuilt.
 ``python -m settlement.compiled`` prints the state of each module.
 """
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REBUILD_HINT = "rebuild with `make install` (or `pip install -e .`)"
+# Packages whose modules setup.py may compile (their directories sit side by side).
+COMPILED_PACKAGES = ("settlement", "detection")
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,11 @@ def module_builds(modules: list[str] | None = None) -> list[ModuleBuild]:
     """
     recorded = recorded_sources()
     if modules is None:
+        root = Path(__file__).parent.parent
         found = {
-            f"settlement.{path.name.partition('.')[0]}"
-            for path in Path(__file__).parent.glob("*.so")
+            f"{package}.{path.name.partition('.')[0]}"
+            for package in COMPILED_PACKAGES
+            for path in (root / package).glob("*.so")
             if "__mypyc" not in path.name
         }
         modules = sorted(found | set(recorded))

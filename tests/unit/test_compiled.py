@@ -1,4 +1,4 @@
-"""The settlement core runs compiled by mypyc (unless asked not to), never from a stale build.
+"""The settlement core and feature fold run compiled by mypyc (unless asked not to), never stale.
 
 ``setup.py`` holds the list of compiled modules; these tests read it so CI
 proves it ran the compiled code the build was meant to produce.
@@ -46,3 +46,14 @@ def test_settlement_core_is_compiled() -> None:
     assert sorted(recorded_sources()) == sorted(names), (
         f"the build record is out of date; {REBUILD_HINT}"
     )
+
+
+def test_stale_check_covers_every_compiled_module() -> None:
+    # The stale check looks at the recorded modules and every extension in
+    # settlement/ and detection/; a compiled module it missed could run stale.
+    if pure_python_requested():
+        pytest.skip("YIBAO_PURE_PYTHON is set: nothing is compiled")
+    checked = {build.module for build in module_builds()}
+    missing = sorted(set(compiled_module_names()) - checked)
+    assert not missing, f"compiled but not checked for staleness: {missing}"
+    assert any(name.startswith("detection.") for name in compiled_module_names())
