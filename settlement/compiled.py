@@ -86,12 +86,15 @@ def summary(builds: list[ModuleBuild]) -> str:
     """One line saying how the settlement core runs."""
     stale = [build.module for build in builds if build.stale]
     if stale:
-        return f"settlement core: compiled from OLDER sources ({', '.join(stale)}): {REBUILD_HINT}"
+        return (
+            "settlement and detection core: compiled from OLDER sources"
+            f" ({', '.join(stale)}): {REBUILD_HINT}"
+        )
     compiled = [build.module for build in builds if build.compiled]
     if not compiled:
         why = "YIBAO_PURE_PYTHON is set" if pure_python_requested() else REBUILD_HINT
-        return f"settlement core: pure Python, not compiled ({why})"
-    return f"settlement core: {len(compiled)} modules compiled with mypyc"
+        return f"settlement and detection core: pure Python, not compiled ({why})"
+    return f"settlement and detection core: {len(compiled)} modules compiled with mypyc"
 
 
 def main(argv: list[str] | None = None) -> int:
