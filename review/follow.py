@@ -97,7 +97,7 @@ async def follow(
         max_records: largest batch per read.
         refresh_every_s: recompute re-admissions and hospital risk at most this often.
     """
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -109,13 +109,7 @@ async def follow(
     await consumer.start()
     stats = FollowStats()
     try:
-        present = await consumer.topics()
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in TOPICS
-            if topic in present
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await _followed_partitions(consumer)
         if not partitions:
             log.warning("none of the topics %s exists yet", ", ".join(TOPICS))
             return stats
@@ -208,20 +202,14 @@ async def end_offsets(bootstrap: str, *, idle_s: float = 1.0) -> dict[tuple[str,
     Raises:
         LookupError: none of the followed topics exists.
     """
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
     )
     await consumer.start()
     try:
-        present = await consumer.topics()
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in TOPICS
-            if topic in present
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await _followed_partitions(consumer)
         if not partitions:
             raise LookupError(f"none of the topics {', '.join(TOPICS)} exists on {bootstrap}")
         ends = {tp: int(offset) for tp, offset in (await consumer.end_offsets(partitions)).items()}
@@ -235,3 +223,16 @@ async def end_offsets(bootstrap: str, *, idle_s: float = 1.0) -> dict[tuple[str,
     finally:
         await consumer.stop()
     return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+async def _followed_partitions(consumer: Any) -> list[Any]:
+    """Every partition of the followed topics that exist on the broker, in order."""
+    from aiokafka import TopicPartition
+
+    present = await consumer.topics()
+    return [
+        TopicPartition(topic, p)
+        for topic in TOPICS
+        if topic in present
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
