@@ -47,6 +47,10 @@ def train_cmd(
     refit: Annotated[
         bool, typer.Option(help="Refit on all hospitals after early stopping (slower, better).")
     ] = True,
+    max_rounds: Annotated[
+        int,
+        typer.Option(min=1, help="Most boosting rounds (fewer: faster, usually less accurate)."),
+    ] = 1000,
 ) -> None:
     """Train the LightGBM model, log it to MLflow and register it as challenger."""
     from models.errors import TrainingDataError
@@ -61,6 +65,7 @@ def train_cmd(
             capacity=capacity,
             seed=seed,
             refit=refit,
+            rounds=max_rounds,
         )
     except TrainingDataError as exc:
         _fail(str(exc))
