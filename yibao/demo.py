@@ -194,6 +194,10 @@ class Demo:
 
     def run(self) -> None:
         started = time.monotonic()
+        # `kill`, a closed terminal or a service manager must stop the children
+        # too, as Ctrl-C does: the same clean-up path.
+        for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop_signal, _interrupt)
         try:
             print("yibao demo: data and logs in", self.home, flush=True)
             self.prepare_data()
@@ -217,11 +221,15 @@ class Demo:
         except KeyboardInterrupt:
             print("\nstopping ...", flush=True)
         finally:
-            signal.signal(
-                signal.SIGINT, signal.SIG_IGN
-            )  # a second Ctrl-C must not cut cleanup short
+            # A second signal must not cut the clean-up short.
+            for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(stop_signal, signal.SIG_IGN)
             self.supervisor.stop_all()
             print("all demo processes stopped.", flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _count_lines(path: Path) -> int:
