@@ -169,13 +169,13 @@ async def read_settlements(
 def core_rate(values: list[bytes]) -> float:
     """Claims/s of the pure settlement core on the same messages, in this process."""
     from settlement.engine import Settler
-    from settlement.jsonio import encode_record
+    from settlement.jsonio import encode_record_bytes
     from settlement.policy_loader import load_policy_dir
 
     settler = Settler(load_policy_dir(None))
     t = time.perf_counter()
     for i, v in enumerate(values):
-        encode_record(settler.settle_json(v, f"bench:{i}")).encode()
+        encode_record_bytes(settler.settle_json(v, f"bench:{i}"))
     return len(values) / (time.perf_counter() - t)
 
 
@@ -251,7 +251,8 @@ def main() -> None:
             cmd += ["--max-batch", str(args.max_batch)]
         if args.profile:
             spy = str(ROOT / ".venv/bin/py-spy")
-            cmd = [spy, "record", "-r", "200", "-f", "raw", "-o", args.profile, "--", *cmd]
+            spy_args = ["record", "-r", "200", "--nonblocking", "--threads", "-f", "raw"]
+            cmd = [spy, *spy_args, "-o", args.profile, "--", *cmd]
         log = open(tmp / "worker.log", "wb")  # noqa: SIM115
         t_start = time.monotonic()
         worker = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)

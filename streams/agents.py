@@ -19,7 +19,7 @@ from typing import Any
 from settlement.claim import parse_claim
 from settlement.engine import Settler, rejected_record, settlement_record
 from settlement.errors import MALFORMED, ClaimIssue
-from settlement.jsonio import decode_claim, encode_record
+from settlement.jsonio import decode_claim_fast, encode_record_bytes
 from settlement.state import SettledOutcome
 from streams.metrics import StreamMetrics
 from streams.outbox import Outbox
@@ -108,7 +108,7 @@ class SettlementAgent:
         self._inflight: asyncio.Future[None] | None = None
         self._outbox: Outbox | None = None
         self._flag_outbox: Outbox | None = None
-        self._scoring: asyncio.Future[tuple[list[Any], int]] | None = None
+        self._featurizing: asyncio.Future[Any] | None = None  # stage 1 of the last batch
         self._uncommitted: dict[Any, int] = {}
         self._last_commit = 0.0
         self.ready = asyncio.Event()
@@ -298,7 +298,7 @@ class SettlementAgent:
                 record, claim, malformed = self._settle_one(settler, state, r, src)
                 status = record["status"]
                 statuses[status] = statuses.get(status, 0) + 1
-                outbox.add(SETTLEMENTS, record["claim_id"].encode(), encode_record(record).encode())
+                outbox.add(SETTLEMENTS, record["claim_id"].encode(), encode_record_bytes(record))
                 if malformed:
                     n_dlq += 1
                     outbox.add(CLAIMS_DLQ, r.key, r.value, headers=_dlq_headers(src, record))
@@ -314,30 +314,44 @@ class SettlementAgent:
         futures = await outbox.flush()
         scoring = None
         if to_score and scorer is not None:
-            # Scored in a thread, after the answers are on their way: LightGBM runs
-            # without the GIL, so the next batch is settled meanwhile. Batches are
-            # scored one after the other (the feature state learns claims in order).
-            scoring = asyncio.ensure_future(self._score(scorer, to_score, self._scoring))
-            self._scoring = scoring
+            # Scored after the answers are on their way, in two stages on worker
+            # threads: features (Python, holding the GIL; batches one after the
+            # other, as the feature state learns claims in order), then LightGBM
+            # (without the GIL), which for batch k overlaps the features of batch
+            # k+1 and the settling of the batches after it.
+            features = asyncio.ensure_future(self._features(scorer, to_score, self._featurizing))
+            self._featurizing = features
+            scoring = asyncio.ensure_future(self._flag(scorer, features))
         return _Pending(futures, commits, stamps, statuses, n_dlq, scoring)
 
-    async def _score(self, scorer: Any, claims: list[Any], previous: Any) -> tuple[list[Any], int]:
-        """Score one batch (after the previous one) and send its flags: (futures, flags)."""
+    async def _features(self, scorer: Any, claims: list[Any], previous: Any) -> Any:
+        """Stage 1 of scoring, after the previous batch's: the batch's features, or None."""
         if previous is not None:
-            await previous
+            await asyncio.shield(previous)
         try:
-            scores = await asyncio.to_thread(scorer.score_batch, claims, True)
+            return await asyncio.to_thread(scorer.features, claims)
         except Exception:
             # Settling is the duty; a scoring fault must not stop it (nor loop on
             # redelivery). The batch's flags are lost and counted.
+            log.exception("computing features failed; batch settled without flags")
+            self.metrics.scoring_errors.inc()
+            return None
+
+    async def _flag(self, scorer: Any, features: Any) -> tuple[list[Any], int]:
+        """Stage 2: score the featurized batch and send its flags: (futures, flags)."""
+        batch = await asyncio.shield(features)
+        if batch is None:
+            return [], 0
+        try:
+            scores = await asyncio.to_thread(scorer.flags, batch)
+        except Exception:
             log.exception("scoring failed; batch settled without flags")
             self.metrics.scoring_errors.inc()
             return [], 0
-        self.metrics.scored.labels(scorer.version).inc(len(claims))
+        self.metrics.scored.labels(scorer.version).inc(len(batch.facts))
         outbox = self._flag_outbox
         for score in scores:
-            flag = json.dumps(score, ensure_ascii=False).encode()
-            outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), flag)
+            outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), encode_record_bytes(score))
         return await outbox.flush(), len(scores)  # type: ignore[union-attr]
 
     async def _finish(self, p: _Pending) -> None:
@@ -380,7 +394,7 @@ class SettlementAgent:
     ) -> tuple[dict[str, Any], Any, bool]:
         """(settlement record, validated claim or None, whether it goes to the dead letters)."""
         try:
-            obj = decode_claim(r.value or b"")
+            obj = decode_claim_fast(r.value or b"")
         except ValueError as exc:
             issue = ClaimIssue(MALFORMED, f"not valid JSON: {exc}")
             return rejected_record(_stream_id(src), [issue]), None, True

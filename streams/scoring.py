@@ -13,22 +13,24 @@ import contextlib
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 
 class Scorer(Protocol):
-    """What the stream needs from a scorer."""
+    """What the stream needs from a scorer: two stages, so they can overlap across batches."""
 
     @property
     def version(self) -> str: ...
 
-    def score_batch(
-        self, claims: Sequence[Any], flagged_only: bool = False
-    ) -> list[dict[str, Any]]:
-        """Score records (project score format) of validated ``settlement.claim.Claim``s;
-        with ``flagged_only`` just those of the flagged claims."""
+    def features(self, claims: Sequence[Any]) -> Featurized:
+        """Learn validated ``settlement.claim.Claim``s in event order; their features."""
+        ...
+
+    def flags(self, batch: Featurized) -> list[dict[str, Any]]:
+        """Score records (project score format) of the batch's flagged claims."""
         ...
 
 
@@ -63,26 +65,50 @@ class ModelScorer:
 
         With ``flagged_only`` (what the stream publishes) per-feature reasons
         are computed for the flagged claims alone: LightGBM's contributions
-        cost about 3 ms a claim against 16 us for the score (measured,
-        docs/stream.md), so explaining every claim would cap the worker at a
-        few hundred claims/s.
+        cost about 3 ms a claim against 50 us for the score (a 1,000-tree
+        model, docs/stream.md), so explaining every claim would cap the worker
+        at a few hundred claims/s.
         """
         from detection.facts import facts_from_claim
-        from models.matrix import to_matrix
 
         if not claims:
             return []
         if not flagged_only:
             return self._scorer.score_batch([facts_from_claim(c) for c in claims])
+        return self.flags(self.features(claims))
+
+    def features(self, claims: Sequence[Any]) -> Featurized:
+        """Stage 1 (holds the GIL; batches strictly in order): learn the claims, return features."""
+        from detection.facts import facts_from_claim
+        from models.matrix import to_matrix
+
         facts = sorted((facts_from_claim(c) for c in claims), key=lambda f: f.sort_key)
         state = self._scorer.state
         feats = [state.update_and_features(f) for f in facts]
-        scores = self.model.predict(to_matrix(feats))
+        return Featurized(facts, feats, to_matrix(feats))
+
+    def flags(self, batch: Featurized) -> list[dict[str, Any]]:
+        """Stage 2 (mostly in LightGBM, without the GIL): score records of the flagged claims.
+
+        It may run for batch k while stage 1 runs for batch k+1.
+        """
+        if not batch.facts:
+            return []
+        scores = self.model.predict(batch.matrix)
         threshold = self.model.threshold
         hits = [i for i, score in enumerate(scores) if min(max(score, 0.0), 1.0) >= threshold]
         if not hits:
             return []
-        return self._scorer.records([facts[i] for i in hits], [feats[i] for i in hits])
+        return self._scorer.records([batch.facts[i] for i in hits], [batch.feats[i] for i in hits])
+
+
+@dataclass
+class Featurized:
+    """A scoring batch after stage 1: facts in event order, their features and matrix."""
+
+    facts: list[Any]
+    feats: list[Any]
+    matrix: Any  # numpy array, one row per claim
 
 
 class ModelWatcher:

@@ -12,11 +12,13 @@ from the entries on recovery; applying an entry twice is a no-op.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
+from settlement.jsonio import encode_record_bytes
 from settlement.state import MappingState, SettledOutcome, accumulator_key
 
 CHANGELOG_SUFFIX = "-state-changelog"
@@ -66,23 +68,20 @@ def add_clearing(totals: dict[tuple[str, str, str], list[int]], outcome: Settled
     row[1] += 1
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
 def encode_entry(outcome: SettledOutcome, acc: tuple[str, int] | None, src: tuple) -> bytes:
     """A changelog entry: the input message's coordinates, the accumulator delta, the outcome.
 
-    A flat JSON array through a prebuilt encoder: the entry is written once per
-    settled claim on the hot path (a dict through ``json.dumps`` cost 9% of the
+    A flat JSON array through orjson: the entry is written once per settled
+    claim on the hot path (a dict through ``json.dumps`` cost 9% of the
     worker's CPU).
     """
     key, fen = acc if acc else (None, 0)
-    return _ENCODE([src[0], src[1], src[2], key, fen, *outcome]).encode()
+    return encode_record_bytes([src[0], src[1], src[2], key, fen, *outcome])
 
 
 def decode_entry(value: bytes) -> dict[str, Any]:
     """``{"src": [topic, partition, offset], "acc": [key, fen] | None, "o": outcome list}``."""
-    row = json.loads(value)
+    row = orjson.loads(value)
     return {
         "src": row[0:3],
         "acc": [row[3], row[4]] if row[3] is not None else None,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settlement.claim import fast_amount
+from settlement.engine import Settler
 from settlement.explain import explain_settlement
 from settlement.idnumber import (
     check_character,
@@ -16,7 +19,12 @@ from settlement.idnumber import (
     mask_identity_numbers,
     mask_person_id,
 )
-from settlement.jsonio import decode_claim
+from settlement.jsonio import (
+    decode_claim,
+    decode_claim_fast,
+    encode_record,
+    encode_record_bytes,
+)
 from settlement.money import (
     AmountError,
     JsonNumber,
@@ -26,6 +34,8 @@ from settlement.money import (
     round_ratio,
 )
 from settlement.policy_loader import load_policy_dir
+
+SAMPLES = Path(__file__).resolve().parents[2] / "settlement" / "samples"
 
 
 @pytest.mark.parametrize(
@@ -136,3 +146,75 @@ def test_check_character_matches_the_iso_7064_definition(first17: str) -> None:
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     total = sum(int(digit) * weight for digit, weight in zip(first17, weights, strict=True))
     assert check_character(first17) == "10X98765432"[total % 11]
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)))  # stdlib cannot encode surrogates
+_record_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(_text, _record_values, max_size=6))
+def test_fast_record_encoder_writes_the_same_bytes(record: dict[str, object]) -> None:
+    # Text, integers, booleans and nesting: everything a settlement record holds.
+    assert encode_record_bytes(record) == encode_record(record).encode()
+
+
+def test_fast_record_encoder_falls_back_on_what_orjson_refuses() -> None:
+    for record in ({"message": "bad \udc80 byte"}, {"fen": 2**70}):
+        encoded = encode_record_bytes(record)
+        assert json.loads(encoded) == record
+        encoded.decode("utf-8")  # still valid UTF-8
+
+
+def test_settlement_records_encode_identically_both_ways() -> None:
+    settler = Settler(load_policy_dir(None))
+    lines = (SAMPLES / "claims.jsonl").read_bytes().splitlines()
+    records = [settler.settle_json(line, f"line:{n}") for n, line in enumerate(lines, 1)]
+    assert {r["status"] for r in records} >= {"settled", "rejected"}
+    for record in records:
+        assert encode_record_bytes(record) == encode_record(record).encode()
+
+
+def _decoded(raw: bytes) -> tuple[str, object]:
+    try:
+        return "value", decode_claim(raw)
+    except ValueError:
+        return "error", None
+
+
+def _decoded_fast(raw: bytes) -> tuple[str, object]:
+    try:
+        return "value", decode_claim_fast(raw)
+    except ValueError:
+        return "error", None
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=400)
+@given(_json_values, st.integers(0, 40), st.binary(max_size=3))
+def test_fast_claim_decoder_agrees_with_the_exact_one(value: object, at: int, noise: bytes) -> None:
+    # Valid documents, and the same documents with a few bytes of noise spliced in.
+    text = json.dumps(value, allow_nan=True).encode()
+    for raw in (text, text[:at] + noise + text[at:]):
+        fast, exact = _decoded_fast(raw), _decoded(raw)
+        assert fast == exact
+        if fast[0] == "value":  # same types too: literal numbers stay JsonNumber
+            assert repr(fast[1]) == repr(exact[1])
+
+
+def test_fast_claim_decoder_keeps_number_literals_and_errors() -> None:
+    doc = b'{"items": [{"amount": 12.50, "quantity": 2}], "n": 123456789012345678901234567890}'
+    assert decode_claim_fast(doc) == decode_claim(doc)
+    assert isinstance(decode_claim_fast(doc)["items"][0]["amount"], JsonNumber)
+    with pytest.raises(ValueError, match="NaN is not valid JSON"):
+        decode_claim_fast(b'{"a": NaN}')
