@@ -7,7 +7,7 @@ model is registered in MLFLOW_TRACKING_URI) the backlog, (3) produce ->
 settlement latency with claims sent at half the worker's measured rate.
 
     python benchmarks/stream.py [--claims 100000] [--latency-seconds 20] [--no-score]
-        [--source simulator|sample] [--max-batch N] [--profile FILE]
+        [--source simulator|sample] [--max-batch N] [--model-rounds N] [--profile FILE]
 
 With scoring on (the default) a LightGBM model is first trained on 5,000
 simulated claims into a temporary MLflow store and made champion.
@@ -179,6 +179,25 @@ def core_rate(values: list[bytes]) -> float:
     return len(values) / (time.perf_counter() - t)
 
 
+def trees(env: dict[str, str]) -> int:
+    """Trees in the champion just trained (scoring cost grows with them)."""
+    code = (
+        "import mlflow; from yibao.settings import get_settings;"
+        "mlflow.set_tracking_uri(get_settings().tracking_uri());"
+        "from models.registry import load_model, default_uri;"
+        "print(load_model(default_uri()).booster.num_trees())"
+    )
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return int(out.stdout.strip().splitlines()[-1])
+
+
 def wait_processed(port: int, n: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -203,6 +222,12 @@ def main() -> None:
     ap.add_argument("--latency-seconds", type=float, default=20.0)
     ap.add_argument("--no-score", action="store_true", help="settle only")
     ap.add_argument("--max-batch", type=int, default=None)
+    ap.add_argument(
+        "--model-rounds",
+        type=int,
+        default=None,
+        help="train the champion with at most this many boosting rounds (default: yibao's)",
+    )
     ap.add_argument("--profile", help="write a py-spy raw profile of the worker to this file")
     ap.add_argument("--source", choices=("simulator", "sample"), default="simulator")
     ap.add_argument(
@@ -220,8 +245,10 @@ def main() -> None:
         if not args.no_score:
             t = time.perf_counter()
             simulated(5000, 99, tmp)
-            yibao("train", "--data", str(tmp / "sim-99-5000.jsonl"), env=env)
-            print(f"trained a champion model in {time.perf_counter() - t:.0f} s")
+            rounds = ["--max-rounds", str(args.model_rounds)] if args.model_rounds else []
+            yibao("train", "--data", str(tmp / "sim-99-5000.jsonl"), *rounds, env=env)
+            took = time.perf_counter() - t
+            print(f"trained a champion model in {took:.0f} s ({trees(env)} trees)")
 
         def claims(n: int, seed: int, prefix: str) -> list[dict]:
             if args.source == "simulator":

@@ -58,6 +58,9 @@ def create_app(
     )
     if max_batch:
         config.max_batch = max_batch
+    if score and settings.feature_snapshot_seconds > 0:
+        config.snapshot_dir = settings.data_dir
+        config.snapshot_seconds = settings.feature_snapshot_seconds
     watcher = (
         ModelWatcher(settings.model_name, settings.tracking_uri(), settings.model_poll_seconds)
         if score
@@ -133,7 +136,14 @@ def create_app(
     @app.page("/ready")
     async def ready(web: Any, request: Any) -> Any:
         ok = agent.ready.is_set()
-        body = {"ready": ok, "partitions": sorted(agent.shards), "processed": agent.processed}
+        state = watcher.feature_state if watcher is not None else None
+        body = {
+            "ready": ok,
+            "partitions": sorted(agent.shards),
+            "processed": agent.processed,
+            # claims the fraud-feature memory has learned (restored ones included)
+            "feature_claims": state.claims_seen if state is not None else 0,
+        }
         return web.json(body, status=200 if ok else 503)
 
     @app.page("/metrics")

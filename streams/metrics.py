@@ -52,6 +52,18 @@ class StreamMetrics:
             "yibao_model_info", "The scoring model in use (value 1).", ["version"], registry=r
         )
         self.partitions = Gauge("yibao_partitions_owned", "Input partitions owned.", registry=r)
+        self.feature_claims = Gauge(
+            "yibao_feature_state_claims", "Claims the fraud-feature memory has learned.", registry=r
+        )
+        self.snapshots = Counter(
+            "yibao_feature_snapshots", "Feature snapshots written.", registry=r
+        )
+        self.snapshot_seconds = Histogram(
+            "yibao_feature_snapshot_seconds",
+            "Time to write one feature snapshot (scoring waits meanwhile; settling goes on).",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            registry=r,
+        )
         self._model_label: str | None = None
 
     def set_model(self, version: str) -> None:

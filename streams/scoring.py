@@ -125,6 +125,9 @@ class ModelWatcher:
         self.tracking_uri = tracking_uri
         self.poll_seconds = poll_seconds
         self.scorer: ModelScorer | None = None
+        #: the stream's fraud-feature memory, kept across model swaps (and restored
+        #: from a snapshot before the first model loads, streams.feature_snapshot)
+        self.feature_state: Any | None = None
         self.current: str | None = None  # "name/version" of the loaded champion
         self._said_none = False
         self._lock = threading.Lock()  # one look-up and load at a time
@@ -163,12 +166,19 @@ class ModelWatcher:
         if label == self.current:
             return False
         model = load_model(f"models:/{mv.name}/{mv.version}")
-        state = self.scorer.feature_state if self.scorer else None
-        self.scorer = ModelScorer(model, state)
+        self.scorer = ModelScorer(model, self.feature_state)
+        self.feature_state = self.scorer.feature_state
         previous, self.current = self.current, label
         self._said_none = False
         log.info("scoring model swapped", extra={"model_from": previous, "model_to": label})
         return True
+
+    def use_feature_state(self, state: Any) -> None:
+        """Score from now on with ``state`` as the feature memory (a restored snapshot)."""
+        with self._lock:
+            self.feature_state = state
+            if self.scorer is not None:
+                self.scorer = ModelScorer(self.scorer.model, state)
 
     async def run(self, stopped: asyncio.Event) -> None:
         """Poll until ``stopped`` is set; errors are logged and retried next round."""

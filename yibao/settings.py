@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     stream_web_port: int = Field(6066, description="Worker health/metrics port.")
     stream_partitions: int = 4
     model_poll_seconds: float = 30.0
+    feature_snapshot_seconds: float = Field(
+        120.0,
+        ge=0,
+        description="Seconds between snapshots of the stream's fraud-feature memory (0 = none).",
+    )
     log_level: str = Field(
         "INFO",
         validation_alias=AliasChoices("YIBAO_LOG_LEVEL", "LOG_LEVEL"),

@@ -100,3 +100,112 @@ def test_worker_swaps_to_the_new_champion_without_restart(store, tmp_path):
         assert f["flagged"] is True
         assert 0.0 <= f["fraud_score"] <= 1.0
         assert set(f) >= {"claim_id", "threshold", "rule_hits", "reasons", "hospital_id", "total"}
+
+
+def _settled_claims(lines: list[bytes]) -> list:
+    """The validated claims a fresh settler settles (what the stream's feature memory learns)."""
+    from settlement.claim import parse_claim
+    from settlement.engine import Settler
+    from settlement.jsonio import decode_claim
+    from settlement.policy_loader import load_policy_dir
+
+    book = load_policy_dir(None)
+    settler = Settler(book)
+    out = []
+    for i, line in enumerate(lines):
+        record = settler.settle_json(line, f"line:{i}")
+        if record["status"] == "settled":
+            out.append(parse_claim(decode_claim(line), book).claim)
+    return out
+
+
+def _log_events(worker, message: str) -> list[dict]:
+    events = []
+    for line in worker.log_path.read_text(errors="replace").splitlines():
+        if message in line and line.lstrip().startswith("{"):
+            events.append(json.loads(line))
+    return events
+
+
+def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
+    """Snapshot at a graceful stop; after a SIGKILL, the snapshot plus the claims committed
+    since it (read again from the claim topics) rebuild the memory: each claim once."""
+    from detection.facts import facts_from_claim
+    from detection.features import FeatureState
+    from models.train import train
+    from streams.feature_snapshot import snapshot_path
+
+    train(store["data"], rounds=30, early_stopping=10)
+    first = lines_of(41, 500)
+    second = lines_of(42, 400)
+    # a resubmitted claim id (answered "duplicate") and a line that is not JSON: never learned
+    second += [first[3], b"{not json"]
+    n_first = len(_settled_claims(first))
+    everything = _settled_claims(first + second)
+    n_second = len(everything) - n_first
+    assert n_first == 500 and n_second == 400
+
+    broker = start_broker()
+    env = {
+        "DATA_DIR": str(store["var"]),
+        "MODEL_NAME": MODEL,
+        "FEATURE_SNAPSHOT_SECONDS": "3600",  # only the stop's snapshot
+    }
+    workers = []
+
+    def start(name: str):
+        w = start_worker(broker.bootstrap, tmp_path / name, app_id="t-mem", env=env, args=())
+        workers.append(w)
+        w.wait_ready()
+        wait_model(w, f"{MODEL}/1")
+        return w
+
+    try:
+        create_topics(broker.bootstrap, topic_layout(4))
+        one = start("one")
+        assert one.status()["feature_claims"] == 0  # nothing to restore yet
+        replay(first, broker.bootstrap)
+        one.wait_processed(len(first))
+        assert one.stop() == 0  # graceful: writes the snapshot
+        path = snapshot_path(store["var"], "t-mem-claims", [0, 1, 2, 3])
+        assert path.exists()
+
+        two = start("two")
+        assert two.status()["feature_claims"] == n_first  # restored, nothing to learn again
+        replay(second, broker.bootstrap)
+        two.wait_processed(len(second))
+        deadline = time.monotonic() + 30  # the last batch's offsets are committed within 0.25 s
+        while time.monotonic() < deadline and two.status()["feature_claims"] < len(everything):
+            time.sleep(0.2)
+        time.sleep(1.0)
+        two.kill()  # no snapshot of the second part
+
+        three = start("three")
+        restored = three.status()["feature_claims"]
+        assert three.stop() == 0
+    finally:
+        for w in workers:
+            w.stop()
+        broker.stop()
+
+    assert restored == n_first + n_second
+    events = _log_events(three, "feature memory restored")
+    assert events and events[-1]["claims_from_snapshot"] == n_first
+    assert events[-1]["claims_relearned"] == n_second
+
+    # Order-free parts of the memory equal those of one learned from scratch
+    from streams.feature_snapshot import load_snapshot
+
+    snap = load_snapshot(path, "t-mem-claims", "4")
+    assert snap is not None
+    got = snap.state
+    want = FeatureState()
+    for fact in sorted((facts_from_claim(c) for c in everything), key=lambda f: f.sort_key):
+        want.update_and_features(fact)
+    assert got.claims_seen == want.claims_seen == len(everything)
+    assert got.bills == want.bills
+    assert got.hospital_dx == want.hospital_dx and got.peer_dx_code == want.peer_dx_code
+    assert {p: len(e) for p, e in got.persons.items()} == {
+        p: len(e) for p, e in want.persons.items()
+    }
+    assert {h: s.n for h, s in got.hospitals.items()} == {h: s.n for h, s in want.hospitals.items()}

@@ -1,0 +1,99 @@
+"""Snapshots of the stream's detection feature state, so a restarted worker scores warm.
+
+The fraud features remember what each person's and hospital's past claims
+looked like (``detection.features.FeatureState``). That memory is not in the
+settlement changelog: without this module every restart started it empty,
+and for weeks features such as "re-admitted within 30 days" saw no history.
+
+A snapshot is the pickled state plus, per claim topic-partition, the input
+offset up to which it has learned every claim. It is taken only at a quiet
+point of the worker (every batch before it settled, scored, acknowledged and
+committed), so those offsets are also the consumer group's committed offsets.
+After a restart the worker loads the snapshot and learns again, from the
+input topics, the claims between the snapshot's offsets and the group's
+committed offsets; everything after the committed offsets is redelivered and
+learned as usual. Each claim is thus learned once. The file lives in the
+worker's data directory, one per consumer group and set of partitions (a
+worker given other partitions than its snapshot covers starts cold and says
+so).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_FORMAT = 1
+
+
+@dataclass
+class FeatureSnapshot:
+    """What a snapshot file holds."""
+
+    group_id: str
+    partitions: list[int]
+    #: (claim topic, partition) -> next offset: every claim before it is learned
+    offsets: dict[tuple[str, int], int]
+    state: Any  # detection.features.FeatureState
+    feature_version: str
+    taken_at: float = field(default_factory=time.time)
+    format: int = SNAPSHOT_FORMAT
+
+
+def snapshot_path(data_dir: Path, group_id: str, partitions: list[int]) -> Path:
+    """``<data_dir>/stream/<group>/features-p0-1-2-3.pkl``: one file per partition set."""
+    name = "features-p" + "-".join(str(p) for p in sorted(partitions)) + ".pkl"
+    return Path(data_dir) / "stream" / group_id / name
+
+
+def save_snapshot(path: Path, snapshot: FeatureSnapshot) -> int:
+    """Write atomically (temporary file, fsync, rename); returns the size in bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(snapshot, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path.stat().st_size
+
+
+def load_snapshot(path: Path, group_id: str, feature_version: str) -> FeatureSnapshot | None:
+    """The snapshot at ``path`` if it is usable; None (and a log line saying why) if not.
+
+    A missing, unreadable or foreign file is never fatal: the worker then
+    starts with empty feature memory, as it did before snapshots existed.
+    """
+    if not path.exists():
+        log.info("no feature snapshot; fraud features start cold", extra={"path": str(path)})
+        return None
+    try:
+        with open(path, "rb") as fh:
+            snap = pickle.load(fh)  # written by this worker, into its own data directory
+    except Exception as exc:
+        log.warning(
+            "feature snapshot unreadable; fraud features start cold",
+            extra={"path": str(path), "error": f"{type(exc).__name__}: {exc}"[:300]},
+        )
+        return None
+    why = None
+    if not isinstance(snap, FeatureSnapshot) or snap.format != SNAPSHOT_FORMAT:
+        why = "not a feature snapshot of this format"
+    elif snap.group_id != group_id:
+        why = f"taken by group {snap.group_id}"
+    elif snap.feature_version != feature_version:
+        why = f"feature version {snap.feature_version}, this worker computes {feature_version}"
+    if why:
+        log.warning(
+            "feature snapshot not used; fraud features start cold",
+            extra={"path": str(path), "reason": why},
+        )
+        return None
+    return snap  # type: ignore[no-any-return]
