@@ -1,10 +1,13 @@
 # The application image: the CLI, stream worker, review app and MLflow server.
-FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+
+# Build stage: the yibao wheel, with the settlement core and the feature fold
+# compiled by mypyc (setup.py; about 2x the pure-Python speed, docs/settlement.md).
+# The compiler stays here; the image below only gets the wheel.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY pyproject.toml README.md ./
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
 COPY settlement settlement
 COPY detection detection
 COPY models models
@@ -12,7 +15,16 @@ COPY streams streams
 COPY review review
 COPY simulator simulator
 COPY yibao yibao
-RUN pip install --no-cache-dir . "psycopg[binary]>=3.1"
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /wheels /wheels
+# (the build fails if the core came out pure Python: production needs the compiled one)
+RUN pip install --no-cache-dir /wheels/*.whl "psycopg[binary]>=3.1" && rm -rf /wheels \
+    && python -m settlement.compiled | tee /dev/stderr | grep -q "compiled with mypyc"
 RUN useradd --create-home yibao && mkdir -p /var/lib/yibao && chown yibao /var/lib/yibao
 USER yibao
 EXPOSE 6066 8000 5000

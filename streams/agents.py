@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class AgentConfig:
     session_timeout_ms: int = 6000  # Tansu holds a first JoinGroup for half of it
     heartbeat_interval_ms: int = 1000
     commit_interval: float = 0.25  # seconds between offset commits
+    max_inflight: int = 4  # batches settled ahead of the oldest one not yet acknowledged/scored
     #: where feature snapshots go (None: never snapshot) and how often (streams.feature_snapshot)
     snapshot_dir: Path | None = None
     snapshot_seconds: float = 120.0
@@ -110,7 +112,8 @@ class SettlementAgent:
         self._consumer: Any = None
         self._producer: Any = None
         self._reader: Any = None
-        self._inflight: asyncio.Future[None] | None = None
+        # batches answered but not yet acknowledged (or not yet scored), oldest first
+        self._inflight: deque[asyncio.Future[None]] = deque()
         self._outbox: Outbox | None = None
         self._flag_outbox: Outbox | None = None
         self._featurizing: asyncio.Future[Any] | None = None  # stage 1 of the last batch
@@ -193,11 +196,14 @@ class SettlementAgent:
             if batch:
                 async with self._lock:
                     pending = await self.process(batch)
-                    # Batch k+1 is settled while batch k's sends are acknowledged; commits
-                    # still happen in order, each after its own batch's acknowledgements.
-                    await self.drain()
-                    self._inflight = asyncio.ensure_future(self._finish(pending))
-            elif self._inflight is not None:
+                    # Later batches are settled while earlier ones are acknowledged and
+                    # scored (a slow scoring batch must not hold back settlements); each
+                    # commits after its own acknowledgements and its predecessor's commit.
+                    before = self._inflight[-1] if self._inflight else None
+                    self._inflight.append(asyncio.ensure_future(self._finish(pending, before)))
+                    while len(self._inflight) > self.config.max_inflight:
+                        await self._inflight.popleft()
+            elif self._inflight:
                 await self.drain()
             elif self._uncommitted:
                 await self.commit_now()
@@ -208,10 +214,9 @@ class SettlementAgent:
                         await self._snapshot_now()
 
     async def drain(self) -> None:
-        """Wait until the batch in flight is acknowledged (its offsets then become committable)."""
-        inflight, self._inflight = self._inflight, None
-        if inflight is not None:
-            await inflight
+        """Wait until every batch in flight is acknowledged (its offsets then committable)."""
+        while self._inflight:
+            await self._inflight.popleft()
 
     async def commit_now(self) -> None:
         """Commit the offsets of every acknowledged batch not yet committed."""
@@ -528,8 +533,9 @@ class SettlementAgent:
             outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), encode_record_bytes(score))
         return await outbox.flush(), len(scores)  # type: ignore[union-attr]
 
-    async def _finish(self, p: _Pending) -> None:
-        """Wait for a batch's acknowledgements, then commit its input offsets; count it."""
+    async def _finish(self, p: _Pending, before: asyncio.Future[None] | None) -> None:
+        """Wait for a batch's acknowledgements (and the batch ``before`` it), then commit
+        its input offsets; count it."""
         consumer, metrics = self._consumer, self.metrics
         stamps, statuses, commits = p.stamps, p.statuses, p.commits
         n_dlq = p.n_dlq
@@ -540,6 +546,8 @@ class SettlementAgent:
         if p.scoring is not None:  # flags are acknowledged before the offsets are committed
             flag_futures, n_flags = await p.scoring
             await asyncio.gather(*flag_futures)
+        if before is not None:
+            await asyncio.shield(before)
         # A commit is only a progress mark (everything before it is acknowledged), so it
         # is throttled: at low load it would cost a round trip per small batch.
         self._uncommitted.update(commits)
