@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 import uuid
 from collections import deque
@@ -23,7 +24,13 @@ from settlement.engine import Settler, rejected_record, settlement_record
 from settlement.errors import MALFORMED, ClaimIssue
 from settlement.jsonio import decode_claim_fast, encode_record_bytes
 from settlement.state import SettledOutcome
-from streams.feature_snapshot import FeatureSnapshot, load_snapshot, save_snapshot, snapshot_path
+from streams.feature_snapshot import (
+    FeatureSnapshot,
+    fork_snapshot,
+    load_snapshot,
+    save_snapshot,
+    snapshot_path,
+)
 from streams.metrics import StreamMetrics
 from streams.outbox import Outbox
 from streams.scoring import ModelWatcher
@@ -122,6 +129,7 @@ class SettlementAgent:
         self._last_commit = 0.0
         self._last_snapshot = time.monotonic()
         self._snapshot_took = 0.0  # seconds the last snapshot took
+        self._snapshot_task: asyncio.Future[None] | None = None
         self._restored = False  # feature snapshot looked at (first assignment only)
         self.ready = asyncio.Event()
         self.last_loop = time.monotonic()
@@ -281,8 +289,10 @@ class SettlementAgent:
 
     def _snapshot_due(self) -> bool:
         # A snapshot pickles the whole memory (0.8 s for 100,000 claims' worth,
-        # docs/stream.md) and holds back scoring meanwhile: never more than 5% of the time.
+        # docs/stream.md) and costs a quiet point: never more than 5% of the time.
         cfg = self.config
+        if self._snapshot_task is not None and not self._snapshot_task.done():
+            return False
         every = max(cfg.snapshot_seconds, 20 * self._snapshot_took)
         return (
             cfg.snapshot_dir is not None
@@ -295,13 +305,16 @@ class SettlementAgent:
 
         Every batch read so far is settled, acknowledged and committed and its
         features learned, so the committed offsets say exactly what the memory
-        holds. The pickling runs on a thread as a step of the feature stage:
-        settling goes on meanwhile, the next batch's features wait for it.
+        holds. A forked child pickles it (``fork_snapshot``) while the worker
+        goes on; where there is no fork, a thread pickles it as a step of the
+        feature stage (the next batch's features wait for it).
         """
         self._last_snapshot = time.monotonic()
         state = self._feature_state()
         if state is None or self.config.snapshot_dir is None or not self.shards:
             return
+        if self._snapshot_task is not None:
+            await self._snapshot_task  # the previous one's child, before a new one
         await self.drain()
         await self.commit_now()
         if self._featurizing is not None:
@@ -317,14 +330,28 @@ class SettlementAgent:
             feature_version=FEATURE_VERSION,
         )
         path = snapshot_path(self.config.snapshot_dir, self.config.group_id, numbers)
-        self._featurizing = asyncio.ensure_future(self._write_snapshot(path, snap))
-        if wait:
-            await self._featurizing
-
-    async def _write_snapshot(self, path: Path, snap: FeatureSnapshot) -> None:
+        # Forked here, while nothing learns: the child's copy is exactly this memory.
         t0 = time.monotonic()
+        pid = fork_snapshot(path, snap) if hasattr(os, "fork") else None
+        self._snapshot_task = asyncio.ensure_future(self._finish_snapshot(path, snap, pid, t0))
+        if pid is None:
+            self._featurizing = self._snapshot_task
+        if wait:
+            await self._snapshot_task
+
+    async def _finish_snapshot(
+        self, path: Path, snap: FeatureSnapshot, pid: int | None, t0: float
+    ) -> None:
+        """Wait for the snapshot's child (or, without fork, pickle on a thread); count it."""
         try:
-            size = await asyncio.to_thread(save_snapshot, path, snap)
+            if pid is None:
+                size = await asyncio.to_thread(save_snapshot, path, snap)
+            else:
+                _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+                code = os.waitstatus_to_exitcode(status)
+                if code != 0:
+                    raise RuntimeError(f"snapshot process {pid} exited with {code}")
+                size = path.stat().st_size
         except Exception:
             log.exception("feature snapshot failed; the previous one stays", extra={"path": path})
             return

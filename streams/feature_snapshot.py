@@ -20,6 +20,7 @@ so).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -56,13 +57,37 @@ def snapshot_path(data_dir: Path, group_id: str, partitions: list[int]) -> Path:
 def save_snapshot(path: Path, snapshot: FeatureSnapshot) -> int:
     """Write atomically (temporary file, fsync, rename); returns the size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         pickle.dump(snapshot, fh, protocol=pickle.HIGHEST_PROTOCOL)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path.stat().st_size
+
+
+def fork_snapshot(path: Path, snapshot: FeatureSnapshot) -> int:
+    """Write the snapshot from a forked child process; returns its pid (reap it with waitpid).
+
+    Pickling the memory holds the GIL for its whole length (0.8 s for 100,000
+    claims' worth): in the worker's own process that stalled settling (p99
+    latency 856 ms with a snapshot every 5 s, against 171 ms without). The
+    child gets a copy-on-write image of the memory as it is at the fork and
+    pickles it alone; the worker goes on at once. The child touches nothing
+    but the snapshot and its file and leaves with ``os._exit``.
+    """
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            save_snapshot(path, snapshot)
+            code = 0
+        except BaseException as exc:  # the child must always exit, whatever happened
+            with contextlib.suppress(OSError):
+                os.write(2, f"feature snapshot child failed: {exc!r}\n".encode())
+        finally:
+            os._exit(code)
+    return pid
 
 
 def load_snapshot(path: Path, group_id: str, feature_version: str) -> FeatureSnapshot | None:
