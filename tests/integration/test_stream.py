@@ -15,6 +15,7 @@ import threading
 from collections import Counter, defaultdict
 
 import pytest
+from aiokafka.partitioner import murmur2
 
 from settlement.clearing import clear_period
 from settlement.engine import Settler
@@ -110,6 +111,17 @@ def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
         if letter.value == b"this is not json":
             assert claim_id == coords
     assert by_id["M-1"]["status"] == "rejected"
+    # each settled claim's answer is in its claim's partition number (one person's
+    # answers in order, like the claims): the claim topics are keyed by person id
+    partition_of = {}
+    for line in lines:
+        key, _topic = route(line)
+        claim = json.loads(line) if key else None
+        if isinstance(claim, dict) and isinstance(claim.get("claim_id"), str):
+            partition_of[claim["claim_id"]] = (murmur2(key) & 0x7FFFFFFF) % 4
+    settled = [r for r in settlements if json.loads(r.value)["status"] == "settled"]
+    assert len(settled) > 1000
+    assert all(r.partition == partition_of[r.key.decode()] for r in settled)
     # invalid identity numbers are rejected but are not dead letters
     assert {"invalid_person_id"} <= {
         e["code"] for r in records if r["claim_id"].startswith("X") for e in r["errors"]
