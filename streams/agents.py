@@ -132,6 +132,7 @@ class SettlementAgent:
         self._snapshot_took = 0.0  # seconds the last snapshot took
         self._snapshot_task: asyncio.Future[None] | None = None
         self._restored = False  # feature snapshot looked at (first assignment only)
+        self._learned_to: dict[tuple[str, int], int] = {}  # restored memory's offsets
         self.ready = asyncio.Event()
         self.last_loop = time.monotonic()
         self.processed = 0
@@ -387,6 +388,9 @@ class SettlementAgent:
             return
         from_snapshot = snap.state.claims_seen
         relearned = await self._relearn(snap.state, snap.offsets)
+        # Normally the committed offsets are past the snapshot's; after a manual reset
+        # of the group's offsets, messages before them must not be learned twice.
+        self._learned_to = dict(snap.offsets)
         await asyncio.to_thread(self.watcher.use_feature_state, snap.state)
         self.metrics.feature_claims.set(snap.state.claims_seen)
         log.info(
@@ -506,6 +510,8 @@ class SettlementAgent:
             settler = self._settlers[tp.partition]
             topic, partition = tp.topic, tp.partition
             answer_to = partition if self._answer_partition else None
+            # messages the restored feature memory already holds (offsets reset by hand)
+            learned_to = self._learned_to.get((topic, partition), 0)
             for r in recs:
                 src = (topic, partition, r.offset)
                 record, claim, malformed = self._settle_one(settler, state, r, src)
@@ -517,7 +523,7 @@ class SettlementAgent:
                 if malformed:
                     n_dlq += 1
                     outbox.add(CLAIMS_DLQ, r.key, r.value, headers=_dlq_headers(src, record))
-                elif claim is not None and scorer is not None:
+                elif claim is not None and scorer is not None and r.offset >= learned_to:
                     to_score.append(claim)
                 stamps.append(r.timestamp)
             commits[tp] = recs[-1].offset + 1
