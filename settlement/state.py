@@ -55,8 +55,8 @@ def accumulator_key(person_id: str, year: int) -> str:
 
 
 # The stream's ShardState (streams/tables.py) extends this class; compiled by
-# mypyc, a class must say so to allow that. (mypy_extensions is a dependency of
-# faust-streaming and mypy, so it is always installed.)
+# mypyc, a class must say so to allow that. (mypy_extensions is a declared
+# dependency in pyproject.toml.)
 @mypyc_attr(allow_interpreted_subclasses=True)
 class MappingState:
     """State over two mutable mappings (dicts, or Faust tables in the stream).

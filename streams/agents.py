@@ -338,16 +338,18 @@ class SettlementAgent:
         )
         path = snapshot_path(self.config.snapshot_dir, self.config.group_id, numbers)
         # Forked here, while nothing learns: the child's copy is exactly this memory.
-        t0 = time.monotonic()
+        t0, claims = time.monotonic(), state.claims_seen
         pid = fork_snapshot(path, snap) if hasattr(os, "fork") else None
-        self._snapshot_task = asyncio.ensure_future(self._finish_snapshot(path, snap, pid, t0))
+        self._snapshot_task = asyncio.ensure_future(
+            self._finish_snapshot(path, snap, pid, t0, claims)
+        )
         if pid is None:
             self._featurizing = self._snapshot_task
         if wait:
             await self._snapshot_task
 
     async def _finish_snapshot(
-        self, path: Path, snap: FeatureSnapshot, pid: int | None, t0: float
+        self, path: Path, snap: FeatureSnapshot, pid: int | None, t0: float, claims: int
     ) -> None:
         """Wait for the snapshot's child (or, without fork, pickle on a thread); count it."""
         try:
@@ -365,12 +367,11 @@ class SettlementAgent:
         took = self._snapshot_took = time.monotonic() - t0
         self.metrics.snapshots.inc()
         self.metrics.snapshot_seconds.observe(took)
-        self.metrics.feature_claims.set(snap.state.claims_seen)
         log.info(
             "feature snapshot written",
             extra={
                 "path": str(path),
-                "claims": snap.state.claims_seen,
+                "claims": claims,  # in the snapshot (the live memory has moved on)
                 "bytes": size,
                 "seconds": round(took, 3),
             },
@@ -410,7 +411,8 @@ class SettlementAgent:
         They are read again from the claim topics. A message counts when it is
         the one that settled its claim (the changelog's source coordinates),
         so rejected, duplicate and repeated messages are left out as the
-        stream left them out. Learned in event order, on a thread (the event
+        stream left them out. Learned chunk by chunk as fetched, each chunk in
+        event order as the stream learns its batches, on a thread (the event
         loop keeps the group's heartbeats going).
         """
         targets = {
@@ -425,21 +427,24 @@ class SettlementAgent:
         for tp, (start, _) in targets.items():
             reader.seek(tp, start)
         pending = set(targets)
-        claims: list[Any] = []
+        learned = 0
         while pending:
-            batch = await reader.getmany(*pending, timeout_ms=500, max_records=10_000)
+            batch = await reader.getmany(*pending, timeout_ms=500, max_records=5_000)
+            chunk: list[Any] = []
             for tp, recs in batch.items():
                 end = targets[tp][1]
                 wanted = [r for r in recs if r.offset < end]
                 if wanted:
-                    claims += await asyncio.to_thread(self._settled_by, tp, wanted)
+                    chunk += await asyncio.to_thread(self._settled_by, tp, wanted)
                 if recs and recs[-1].offset >= end - 1:
                     pending.discard(tp)
+            if chunk:
+                learned += await asyncio.to_thread(_learn_in_order, state, chunk)
             for tp in list(pending):  # gone from the log (retention): nothing more to read
                 if tp not in batch and await reader.position(tp) >= targets[tp][1]:
                     pending.discard(tp)
         reader.unsubscribe()
-        return await asyncio.to_thread(_learn_in_order, state, claims)
+        return learned
 
     def _settled_by(self, tp: Any, records: list[Any]) -> list[Any]:
         """The validated claims these messages settled (first time, this very message)."""
@@ -570,6 +575,7 @@ class SettlementAgent:
             self.metrics.scoring_errors.inc()
             return [], 0
         self.metrics.scored.labels(scorer.version).inc(len(batch.facts))
+        self.metrics.feature_claims.set(scorer.feature_state.claims_seen)
         outbox = self._flag_outbox
         for score in scores:
             outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), encode_record_bytes(score))
