@@ -4,13 +4,20 @@ Afterwards it counts claims lost (no settlement record), claims paid twice (two
 different settled answers, or two state entries), and checks every annual
 accumulator (fund paid per person and year) against batch settlement.
 
-    python benchmarks/kill_test.py [--claims 100000] [--kills 3] [--rate 5000]
+With ``--score`` the workers also score (a LightGBM champion is trained first on
+5,000 simulated claims) and snapshot their fraud-feature memory every 2 s; the
+last worker's memory must then hold every settled claim exactly once (restored
+snapshot plus claims learned again plus claims learned live).
+
+    python benchmarks/kill_test.py [--claims 100000] [--kills 3] [--rate 5000] [--score]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -31,6 +38,34 @@ from streams.testing import read_topic, start_worker, wait_for_claims
 from streams.topics import SETTLEMENTS, topic_layout
 
 APP = "kill"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def train_champion(tmp: Path, env: dict[str, str]) -> None:
+    """A small LightGBM champion in a temporary MLflow store (for --score)."""
+    yibao = str(ROOT / ".venv/bin/yibao")
+    data = tmp / "train.jsonl"
+    full = {**os.environ, **env}
+    quiet = {"env": full, "check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run(
+        [yibao, "simulate", "--seed", "99", "--claims", "5000", "-o", str(data)], **quiet
+    )
+    subprocess.run([yibao, "train", "--data", str(data), "--max-rounds", "100"], **quiet)
+
+
+def wait_feature_claims(worker, want: int, timeout: float = 180.0) -> int:  # type: ignore[no-untyped-def]
+    """The worker's feature memory size once it reaches ``want`` or stops growing."""
+    deadline, last, since = time.monotonic() + timeout, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = (worker.status() or {}).get("feature_claims", 0)
+        if now >= want:
+            return now
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > 20:
+            return now
+        time.sleep(0.5)
+    return last
 
 
 def accumulators(records: list[dict], person_of: dict[str, str]) -> dict[str, int]:
@@ -51,18 +86,29 @@ def main() -> None:
     ap.add_argument("--claims", type=int, default=100_000)
     ap.add_argument("--kills", type=int, default=3)
     ap.add_argument("--rate", type=float, default=5000.0, help="replay claims/s")
+    ap.add_argument("--score", action="store_true", help="score too, with feature snapshots")
     args = ap.parse_args()
 
     n_small = int(args.claims / 1.05)
     lines = mixed_claim_lines(n_small, seed=42)
     print(f"{len(lines)} messages ({len(MALFORMED_LINES)} malformed, 5 resubmitted duplicates)")
     tmp = Path(tempfile.mkdtemp(prefix="yibao-kill-"))
+    batch = Settler(load_policy_dir(None))
+    expected = [batch.settle_json(line, f"line:{i}") for i, line in enumerate(lines, 1)]
+    n_settled = len({r["claim_id"] for r in expected if r["status"] == "settled"})
     broker = start_broker()
     bs = broker.bootstrap
     worker = None
+    env: dict[str, str] = {}
+    worker_args: tuple[str, ...] = ("--no-score",)
+    if args.score:
+        env = {"DATA_DIR": str(tmp), "MODEL_NAME": "kill-fraud", "FEATURE_SNAPSHOT_SECONDS": "2"}
+        worker_args = ()
+        train_champion(tmp, env)
+    feature_claims = None
     try:
         create_topics(bs, topic_layout(4))
-        worker = start_worker(bs, tmp, app_id=APP)
+        worker = start_worker(bs, tmp, app_id=APP, env=env, args=worker_args)
         worker.wait_ready()
         sender = threading.Thread(target=replay, args=(lines, bs), kwargs={"rate": args.rate})
         t0 = time.monotonic()
@@ -77,12 +123,14 @@ def main() -> None:
                 time.sleep(0.5)
             worker.kill()
             print(f"SIGKILL {k + 1} at {time.monotonic() - t0:.1f} s, {done} settlement records")
-            worker = start_worker(bs, tmp, app_id=APP)
+            worker = start_worker(bs, tmp, app_id=APP, env=env, args=worker_args)
             worker.wait_ready()
         sender.join()
         ids = {json.loads(line)["claim_id"] for line in lines[: -len(MALFORMED_LINES)]}
         settlements = wait_for_claims(bs, SETTLEMENTS, ids, timeout=600)
         print(f"replay and processing done at {time.monotonic() - t0:.1f} s")
+        if args.score:
+            feature_claims = wait_feature_claims(worker, n_settled)
         worker.stop()
         changelog = read_topic(bs, APP + "-claims" + CHANGELOG_SUFFIX, idle=0.5)
     finally:
@@ -101,8 +149,6 @@ def main() -> None:
     twice_in_state = sum(1 for n in entries.values() if n > 1)
     wrong_duplicates = sum(1 for (_cid, st) in bodies if st == "duplicate") - 5
 
-    batch = Settler(load_policy_dir(None))
-    expected = [batch.settle_json(line, f"line:{i}") for i, line in enumerate(lines, 1)]
     person_of = {}
     for line in lines[: -len(MALFORMED_LINES)]:
         c = json.loads(line)
@@ -131,6 +177,12 @@ def main() -> None:
         f"settled records differing from batch: {differ}"
     )
     ok = lost == paid_twice == twice_in_state == wrong_duplicates == wrong_acc == differ == 0
+    if args.score:
+        print(
+            f"fraud-feature memory of the last worker: {feature_claims} claims "
+            f"for {n_settled} settled claims (each must be learned exactly once)"
+        )
+        ok = ok and feature_claims == n_settled
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
 

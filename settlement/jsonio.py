@@ -80,9 +80,10 @@ def encode_record_bytes(record: Any) -> bytes:
     encoder with ASCII escapes, still valid UTF-8 JSON.
     """
     try:
-        return orjson.dumps(record)
+        encoded: bytes = orjson.dumps(record)
     except TypeError:  # orjson.JSONEncodeError
         return _ASCII_ENCODER.encode(record).encode()
+    return encoded
 
 
 def numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
