@@ -133,6 +133,8 @@ class SettlementAgent:
         self._snapshot_task: asyncio.Future[None] | None = None
         self._restored = False  # feature snapshot looked at (first assignment only)
         self._learned_to: dict[tuple[str, int], int] = {}  # restored memory's offsets
+        # (claim topic, partition) -> (offset, timestamp, key) of the last message read
+        self._marks: dict[tuple[str, int], tuple[int, int, bytes | None]] = {}
         self.ready = asyncio.Event()
         self.last_loop = time.monotonic()
         self.processed = 0
@@ -329,12 +331,14 @@ class SettlementAgent:
         from detection.features import FEATURE_VERSION
 
         numbers = sorted(self.shards)
+        offsets = {(tp.topic, tp.partition): off for tp, off in self._committed.items()}
         snap = FeatureSnapshot(
             group_id=self.config.group_id,
             partitions=numbers,
-            offsets={(tp.topic, tp.partition): off for tp, off in self._committed.items()},
+            offsets=offsets,
             state=state,
             feature_version=FEATURE_VERSION,
+            marks={k: m for k, m in self._marks.items() if m[0] == offsets.get(k, 0) - 1},
         )
         path = snapshot_path(self.config.snapshot_dir, self.config.group_id, numbers)
         # Forked here, while nothing learns: the child's copy is exactly this memory.
@@ -387,6 +391,14 @@ class SettlementAgent:
         snap = await asyncio.to_thread(load_snapshot, path, self.config.group_id, FEATURE_VERSION)
         if snap is None:
             return
+        other = await self._marks_missing(snap.marks, snap.offsets)
+        if other:
+            log.warning(
+                "feature snapshot not used; fraud features start cold",
+                extra={"path": str(path), "reason": other},
+            )
+            return
+        self._marks.update(snap.marks)
         from_snapshot = snap.state.claims_seen
         relearned = await self._relearn(snap.state, snap.offsets)
         # Normally the committed offsets are past the snapshot's; after a manual reset
@@ -404,6 +416,40 @@ class SettlementAgent:
                 "seconds": round(time.monotonic() - t0, 3),
             },
         )
+
+    async def _marks_missing(
+        self, marks: dict[tuple[str, int], tuple[int, int, Any]], offsets: dict[Any, int]
+    ) -> str:
+        """Why the snapshot's last messages are not where it saw them ("" when they are)."""
+        from aiokafka import TopicPartition
+
+        unmarked = sorted(k for k, off in offsets.items() if off > 0 and k not in marks)
+        if unmarked:
+            return f"no last message recorded for {unmarked}: cannot tell it matches the topics"
+        wanted = {TopicPartition(t, p): mark for (t, p), mark in marks.items()}
+        if not wanted:
+            return ""
+        reader = self._reader
+        reader.assign(list(wanted))
+        for tp, (offset, _ts, _key) in wanted.items():
+            reader.seek(tp, offset)
+        found: dict[Any, Any] = {}
+        deadline = time.monotonic() + 3.0
+        while len(found) < len(wanted) and time.monotonic() < deadline:
+            pending = [tp for tp in wanted if tp not in found]
+            batch = await reader.getmany(*pending, timeout_ms=300, max_records=100)
+            for tp, recs in batch.items():
+                if recs:
+                    found[tp] = recs[0]
+        reader.unsubscribe()
+        for tp, (offset, ts, key) in sorted(wanted.items()):
+            r = found.get(tp)
+            if r is None or (r.offset, r.timestamp, r.key) != (offset, ts, key):
+                return (
+                    f"{tp.topic}[{tp.partition}] offset {offset} no longer holds the message "
+                    "the snapshot learned last: the claim topics are not those it was taken from"
+                )
+        return ""
 
     async def _relearn(self, state: Any, since: dict[tuple[str, int], int]) -> int:
         """Learn into ``state`` the claims settled between ``since`` and the committed offsets.
@@ -436,6 +482,8 @@ class SettlementAgent:
                 wanted = [r for r in recs if r.offset < end]
                 if wanted:
                     chunk += await asyncio.to_thread(self._settled_by, tp, wanted)
+                    last = wanted[-1]
+                    self._marks[(tp.topic, tp.partition)] = (last.offset, last.timestamp, last.key)
                 if recs and recs[-1].offset >= end - 1:
                     pending.discard(tp)
             if chunk:
@@ -532,6 +580,8 @@ class SettlementAgent:
                     to_score.append(claim)
                 stamps.append(r.timestamp)
             commits[tp] = recs[-1].offset + 1
+            last = recs[-1]
+            self._marks[(topic, partition)] = (last.offset, last.timestamp, last.key)
             metrics.claims_in.labels(topic).inc(len(recs))
         changelog = self.config.changelog_topic
         for n, state in self._states.items():

@@ -15,7 +15,10 @@ committed offsets; everything after the committed offsets is redelivered and
 learned as usual. Each claim is thus learned once. The file lives in the
 worker's data directory, one per consumer group and set of partitions (a
 worker given other partitions than its snapshot covers starts cold and says
-so).
+so). The snapshot also holds the last message it learned from each
+partition; if that message is no longer at its offset (the topics were
+recreated, or the demo's in-memory broker restarted), the snapshot describes
+other data and the worker starts cold.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 
 @dataclass
@@ -44,6 +47,9 @@ class FeatureSnapshot:
     offsets: dict[tuple[str, int], int]
     state: Any  # detection.features.FeatureState
     feature_version: str
+    #: (claim topic, partition) -> (offset, timestamp, key) of the last message learned:
+    #: a restarted worker checks they are still there (same topics, not recreated ones)
+    marks: dict[tuple[str, int], tuple[int, int, bytes | None]] = field(default_factory=dict)
     taken_at: float = field(default_factory=time.time)
     format: int = SNAPSHOT_FORMAT
 

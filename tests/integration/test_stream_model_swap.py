@@ -133,7 +133,7 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
     from detection.facts import facts_from_claim
     from detection.features import FeatureState
     from models.train import train
-    from streams.feature_snapshot import snapshot_path
+    from streams.feature_snapshot import load_snapshot, snapshot_path
 
     train(store["data"], rounds=30, early_stopping=10)
     first = lines_of(41, 500)
@@ -183,10 +183,25 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
         three = start("three")
         restored = three.status()["feature_claims"]
         assert three.stop() == 0
+        snap = load_snapshot(path, "t-mem-claims", "4")  # written by three's graceful stop
     finally:
         for w in workers:
             w.stop()
         broker.stop()
+
+    # A new broker with empty topics (the demo's in-memory broker after a restart): the
+    # snapshot describes other data, so the worker starts cold instead of trusting it.
+    broker = start_broker()
+    try:
+        create_topics(broker.bootstrap, topic_layout(4))
+        four = start("four")
+        cold = four.status()["feature_claims"]
+        assert four.stop() == 0
+    finally:
+        broker.stop()
+    assert cold == 0
+    refused = _log_events(four, "feature snapshot not used")
+    assert refused and "not those it was taken from" in refused[-1]["reason"]
 
     assert restored == n_first + n_second
     events = _log_events(three, "feature memory restored")
@@ -194,9 +209,6 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
     assert events[-1]["claims_relearned"] == n_second
 
     # Order-free parts of the memory equal those of one learned from scratch
-    from streams.feature_snapshot import load_snapshot
-
-    snap = load_snapshot(path, "t-mem-claims", "4")
     assert snap is not None
     got = snap.state
     want = FeatureState()
