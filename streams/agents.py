@@ -343,7 +343,12 @@ class SettlementAgent:
         path = snapshot_path(self.config.snapshot_dir, self.config.group_id, numbers)
         # Forked here, while nothing learns: the child's copy is exactly this memory.
         t0, claims = time.monotonic(), state.claims_seen
-        pid = fork_snapshot(path, snap) if hasattr(os, "fork") else None
+        pid = None
+        if hasattr(os, "fork"):
+            try:
+                pid = fork_snapshot(path, snap)
+            except OSError as exc:  # no memory or process slot for a child: pickle here
+                log.warning("feature snapshot: fork failed, pickling in the worker", exc_info=exc)
         self._snapshot_task = asyncio.ensure_future(
             self._finish_snapshot(path, snap, pid, t0, claims)
         )
