@@ -718,11 +718,9 @@ class _Pending:
 
 def _learn_in_order(state: Any, claims: list[Any]) -> int:
     from detection.facts import facts_from_claim
+    from detection.features import batch_features
 
-    facts = sorted((facts_from_claim(c) for c in claims), key=lambda f: f.sort_key)
-    for fact in facts:
-        state.update_and_features(fact)
-    return len(facts)
+    return len(batch_features([facts_from_claim(c) for c in claims], state))
 
 
 def _stream_id(src: tuple[str, int, int]) -> str:

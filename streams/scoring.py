@@ -80,12 +80,10 @@ class ModelScorer:
     def features(self, claims: Sequence[Any]) -> Featurized:
         """Stage 1 (holds the GIL; batches strictly in order): learn the claims, return features."""
         from detection.facts import facts_from_claim
-        from models.matrix import to_matrix
+        from models.matrix import featurize
 
-        facts = sorted((facts_from_claim(c) for c in claims), key=lambda f: f.sort_key)
-        state = self._scorer.state
-        feats = [state.update_and_features(f) for f in facts]
-        return Featurized(facts, feats, to_matrix(feats))
+        facts, feats, matrix = featurize([facts_from_claim(c) for c in claims], self._scorer.state)
+        return Featurized(facts, feats, matrix)
 
     def flags(self, batch: Featurized) -> list[dict[str, Any]]:
         """Stage 2 (mostly in LightGBM, without the GIL): score records of the flagged claims.

@@ -131,7 +131,7 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
     """Snapshot at a graceful stop; after a SIGKILL, the snapshot plus the claims committed
     since it (read again from the claim topics) rebuild the memory: each claim once."""
     from detection.facts import facts_from_claim
-    from detection.features import FeatureState
+    from detection.features import FeatureState, batch_features
     from models.train import train
     from streams.feature_snapshot import load_snapshot, snapshot_path
 
@@ -212,8 +212,7 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
     assert snap is not None
     got = snap.state
     want = FeatureState()
-    for fact in sorted((facts_from_claim(c) for c in everything), key=lambda f: f.sort_key):
-        want.update_and_features(fact)
+    batch_features([facts_from_claim(c) for c in everything], want)
     assert got.claims_seen == want.claims_seen == len(everything)
     assert got.bills == want.bills
     assert got.hospital_dx == want.hospital_dx and got.peer_dx_code == want.peer_dx_code
