@@ -35,8 +35,9 @@ def decode_claim(text: str | bytes) -> Any:
 def decode_claim_fast(raw: bytes) -> Any:
     """``decode_claim(raw)``, the same value, mostly through orjson (the stream's hot path).
 
-    orjson reads a document about five times faster than the stdlib decoder
-    but turns non-integer numbers into binary floats. So a document is taken
+    orjson reads a document faster than the stdlib decoder (with the float
+    check below, about 5 us a simulator claim against 9-12 us) but turns
+    non-integer numbers into binary floats. So a document is taken
     from orjson only when it holds no float at all (amounts as strings or
     integers, the usual case); one with a float, or one orjson refuses (not
     JSON, broken UTF-8, an integer beyond 64 bits...), goes through

@@ -60,7 +60,7 @@ class StreamMetrics:
         )
         self.snapshot_seconds = Histogram(
             "yibao_feature_snapshot_seconds",
-            "Time to write one feature snapshot (scoring waits meanwhile; settling goes on).",
+            "Time to write one feature snapshot (in a forked child; the worker goes on).",
             buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
             registry=r,
         )
