@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+import traceback
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from settlement.claim import parse_claim
 from settlement.engine import Settler, rejected_record, settlement_record
 from settlement.errors import MALFORMED, ClaimIssue
+from settlement.idnumber import mask_identity_numbers
 from settlement.jsonio import decode_claim_fast, encode_record_bytes
 from settlement.state import SettledOutcome
 from streams.feature_snapshot import (
@@ -33,6 +35,16 @@ from streams.feature_snapshot import (
 )
 from streams.metrics import StreamMetrics
 from streams.outbox import Outbox
+from streams.routing import (
+    MAX_HOPS,
+    Source,
+    forward_headers,
+    hops_of,
+    kind_of,
+    origin_of,
+    person_of,
+    person_partition,
+)
 from streams.scoring import ModelWatcher
 from streams.tables import (
     CHANGELOG_SUFFIX,
@@ -42,9 +54,12 @@ from streams.tables import (
     clearing_totals,
     decode_entry,
 )
-from streams.topics import CLAIM_TOPICS, CLAIMS_DLQ, FRAUD_FLAGS, SETTLEMENTS
+from streams.topics import CLAIM_TOPICS, CLAIMS, CLAIMS_DLQ, FRAUD_FLAGS, SETTLEMENTS
 
 log = logging.getLogger(__name__)
+
+#: yibao's own error code (not the spec's): handling the message raised, a fault of ours.
+INTERNAL_ERROR = "internal_error"
 
 
 @dataclass
@@ -64,6 +79,8 @@ class AgentConfig:
     #: where feature snapshots go (None: never snapshot) and how often (streams.feature_snapshot)
     snapshot_dir: Path | None = None
     snapshot_seconds: float = 120.0
+    #: longest claim message settled; longer ones are rejected ``malformed`` unread
+    max_claim_bytes: int = 1 << 20
 
     @property
     def changelog_topic(self) -> str:
@@ -123,6 +140,7 @@ class SettlementAgent:
         self._inflight: deque[asyncio.Future[None]] = deque()
         self._outbox: Outbox | None = None
         self._answer_partition = False  # answers to their claim's partition number (start())
+        self._claims_partitions = 1  # partitions of the ``claims`` log (start())
         self._flag_outbox: Outbox | None = None
         self._featurizing: asyncio.Future[Any] | None = None  # stage 1 of the last batch
         self._uncommitted: dict[Any, int] = {}
@@ -184,6 +202,7 @@ class SettlementAgent:
         # a person's answers stay in order like the claims) when the topics line up;
         # otherwise Kafka's default key hashing.
         self._answer_partition = len({counts[SETTLEMENTS], *(counts[t] for t in CLAIM_TOPICS)}) == 1
+        self._claims_partitions = counts[CLAIMS]
         self._outbox = Outbox(self._producer, counts)
         self._flag_outbox = Outbox(self._producer, counts)
         self._consumer.subscribe(list(CLAIM_TOPICS), listener=Listener())
@@ -501,6 +520,8 @@ class SettlementAgent:
 
     def _settled_by(self, tp: Any, records: list[Any]) -> list[Any]:
         """The validated claims these messages settled (first time, this very message)."""
+        if tp.topic != CLAIMS:
+            return []  # ingress messages are forwarded, never settled where they are
         source = self.shards[tp.partition].source
         out = []
         for r in records:
@@ -509,8 +530,8 @@ class SettlementAgent:
             except ValueError:
                 continue
             claim = parse_claim(obj, self.book).claim
-            src = (tp.topic, tp.partition, r.offset)
-            if claim is not None and source.get(claim.claim_id) == src:
+            here = (tp.topic, tp.partition, r.offset)
+            if claim is not None and source.get(claim.claim_id) == _source(r, here):
                 out.append(claim)
         return out
 
@@ -550,17 +571,23 @@ class SettlementAgent:
     # -- the hot path --------------------------------------------------------
 
     async def process(self, batch: dict[Any, list[Any]]) -> _Pending:
-        """Settle, score and send the answers of one batch (acknowledgements still pending)."""
+        """Settle (or forward), score and send the answers of one batch (acks still pending).
+
+        No message can stop the batch: anything that raises while one message is
+        handled is answered ``rejected`` (``internal_error``), dead-lettered with
+        the error in a header, counted, and the next message goes on.
+        """
         consumer = self._consumer
         assignment = consumer.assignment()
         outbox = self._outbox
+        assert outbox is not None, "process() before start()"
         metrics = self.metrics
         scorer = self.watcher.scorer if self.watcher is not None else None
         commits = {}
         to_score: list[Any] = []
         stamps: list[int] = []
         statuses: dict[str, int] = {}
-        n_dlq = 0
+        n_dlq = n_forwarded = 0
         for tp, recs in batch.items():
             if tp not in assignment or tp.partition not in self._states:
                 continue  # revoked while this batch was in hand: the new owner reads it
@@ -571,16 +598,29 @@ class SettlementAgent:
             # messages the restored feature memory already holds (offsets reset by hand)
             learned_to = self._learned_to.get((topic, partition), 0)
             for r in recs:
-                src = (topic, partition, r.offset)
-                record, claim, malformed = self._settle_one(settler, state, r, src)
+                here = (topic, partition, r.offset)
+                try:
+                    obj, problem = self._decode(r.value)
+                    if problem is None and self._forward(outbox, r, here, obj):
+                        n_forwarded += 1
+                        continue
+                    record, claim, dead = self._settle_one(settler, state, r, here, obj, problem)
+                    headers = _dlq_headers(here, record) if dead else None
+                except Exception as exc:  # a fault of ours: answer, keep, count, go on
+                    record, claim = _internal_error(here, exc), None
+                    headers = [*_dlq_headers(here, record), ("yibao.error", _error_summary(exc))]
+                    metrics.internal_errors.inc()
+                    log.exception("claim handling failed; answered internal_error",
+                                  extra={"source": _stream_id(here)})  # fmt: skip
                 status = record["status"]
                 statuses[status] = statuses.get(status, 0) + 1
                 outbox.add(
                     SETTLEMENTS, record["claim_id"].encode(), encode_record_bytes(record), answer_to
                 )
-                if malformed:
+                if headers is not None:
                     n_dlq += 1
-                    outbox.add(CLAIMS_DLQ, r.key, r.value, headers=_dlq_headers(src, record))
+                    key = r.key if r.key is None or len(r.key) <= 1024 else None
+                    outbox.add(CLAIMS_DLQ, key, *self._dead_letter(r.value, headers))
                 elif claim is not None and scorer is not None and r.offset >= learned_to:
                     to_score.append(claim)
                 stamps.append(r.timestamp)
@@ -588,6 +628,8 @@ class SettlementAgent:
             last = recs[-1]
             self._marks[(topic, partition)] = (last.offset, last.timestamp, last.key)
             metrics.claims_in.labels(topic).inc(len(recs))
+        if n_forwarded:
+            metrics.forwarded.inc(n_forwarded)
         changelog = self.config.changelog_topic
         for n, state in self._states.items():
             for key, value in state.take_pending():
@@ -604,6 +646,51 @@ class SettlementAgent:
             self._featurizing = features
             scoring = asyncio.ensure_future(self._flag(scorer, features))
         return _Pending(futures, commits, stamps, statuses, n_dlq, scoring)
+
+    def _decode(self, value: bytes | None) -> tuple[Any, ClaimIssue | None]:
+        """The decoded message, or the reason it is malformed (never raises for bad bytes)."""
+        raw = value or b""
+        limit = self.config.max_claim_bytes
+        if len(raw) > limit:
+            return None, ClaimIssue(
+                MALFORMED,
+                f"message of {len(raw)} bytes is over the limit of {limit} bytes (MAX_CLAIM_BYTES)",
+            )
+        try:
+            return decode_claim_fast(raw), None
+        except ValueError as exc:
+            return None, ClaimIssue(MALFORMED, f"not valid JSON: {exc}")
+
+    def _forward(self, outbox: Outbox, r: Any, here: Source, obj: Any) -> bool:
+        """Send a message that is not in its person's partition of ``claims`` there.
+
+        Returns False when the message is settled here: it is in the right place,
+        or it names no person (it is answered ``malformed`` where it is).
+        """
+        person = person_of(obj)
+        if person is None:
+            return False
+        target = person_partition(person, self._claims_partitions)
+        if here[0] == CLAIMS and here[1] == target:
+            return False
+        hops = hops_of(r.headers)
+        if hops >= MAX_HOPS:  # partitions changed under a forwarded message: stop bouncing
+            raise RuntimeError(f"claim forwarded {hops} times and still not in its partition")
+        origin = origin_of(r.headers) or here
+        headers = forward_headers(origin, hops + 1, kind_of(obj))
+        outbox.add(CLAIMS, person.encode("utf-8", "surrogatepass"), r.value, target, headers)
+        return True
+
+    def _dead_letter(
+        self, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> tuple[bytes | None, None, list[tuple[str, bytes]]]:
+        """(value, partition, headers) of a dead letter: the original bytes, cut at the
+        message limit (the full message stays in its source topic) and said so."""
+        limit = self.config.max_claim_bytes
+        if value is not None and len(value) > limit:
+            headers = [*headers, ("yibao.truncated_from", str(len(value)).encode())]
+            value = value[:limit]
+        return value, None, headers
 
     async def _features(self, scorer: Any, claims: list[Any], previous: Any) -> Any:
         """Stage 1 of scoring, after the previous batch's: the batch's features, or None."""
@@ -675,19 +762,24 @@ class SettlementAgent:
                 metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, high - nxt))
 
     def _settle_one(
-        self, settler: Settler, state: ShardState, r: Any, src: tuple[str, int, int]
+        self,
+        settler: Settler,
+        state: ShardState,
+        r: Any,
+        here: Source,
+        obj: Any,
+        problem: ClaimIssue | None,
     ) -> tuple[dict[str, Any], Any, bool]:
         """(settlement record, validated claim or None, whether it goes to the dead letters)."""
-        try:
-            obj = decode_claim_fast(r.value or b"")
-        except ValueError as exc:
-            issue = ClaimIssue(MALFORMED, f"not valid JSON: {exc}")
-            return rejected_record(_stream_id(src), [issue]), None, True
+        if problem is not None:
+            return rejected_record(_stream_id(here), [problem]), None, True
         check = parse_claim(obj, self.book)
         claim = check.claim
-        if claim is None:
-            record = rejected_record(check.claim_id or _stream_id(src), check.issues)
-            return record, None, any(i.code == MALFORMED for i in check.issues)
+        if claim is None:  # every rejected message is kept: its bytes are not in the answer
+            return rejected_record(check.claim_id or _stream_id(here), check.issues), None, True
+        # A forwarded message counts as the message first read (a forward repeated
+        # after a crash is the same message, not a resubmission).
+        src = _source(r, here)
         if state.shard.source.get(claim.claim_id) == src:
             # The same message again (its offset was not committed before a crash or
             # rebalance): answer what was answered, not "duplicate"; consumers dedupe.
@@ -721,6 +813,23 @@ def _learn_in_order(state: Any, claims: list[Any]) -> int:
     from detection.features import batch_features
 
     return len(batch_features([facts_from_claim(c) for c in claims], state))
+
+
+def _source(r: Any, here: Source) -> Source:
+    """The coordinates a settlement remembers: the first-read place of a forwarded message."""
+    return (origin_of(r.headers) if r.headers else None) or here
+
+
+def _internal_error(here: Source, exc: BaseException) -> dict[str, Any]:
+    """The answer to a message whose handling raised: a fault of ours, never of the sender."""
+    message = mask_identity_numbers(f"{type(exc).__name__}: {exc}")[:300]
+    return rejected_record(_stream_id(here), [ClaimIssue(INTERNAL_ERROR, message)])
+
+
+def _error_summary(exc: BaseException) -> bytes:
+    """The exception and its last frames, for the dead letter's ``yibao.error`` header."""
+    lines = traceback.format_exception(exc, limit=-4)
+    return mask_identity_numbers("".join(lines))[-4000:].encode("utf-8", "replace")
 
 
 def _stream_id(src: tuple[str, int, int]) -> str:

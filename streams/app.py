@@ -55,6 +55,7 @@ def create_app(
         bootstrap=settings.kafka_bootstrap,
         group_id=f"{app_id}-claims",
         partitions=settings.stream_partitions,
+        max_claim_bytes=settings.max_claim_bytes,
     )
     if max_batch:
         config.max_batch = max_batch

@@ -30,6 +30,17 @@ class StreamMetrics:
             "yibao_scoring_errors", "Batches settled but not scored (scorer failed).", registry=r
         )
         self.dlq = Counter("yibao_dlq", "Malformed messages dead-lettered.", registry=r)
+        self.forwarded = Counter(
+            "yibao_forwarded",
+            "Messages forwarded to their person's partition of the claims log "
+            "(from an ingress topic or a wrong partition).",
+            registry=r,
+        )
+        self.internal_errors = Counter(
+            "yibao_internal_errors",
+            "Messages whose handling raised (answered internal_error, dead-lettered).",
+            registry=r,
+        )
         self.latency = Histogram(
             "yibao_settlement_latency_seconds",
             "From the input message's timestamp to its settlement being acknowledged.",

@@ -1,9 +1,10 @@
 """Replay a JSON Lines claims file into the claim topics (kafka-python producer); read topics back.
 
-Each line goes, as its original bytes, to ``claims.intercity`` when the insured
-and hospital regions differ and to ``claims.realtime`` otherwise, keyed by
-person_id; a line that is not a claim goes unkeyed to the realtime topic (the
-worker answers it ``malformed``). ``rate`` paces the sending in claims/s.
+Each line goes, as its original bytes and in file order, to the ``claims`` log
+keyed by person_id (realtime and inter-city claims alike, with the kind in a
+``yibao.kind`` header), so the stream settles each person's claims in the order
+of the file, as ``yibao settle`` does. A line that is not a claim goes unkeyed
+(the worker answers it ``malformed``). ``rate`` paces the sending in claims/s.
 """
 
 from __future__ import annotations
@@ -17,18 +18,26 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from streams.routing import KIND_HEADER, kind_of
 from streams.sample_claims import claim_key_and_topic
 
 log = logging.getLogger(__name__)
 
+#: Largest message replay sends (over-long claims still reach the worker, which
+#: rejects them with a reason; beyond this the line is reported, not sent).
+MAX_SEND_BYTES = 16 * 1024 * 1024
+
 
 def route(line: bytes) -> tuple[bytes | None, str]:
     """(key, topic) of one claim line."""
+    return claim_key_and_topic(_decoded(line))
+
+
+def _decoded(line: bytes) -> Any:
     try:
-        obj = json.loads(line)
-    except ValueError:
-        obj = None
-    return claim_key_and_topic(obj)
+        return json.loads(line)
+    except (ValueError, RecursionError):  # hostile lines are sent as they are
+        return None
 
 
 def claim_lines(path: Path) -> Iterator[bytes]:
@@ -58,7 +67,7 @@ def replay(
         acks="all",
         linger_ms=linger_ms,
         batch_size=256 * 1024,
-        max_request_size=4 * 1024 * 1024,
+        max_request_size=MAX_SEND_BYTES,
     )
     counts: Counter[str] = Counter()
     start = time.monotonic()
@@ -68,8 +77,15 @@ def replay(
                 ahead = start + i / rate - time.monotonic()
                 if ahead > 0:
                     time.sleep(ahead)
-            key, topic = route(line)
-            producer.send(topic, value=line, key=key)
+            if len(line) > MAX_SEND_BYTES - 1024:
+                # The worker would reject it unread anyway (MAX_CLAIM_BYTES); say so here.
+                log.error("line %d: %d bytes, too large to send; skipped", i + 1, len(line))
+                counts["unsent"] += 1
+                continue
+            obj = _decoded(line)
+            key, topic = claim_key_and_topic(obj)
+            kind = [(KIND_HEADER, kind_of(obj).encode())]
+            producer.send(topic, value=line, key=key, headers=kind)
             counts[topic] += 1
         producer.flush()
     finally:

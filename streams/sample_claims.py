@@ -105,12 +105,12 @@ MALFORMED_LINES = (
 
 
 def mixed_claim_lines(n: int, seed: int) -> list[bytes]:
-    """A test mix as JSON lines: ``n`` small claims (far from annual caps, so the order
-    between the two claim topics cannot change an amount), people treated only at home
-    with large claims (caps reached; one topic, so their order is kept), five
-    resubmitted duplicates, three invalid identity numbers and the malformed lines."""
+    """A test mix as JSON lines: ``n`` small claims, people with large claims at home and
+    in the other region, who cross their annual caps (so the order of a person's
+    realtime and inter-city claims changes amounts), five resubmitted duplicates,
+    three invalid identity numbers and the malformed lines."""
     small = make_claims(n, seed=seed, max_item_yuan=400)
-    big = make_claims(max(4, n // 20), seed=seed + 1, persons=3, prefix="B", intercity_share=0.0)
+    big = make_claims(max(4, n // 20), seed=seed + 1, persons=3, prefix="B", intercity_share=0.5)
     bad_id = make_claims(3, seed=seed + 2, prefix="X")
     for c in bad_id:
         pid = c["patient"]["person_id"]
@@ -121,21 +121,17 @@ def mixed_claim_lines(n: int, seed: int) -> list[bytes]:
 
 
 def claim_key_and_topic(claim: object) -> tuple[bytes | None, str]:
-    """Kafka key (person_id) and input topic (realtime / intercity) for one decoded claim.
+    """Kafka key (person_id) and input topic (the ``claims`` log) for one decoded claim.
 
-    Anything that is not a well-shaped claim goes to the realtime topic unkeyed:
-    the worker answers it as malformed.
+    Realtime and inter-city claims go to the same log, so a person's claims keep
+    the order they were sent in. Anything without a person id goes unkeyed: the
+    worker answers it as malformed where it lands.
     """
-    from streams.topics import CLAIMS_INTERCITY, CLAIMS_REALTIME
+    from streams.routing import person_of
+    from streams.topics import CLAIMS
 
-    try:
-        patient = claim["patient"]  # type: ignore[index]
-        pid = patient["person_id"]
-        intercity = patient["insured_region"] != claim["hospital"]["region"]  # type: ignore[index]
-    except (TypeError, KeyError):
-        return None, CLAIMS_REALTIME
-    key = pid.encode() if isinstance(pid, str) else None
-    return key, CLAIMS_INTERCITY if intercity else CLAIMS_REALTIME
+    person = person_of(claim)
+    return (person.encode("utf-8", "surrogatepass") if person is not None else None), CLAIMS
 
 
 def to_jsonl(claims: list[dict]) -> str:

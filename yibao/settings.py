@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     )
     stream_web_port: int = Field(6066, description="Worker health/metrics port.")
     stream_partitions: int = 4
+    max_claim_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        le=3 << 20,  # dead letters keep the bytes and must fit the producer's 4 MiB request
+        description="Longest claim message or line settled (bytes); longer ones are "
+        "rejected malformed.",
+    )
     model_poll_seconds: float = 30.0
     feature_snapshot_seconds: float = Field(
         120.0,

@@ -84,7 +84,7 @@ def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
         worker.wait_ready()
         worker.wait_processed(len(lines))
         settlements = read_topic(broker.bootstrap, SETTLEMENTS, want=len(lines))
-        dlq = read_topic(broker.bootstrap, CLAIMS_DLQ, want=len(MALFORMED_LINES))
+        dlq = read_topic(broker.bootstrap, CLAIMS_DLQ, want=len(MALFORMED_LINES) + 3)
         metrics = worker.get("/metrics").decode()
         health = json.loads(worker.get("/health"))
         clearing = json.loads(worker.get("/clearing"))
@@ -95,16 +95,20 @@ def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
     assert_matches_batch(lines, records)
     assert Counter(r["status"] for r in records)["duplicate"] == 5
 
-    # malformed input: a rejected record named <topic>:<partition>:<offset>, and a dead letter
-    # holding the original bytes, where it came from and why
-    assert sorted(r.value for r in dlq) == sorted(MALFORMED_LINES)
+    # every rejected message: a rejected record (malformed ones named
+    # <topic>:<partition>:<offset>), and a dead letter holding the original bytes,
+    # where it came from and why
+    rejected_lines = [line for line, r in zip(lines, batch_records(lines), strict=True)
+                      if r["status"] == "rejected"]  # fmt: skip
+    assert len(rejected_lines) == len(MALFORMED_LINES) + 3
+    assert sorted(r.value for r in dlq) == sorted(rejected_lines)
     by_id = {r["claim_id"]: r for r in records}
     for letter in dlq:
         headers = {k: v.decode() for k, v in letter.headers}
         coords = ":".join(headers[f"yibao.source.{k}"] for k in ("topic", "partition", "offset"))
         assert headers["yibao.source.topic"] == route(letter.value)[1]
         reasons = json.loads(headers["yibao.reasons"])
-        assert "malformed" in {e["code"] for e in reasons}
+        assert {e["code"] for e in reasons} & {"malformed", "invalid_person_id"}
         claim_id = headers["yibao.claim_id"]
         assert by_id[claim_id]["status"] == "rejected"
         assert by_id[claim_id]["errors"] == reasons
@@ -122,12 +126,13 @@ def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
     settled = [r for r in settlements if json.loads(r.value)["status"] == "settled"]
     assert len(settled) > 1000
     assert all(r.partition == partition_of[r.key.decode()] for r in settled)
-    # invalid identity numbers are rejected but are not dead letters
+    # invalid identity numbers are rejected (and dead-lettered, above)
     assert {"invalid_person_id"} <= {
         e["code"] for r in records if r["claim_id"].startswith("X") for e in r["errors"]
     }
 
-    assert "yibao_dlq_total 3.0" in metrics
+    assert "yibao_dlq_total 6.0" in metrics
+    assert "yibao_internal_errors_total 0.0" in metrics
     assert 'yibao_records_out_total{topic="settlements"}' in metrics
     assert "yibao_settlement_latency_seconds_count" in metrics
     assert 'yibao_model_info{version="none"} 1.0' in metrics
@@ -144,16 +149,23 @@ def test_stream_equals_batch_and_dead_letters(broker, tmp_path):
 
 
 def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path):
+    # people crossing their caps with claims at home and away: a different order of
+    # their claims would pay different amounts than batch settlement of the file
     lines = mixed_claim_lines(6000, seed=21)
     worker = broker.start_worker(broker.bootstrap, tmp_path, app_id="t-kill")
     worker.wait_ready()
-    # the claims arrive while the worker runs; it is killed mid-stream
+    # the claims arrive while the worker runs; it is killed mid-stream, then again
+    # while it works through the backlog the first kill left
     sender = threading.Thread(target=replay, args=(lines, broker.bootstrap), kwargs={"rate": 3000})
     sender.start()
     worker.wait_processed(1500)
     worker.kill()
     before = len(read_topic(broker.bootstrap, SETTLEMENTS, idle=0.3))
     assert 0 < before < len(lines)
+    worker = broker.start_worker(broker.bootstrap, tmp_path, app_id="t-kill")
+    worker.wait_ready()
+    worker.wait_processed(1000)
+    worker.kill()
 
     worker = broker.start_worker(broker.bootstrap, tmp_path, app_id="t-kill")
     try:

@@ -13,9 +13,17 @@ from settlement.state import SettledOutcome
 from streams.logs import JsonFormatter
 from streams.metrics import StreamMetrics
 from streams.replay import route
+from streams.routing import (
+    MAX_HOPS,
+    forward_headers,
+    hops_of,
+    kind_of,
+    origin_of,
+    person_partition,
+)
 from streams.sample_claims import MALFORMED_LINES, make_claims, mixed_claim_lines
 from streams.tables import PartitionShard, ShardState, clearing_totals, decode_entry
-from streams.topics import CLAIMS_INTERCITY, CLAIMS_REALTIME
+from streams.topics import CLAIMS
 
 BOOK = load_policy_dir(None)
 
@@ -98,14 +106,37 @@ def test_sample_claims_are_valid_and_deterministic():
         assert check.claim is not None, check.issues
 
 
-def test_replay_routes_by_region_and_keys_by_person():
+def test_replay_sends_both_kinds_to_one_log_keyed_by_person():
     local = make_claims(1, seed=5, intercity_share=0.0)[0]
     away = make_claims(1, seed=6, intercity_share=1.0)[0]
     key, topic = route(json.dumps(local).encode())
-    assert (key, topic) == (local["patient"]["person_id"].encode(), CLAIMS_REALTIME)
-    assert route(json.dumps(away).encode())[1] == CLAIMS_INTERCITY
-    for line in MALFORMED_LINES:
-        assert route(line) == (None, CLAIMS_REALTIME)
+    assert (key, topic) == (local["patient"]["person_id"].encode(), CLAIMS)
+    assert route(json.dumps(away).encode()) == (away["patient"]["person_id"].encode(), CLAIMS)
+    assert (kind_of(local), kind_of(away)) == ("realtime", "intercity")
+    for line in [*MALFORMED_LINES, b"[" * 5000, b'{"patient": {"person_id": 7}}']:
+        assert route(line) == (None, CLAIMS)
+
+
+def test_a_person_maps_to_the_partition_kafkas_default_partitioner_picks():
+    from kafka.partitioner.default import murmur2 as kafka_python_murmur2
+
+    # Kafka's own murmur2 vectors (Java client, UtilsTest), as signed 32-bit values
+    java = {"21": -973932308, "foobar": -790332482, "a-little-bit-long-string": -985981536}
+    for text, signed in java.items():
+        assert person_partition(text, 1_000_003) == (signed & 0x7FFFFFFF) % 1_000_003
+    people = [c["patient"]["person_id"] for c in make_claims(200, seed=8)]
+    for n in (1, 4, 12):
+        for pid in people:
+            assert person_partition(pid, n) == (kafka_python_murmur2(pid.encode()) & 0x7FFFFFFF) % n
+
+
+def test_forward_headers_round_trip_and_foreign_headers_are_ignored():
+    headers = forward_headers(("claims.realtime", 3, 1234), 1, "intercity")
+    assert origin_of(headers) == ("claims.realtime", 3, 1234)
+    assert hops_of(headers) == 1
+    assert origin_of([("yibao.origin", b"garbage")]) is None
+    assert origin_of([]) is None and hops_of(None) == 0
+    assert hops_of([("yibao.hops", b"x")]) == MAX_HOPS  # unreadable: never forwarded again
 
 
 def test_json_log_lines_carry_extra_fields():
