@@ -29,7 +29,7 @@ class StreamMetrics:
         self.scoring_errors = Counter(
             "yibao_scoring_errors", "Batches settled but not scored (scorer failed).", registry=r
         )
-        self.dlq = Counter("yibao_dlq", "Malformed messages dead-lettered.", registry=r)
+        self.dlq = Counter("yibao_dlq", "Rejected messages dead-lettered.", registry=r)
         self.forwarded = Counter(
             "yibao_forwarded",
             "Messages forwarded to their person's partition of the claims log "

@@ -120,6 +120,24 @@ def mixed_claim_lines(n: int, seed: int) -> list[bytes]:
     return lines + list(MALFORMED_LINES)
 
 
+def cap_crossing_lines(n: int, seed: int) -> list[bytes]:
+    """``mixed_claim_lines`` with a tenth of the claims from people who cross their annual
+    caps with both realtime and inter-city claims (about 40 large claims each): the
+    order of each person's claims decides what is paid."""
+    lines = mixed_claim_lines(n - n // 10, seed)
+    heavy = make_claims(n // 10, seed=seed + 3, persons=max(1, n // 400), prefix="H",
+                        intercity_share=0.4)  # fmt: skip
+    heavy_lines = [json.dumps(c, ensure_ascii=False).encode() for c in heavy]
+    # interleaved, so heavy people's claims arrive among everybody else's
+    step = max(1, len(lines) // max(1, len(heavy_lines)))
+    out: list[bytes] = []
+    for i, line in enumerate(heavy_lines):
+        out += lines[i * step : (i + 1) * step]
+        out.append(line)
+    out += lines[len(heavy_lines) * step :]
+    return out
+
+
 def claim_key_and_topic(claim: object) -> tuple[bytes | None, str]:
     """Kafka key (person_id) and input topic (the ``claims`` log) for one decoded claim.
 
