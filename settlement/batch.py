@@ -32,13 +32,14 @@ def settle_lines(
             one is answered ``malformed`` without being read into memory.
     """
     settle_json = settler.settle_json
+    with_newline = max_line_bytes + 1  # numbered_lines bounded the line; its "\n" is extra
     for number, line in numbered_lines(stream, max_line_bytes):
         fallback_id = f"line:{number}"
         # Any exception here is a bug of ours: the line is answered
         # internal_error and the run goes on (spec section 5: no claim dropped).
         try:
             if isinstance(line, bytes):
-                record = settle_json(line, fallback_id, max_line_bytes)
+                record = settle_json(line, fallback_id, with_newline)
             else:
                 record = rejected_record(fallback_id, [ClaimIssue(MALFORMED, line.message())])
         except Exception as exc:
