@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -28,7 +27,14 @@ from settlement.errors import (
     ClaimIssue,
 )
 from settlement.idnumber import birth_date, identity_number_problem
-from settlement.money import MAX_AMOUNT_FEN, AmountError, JsonNumber, parse_amount
+from settlement.money import (
+    MAX_AMOUNT_FEN,
+    AmountError,
+    JsonNumber,
+    json_integer_value,
+    parse_amount,
+    shown,
+)
 from settlement.policy import PolicyBook, PolicyVersion
 
 CLAIM_TYPE_NAMES = ("inpatient", "outpatient", "ltc")
@@ -37,8 +43,17 @@ LTC_SETTING_NAMES = ("institutional", "home")
 # Tuples, not sets: `[] in a_set` raises TypeError, and a claim whose field
 # holds a list must be rejected, never crash the run.
 CATEGORIES = ("A", "B", "C")
+INTERCITY_FILING_NAMES = ("long_term", "referral", "emergency", "temporary")
+DISCHARGE_WAYS = (1, 2, 3, 4, 5, 9)
+#: The most items one claim may list; more is ``malformed`` (a real bill has
+#: tens to a few thousand lines, and the line-size limit bounds them anyway).
+MAX_ITEMS = 10_000
+#: ``diagnoses`` and ``procedures``: at most this many, each listed once (schema).
+MAX_CODES = 15
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_PROCEDURE = re.compile(r"[0-9]{2}\.[0-9A-Za-z]{1,8}")
 _REGION = re.compile(r"[0-9]{6}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
@@ -82,6 +97,13 @@ class Claim:
     is_fraud: bool | None = None
     fraud_type: str | None = None
     policy: PolicyVersion | None = field(default=None, repr=False)
+    # Optional contract fields kept for later features; settlement ignores them.
+    category: str | None = None  # patient.category (spec 8.3)
+    assistance: str | None = None  # patient.assistance (spec 8.9)
+    intercity_filing: str | None = None  # patient.intercity_filing (spec 8.6)
+    diagnoses: tuple[str, ...] = ()  # secondary ICD-10 codes
+    procedures: tuple[str, ...] = ()  # procedure codes, the principal first
+    discharge_way: int | None = None  # 1, 2, 3, 4, 5 or 9
 
     @property
     def intercity(self) -> bool:
@@ -139,16 +161,15 @@ def parse_date(text: str) -> date | None:
 
 
 def json_integer(value: Any) -> int | None:
-    """The value as an integer when it is a JSON integer (``2`` or ``2.0``), else None."""
+    """The value as an integer when it is a JSON integer (``2``, ``2.0``, ``2e0``), else None.
+
+    A whole number written with an exponent counts only up to 100 digits, so
+    ``1e999999999`` is refused rather than built.
+    """
     if type(value) is int:
         return value
     if isinstance(value, JsonNumber):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            return None
-        if number.is_finite() and number == number.to_integral_value():
-            return int(number)
+        return json_integer_value(value)
     return None
 
 
@@ -215,8 +236,63 @@ def _choice(
         issues.add(MALFORMED, f"{where}{key} is required but missing")
     else:
         names = ", ".join(allowed[:-1]) + " or " + allowed[-1]
-        issues.add(MALFORMED, f"{where}{key} {value!r} is not {names}")
+        issues.add(MALFORMED, f"{where}{key} {_shown(value)} is not {names}")
     return None
+
+
+def _shown(value: Any) -> str:
+    """A short repr of an input value for a message (a huge string is cut)."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, list | dict):
+        return _kind(value)  # never the repr of a large or deep container
+    return repr(value)
+
+
+def _optional_name(obj: dict[str, Any], key: str, where: str, issues: _Issues) -> str | None:
+    """An optional ``[a-z0-9_]{1,32}`` name (patient.category, patient.assistance)."""
+    if key not in obj:
+        return None
+    value = obj[key]
+    if isinstance(value, str) and _NAME.fullmatch(value):
+        return value
+    issues.add(
+        MALFORMED,
+        f"{where}{key} must be 1-32 characters of a-z 0-9 _, got {_kind(value)} {_shown(value)}",
+    )
+    return None
+
+
+def _codes(
+    obj: dict[str, Any], key: str, issues: _Issues, pattern: re.Pattern[str] | None
+) -> tuple[str, ...]:
+    """An optional array of distinct code strings (``diagnoses``, ``procedures``)."""
+    if key not in obj:
+        return ()
+    value = obj[key]
+    what = (
+        "ICD-10 codes of 1 to 16 characters"
+        if pattern is None
+        else "procedure codes like 36.0A (2 digits, a dot, 1-8 letters or digits)"
+    )
+    if not isinstance(value, list):
+        issues.add(MALFORMED, f"{key} must be an array of {what}, got {_kind(value)}")
+        return ()
+    if len(value) > MAX_CODES:
+        issues.add(MALFORMED, f"{key} holds {len(value)} codes; at most {MAX_CODES} are allowed")
+        return ()
+    codes: list[str] = []
+    for index, code in enumerate(value):
+        if not isinstance(code, str) or not (
+            pattern.fullmatch(code) if pattern is not None else 1 <= len(code) <= 16
+        ):
+            issues.add(MALFORMED, f"{key}[{index}] {_shown(code)} is not one of {what}")
+            return ()
+        codes.append(code)
+    if len(set(codes)) != len(codes):
+        issues.add(MALFORMED, f"{key} lists a code twice; each code may appear once")
+        return ()
+    return tuple(codes)
 
 
 def _region(obj: dict[str, Any], key: str, where: str, issues: _Issues) -> str | None:
@@ -224,7 +300,7 @@ def _region(obj: dict[str, Any], key: str, where: str, issues: _Issues) -> str |
     if value is None:
         return None
     if not _REGION.fullmatch(value):
-        issues.add(INVALID_REGION, f"{where}{key} {value!r} is not a 6-digit region code")
+        issues.add(INVALID_REGION, f"{where}{key} {_shown(value)} is not a 6-digit region code")
         return None
     return value
 
@@ -235,7 +311,7 @@ def _date_field(obj: dict[str, Any], key: str, issues: _Issues) -> date | None:
         return None
     parsed = parse_date(value)
     if parsed is None:
-        issues.add(INVALID_DATES, f"{key} {value!r} is not a date written YYYY-MM-DD")
+        issues.add(INVALID_DATES, f"{key} {_shown(value)} is not a date written YYYY-MM-DD")
     return parsed
 
 
@@ -269,17 +345,24 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
     if submitted_at is not None and parse_date_time(submitted_at) is None:
         issues.add(
             INVALID_DATES,
-            f"submitted_at {submitted_at!r} is not an RFC 3339 date-time with offset",
+            f"submitted_at {_shown(submitted_at)} is not an RFC 3339 date-time with offset",
         )
 
     # patient
     person_id = scheme = insured_region = None
+    category = assistance = intercity_filing = None
     registered = False
     patient = obj.get("patient")
     if isinstance(patient, dict):
         person_id = _text(patient, "person_id", "patient.", issues)
         scheme = _choice(patient, "scheme", "patient.", SCHEME_NAMES, issues)
         insured_region = _region(patient, "insured_region", "patient.", issues)
+        category = _optional_name(patient, "category", "patient.", issues)
+        assistance = _optional_name(patient, "assistance", "patient.", issues)
+        if "intercity_filing" in patient:
+            intercity_filing = _choice(
+                patient, "intercity_filing", "patient.", INTERCITY_FILING_NAMES, issues
+            )
         if "intercity_registered" in patient:
             # A separate name for the raw value: compiled by mypyc, `registered`
             # is a bool and assigning it a string would raise TypeError.
@@ -359,7 +442,9 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
             else:
                 ltc_days = json_integer(ltc["days"])
                 if ltc_days is None:
-                    issues.add(MALFORMED, f"ltc.days must be a whole number, got {ltc['days']!r}")
+                    issues.add(
+                        MALFORMED, f"ltc.days must be a whole number, got {_shown(ltc['days'])}"
+                    )
                 elif ltc_days < 1:
                     issues.add(INVALID_DATES, f"ltc.days {ltc_days} is less than 1")
                     ltc_days = None
@@ -370,6 +455,20 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
                 if "ltc" not in obj
                 else f"ltc must be an object, got {_kind(ltc)}",
             )
+
+    # optional coding of the stay (dip.md section 1), kept for later features
+    diagnoses = _codes(obj, "diagnoses", issues, None)
+    procedures = _codes(obj, "procedures", issues, _PROCEDURE)
+    discharge_way: int | None = None
+    if "discharge_way" in obj:
+        # json_integer: true is not 1 (a boolean), while 1.0 equals 1 as in JSON Schema.
+        discharge_way = json_integer(obj["discharge_way"])
+        if discharge_way not in DISCHARGE_WAYS:
+            issues.add(
+                MALFORMED,
+                f"discharge_way {_shown(obj['discharge_way'])} is not 1, 2, 3, 4, 5 or 9",
+            )
+            discharge_way = None
 
     # labels: optional, ignored by settlement, but typed by the schema
     is_fraud = obj.get("is_fraud")
@@ -450,6 +549,12 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
         is_fraud=is_fraud,
         fraud_type=fraud_type,
         policy=policy,
+        category=category,
+        assistance=assistance,
+        intercity_filing=intercity_filing,
+        diagnoses=diagnoses,
+        procedures=procedures,
+        discharge_way=discharge_way,
     )
     return ClaimCheck(claim, [], claim_id)
 
@@ -467,6 +572,11 @@ def _items(obj: dict[str, Any], issues: _Issues) -> list[Item] | None:
     if not raw_items:
         issues.add(INVALID_ITEMS, "a claim needs at least one item")
         return None
+    if len(raw_items) > MAX_ITEMS:
+        issues.add(
+            MALFORMED, f"items holds {len(raw_items)} entries; at most {MAX_ITEMS} are allowed"
+        )
+        return None
     items: list[Item] = []
     valid = True
     for index, raw in enumerate(raw_items):
@@ -480,7 +590,12 @@ def _items(obj: dict[str, Any], issues: _Issues) -> list[Item] | None:
             amount_fen = None
             if type(amount) is JsonNumber:  # inlined fast_amount: the commonest case
                 whole, dot, frac = amount.partition(".")
-                if len(frac) <= 2 and whole.isdigit() and (frac.isdigit() or not dot):
+                if (
+                    len(frac) <= 2
+                    and len(whole) <= 8
+                    and whole.isdigit()
+                    and (frac.isdigit() or not dot)
+                ):
                     amount_fen = int(whole) * 100 + (
                         int(frac) * 10 if len(frac) == 1 else int(frac or "0")
                     )
@@ -509,6 +624,7 @@ def fast_amount(value: Any) -> int | None:
         whole, dot, frac = value.partition(".")
         if (
             len(frac) <= 2
+            and len(whole) <= 8  # longer is over the maximum, or needs the full check
             and (frac or not dot)
             and whole.isascii()
             and whole.isdigit()
@@ -534,7 +650,7 @@ def _full_item_check(raw: Any, index: int, issues: _Issues, items: list[Item]) -
         code = None
     category = _text(raw, "category", where, issues)
     if category is not None and category not in CATEGORIES:
-        issues.add(INVALID_ITEMS, f"{where}category {category!r} is not A, B or C")
+        issues.add(INVALID_ITEMS, f"{where}category {_shown(category)} is not A, B or C")
         category = None
     amount_fen: int | None = None
     if "amount" not in raw:
@@ -555,7 +671,8 @@ def _full_item_check(raw: Any, index: int, issues: _Issues, items: list[Item]) -
         quantity = json_integer(raw["quantity"])
         if quantity is None:
             issues.add(
-                MALFORMED, f"{where}quantity must be a whole number, got {raw['quantity']!r}"
+                MALFORMED,
+                f"{where}quantity must be a whole number, got {_shown(raw['quantity'])}",
             )
             quantity_ok = False
         elif quantity < 1:

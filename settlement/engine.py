@@ -11,7 +11,7 @@ from typing import Any
 
 from settlement.claim import Claim, parse_claim
 from settlement.errors import MALFORMED, ClaimIssue
-from settlement.jsonio import decode_claim
+from settlement.jsonio import MAX_DOCUMENT_BYTES, decode_claim, malformed_message
 from settlement.money import RATIO_ONE, format_fen, format_ratio, round_ratio
 from settlement.policy import PolicyBook, PolicyVersion
 from settlement.state import CompactMemoryState, SettledOutcome, SettlementState
@@ -128,12 +128,18 @@ class Settler:
             return rejected_record(check.claim_id or fallback_id, check.issues)
         return self.settle_claim(check.claim)
 
-    def settle_json(self, text: str | bytes, fallback_id: str) -> dict[str, Any]:
-        """Settle one claim given as JSON text; text that is not JSON is rejected ``malformed``."""
+    def settle_json(
+        self, text: str | bytes, fallback_id: str, max_bytes: int = MAX_DOCUMENT_BYTES
+    ) -> dict[str, Any]:
+        """Settle one claim given as JSON text.
+
+        Text that is not JSON, or beyond a decoding limit (``max_bytes``, depth,
+        digits; see :mod:`settlement.jsonio`), is rejected ``malformed``.
+        """
         try:
-            obj = decode_claim(text)
+            obj = decode_claim(text, max_bytes)
         except ValueError as exc:
-            return rejected_record(fallback_id, [ClaimIssue(MALFORMED, f"not valid JSON: {exc}")])
+            return rejected_record(fallback_id, [ClaimIssue(MALFORMED, malformed_message(exc))])
         return self.settle(obj, fallback_id)
 
     def settle_claim(self, claim: Claim) -> dict[str, Any]:

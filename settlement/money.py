@@ -2,50 +2,94 @@
 
 Amounts enter as JSON numbers (kept as their literal text by the JSON decoder,
 see :mod:`settlement.jsonio`) or numeric strings and never pass through a binary
-float. Rounding is half-up and happens only where the spec says "rounded".
+float nor a Decimal context: exponent forms are read with integer arithmetic.
+Rounding is half-up and happens only where the spec says "rounded".
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from settlement.jsonnumber import JsonNumber as JsonNumber
 
 MAX_AMOUNT_FEN = 9_999_999_999  # 99,999,999.99 yuan
 RATIO_ONE = 10_000  # ratios are held in ten-thousandths: 0.8522 -> 8522
+#: The longest number literal (JSON number or numeric string) that is read at
+#: all; every valid amount fits in far fewer, and the bound keeps int() and the
+#: exponent arithmetic below cheap whatever the input.
+MAX_NUMBER_CHARS = 100
 
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
 _NUMERIC_STRING = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
+_JSON_NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
+# The integer part of an amount has at most 8 digits (99,999,999.99).
+_MAX_WHOLE_DIGITS = 8
 
 
 class AmountError(ValueError):
     """An amount or ratio that is not a valid exact value; the message says why."""
 
 
-def _fen_from_parts(negative: bool, whole: str, frac: str, text: str) -> int:
-    frac = frac.rstrip("0")
-    if len(frac) > 2:
-        raise AmountError(f"{text!r} has more than 2 decimal places")
-    fen = int(whole) * 100 + int(frac.ljust(2, "0") or "0")
-    if negative and fen:
-        raise AmountError(f"{text!r} is negative")
+def shown(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut to ``limit`` characters so an error never echoes a huge input."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def exact_decimal(whole: str, frac: str, exponent: str) -> tuple[str, int]:
+    """The exact value of a decimal literal as significant digits and a power of ten.
+
+    ``whole.frac e exponent`` equals ``int(digits) x 10**power``, with the leading
+    and trailing zeros of ``digits`` removed (``"0"`` and power 0 for zero).
+    Only integer arithmetic on the literal's own characters: no Decimal context
+    to overflow and no power of ten is ever computed, so ``1e999999999`` costs
+    no more than ``1e9``. The caller bounds the literal's length.
+    """
+    digits = (whole + frac).lstrip("0")
+    power = (int(exponent) if exponent else 0) - len(frac)
+    significant = digits.rstrip("0")
+    if not significant:
+        return "0", 0
+    return significant, power + len(digits) - len(significant)
+
+
+def _too_long(text: str) -> AmountError:
+    return AmountError(f"{shown(text)} is longer than {MAX_NUMBER_CHARS} characters")
+
+
+def _fen_from_parts(negative: bool, whole: str, frac: str, exponent: str, text: str) -> int:
+    digits, power = exact_decimal(whole, frac, exponent)
+    if power < -2:
+        raise AmountError(f"{shown(text)} has more than 2 decimal places")
+    if negative and digits != "0":
+        raise AmountError(f"{shown(text)} is negative")
+    # digits has no leading zero: its length plus the power is the number of
+    # digits before the point, compared without computing 10**power.
+    if len(digits) + power > _MAX_WHOLE_DIGITS:
+        raise AmountError(f"{shown(text)} is over the maximum of 99999999.99")
+    fen = int(digits + "0" * (power + 2))  # power + 2 is 0 to 10 here
     if fen > MAX_AMOUNT_FEN:
-        raise AmountError(f"{text!r} is over the maximum of 99999999.99")
+        raise AmountError(f"{shown(text)} is over the maximum of 99999999.99")
     return fen
 
 
-def _fen_from_decimal(value: Decimal, text: str) -> int:
-    if not value.is_finite():
-        raise AmountError(f"{text!r} is not a finite number")
-    scaled = value * 100
-    if scaled != scaled.to_integral_value():
-        raise AmountError(f"{text!r} has more than 2 decimal places")
-    if scaled < 0:
-        raise AmountError(f"{text!r} is negative")
-    if scaled > MAX_AMOUNT_FEN:
-        raise AmountError(f"{text!r} is over the maximum of 99999999.99")
-    return int(scaled)
+def json_integer_value(text: str) -> int | None:
+    """The integer a non-integer JSON literal denotes (``"2.0"``, ``"5e1"``), or None.
+
+    None when the literal is not a number, not whole, or its value has more than
+    ``MAX_NUMBER_CHARS`` digits (so ``1e999999999`` is never materialised).
+    """
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
+    match = _JSON_NUMBER.fullmatch(text)
+    if not match:
+        return None
+    digits, power = exact_decimal(match[2], match[3] or "", match[4] or "")
+    if power < 0 or len(digits) + power > MAX_NUMBER_CHARS:
+        return None
+    value = int(digits + "0" * power)
+    return -value if match[1] else value
 
 
 def parse_amount(value: object) -> int:
@@ -69,18 +113,20 @@ def parse_amount(value: object) -> int:
             raise AmountError(f"{value} is over the maximum of 99999999.99")
         return value * 100
     if isinstance(value, JsonNumber):
-        match = _NUMERIC_STRING.fullmatch(value)
-        if match:
-            return _fen_from_parts(value[0] == "-", match[1], match[2] or "", value)
-        try:  # exponent form such as 1.5e2: rare, so Decimal is fine here
-            return _fen_from_decimal(Decimal(value), value)
-        except InvalidOperation:
-            raise AmountError(f"{value!r} is not a number") from None
+        # A JSON number may be in exponent form (1.25e2): read exactly, see exact_decimal.
+        if len(value) > MAX_NUMBER_CHARS:
+            raise _too_long(value)
+        match = _JSON_NUMBER.fullmatch(value)
+        if match is None:
+            raise AmountError(f"{shown(value)} is not a number")
+        return _fen_from_parts(match[1] == "-", match[2], match[3] or "", match[4] or "", value)
     if isinstance(value, str):
+        if len(value) > MAX_NUMBER_CHARS:
+            raise _too_long(value)
         match = _NUMERIC_STRING.fullmatch(value)
-        if not match:
-            raise AmountError(f"{value!r} is not a decimal number like 1234.50")
-        return _fen_from_parts(value[0] == "-", match[1], match[2] or "", value)
+        if match is None:
+            raise AmountError(f"{shown(value)} is not a decimal number like 1234.50")
+        return _fen_from_parts(value[0] == "-", match[1], match[2] or "", "", value)
     raise TypeError(f"an amount must be a JSON number or string, not {type(value).__name__}")
 
 
@@ -90,24 +136,28 @@ def parse_ratio_text(text: str) -> int:
     Raises:
         AmountError: not a plain decimal, more than 4 decimals, or outside 0 to 1.
     """
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _too_long(text)
     match = _NUMERIC_STRING.fullmatch(text)
     if not match or text.startswith("-"):
-        raise AmountError(f"{text!r} is not a ratio between 0 and 1")
+        raise AmountError(f"{shown(text)} is not a ratio between 0 and 1")
     frac = (match[2] or "").rstrip("0")
     if len(frac) > 4:
-        raise AmountError(f"{text!r} has more than 4 decimal places")
+        raise AmountError(f"{shown(text)} has more than 4 decimal places")
     value = int(match[1]) * RATIO_ONE + int(frac.ljust(4, "0") or "0")
     if value > RATIO_ONE:
-        raise AmountError(f"{text!r} is more than 1")
+        raise AmountError(f"{shown(text)} is more than 1")
     return value
 
 
 def parse_yuan_text(text: str) -> int:
     """Parse a non-negative yuan amount written as decimal text into fen (policy files)."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _too_long(text)
     match = _NUMERIC_STRING.fullmatch(text)
     if not match or text.startswith("-"):
-        raise AmountError(f"{text!r} is not a non-negative amount in yuan")
-    return _fen_from_parts(False, match[1], match[2] or "", text)
+        raise AmountError(f"{shown(text)} is not a non-negative amount in yuan")
+    return _fen_from_parts(False, match[1], match[2] or "", "", text)
 
 
 def round_ratio(amount_fen: int, ratio: int) -> int:

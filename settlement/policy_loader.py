@@ -3,6 +3,8 @@
 Refuses unknown, missing and duplicated keys, wrong types, impossible values
 and two versions with the same date, naming the file, the field and what would
 be valid. Numbers are read from their YAML text, never through a binary float.
+Loading is bounded: no anchors or aliases (no "billion laughs"), a nesting
+limit, plain keys only, and long number literals kept as text to be refused.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from typing import Any
 import yaml
 
 from settlement.errors import PolicyError
-from settlement.money import AmountError, parse_ratio_text, parse_yuan_text
+from settlement.money import (
+    MAX_NUMBER_CHARS,
+    AmountError,
+    parse_ratio_text,
+    parse_yuan_text,
+    shown,
+)
 from settlement.policy import (
     CLAIM_TYPES_WITH_RATIO,
     HOSPITAL_LEVELS,
@@ -31,6 +39,10 @@ from settlement.policy import (
 
 _REGION = re.compile(r"[0-9]{6}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: The largest policy file read, in bytes (a real one is a few KiB).
+MAX_POLICY_FILE_BYTES = 8 << 20
+#: The deepest nesting of mappings and lists in a policy file (a real one has 6).
+MAX_POLICY_DEPTH = 32
 
 
 class _YamlNumber(str):
@@ -46,12 +58,74 @@ class _DuplicateKey(Exception):
         self.line = line
 
 
+class _Refused(Exception):
+    """A policy document refused while it is composed, before any value is built."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(field, problem)
+        self.field = field
+        self.problem = problem
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that keeps float text and refuses duplicate mapping keys."""
+    """SafeLoader that keeps float text, refuses duplicate mapping keys, and is bounded.
+
+    Composing refuses anchors and aliases (an alias bomb expands to billions of
+    values; a policy is short enough to write out), nesting deeper than
+    ``MAX_POLICY_DEPTH`` (PyYAML composes recursively) and keys that are lists
+    or mappings, each naming the field where it was found.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.field_path: list[str] = []
+
+    def field(self) -> str:
+        return "".join(self.field_path).lstrip(".")
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # index: the key node of a mapping value, the position in a list, None for a key.
+        if isinstance(index, yaml.ScalarNode):
+            self.field_path.append("." + _cut(str(index.value)))
+        elif isinstance(index, int):
+            self.field_path.append(f"[{index}]")
+        else:
+            self.field_path.append("")  # the document, or a key
+        try:
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise _Refused(
+                    self.field() or "(top level)",
+                    "YAML anchors and aliases (& and *) are not allowed in a policy file;"
+                    " write each value out",
+                )
+            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                if isinstance(parent, yaml.MappingNode) and index is None:
+                    raise _Refused(  # a key: only a plain scalar can name a field
+                        self.field() or "(top level)",
+                        "a key must be a plain name or number, not a list or mapping",
+                    )
+                if len(self.field_path) > MAX_POLICY_DEPTH:
+                    raise _Refused(
+                        self.field(),
+                        f"nested deeper than {MAX_POLICY_DEPTH} levels; a policy has about 6",
+                    )
+            return super().compose_node(parent, index)
+        finally:
+            self.field_path.pop()
 
 
 def _construct_float_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> _YamlNumber:
     return _YamlNumber(loader.construct_scalar(node).replace("_", ""))
+
+
+def _construct_bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    # A long integer literal stays text, so the field check refuses it by name
+    # (int() would raise beyond 4300 digits, and sexagesimal 1:2:3... grows fast).
+    text = loader.construct_scalar(node)
+    if len(text) > MAX_NUMBER_CHARS:
+        return _YamlNumber(text)
+    return loader.construct_yaml_int(node)
 
 
 def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -74,6 +148,7 @@ def _construct_timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode)
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _construct_float_text)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_bounded_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_or_text)
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
@@ -115,17 +190,28 @@ def load_policy_file(path: str | Path) -> RegionPolicy:
     path = Path(path)
     file = str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_POLICY_FILE_BYTES:
+            raise PolicyError(
+                file, "", f"is {size} bytes, over the limit of {MAX_POLICY_FILE_BYTES} bytes"
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(file, "", f"cannot be read: {exc}") from exc
     try:
         document = yaml.load(text, Loader=_StrictLoader)
+    except _Refused as exc:
+        raise PolicyError(file, exc.field, exc.problem) from None
     except _DuplicateKey as exc:
         raise PolicyError(
-            file, str(exc.key), f"duplicated key on line {exc.line}; each key may appear once"
+            file,
+            _cut(str(exc.key)),
+            f"duplicated key on line {exc.line}; each key may appear once",
         ) from None
     except yaml.YAMLError as exc:
         raise PolicyError(file, "", f"is not valid YAML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a constructor's own failure, still the file's
+        raise PolicyError(file, "", f"is not valid YAML: {type(exc).__name__}") from None
     return _FileReader(file).region_policy(document, expected_region=path.stem)
 
 
@@ -173,7 +259,7 @@ class _FileReader:
 
     def number_text(self, value: Any, field: str, what: str) -> str:
         if isinstance(value, bool) or not isinstance(value, int | _YamlNumber):
-            raise self.fail(field, f"must be a number ({what}), got {_kind(value)} {value!r}")
+            raise self.fail(field, f"must be a number ({what}), got {_kind(value)} {_shown(value)}")
         return str(value)
 
     def day(self, value: Any, field: str) -> date:
@@ -184,19 +270,20 @@ class _FileReader:
                 return date.fromisoformat(value)
             except ValueError:
                 pass
-        raise self.fail(field, f"must be a date written YYYY-MM-DD, got {value!r}")
+        raise self.fail(field, f"must be a date written YYYY-MM-DD, got {_shown(value)}")
 
     def region_policy(self, document: Any, expected_region: str) -> RegionPolicy:
         top = self.mapping(document, "", ("region", "versions"), ("name",))
         region = top["region"]
         if not isinstance(region, str) or not _REGION.fullmatch(region):
             raise self.fail(
-                "region", f'must be a quoted 6-digit code like "441800", got {region!r}'
+                "region", f'must be a quoted 6-digit code like "441800", got {_shown(region)}'
             )
         if region != expected_region:
             raise self.fail(
                 "region",
-                f"is {region!r} but the file is named {expected_region}.yaml; they must match",
+                f"is {_shown(region)} but the file is named {expected_region}.yaml;"
+                " they must match",
             )
         name = top.get("name")
         if name is not None and not isinstance(name, str):
@@ -280,7 +367,21 @@ class _FileReader:
 
 
 def _join(field: str, key: object) -> str:
-    return f"{field}.{key}" if field else str(key)
+    return f"{field}.{_cut(str(key))}" if field else _cut(str(key))
+
+
+def _cut(name: str) -> str:
+    """A key as shown in a field path, a huge one cut short."""
+    return name if len(name) <= 40 else f"{name[:40]}..."
+
+
+def _shown(value: object) -> str:
+    """A short repr of a policy value for a message (never a huge one)."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, list | dict):
+        return _kind(value)
+    return repr(value)
 
 
 def _kind(value: object) -> str:

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     review_secret_key: str | None = Field(
         None, description="Session signing key; None = generated once into data_dir."
     )
+    max_line_bytes: int = Field(
+        1 << 20,
+        ge=1,
+        description="Longest claim line `yibao settle` reads, in bytes; longer is malformed.",
+    )
     stream_web_port: int = Field(6066, description="Worker health/metrics port.")
     stream_partitions: int = 4
     max_claim_bytes: int = Field(

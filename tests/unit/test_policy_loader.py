@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from settlement.errors import PolicyError
-from settlement.policy_loader import bundled_policy_dir, load_policy_dir
+from settlement.policy_loader import MAX_POLICY_FILE_BYTES, bundled_policy_dir, load_policy_dir
 
 BROKEN = Path(__file__).parent / "broken_policies"
 
@@ -44,6 +44,18 @@ EXPECTED = {
     "no_versions": ("versions", "non-empty list"),
     "not_yaml": ("", "not valid YAML"),
     "scheme_misspelt": ("versions[0].schemes.residents", "unknown key"),
+    # Bounded loading: each of these used to run out of memory or end in a traceback.
+    "alias_bomb": ("name", "anchors and aliases (& and *) are not allowed"),
+    "deep_nesting": (
+        "versions[0].schemes.employee.annual_cap" + "[0]" * 27,
+        "nested deeper than 32 levels",
+    ),
+    "list_key": ("versions[0].ltc_per_diem", "a key must be a plain name or number"),
+    "dict_key": ("versions[0].schemes.employee", "a key must be a plain name or number"),
+    "huge_integer": (
+        "versions[0].schemes.employee.annual_cap",
+        "(5000 characters) is longer than 100 characters",
+    ),
 }
 
 
@@ -56,6 +68,12 @@ def test_broken_policy_is_refused_with_file_field_and_problem(name: str) -> None
     assert str(BROKEN / name / "440100.yaml") in message
     assert caught.value.field == field or (not field and words in message)
     assert words in message
+
+
+def test_a_huge_policy_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    (tmp_path / "440100.yaml").write_bytes(b"#" * (MAX_POLICY_FILE_BYTES + 1))
+    with pytest.raises(PolicyError, match="over the limit of 8388608 bytes"):
+        load_policy_dir(tmp_path)
 
 
 def test_every_fixture_folder_is_checked() -> None:

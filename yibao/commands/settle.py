@@ -17,6 +17,7 @@ from settlement.errors import PolicyError
 from settlement.jsonio import encode_record
 from settlement.policy_loader import load_policy_dir
 from settlement.state import SpillingState
+from yibao.settings import get_settings
 
 _OUTPUT_BUFFER = 1 << 20
 
@@ -63,8 +64,19 @@ def settle(
     policies: Annotated[
         Path | None, typer.Option("--policies", help="Policy directory (default: bundled).")
     ] = None,
+    max_line_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-line-bytes",
+            min=1,
+            help="Longest input line read, in bytes; a longer one is rejected malformed"
+            " (default: MAX_LINE_BYTES, else 1048576).",
+        ),
+    ] = None,
 ) -> None:
     """Settle claims: one section-6 record per input line, in input order."""
+    if max_line_bytes is None:
+        max_line_bytes = get_settings().max_line_bytes
     try:
         book = load_policy_dir(policies)
     except PolicyError as exc:
@@ -72,7 +84,7 @@ def settle(
     state = SpillingState()  # flat memory however long the input
     try:
         with _open_input(input_path) as source, _open_output(output) as sink:
-            counts = settle_file(Settler(book, state), source, sink)
+            counts = settle_file(Settler(book, state), source, sink, max_line_bytes=max_line_bytes)
     finally:
         state.close()
     summary = ", ".join(f"{counts[s]} {s}" for s in ("settled", "rejected", "duplicate"))
