@@ -214,8 +214,10 @@ class _Issues:
 def _text(
     obj: dict[str, Any], key: str, where: str, issues: _Issues, required: bool = True
 ) -> str | None:
+    # ``type(...) is str``, not isinstance: a JSON number's literal (JsonNumber, a str
+    # subclass) such as 1e999999 must not pass for a string (claim id, person id...).
     value = obj.get(key)
-    if isinstance(value, str):
+    if type(value) is str:
         return value
     if value is None and key not in obj:
         if required:
@@ -254,7 +256,7 @@ def _optional_name(obj: dict[str, Any], key: str, where: str, issues: _Issues) -
     if key not in obj:
         return None
     value = obj[key]
-    if isinstance(value, str) and _NAME.fullmatch(value):
+    if type(value) is str and _NAME.fullmatch(value):
         return value
     issues.add(
         MALFORMED,
@@ -283,7 +285,7 @@ def _codes(
         return ()
     codes: list[str] = []
     for index, code in enumerate(value):
-        if not isinstance(code, str) or not (
+        if type(code) is not str or not (
             pattern.fullmatch(code) if pattern is not None else 1 <= len(code) <= 16
         ):
             issues.add(MALFORMED, f"{key}[{index}] {_shown(code)} is not one of {what}")
@@ -332,7 +334,7 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
         return ClaimCheck(None, issues.sorted(), None)
 
     claim_id = obj.get("claim_id")
-    if not isinstance(claim_id, str) or not _ID.fullmatch(claim_id):
+    if type(claim_id) is not str or not _ID.fullmatch(claim_id):
         if "claim_id" not in obj:
             issues.add(MALFORMED, "claim_id is required but missing")
         else:
@@ -476,7 +478,7 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
         issues.add(MALFORMED, f"is_fraud must be true or false, got {_kind(is_fraud)}")
         is_fraud = None
     fraud_type = obj.get("fraud_type")
-    if fraud_type is not None and not isinstance(fraud_type, str):
+    if fraud_type is not None and type(fraud_type) is not str:
         issues.add(MALFORMED, f"fraud_type must be a string or null, got {_kind(fraud_type)}")
         fraud_type = None
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from settlement.claim import parse_claim
 from settlement.engine import Settler, rejected_record, settlement_record
-from settlement.errors import MALFORMED, ClaimIssue
+from settlement.errors import MALFORMED, ClaimIssue, internal_issue
 from settlement.idnumber import mask_identity_numbers
-from settlement.jsonio import decode_claim_fast, encode_record_bytes
+from settlement.jsonio import decode_claim_fast, encode_record_bytes, malformed_message
 from settlement.state import SettledOutcome
 from streams.feature_snapshot import (
     FeatureSnapshot,
@@ -57,9 +57,6 @@ from streams.tables import (
 from streams.topics import CLAIM_TOPICS, CLAIMS, CLAIMS_DLQ, FRAUD_FLAGS, SETTLEMENTS
 
 log = logging.getLogger(__name__)
-
-#: yibao's own error code (not the spec's): handling the message raised, a fault of ours.
-INTERNAL_ERROR = "internal_error"
 
 
 @dataclass
@@ -654,12 +651,13 @@ class SettlementAgent:
         if len(raw) > limit:
             return None, ClaimIssue(
                 MALFORMED,
-                f"message of {len(raw)} bytes is over the limit of {limit} bytes (MAX_CLAIM_BYTES)",
+                f"the message is {len(raw)} bytes, over the limit of {limit} bytes "
+                "(MAX_CLAIM_BYTES)",
             )
-        try:
-            return decode_claim_fast(raw), None
+        try:  # bounded: depth, numbers, size (docs/settlement.md, "Limits on input")
+            return decode_claim_fast(raw, limit), None
         except ValueError as exc:
-            return None, ClaimIssue(MALFORMED, f"not valid JSON: {exc}")
+            return None, ClaimIssue(MALFORMED, malformed_message(exc))
 
     def _forward(self, outbox: Outbox, r: Any, here: Source, obj: Any) -> bool:
         """Send a message that is not in its person's partition of ``claims`` there.
@@ -822,8 +820,7 @@ def _source(r: Any, here: Source) -> Source:
 
 def _internal_error(here: Source, exc: BaseException) -> dict[str, Any]:
     """The answer to a message whose handling raised: a fault of ours, never of the sender."""
-    message = mask_identity_numbers(f"{type(exc).__name__}: {exc}")[:300]
-    return rejected_record(_stream_id(here), [ClaimIssue(INTERNAL_ERROR, message)])
+    return rejected_record(_stream_id(here), [internal_issue(exc)])
 
 
 def _error_summary(exc: BaseException) -> bytes:

@@ -33,19 +33,14 @@ class Settings(BaseSettings):
     review_secret_key: str | None = Field(
         None, description="Session signing key; None = generated once into data_dir."
     )
-    max_line_bytes: int = Field(
-        1 << 20,
-        ge=1,
-        description="Longest claim line `yibao settle` reads, in bytes; longer is malformed.",
-    )
     stream_web_port: int = Field(6066, description="Worker health/metrics port.")
     stream_partitions: int = 4
     max_claim_bytes: int = Field(
         1 << 20,
-        ge=1024,
+        ge=1,
         le=3 << 20,  # dead letters keep the bytes and must fit the producer's 4 MiB request
-        description="Longest claim message or line settled (bytes); longer ones are "
-        "rejected malformed.",
+        description="Longest claim line (`yibao settle`) or message (stream) read, in bytes; "
+        "longer ones are rejected malformed.",
     )
     model_poll_seconds: float = 30.0
     feature_snapshot_seconds: float = Field(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from settlement.engine import Settler
@@ -110,9 +111,9 @@ def worker_and_broker(tmp_path_factory):
 class Sent:
     """What the module's worker has been sent so far, and batch settlement of it."""
 
-    count = 0
-    settler = Settler(load_policy_dir(None))
-    expected: Counter[str] = Counter()
+    count: ClassVar[int] = 0
+    settler: ClassVar[Settler] = Settler(load_policy_dir(None))
+    expected: ClassVar[Counter[str]] = Counter()
 
 
 @settings(
@@ -120,6 +121,7 @@ class Sent:
     deadline=None,
     database=None,
     derandomize=True,
+    phases=[Phase.generate],  # each example is a round trip through a real worker: no shrinking
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(lines=st.lists(hostile_line(), min_size=60, max_size=60))

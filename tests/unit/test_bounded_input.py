@@ -156,3 +156,21 @@ def test_an_unexpected_exception_is_answered_internal_error_and_the_run_goes_on(
 def test_internal_issue_is_short() -> None:
     issue = internal_issue(ValueError("x" * 10_000))
     assert issue.code == INTERNAL_ERROR and len(issue.message) < 300
+
+
+@pytest.mark.parametrize("literal", [b"1e999999", b"12", b"0.1", b"12.5e1"])
+@pytest.mark.parametrize("field", ["claim_id", "person_id", "diagnosis"])
+def test_a_number_never_passes_for_a_string_field(literal: bytes, field: str) -> None:
+    # A JSON number's literal is kept as text (JsonNumber, a str subclass): "0.1" or
+    # "1e999999" as a claim id would otherwise be accepted as the string.
+    doc = json.loads(claim_bytes())
+    assert Settler(load_policy_dir(GOLDEN_POLICIES)).settle_json(claim_bytes(), "x")["status"] == (
+        "settled"
+    )
+    target = doc["patient"] if field == "person_id" else doc
+    target[field] = "@@NUMBER@@"
+    text = json.dumps(doc).encode().replace(b'"@@NUMBER@@"', literal)
+    book = load_policy_dir(GOLDEN_POLICIES)
+    record = Settler(book).settle_json(text, "line:1")
+    assert record["status"] == "rejected"
+    assert "malformed" in {e["code"] for e in record["errors"]}

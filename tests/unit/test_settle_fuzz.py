@@ -196,9 +196,9 @@ def test_cli_max_line_bytes_option(tmp_path: Path) -> None:
     line = claim_text("L1")
     source.write_text(line + "\n")
     args = ("settle", "--policies", str(GOLDEN_POLICIES), str(source))
-    small = yibao(*args, "--max-line-bytes", str(len(line) - 1))
+    small = yibao(*args, "--max-claim-bytes", str(len(line) - 1))
     assert small.returncode == 0, small.stderr
     (record,) = [json.loads(x) for x in small.stdout.splitlines()]
     assert record["claim_id"] == "line:1" and record["errors"][0]["code"] == "malformed"
-    exact = yibao(*args, "--max-line-bytes", str(len(line)))
+    exact = yibao(*args, "--max-claim-bytes", str(len(line)))
     assert json.loads(exact.stdout)["status"] == "settled"

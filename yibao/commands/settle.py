@@ -64,19 +64,19 @@ def settle(
     policies: Annotated[
         Path | None, typer.Option("--policies", help="Policy directory (default: bundled).")
     ] = None,
-    max_line_bytes: Annotated[
+    max_claim_bytes: Annotated[
         int | None,
         typer.Option(
-            "--max-line-bytes",
+            "--max-claim-bytes",
             min=1,
             help="Longest input line read, in bytes; a longer one is rejected malformed"
-            " (default: MAX_LINE_BYTES, else 1048576).",
+            " (default: MAX_CLAIM_BYTES, else 1048576).",
         ),
     ] = None,
 ) -> None:
     """Settle claims: one section-6 record per input line, in input order."""
-    if max_line_bytes is None:
-        max_line_bytes = get_settings().max_line_bytes
+    if max_claim_bytes is None:
+        max_claim_bytes = get_settings().max_claim_bytes
     try:
         book = load_policy_dir(policies)
     except PolicyError as exc:
@@ -84,7 +84,7 @@ def settle(
     state = SpillingState()  # flat memory however long the input
     try:
         with _open_input(input_path) as source, _open_output(output) as sink:
-            counts = settle_file(Settler(book, state), source, sink, max_line_bytes=max_line_bytes)
+            counts = settle_file(Settler(book, state), source, sink, max_line_bytes=max_claim_bytes)
     finally:
         state.close()
     summary = ", ".join(f"{counts[s]} {s}" for s in ("settled", "rejected", "duplicate"))
