@@ -19,7 +19,7 @@ def broker(
     ] = None,
 ) -> None:
     """Run the embedded Tansu broker (memory storage) until interrupted."""
-    from streams.broker import create_topics, start_broker
+    from streams.broker import create_topics, describe_exit, start_broker
     from streams.topics import topic_layout
     from yibao.settings import get_settings
 
@@ -33,11 +33,18 @@ def broker(
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        b.process.wait()
+        code = b.process.wait()
     except KeyboardInterrupt:
-        pass
+        return
     finally:
         b.stop()
+    # Tansu stopped on its own: everything it held is gone; say so and fail.
+    typer.echo(
+        f"yibao broker: tansu (pid {b.process.pid}) {describe_exit(code)}; "
+        f"nothing listens on {b.bootstrap} any more and its topics are lost",
+        err=True,
+    )
+    raise typer.Exit(code=1)
 
 
 def stream(
