@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     )
     stream_web_port: int = Field(6066, description="Worker health/metrics port.")
     stream_partitions: int = 4
+    stream_stop_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Longest a worker takes to stop (SIGTERM or failure) before it exits anyway.",
+    )
     model_poll_seconds: float = 30.0
     feature_snapshot_seconds: float = Field(
         120.0,

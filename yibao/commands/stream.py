@@ -57,22 +57,27 @@ def stream(
     log_json: Annotated[bool, typer.Option(help="JSON log lines.")] = True,
 ) -> None:
     """Run a stream worker: settle and score claims from Kafka (several may share a group)."""
-    from faust import Worker
-
     from streams.app import create_app
     from streams.logs import logging_config
+    from streams.worker import StreamWorker, run_worker
     from yibao.settings import get_settings
 
-    app, _agent = create_app(
-        get_settings(), app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
+    settings = get_settings()
+    app, agent = create_app(
+        settings, app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
     )
-    worker = Worker(
+    worker = StreamWorker(
         app,
+        agent,
+        stop_seconds=settings.stream_stop_seconds,
         loglevel=logging.INFO,
         logging_config=logging_config(logging.INFO) if log_json else None,
         quiet=True,
+        # A traceback printed by a thread would become one log line per write (per
+        # character, for a few of Faust's client threads at shutdown): print it plainly.
+        redirect_stdouts=False,
     )
-    worker.execute_from_commandline()
+    run_worker(worker)  # exit codes: docs/operator-runbook.md
 
 
 def replay(
