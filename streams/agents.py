@@ -31,7 +31,7 @@ from streams.feature_snapshot import (
     save_snapshot,
     snapshot_path,
 )
-from streams.lifecycle import BrokerDataLost
+from streams.lifecycle import BrokerDataLost, finished_within
 from streams.metrics import StreamMetrics
 from streams.outbox import Outbox
 from streams.scoring import ModelWatcher
@@ -218,7 +218,9 @@ class SettlementAgent:
         for client in clients:
             if client is not None:
                 try:
-                    await asyncio.wait_for(client.stop(), timeout)
+                    if not await finished_within(client.stop(), timeout):
+                        name = type(client).__name__
+                        log.warning("closing %s: no answer in %.0f s", name, timeout)
                 except Exception as exc:  # closing anyway; say which one did not close
                     log.warning("closing %s failed: %r", type(client).__name__, exc)
 

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from streams.agents import AgentConfig, SettlementAgent
-from streams.lifecycle import BrokerWatch, describe_failure
+from streams.lifecycle import BrokerWatch, describe_failure, finished_within
 from streams.metrics import StreamMetrics
 from streams.scoring import ModelWatcher
 
@@ -155,13 +155,12 @@ def create_app(
             self._stopped.set()
             if agent.failure is None:
                 try:
-                    await asyncio.wait_for(agent.stop(), agent_stop_seconds)
-                except TimeoutError:
-                    log.warning(
-                        "stopping the agent took longer than %.0f s (broker unreachable?); "
-                        "closing without committing: the last batches will be read again",
-                        agent_stop_seconds,
-                    )
+                    if not await finished_within(agent.stop(), agent_stop_seconds):
+                        log.warning(
+                            "stopping the agent took longer than %.0f s (broker unreachable?); "
+                            "closing without committing: the last batches will be read again",
+                            agent_stop_seconds,
+                        )
                 except Exception as exc:
                     log.warning("stopping the agent failed: %r; closing without committing", exc)
             # after a failure nothing is committed; after a graceful stop nothing is left to close

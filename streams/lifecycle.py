@@ -63,6 +63,23 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}"
 
 
+async def finished_within(aw: Any, seconds: float) -> bool:
+    """Await ``aw`` for at most ``seconds``: True when it finished (its error is raised).
+
+    On time-out the task is cancelled but not waited for, unlike
+    ``asyncio.wait_for``, which waits for the cancellation to complete: a
+    Kafka client that swallows it while waiting for an unreachable broker
+    would hold the stop for good.
+    """
+    task = asyncio.ensure_future(aw)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        task.result()
+        return True
+    task.cancel()
+    return False
+
+
 class BrokerWatch:
     """Checks, every ``period`` seconds, that the broker still holds what the agent relies on.
 
@@ -164,10 +181,13 @@ class BrokerWatch:
                 "(a restarted in-memory broker, or deleted topics)"
             )
         for tp, best in sorted(self.best.items()):
+            asked = asyncio.ensure_future(consumer.committed(tp))
             try:
-                now = await asyncio.wait_for(consumer.committed(tp), timeout=5.0)
-            except (TimeoutError, KafkaError):  # not answered now: next round
+                if not await finished_within(asked, 5.0):
+                    return  # not answered now: next round
+            except KafkaError:
                 return
+            now = asked.result()
             if (now or 0) < best:
                 raise BrokerDataLost(
                     f"broker lost its data: committed offset of {tp.topic}[{tp.partition}] went "
