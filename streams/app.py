@@ -16,11 +16,23 @@ import time
 from typing import Any
 
 from streams.agents import AgentConfig, SettlementAgent
-from streams.lifecycle import BrokerWatch, describe_failure, finished_within
+from streams.lifecycle import (
+    BrokerDataLost,
+    BrokerWatch,
+    data_loss_marker,
+    describe_failure,
+    finished_within,
+    record_data_loss,
+)
 from streams.metrics import StreamMetrics
 from streams.scoring import ModelWatcher
 
 log = logging.getLogger(__name__)
+
+
+def group_id(app_id: str) -> str:
+    """The settlement agent's consumer group of a Faust app id."""
+    return f"{app_id}-claims"
 
 
 def create_app(
@@ -54,7 +66,7 @@ def create_app(
     metrics = StreamMetrics()
     config = AgentConfig(
         bootstrap=settings.kafka_bootstrap,
-        group_id=f"{app_id}-claims",
+        group_id=group_id(app_id),
         partitions=settings.stream_partitions,
     )
     if max_batch:
@@ -75,16 +87,29 @@ def create_app(
     agent_stop_seconds = settings.stream_stop_seconds * 0.4
     close_seconds = settings.stream_stop_seconds * 0.1
 
-    def report(exc: BaseException) -> None:
+    reported: list[BaseException] = []
+
+    async def report(exc: BaseException) -> None:
         """Log once, in one line, why the agent stops; /ready turns false at once."""
-        first = agent.failure is None
+        if reported:
+            return
+        reported.append(exc)
         agent.fail(exc)
-        if first:
-            log.critical(
-                "settlement agent failed: %s; the worker stops and exits with code 1",
-                describe_failure(exc),
-                extra={"cause": type(exc).__name__},
-            )
+        exc = agent.failure or exc  # a rebalance listener's failure may have come first
+        if not isinstance(exc, BrokerDataLost) and agent._consumer is not None:
+            # A lost membership is also what a restarted, emptied broker looks like
+            # first: look whether the data is gone before saying which it is.
+            try:
+                await finished_within(broker_watch.check(), 5.0)
+            except BrokerDataLost as lost:
+                exc = agent.failure = lost
+        if isinstance(exc, BrokerDataLost):
+            record_data_loss(data_loss_marker(settings.data_dir, config.group_id), exc.cause)
+        log.critical(
+            "settlement agent failed: %s; the worker stops and exits with code 1",
+            describe_failure(exc),
+            extra={"cause": type(exc).__name__},
+        )
 
     app = faust.App(
         app_id,
@@ -134,7 +159,7 @@ def create_app(
             try:
                 await agent.run(self._stopped)
             except Exception as exc:
-                report(exc)
+                await report(exc)
                 raise  # Faust's crash path: the worker stops and exits with code 1
 
         @Service.task
@@ -142,7 +167,7 @@ def create_app(
             try:
                 await broker_watch.run(self._stopped)
             except Exception as exc:
-                report(exc)
+                await report(exc)
                 raise
 
         @Service.task

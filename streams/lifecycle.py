@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILED = 1  # the agent stopped on an error it cannot recover from
 EXIT_STOP_TIMEOUT = 2  # a signal asked it to stop, and stopping took longer than allowed
+EXIT_DATA_LOST = 3  # refused to start: the broker lost its data under an earlier run
+
+#: written when the broker lost its data; a worker of the group refuses to start while it exists
+DATA_LOSS_MARKER = "BROKER-DATA-LOST"
 
 
 class AgentFailure(RuntimeError):
@@ -78,6 +83,31 @@ async def finished_within(aw: Any, seconds: float) -> bool:
         return True
     task.cancel()
     return False
+
+
+def data_loss_marker(data_dir: Path, group_id: str) -> Path:
+    """Where a worker of ``group_id`` records that the broker lost its data."""
+    return data_dir / "stream" / group_id / DATA_LOSS_MARKER
+
+
+def record_data_loss(marker: Path, cause: str) -> None:
+    """Write the marker: a worker restarted on the emptied broker would settle without history."""
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    marker.write_text(f"{stamp} {cause}\n", encoding="utf-8")
+
+
+def refusal(marker: Path) -> str | None:
+    """Why a worker must not start (the marker's content and what to do), or None."""
+    try:
+        seen = marker.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return (
+        f"the broker lost its data under an earlier run ({seen}); recover as in "
+        "docs/operator-runbook.md 'The broker's data is lost', then delete "
+        f"{marker}"
+    )
 
 
 class BrokerWatch:

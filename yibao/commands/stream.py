@@ -57,12 +57,17 @@ def stream(
     log_json: Annotated[bool, typer.Option(help="JSON log lines.")] = True,
 ) -> None:
     """Run a stream worker: settle and score claims from Kafka (several may share a group)."""
-    from streams.app import create_app
+    from streams.app import create_app, group_id
+    from streams.lifecycle import EXIT_DATA_LOST, data_loss_marker, refusal
     from streams.logs import logging_config
     from streams.worker import StreamWorker, run_worker
     from yibao.settings import get_settings
 
     settings = get_settings()
+    refused = refusal(data_loss_marker(settings.data_dir, group_id(app_id)))
+    if refused:
+        typer.echo(f"yibao stream: refusing to start: {refused}", err=True)
+        raise typer.Exit(EXIT_DATA_LOST)
     app, agent = create_app(
         settings, app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
     )
