@@ -115,7 +115,8 @@ class BrokerWatch:
 
     * Committed offsets of the claim partitions only grow: the highest this
       worker ever committed is remembered, and one the broker answers lower
-      (or not at all) means the broker lost the group's offsets.
+      (or not at all) means the broker lost the group's offsets. One
+      partition is asked per round, in turn.
     * The claim topics must stay in the cluster's metadata.
 
     It also tracks whether the agent is consuming: a fetch answered (aiokafka's
@@ -145,6 +146,7 @@ class BrokerWatch:
         self._progress = (agent.processed, time.monotonic())
         self._seen_topics = False
         self._down_since: float | None = None
+        self._round = 0
 
     def consuming(self) -> bool:
         """True when a fetch was answered or a claim processed in the last ``stale_after`` s."""
@@ -210,20 +212,25 @@ class BrokerWatch:
                 f"broker lost its data: the claim topics {', '.join(self.topics)} are gone "
                 "(a restarted in-memory broker, or deleted topics)"
             )
-        for tp, best in sorted(self.best.items()):
-            asked = asyncio.ensure_future(consumer.committed(tp))
-            try:
-                if not await finished_within(asked, 5.0):
-                    return  # not answered now: next round
-            except KafkaError:
-                return
-            now = asked.result()
-            if (now or 0) < best:
-                raise BrokerDataLost(
-                    f"broker lost its data: committed offset of {tp.topic}[{tp.partition}] went "
-                    f"back from {best} to {now or 0} (a restarted in-memory broker, or "
-                    "recreated topics)"
-                )
+        if not self.best:
+            return
+        # One partition a round, in turn (one request a second, whatever the
+        # partition count): lost data shows on every partition at once.
+        self._round += 1
+        tp, best = sorted(self.best.items())[self._round % len(self.best)]
+        asked = asyncio.ensure_future(consumer.committed(tp))
+        try:
+            if not await finished_within(asked, 5.0):
+                return  # not answered now: next round
+        except KafkaError:
+            return
+        now = asked.result()
+        if (now or 0) < best:
+            raise BrokerDataLost(
+                f"broker lost its data: committed offset of {tp.topic}[{tp.partition}] went "
+                f"back from {best} to {now or 0} (a restarted in-memory broker, or "
+                "recreated topics)"
+            )
 
 
 class StopDeadline:
