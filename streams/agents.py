@@ -33,6 +33,7 @@ from streams.feature_snapshot import (
     save_snapshot,
     snapshot_path,
 )
+from streams.lifecycle import BrokerDataLost, finished_within
 from streams.metrics import StreamMetrics
 from streams.outbox import Outbox
 from streams.routing import (
@@ -151,6 +152,9 @@ class SettlementAgent:
         # (claim topic, partition) -> (offset, timestamp, key) of the last message read
         self._marks: dict[tuple[str, int], tuple[int, int, bytes | None]] = {}
         self.ready = asyncio.Event()
+        self.running = False  # run() is turning
+        self.ran = False  # run() was started (health: a loop that ended is not healthy)
+        self.failure: BaseException | None = None  # why the agent cannot go on (fail())
         self.last_loop = time.monotonic()
         self.processed = 0
 
@@ -178,16 +182,23 @@ class SettlementAgent:
         agent = self
 
         class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+            # aiokafka logs and swallows a listener's exception: hand it to run() instead.
             async def on_partitions_revoked(self, revoked: Any) -> None:
                 # Wait for the batch in hand to be acknowledged and committed.
-                async with agent._lock:
-                    await agent.drain()
-                    await agent.commit_now()
-                    agent.ready.clear()
+                agent.ready.clear()
+                try:
+                    async with agent._lock:
+                        await agent.drain()
+                        await agent.commit_now()
+                except Exception as exc:
+                    agent.fail(exc)
 
             async def on_partitions_assigned(self, assigned: Any) -> None:
-                async with agent._lock:
-                    await agent._on_assigned(assigned)
+                try:
+                    async with agent._lock:
+                        await agent._on_assigned(assigned)
+                except Exception as exc:
+                    agent.fail(exc)
 
         await self._producer.start()
         await self._reader.start()
@@ -204,6 +215,31 @@ class SettlementAgent:
         self._flag_outbox = Outbox(self._producer, counts)
         self._consumer.subscribe(list(CLAIM_TOPICS), listener=Listener())
 
+    def fail(self, exc: BaseException) -> None:
+        """Record why the agent cannot go on; ``run()`` raises it (the first one wins)."""
+        if self.failure is None:
+            self.failure = exc
+        self.ready.clear()
+
+    async def abort(self, timeout: float = 3.0) -> None:
+        """Close the connections without finishing or committing anything (after a failure).
+
+        Offsets not committed are read again by the next owner and answered
+        idempotently. Each client gets ``timeout`` seconds: against an
+        unreachable broker their own stop would wait for it.
+        """
+        self.ready.clear()
+        clients, self._consumer = (self._consumer, self._reader, self._producer), None
+        self._reader = self._producer = None
+        for client in clients:
+            if client is not None:
+                try:
+                    if not await finished_within(client.stop(), timeout):
+                        name = type(client).__name__
+                        log.warning("closing %s: no answer in %.0f s", name, timeout)
+                except Exception as exc:  # closing anyway; say which one did not close
+                    log.warning("closing %s failed: %r", type(client).__name__, exc)
+
     async def stop(self) -> None:
         """Finish the batch in hand, leave the group, close connections."""
         async with self._lock:
@@ -218,9 +254,19 @@ class SettlementAgent:
             self.ready.clear()
 
     async def run(self, stopped: asyncio.Event) -> None:
-        """Process batches until ``stopped`` is set."""
+        """Process batches until ``stopped`` is set; raise what made the agent fail."""
         consumer = self._consumer
+        self.running = self.ran = True
+        try:
+            await self._run(consumer, stopped)
+        finally:
+            self.running = False
+            self.ready.clear()
+
+    async def _run(self, consumer: Any, stopped: asyncio.Event) -> None:
         while not stopped.is_set():
+            if self.failure is not None:
+                raise self.failure
             self.last_loop = time.monotonic()
             batch = await consumer.getmany(
                 timeout_ms=0 if self._inflight else self.config.poll_timeout_ms,
@@ -547,7 +593,13 @@ class SettlementAgent:
         reader = self._reader
         reader.assign(tps)
         for tp in tps:
-            reader.seek(tp, self.shards[tp.partition].applied_to)
+            applied_to = self.shards[tp.partition].applied_to
+            if fences[tp] < applied_to:  # the log started again: the broker lost it
+                raise BrokerDataLost(
+                    f"broker lost its data: changelog {tp.topic}[{tp.partition}] is at offset "
+                    f"{fences[tp]}, this worker had read it up to {applied_to}"
+                )
+            reader.seek(tp, applied_to)
         pending = set(tps)
         applied = 0
         while pending:

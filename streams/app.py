@@ -16,10 +16,23 @@ import time
 from typing import Any
 
 from streams.agents import AgentConfig, SettlementAgent
+from streams.lifecycle import (
+    BrokerDataLost,
+    BrokerWatch,
+    data_loss_marker,
+    describe_failure,
+    finished_within,
+    record_data_loss,
+)
 from streams.metrics import StreamMetrics
 from streams.scoring import ModelWatcher
 
 log = logging.getLogger(__name__)
+
+
+def group_id(app_id: str) -> str:
+    """The settlement agent's consumer group of a Faust app id."""
+    return f"{app_id}-claims"
 
 
 def create_app(
@@ -47,13 +60,13 @@ def create_app(
 
     from settlement.policy_loader import load_policy_dir
     from streams.broker import create_topics
-    from streams.topics import topic_layout
+    from streams.topics import CLAIM_TOPICS, topic_layout
 
     book = load_policy_dir(settings.policies_dir)
     metrics = StreamMetrics()
     config = AgentConfig(
         bootstrap=settings.kafka_bootstrap,
-        group_id=f"{app_id}-claims",
+        group_id=group_id(app_id),
         partitions=settings.stream_partitions,
         max_claim_bytes=settings.max_claim_bytes,
     )
@@ -69,6 +82,35 @@ def create_app(
     )
     agent = SettlementAgent(config, book, watcher, metrics)
     metrics.set_model(watcher.version if watcher else "none")
+    broker_watch = BrokerWatch(agent, CLAIM_TOPICS)
+    # The agent's share of the worker's bounded stop (streams.worker): 40% to finish and
+    # commit, then 10% per client to close; the rest is for Faust's own clients.
+    agent_stop_seconds = settings.stream_stop_seconds * 0.4
+    close_seconds = settings.stream_stop_seconds * 0.1
+
+    reported: list[BaseException] = []
+
+    async def report(exc: BaseException) -> None:
+        """Log once, in one line, why the agent stops; /ready turns false at once."""
+        if reported:
+            return
+        reported.append(exc)
+        agent.fail(exc)
+        exc = agent.failure or exc  # a rebalance listener's failure may have come first
+        if not isinstance(exc, BrokerDataLost) and agent._consumer is not None:
+            # A lost membership is also what a restarted, emptied broker looks like
+            # first: look whether the data is gone before saying which it is.
+            try:
+                await finished_within(broker_watch.check(), 5.0)
+            except BrokerDataLost as lost:
+                exc = agent.failure = lost
+        if isinstance(exc, BrokerDataLost):
+            record_data_loss(data_loss_marker(settings.data_dir, config.group_id), exc.cause)
+        log.critical(
+            "settlement agent failed: %s; the worker stops and exits with code 1",
+            describe_failure(exc),
+            extra={"cause": type(exc).__name__},
+        )
 
     app = faust.App(
         app_id,
@@ -115,7 +157,19 @@ def create_app(
                 except Exception:
                     log.exception("model check failed; settling only")
                 metrics.set_model(watcher.version)
-            await agent.run(self._stopped)
+            try:
+                await agent.run(self._stopped)
+            except Exception as exc:
+                await report(exc)
+                raise  # Faust's crash path: the worker stops and exits with code 1
+
+        @Service.task
+        async def _check_broker(self) -> None:
+            try:
+                await broker_watch.run(self._stopped)
+            except Exception as exc:
+                await report(exc)
+                raise
 
         @Service.task
         async def _watch(self) -> None:
@@ -125,21 +179,37 @@ def create_app(
 
         async def on_stop(self) -> None:
             self._stopped.set()
-            await agent.stop()
+            if agent.failure is None:
+                try:
+                    if not await finished_within(agent.stop(), agent_stop_seconds):
+                        log.warning(
+                            "stopping the agent took longer than %.0f s (broker unreachable?); "
+                            "closing without committing: the last batches will be read again",
+                            agent_stop_seconds,
+                        )
+                except Exception as exc:
+                    log.warning("stopping the agent failed: %r; closing without committing", exc)
+            # after a failure nothing is committed; after a graceful stop nothing is left to close
+            await agent.abort(close_seconds)
             log.info("settlement agent stopped", extra={"processed": agent.processed})
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         stale = time.monotonic() - agent.last_loop
-        ok = stale < 60.0
-        return web.json({"ok": ok, "loop_seconds_ago": round(stale, 3)}, status=200 if ok else 503)
+        ended = agent.ran and not agent.running  # the processing loop has stopped
+        ok = stale < 60.0 and not ended and agent.failure is None
+        body = {"ok": ok, "loop_seconds_ago": round(stale, 3), "loop_running": agent.running}
+        return web.json(body, status=200 if ok else 503)
 
     @app.page("/ready")
     async def ready(web: Any, request: Any) -> Any:
-        ok = agent.ready.is_set()
+        consuming = broker_watch.consuming() if agent.ready.is_set() else False
+        ok = agent.ready.is_set() and agent.running and agent.failure is None and consuming
         state = watcher.feature_state if watcher is not None else None
         body = {
             "ready": ok,
+            # a fetch answered or a claim processed in the last few seconds
+            "consuming": consuming,
             "partitions": sorted(agent.shards),
             "processed": agent.processed,
             # claims the fraud-feature memory has learned (restored ones included)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +99,13 @@ def start_broker(port: int | None = None, log_path: Path | None = None) -> Embed
         "memory://tansu/",
     ]
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent(),  # see its docstring: the starting thread must live on
+    )
     broker = EmbeddedBroker(port=port, process=proc)
     try:
         wait_for_port("127.0.0.1", port)
@@ -104,6 +114,45 @@ def start_broker(port: int | None = None, log_path: Path | None = None) -> Embed
         raise
     log.info("embedded broker listening", extra={"bootstrap": broker.bootstrap})
     return broker
+
+
+def _die_with_parent() -> Any:
+    """A ``preexec_fn`` that makes the broker get SIGTERM when the process that started it dies.
+
+    Without it a SIGKILLed ``yibao broker`` (or test) leaves Tansu running on
+    its port. Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere None, and
+    Tansu stays in the starter's process group, so killing the group
+    (``kill -- -PGID``, what the demo's supervisor does) stops both. The
+    signal comes when the *thread* that started Tansu ends: start it from a
+    thread that lives as long as the broker should (the main thread).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # loaded here: the child only calls it
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl: nobody would signal us
+            os._exit(1)
+
+    return preexec
+
+
+def describe_exit(code: int) -> str:
+    """``exited with code 3`` / ``killed by SIGKILL`` from a ``Popen.returncode``."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 @contextlib.contextmanager

@@ -172,6 +172,12 @@ class Demo:
         sup.wait_until(mlflow_ui, lambda: http_ok(f"http://127.0.0.1:{mlflow_port}/health"), 120,
                        "answering")  # fmt: skip
 
+        # The demo's broker is new and empty on every run (memory storage): the worker
+        # starts from nothing by design, so an earlier run's broker-loss marker is moot.
+        from streams.app import group_id
+        from streams.lifecycle import data_loss_marker
+
+        data_loss_marker(self.settings.data_dir, group_id("yibao-stream")).unlink(missing_ok=True)
         stream_port = free_port_from(self.settings.stream_web_port)
         worker = sup.start("stream-worker", [*self.yibao, "stream", "--web-port", str(stream_port)])
         review_port = free_port_from(self.settings.review_port)

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="Longest claim line (`yibao settle`) or message (stream) read, in bytes; "
         "longer ones are rejected malformed.",
     )
+    stream_stop_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Longest a worker takes to stop (SIGTERM or failure) before it exits anyway.",
+    )
     model_poll_seconds: float = 30.0
     feature_snapshot_seconds: float = Field(
         120.0,

@@ -19,7 +19,7 @@ def broker(
     ] = None,
 ) -> None:
     """Run the embedded Tansu broker (memory storage) until interrupted."""
-    from streams.broker import create_topics, start_broker
+    from streams.broker import create_topics, describe_exit, start_broker
     from streams.topics import topic_layout
     from yibao.settings import get_settings
 
@@ -33,11 +33,18 @@ def broker(
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        b.process.wait()
+        code = b.process.wait()
     except KeyboardInterrupt:
-        pass
+        return
     finally:
         b.stop()
+    # Tansu stopped on its own: everything it held is gone; say so and fail.
+    typer.echo(
+        f"yibao broker: tansu (pid {b.process.pid}) {describe_exit(code)}; "
+        f"nothing listens on {b.bootstrap} any more and its topics are lost",
+        err=True,
+    )
+    raise typer.Exit(code=1)
 
 
 def stream(
@@ -50,22 +57,32 @@ def stream(
     log_json: Annotated[bool, typer.Option(help="JSON log lines.")] = True,
 ) -> None:
     """Run a stream worker: settle and score claims from Kafka (several may share a group)."""
-    from faust import Worker
-
-    from streams.app import create_app
+    from streams.app import create_app, group_id
+    from streams.lifecycle import EXIT_DATA_LOST, data_loss_marker, refusal
     from streams.logs import logging_config
+    from streams.worker import StreamWorker, run_worker
     from yibao.settings import get_settings
 
-    app, _agent = create_app(
-        get_settings(), app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
+    settings = get_settings()
+    refused = refusal(data_loss_marker(settings.data_dir, group_id(app_id)))
+    if refused:
+        typer.echo(f"yibao stream: refusing to start: {refused}", err=True)
+        raise typer.Exit(EXIT_DATA_LOST)
+    app, agent = create_app(
+        settings, app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
     )
-    worker = Worker(
+    worker = StreamWorker(
         app,
+        agent,
+        stop_seconds=settings.stream_stop_seconds,
         loglevel=logging.INFO,
         logging_config=logging_config(logging.INFO) if log_json else None,
         quiet=True,
+        # A traceback printed by a thread would become one log line per write (per
+        # character, for a few of Faust's client threads at shutdown): print it plainly.
+        redirect_stdouts=False,
     )
-    worker.execute_from_commandline()
+    run_worker(worker)  # exit codes: docs/operator-runbook.md
 
 
 def replay(
