@@ -128,6 +128,10 @@ def create_app(
         broker_request_timeout=30.0,
     )
 
+    # The agent's stop signal, our own (Faust's Service keeps its private ``_stopped``);
+    # an asyncio.Event binds to the running loop when first awaited, not here.
+    agent_stopped = asyncio.Event()
+
     @app.service
     class AgentService(Service):  # type: ignore[misc]
         """Runs the settlement agent and the model watcher inside the worker."""
@@ -139,7 +143,6 @@ def create_app(
                 [*topic_layout(config.partitions), (config.changelog_topic, config.partitions)],
                 compacted=[config.changelog_topic],
             )
-            self._stopped = asyncio.Event()
             # Everything imported so far lives as long as the process: keep it out of
             # the cyclic GC's full passes, and run those passes less often (latency).
             gc.collect()
@@ -158,7 +161,7 @@ def create_app(
                     log.exception("model check failed; settling only")
                 metrics.set_model(watcher.version)
             try:
-                await agent.run(self._stopped)
+                await agent.run(agent_stopped)
             except Exception as exc:
                 await report(exc)
                 raise  # Faust's crash path: the worker stops and exits with code 1
@@ -166,7 +169,7 @@ def create_app(
         @Service.task
         async def _check_broker(self) -> None:
             try:
-                await broker_watch.run(self._stopped)
+                await broker_watch.run(agent_stopped)
             except Exception as exc:
                 await report(exc)
                 raise
@@ -175,10 +178,10 @@ def create_app(
         async def _watch(self) -> None:
             if watcher is not None:
                 await asyncio.sleep(watcher.poll_seconds)
-                await watcher.run(self._stopped)
+                await watcher.run(agent_stopped)
 
         async def on_stop(self) -> None:
-            self._stopped.set()
+            agent_stopped.set()
             if agent.failure is None:
                 try:
                     if not await finished_within(agent.stop(), agent_stop_seconds):
