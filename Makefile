@@ -30,7 +30,7 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy settlement detection
+	$(BIN)/mypy settlement detection dip
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/settle.py
