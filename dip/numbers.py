@@ -66,4 +66,7 @@ def parse_fen_text(text: str) -> int:
     Raises:
         ValueError: not a non-negative decimal with at most 2 places.
     """
+    whole, _, cents = text.partition(".")
+    if len(cents) == 2 and text.isascii() and whole.isdigit() and cents.isdigit():
+        return int(whole) * 100 + int(cents)  # the usual "1234.50", without the regex
     return parse_fixed(text, 2)

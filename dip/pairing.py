@@ -32,7 +32,9 @@ from settlement.jsonio import OverlongLine, decode_claim, numbered_lines
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _REGION = re.compile(r"[0-9]{6}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_SETTLED_INPATIENT = (b'"status":"settled"', b'"claim_type":"inpatient"')
+_SETTLED = b'"status":"settled"'
+_INPATIENT = b'"claim_type":"inpatient"'
+_ITEMS = re.compile(rb'"items"\s*:\s*\[')
 _COMPACT_STATUS = b'"status":"'
 _ID_KEY = b'"claim_id":"'
 #: The longest settlement record read (they are a few hundred bytes).
@@ -78,7 +80,7 @@ def settled_inpatient_cases(
         where = f"{claims_name} line {number} / {settlements_name} line {record_number}"
         if isinstance(raw_record, OverlongLine):
             raise PairingError(f"{where}: the settlement record is too long to be one")
-        if all(marker in raw_record for marker in _SETTLED_INPATIENT):
+        if _SETTLED in raw_record and _INPATIENT in raw_record:
             record = _record(raw_record, where)
         elif _COMPACT_STATUS in raw_record:  # compact, and not a settled in-patient claim
             _check_id_cheaply(raw_record, claim_line, number, where)
@@ -154,6 +156,27 @@ def _decode_claim(line: bytes | OverlongLine) -> Any:
             return None
 
 
+def _decode_claim_without_items(line: bytes | OverlongLine) -> Any:
+    """The claim with its ``items`` array emptied (DIP reads no item), else fully decoded.
+
+    Items are most of an in-patient claim's bytes and objects. The array is cut
+    from ``"items":[`` to the first ``]``; when that ``]`` is not the array's
+    end (a ``]`` in a string, a nested array) the cut text is not JSON at all,
+    as the closers no longer balance, so the claim is then decoded whole.
+    """
+    if isinstance(line, OverlongLine):
+        return None
+    found = _ITEMS.search(line)
+    if found is not None:
+        close = line.find(b"]", found.end())
+        if close > 0:
+            try:
+                return orjson.loads(line[: found.end()] + line[close:])
+            except orjson.JSONDecodeError:
+                pass
+    return _decode_claim(line)
+
+
 def _usable_id(claim: Any) -> str | None:
     """The claim_id settlement would echo, or None when it answers with ``line:N``."""
     if isinstance(claim, dict):
@@ -202,7 +225,7 @@ def _case(
     where: str,
     counts: PairingCounts,
 ) -> DipCase | None:
-    claim = _decode_claim(claim_line)
+    claim = _decode_claim_without_items(claim_line)
     claim_id = _usable_id(claim)
     if claim_id is None or claim_id != record["claim_id"]:
         _check_id(record, claim_line, number, where)  # raises on a mismatch

@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, BinaryIO, TextIO
+from typing import Annotated, BinaryIO
 
 import typer
 
@@ -25,7 +25,7 @@ from dip.errors import DipPolicyError, PairingError
 from dip.loader import load_dip_dir
 from dip.pairing import PairingCounts, dip_cases, settled_inpatient_cases
 from dip.policy import DipBook
-from settlement.jsonio import encode_record
+from settlement.jsonio import encode_record_bytes
 
 app = typer.Typer(
     help="DIP: hospital payment by disease-group points (cases, year-end, months, catalogue).",
@@ -72,13 +72,14 @@ def _inputs(claims: str, settlements: str) -> Iterator[tuple[BinaryIO, BinaryIO]
 
 
 @contextlib.contextmanager
-def _output(path: str) -> Iterator[TextIO]:
+def _output(path: str) -> Iterator[BinaryIO]:
     if path == "-":
-        yield sys.stdout
         sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
         return
     try:
-        handle = open(path, "w", encoding="utf-8", buffering=_OUTPUT_BUFFER)  # noqa: SIM115
+        handle = open(path, "wb", buffering=_OUTPUT_BUFFER)  # noqa: SIM115
     except OSError as exc:
         raise _fail(f"cannot write output file {path}: {exc.strerror}") from None
     with handle:
@@ -125,8 +126,8 @@ def cases(
         write = sink.write
         try:
             for case, version in dip_cases(claim_file, record_file, book, counts):
-                write(encode_record(case_record(assess(case, version))))
-                write("\n")
+                write(encode_record_bytes(case_record(assess(case, version))))
+                write(b"\n")
         except PairingError as exc:
             raise _fail(str(exc), code=3) from None
     _report(counts)
@@ -221,7 +222,7 @@ def build(
         except PairingError as exc:
             raise _fail(str(exc), code=3) from None
     with _output(output) as sink:
-        sink.write(catalogue_yaml(catalogue.groups))
+        sink.write(catalogue_yaml(catalogue.groups).encode("utf-8"))
     core = sum(1 for g in catalogue.groups if g.kind == "core")
     _say(
         f"area {region}, {budget_year}: {catalogue.cases} cases of"
@@ -235,8 +236,8 @@ def build(
 def _write(records: list[dict[str, object]], output: str) -> None:
     with _output(output) as sink:
         for record in records:
-            sink.write(encode_record(record))
-            sink.write("\n")
+            sink.write(encode_record_bytes(record))
+            sink.write(b"\n")
 
 
 app.command("cases")(cases)
