@@ -30,7 +30,6 @@ from dip.policy import DipBook, DipVersion
 from settlement.jsonio import OverlongLine, decode_claim, numbered_lines
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_REGION = re.compile(r"[0-9]{6}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SETTLED = b'"status":"settled"'
 _INPATIENT = b'"claim_type":"inpatient"'
@@ -77,7 +76,7 @@ def settled_inpatient_cases(
         counts.pairs += 1
         number, claim_line = claim_entry
         record_number, raw_record = record_entry
-        where = f"{claims_name} line {number} / {settlements_name} line {record_number}"
+        where = _Where(claims_name, number, settlements_name, record_number)
         if isinstance(raw_record, OverlongLine):
             raise PairingError(f"{where}: the settlement record is too long to be one")
         if _SETTLED in raw_record and _INPATIENT in raw_record:
@@ -131,7 +130,27 @@ def dip_cases(
         yield case, version
 
 
-def _record(raw: bytes, where: str) -> dict[str, Any]:
+class _Where:
+    """Where a pair sits in the two files; made into text only for a message."""
+
+    __slots__ = ("claims_name", "number", "record_number", "settlements_name")
+
+    def __init__(
+        self, claims_name: str, number: int, settlements_name: str, record_number: int
+    ) -> None:
+        self.claims_name = claims_name
+        self.number = number
+        self.settlements_name = settlements_name
+        self.record_number = record_number
+
+    def __str__(self) -> str:
+        return (
+            f"{self.claims_name} line {self.number} /"
+            f" {self.settlements_name} line {self.record_number}"
+        )
+
+
+def _record(raw: bytes, where: _Where) -> dict[str, Any]:
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -187,7 +206,7 @@ def _usable_id(claim: Any) -> str | None:
 
 
 def _check_id(
-    record: dict[str, Any], claim_line: bytes | OverlongLine, number: int, where: str
+    record: dict[str, Any], claim_line: bytes | OverlongLine, number: int, where: _Where
 ) -> None:
     expected = _usable_id(_decode_claim(claim_line))
     got = record["claim_id"]
@@ -205,7 +224,7 @@ def _check_id(
 
 
 def _check_id_cheaply(
-    raw_record: bytes, claim_line: bytes | OverlongLine, number: int, where: str
+    raw_record: bytes, claim_line: bytes | OverlongLine, number: int, where: _Where
 ) -> None:
     """The record's claim_id appears as a string in the claim line (else the full check)."""
     start = raw_record.find(_ID_KEY)
@@ -222,7 +241,7 @@ def _case(
     record: dict[str, Any],
     claim_line: bytes | OverlongLine,
     number: int,
-    where: str,
+    where: _Where,
     counts: PairingCounts,
 ) -> DipCase | None:
     claim = _decode_claim_without_items(claim_line)
@@ -240,7 +259,11 @@ def _case(
             raise ValueError
         problem = "hospital.region"
         region = hospital["region"]
-        if type(region) is not str or not _REGION.fullmatch(region):
+        if (
+            type(region) is not str
+            or len(region) != 6
+            or not (region.isascii() and region.isdigit())
+        ):
             raise ValueError
         problem = "hospital.level"
         level = _level(hospital["level"])
@@ -253,9 +276,13 @@ def _case(
         if type(diagnosis) is not str or not diagnosis:
             raise ValueError
         problem = "procedures"
-        procedures = tuple(claim.get("procedures", ()))
-        if not all(type(code) is str for code in procedures):
+        raw_procedures = claim.get("procedures", [])
+        if type(raw_procedures) is not list:
             raise ValueError
+        for code in raw_procedures:
+            if type(code) is not str:
+                raise ValueError
+        procedures = tuple(raw_procedures)
         problem = "the record's total"
         total = parse_fen_text(record["total"])
         problem = "the record's fund_pay"
@@ -289,7 +316,18 @@ def _level(value: Any) -> int:
     return value
 
 
+_DAYS: dict[str, date] = {}  # claims share few dates: parse each once
+
+
 def _date(value: Any) -> date:
-    if type(value) is not str or not _DATE.fullmatch(value):
+    if type(value) is not str:
         raise ValueError(value)
-    return date.fromisoformat(value)
+    day = _DAYS.get(value)
+    if day is None:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        day = date.fromisoformat(value)
+        if len(_DAYS) >= 100_000:
+            _DAYS.clear()
+        _DAYS[value] = day
+    return day

@@ -18,7 +18,8 @@ from typing import Annotated, BinaryIO
 
 import typer
 
-from dip.cases import assess, case_record
+from dip.batch import write_case_records
+from dip.cases import assess
 from dip.catalogue import DEFAULT_CORE_MIN_CASES, build_catalogue, catalogue_yaml
 from dip.clearing import PeriodTally, month_records, year_records
 from dip.errors import DipPolicyError, PairingError
@@ -123,11 +124,8 @@ def cases(
     book = _book(dip)
     counts = PairingCounts()
     with _inputs(claims, settlements) as (claim_file, record_file), _output(output) as sink:
-        write = sink.write
         try:
-            for case, version in dip_cases(claim_file, record_file, book, counts):
-                write(encode_record_bytes(case_record(assess(case, version))))
-                write(b"\n")
+            write_case_records(claim_file, record_file, book, counts, sink)
         except PairingError as exc:
             raise _fail(str(exc), code=3) from None
     _report(counts)
