@@ -295,7 +295,12 @@ class _Reader:
             )
         for hospital_id, value in raw_overrides.items():
             where = _join(f"{field}.hospital_overrides", hospital_id)
-            self.text(hospital_id, where, _HOSPITAL_ID, "a hospital_id (1-64 of A-Z a-z 0-9 _ . -)")
+            self.text(
+                hospital_id,
+                where,
+                _HOSPITAL_ID,
+                "a hospital_id (1-64 of A-Z a-z 0-9 _ . -; quote one that looks like a number)",
+            )
             overrides[hospital_id] = self.four(value, where, 1, MAX_COEFFICIENT, coefficient)
         source = body.get("source")
         if source is not None and type(source) is not str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
+from fractions import Fraction
 
 from dip.cases import assess, case_record
 from dip.catalogue import build_catalogue
@@ -84,3 +86,38 @@ def test_deviation_cases_in_group_b() -> None:
             record["points"],
             record["special_review"],
         ) == (ratio, deviation, multiplier, points, review), cost
+
+
+def test_three_years_weigh_1_2_7_and_levels_fall_back_to_the_latest_year() -> None:
+    # Research notes' vector: yearly means 9,000 / 9,500 / 10,000 weigh to 9,800.
+    history = [
+        case(f"G{year}-{n}", "H1", cost * YUAN, 0, "G01.0", level=level, discharge=date(year, 5, 1))
+        for year, cost, level in ((2023, 9_000, 1), (2024, 9_500, 2), (2025, 10_000, 2))
+        for n in range(10)
+    ]
+    # A group seen in 2024 only: its own mean, weight 2 alone.
+    history += [
+        case(f"S{n}", "H2", 4_900 * YUAN, 0, "S01.0", level=3, discharge=date(2024, 5, 1))
+        for n in range(5)
+    ]
+    catalogue = build_catalogue(history, "441800", 2026, core_min_cases=10)
+    core, comprehensive = catalogue.groups
+    # M: 2023 mean 9000, 2024 mean (10 x 9500 + 5 x 4900) / 15, 2025 mean 10000.
+    m_2024 = Fraction(10 * 9_500 + 5 * 4_900, 15)
+    area_mean = (1 * 9_000 + 2 * m_2024 + 7 * 10_000) / 10
+    assert core.code == "G01.0+none"
+    assert core.score == math.floor(9_800 / area_mean * 1000 * 10_000 + Fraction(1, 2))
+    # Level 2 from 2025 (latest with level-2 cases), level 1 from 2023, level 3: none at all,
+    # so the group's own latest-year mean.
+    assert core.average_cost_fen == {1: 900_000, 2: 1_000_000, 3: 1_000_000}
+    assert (comprehensive.code, comprehensive.kind) == ("S-conservative", "comprehensive")
+    assert comprehensive.average_cost_fen == {1: 490_000, 2: 490_000, 3: 490_000}
+    # Cases outside y-3..y-1, other areas and excluded stays are not used.
+    others = [
+        case("O1", "H1", 1, 0, "G01.0", discharge=date(2026, 1, 2)),
+        case("O2", "H1", 1, 0, "G01.0", discharge=date(2022, 1, 2)),
+        case("O3", "H1", 1, 0, "G01.0", region="440100", discharge=date(2025, 1, 2)),
+        case("O4", "H1", 1, 0, "G01.0", los=0, discharge=date(2025, 1, 2)),
+        case("O5", "H1", 1, 0, "G01.0", los=60, discharge=date(2025, 1, 2)),
+    ]
+    assert build_catalogue(history + others, "441800", 2026, core_min_cases=10) == catalogue
