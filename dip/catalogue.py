@@ -171,6 +171,12 @@ def build_catalogue(
         )
     core.sort(key=lambda g: g.code)
     comprehensive.sort(key=lambda g: g.code)
+    for group in core + comprehensive:
+        if group.score == 0 or 0 in group.average_cost_fen.values():
+            warnings.append(
+                f"group {group.code}: its cases cost (almost) nothing, so its score or an"
+                " average cost is 0, which a DIP policy refuses; edit it before use"
+            )
     return Catalogue(core + comprehensive, area.count, warnings)
 
 
