@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Sources that setup.py may compile with mypyc: editing one reinstalls, so
 # `make test` never runs a stale extension.
-COMPILED_SOURCES := $(filter-out settlement/_compiled_sources.py,$(wildcard settlement/*.py detection/*.py))
+COMPILED_SOURCES := $(filter-out settlement/_compiled_sources.py,$(wildcard settlement/*.py detection/*.py dip/*.py))
 
 .PHONY: demo test test-unit lint bench install clean
 
@@ -30,11 +30,11 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy settlement detection
+	$(BIN)/mypy settlement detection dip
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/settle.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build
-	rm -f settlement/*.so detection/*.so settlement__mypyc.*.so settlement/_compiled_sources.py
+	rm -f settlement/*.so detection/*.so dip/*.so settlement__mypyc.*.so settlement/_compiled_sources.py

@@ -35,6 +35,14 @@ COMPILED_MODULES = [
     "detection/features.py",
     "detection/knowledge.py",
     "detection/peers.py",
+    # The DIP core's hot path (yibao dip cases reads every claim beside settle).
+    "dip/batch.py",
+    "dip/cases.py",
+    "dip/clearing.py",
+    "dip/errors.py",
+    "dip/numbers.py",
+    "dip/pairing.py",
+    "dip/policy.py",
 ]
 # mypyc's shared library for the group (both packages): a top-level extension, settlement__mypyc.
 # (Inside the package, mypyc would give the compiled modules a wrong __file__.)

@@ -460,6 +460,9 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
 
     # optional coding of the stay (dip.md section 1), kept for later features
     diagnoses = _codes(obj, "diagnoses", issues, None)
+    if diagnosis is not None and diagnosis in diagnoses:
+        # dip.md section 1: the secondary diagnoses never repeat the principal one.
+        issues.add(MALFORMED, f"diagnoses lists the principal diagnosis {_shown(diagnosis)}")
     procedures = _codes(obj, "procedures", issues, _PROCEDURE)
     discharge_way: int | None = None
     if "discharge_way" in obj:

@@ -46,6 +46,7 @@ INVALID: list[dict[str, Any]] = [
     {"diagnoses": "E11.9"},
     {"diagnoses": None},
     {"diagnoses": ["E11.9", "E11.9"]},
+    {"diagnoses": ["E11.9", "J18.9"]},  # the principal diagnosis (dip.md section 1)
     {"diagnoses": [""]},
     {"diagnoses": ["x" * 17]},
     {"diagnoses": [1]},
