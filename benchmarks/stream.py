@@ -185,7 +185,7 @@ def trees(env: dict[str, str]) -> int:
         "import mlflow; from yibao.settings import get_settings;"
         "mlflow.set_tracking_uri(get_settings().tracking_uri());"
         "from models.registry import load_model, default_uri;"
-        "print(load_model(default_uri()).booster.num_trees())"
+        "print(load_model(default_uri(get_settings().model_name)).booster.num_trees())"
     )
     out = subprocess.run(
         [str(ROOT / ".venv/bin/python"), "-c", code],

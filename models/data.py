@@ -61,11 +61,10 @@ def read_labels(path: Path) -> dict[str, tuple[bool, str | None]]:
 
 @functools.lru_cache(maxsize=1)
 def bundled_book() -> object:
-    """The bundled policies (or POLICIES_DIR), loaded once per process."""
+    """The policies shipped with yibao, loaded once per process (when no book is given)."""
     from settlement.policy_loader import load_policy_dir
-    from yibao.settings import get_settings
 
-    return load_policy_dir(get_settings().policies_dir)
+    return load_policy_dir(None)
 
 
 def parse_lines(lines: Iterable[bytes | str], book: object | None = None) -> LoadedClaims:
@@ -73,7 +72,8 @@ def parse_lines(lines: Iterable[bytes | str], book: object | None = None) -> Loa
 
     Args:
         lines: one claim per line (blank lines ignored).
-        book: a settlement ``PolicyBook``; None loads the bundled policies.
+        book: a settlement ``PolicyBook`` (the command line passes the configured
+            one); None uses the bundled policies.
 
     Returns:
         The facts of every valid, first-seen claim and the skip counts.
@@ -115,7 +115,7 @@ def parse_lines(lines: Iterable[bytes | str], book: object | None = None) -> Loa
     return out
 
 
-def load_claims(path: Path, labels: Path | None = None) -> LoadedClaims:
+def load_claims(path: Path, labels: Path | None = None, book: object | None = None) -> LoadedClaims:
     """Load a claims JSONL file, optionally overriding its labels from a labels file.
 
     Args:
@@ -126,7 +126,7 @@ def load_claims(path: Path, labels: Path | None = None) -> LoadedClaims:
         The loaded claims with skip counts and the data fingerprint.
     """
     with open(path, "rb") as fh:
-        loaded = parse_lines(fh)
+        loaded = parse_lines(fh, book)
     paths = [path]
     if labels is not None:
         paths.append(labels)

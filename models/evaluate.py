@@ -21,6 +21,7 @@ def evaluate(
     *,
     labels: Path | None = None,
     capacity: float = DEFAULT_CAPACITY,
+    book: object | None = None,
 ) -> dict[str, Any]:
     """Claim and hospital ranking metrics of the model and the baselines.
 
@@ -29,6 +30,7 @@ def evaluate(
         model_uri: the model to evaluate (``models:/name@champion`` ...).
         labels: optional labels file overriding the claims' labels.
         capacity: share of claims reviewed.
+        book: the settlement policies that validate the claims (None: bundled).
 
     Returns:
         One JSON-ready object; ``baselines`` holds the same keys per baseline.
@@ -40,7 +42,7 @@ def evaluate(
     from models.registry import load_baselines, load_model
 
     model = load_model(model_uri)
-    loaded = load_claims(data, labels)
+    loaded = load_claims(data, labels, book)
     ordered, feats, X = featurize(loaded.facts)
     y = labels_of(ordered)
     hospitals = [f.hospital_id for f in ordered]

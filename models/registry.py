@@ -39,11 +39,9 @@ class LoadedModel:
         return np.asarray(self.booster.predict(X, num_threads=1 if len(X) < 500 else 0))
 
 
-def default_uri(model_name: str | None = None) -> str:
-    """``models:/<name>@champion`` for the configured model name."""
-    from yibao.settings import get_settings
-
-    return f"models:/{model_name or get_settings().model_name}@{CHAMPION}"
+def default_uri(model_name: str) -> str:
+    """``models:/<name>@champion``: the registered model's champion."""
+    return f"models:/{model_name}@{CHAMPION}"
 
 
 def _resolve(uri: str) -> tuple[str, Any | None]:

@@ -1,30 +1,32 @@
-"""MLflow set-up: the tracking URI from the settings, default a sqlite store in DATA_DIR.
+"""MLflow set-up: point MLflow at a tracking store, and create experiments with artifacts
+where the store wants them.
 
-Called by the commands when they start, never at import time.
+The command line passes the configured store (``yibao.settings``: the tracking
+URI, else a sqlite file in DATA_DIR); nothing here reads settings or runs at
+import time.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
-def configure_tracking() -> str:
-    """Point MLflow at the configured store and return its URI.
+def configure_tracking(uri: str, local_dir: Path | None = None) -> str:
+    """Point MLflow at the tracking store ``uri`` and return it.
 
-    ``MLFLOW_TRACKING_URI`` wins; otherwise ``sqlite:///$DATA_DIR/mlflow.db``
-    (the data folder is created; see :func:`ensure_experiment` for artifacts).
+    Args:
+        uri: the tracking URI.
+        local_dir: the folder of a local store (created if missing), or None
+            for a server.
     """
     import mlflow
 
-    from yibao.settings import get_settings
-
-    settings = get_settings()
-    uri = settings.tracking_uri()
-    if not settings.mlflow_tracking_uri:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if local_dir is not None:
+        local_dir.mkdir(parents=True, exist_ok=True)
     # Progress bars of artifact downloads would mix into the commands' JSON output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(uri)
@@ -32,21 +34,18 @@ def configure_tracking() -> str:
     return uri
 
 
-def artifact_location() -> str | None:
-    """Where new experiments keep artifacts when the store is a local sqlite file."""
-    from yibao.settings import get_settings
-
-    settings = get_settings()
-    if settings.mlflow_tracking_uri:
+def artifact_location(local_dir: Path | None) -> str | None:
+    """Where new experiments keep artifacts: beside a local store, else the server decides."""
+    if local_dir is None:
         return None
-    return (settings.data_dir / "mlartifacts").resolve().as_uri()
+    return (local_dir / "mlartifacts").resolve().as_uri()
 
 
-def ensure_experiment(name: str) -> str:
-    """The id of experiment ``name``, created (with a local artifact folder) if missing."""
+def ensure_experiment(name: str, local_dir: Path | None = None) -> str:
+    """The id of experiment ``name``, created if missing (artifacts beside a local store)."""
     import mlflow
 
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
-    return str(mlflow.create_experiment(name, artifact_location=artifact_location()))
+    return str(mlflow.create_experiment(name, artifact_location=artifact_location(local_dir)))

@@ -141,7 +141,10 @@ def train(
     labels: Path | None = None,
     *,
     experiment: str = "yibao-fraud",
-    model_name: str | None = None,
+    model_name: str,
+    tracking_uri: str,
+    local_store: Path | None = None,
+    book: object | None = None,
     params: dict[str, Any] | None = None,
     valid_share: float = 0.25,
     seed: int = 7,
@@ -156,7 +159,11 @@ def train(
         data: labelled claims JSONL.
         labels: optional labels JSONL overriding the claims' own labels.
         experiment: MLflow experiment name.
-        model_name: registered model name (default from settings).
+        model_name: registered model name.
+        tracking_uri: the MLflow tracking store.
+        local_store: the folder of a local store (created; artifacts beside it), None
+            for a server.
+        book: the settlement policies that validate the claims (None: bundled).
         params: LightGBM parameters overriding the defaults.
         valid_share: share of hospitals held out for validation.
         seed: split seed.
@@ -190,12 +197,10 @@ def train(
         set_aliases_after_training,
     )
     from models.tracking import configure_tracking, ensure_experiment
-    from yibao.settings import get_settings
 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    model_name = model_name or get_settings().model_name
-    loaded = load_claims(data, labels)
+    loaded = load_claims(data, labels, book)
     seconds["load"] = time.perf_counter() - t0
     t = time.perf_counter()
     ordered, feats, X = featurize(loaded.facts)
@@ -245,8 +250,8 @@ def train(
     metrics["best_iteration"] = float(best_iteration)
     metrics["threshold"] = threshold
 
-    configure_tracking()
-    experiment_id = ensure_experiment(experiment)
+    configure_tracking(tracking_uri, local_store)
+    experiment_id = ensure_experiment(experiment, local_store)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         booster.free_dataset()
         mlflow.log_params(

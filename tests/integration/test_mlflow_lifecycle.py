@@ -109,10 +109,15 @@ def test_promotion_needs_a_better_model(env, trained) -> None:
     from models.errors import PromotionRefused
     from models.registry import list_versions, promote
     from models.train import train
+    from yibao.settings import get_settings
 
+    settings = get_settings()
     weak = train(
         env["train"],
         experiment="it",
+        model_name="test-fraud",
+        tracking_uri=settings.tracking_uri(),
+        local_store=settings.data_dir,
         params={"num_leaves": 2, "learning_rate": 0.001},
         rounds=2,
         early_stopping=1,
@@ -145,8 +150,9 @@ def test_run_records_fingerprint_and_artifacts(env, trained) -> None:
     from mlflow import MlflowClient
 
     from models.tracking import configure_tracking
+    from yibao.settings import get_settings
 
-    configure_tracking()
+    configure_tracking(get_settings().tracking_uri())
     client = MlflowClient()
     mv = client.get_model_version("test-fraud", "1")
     run = client.get_run(mv.run_id)
@@ -162,8 +168,9 @@ def test_no_identity_number_in_any_artifact(env, trained) -> None:
     import mlflow
 
     from models.tracking import configure_tracking
+    from yibao.settings import get_settings
 
-    configure_tracking()
+    configure_tracking(get_settings().tracking_uri())
     client = mlflow.MlflowClient()
     ids = [pid.encode() for pid in env["person_ids"]]
     scanned = 0

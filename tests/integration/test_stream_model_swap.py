@@ -35,7 +35,13 @@ def store(tmp_path):
     data = tmp_path / "train.jsonl"
     claims = generate(seed=21, claims=1500, hospitals=30, fraud_hospitals=8)
     data.write_text("".join(json.dumps(c) + "\n" for c in claims))
-    yield {"data": data, "var": tmp_path / "var"}
+    settings = get_settings()
+    train_args = {
+        "model_name": MODEL,
+        "tracking_uri": settings.tracking_uri(),
+        "local_store": settings.data_dir,
+    }
+    yield {"data": data, "var": tmp_path / "var", "train_args": train_args}
     mp.undo()
     get_settings.cache_clear()
 
@@ -57,7 +63,7 @@ def test_worker_swaps_to_the_new_champion_without_restart(store, tmp_path):
     from models.registry import promote
     from models.train import train
 
-    train(store["data"], rounds=30, early_stopping=10)  # version 1: champion
+    train(store["data"], **store["train_args"], rounds=30, early_stopping=10)  # version 1: champion
     broker = start_broker()
     worker = None
     try:
@@ -73,7 +79,7 @@ def test_worker_swaps_to_the_new_champion_without_restart(store, tmp_path):
 
         # version 2 (challenger): the same training, so it flags like version 1 does;
         # what is tested is the swap, not the model
-        train(store["data"], rounds=30, early_stopping=10)
+        train(store["data"], **store["train_args"], rounds=30, early_stopping=10)
         promote(MODEL, "2", force=True)
         wait_model(worker, f"{MODEL}/2")
         second = lines_of(32, 600)
@@ -135,7 +141,7 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
     from models.train import train
     from streams.feature_snapshot import load_snapshot, snapshot_path
 
-    train(store["data"], rounds=30, early_stopping=10)
+    train(store["data"], **store["train_args"], rounds=30, early_stopping=10)
     first = lines_of(41, 500)
     second = lines_of(42, 400)
     # a resubmitted claim id (answered "duplicate") and a line that is not JSON: never learned

@@ -37,6 +37,39 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+# The model library takes its configuration as arguments; these read it from the
+# one settings object (environment) for the commands.
+
+
+def _local_store() -> Path | None:
+    """The folder of the local MLflow store, or None when MLFLOW_TRACKING_URI names one."""
+    from yibao.settings import get_settings
+
+    settings = get_settings()
+    return None if settings.mlflow_tracking_uri else settings.data_dir
+
+
+def _tracking() -> None:
+    from models.tracking import configure_tracking
+    from yibao.settings import get_settings
+
+    configure_tracking(get_settings().tracking_uri(), _local_store())
+
+
+def _model_name(name: str | None) -> str:
+    from yibao.settings import get_settings
+
+    return name or get_settings().model_name
+
+
+def _book() -> object:
+    """The configured policies (POLICIES_DIR, else the bundled ones)."""
+    from settlement.policy_loader import load_policy_dir
+    from yibao.settings import get_settings
+
+    return load_policy_dir(get_settings().policies_dir)
+
+
 def train_cmd(
     data: DataOpt,
     labels: LabelsOpt = None,
@@ -55,13 +88,17 @@ def train_cmd(
     """Train the LightGBM model, log it to MLflow and register it as challenger."""
     from models.errors import TrainingDataError
     from models.train import train
+    from yibao.settings import get_settings
 
     try:
         result = train(
             data,
             labels,
             experiment=experiment,
-            model_name=model_name,
+            model_name=_model_name(model_name),
+            tracking_uri=get_settings().tracking_uri(),
+            local_store=_local_store(),
+            book=_book(),
             capacity=capacity,
             seed=seed,
             refit=refit,
@@ -91,11 +128,11 @@ def evaluate_cmd(
     from models.errors import ModelError
     from models.evaluate import evaluate
     from models.registry import default_uri
-    from models.tracking import configure_tracking
 
-    configure_tracking()
+    _tracking()
     try:
-        result = evaluate(data, model or default_uri(), labels=labels, capacity=capacity)
+        uri = model or default_uri(_model_name(None))
+        result = evaluate(data, uri, labels=labels, capacity=capacity, book=_book())
     except ModelError as exc:
         _fail(str(exc))
         return
@@ -137,17 +174,16 @@ def score_cmd(
     from models.errors import ModelError
     from models.registry import default_uri, load_model
     from models.score import Scorer, hospital_table
-    from models.tracking import configure_tracking
 
     loaded_model = None
     if not rules_only:
-        configure_tracking()
+        _tracking()
         try:
-            loaded_model = load_model(model or default_uri())
+            loaded_model = load_model(model or default_uri(_model_name(None)))
         except ModelError as exc:
             _fail(str(exc))
             return
-    loaded = load_claims(data)
+    loaded = load_claims(data, book=_book())
     scorer = Scorer(loaded_model)
     ordered = sorted(loaded.facts, key=lambda c: c.sort_key)
     records = scorer.score_batch(ordered)
@@ -180,11 +216,9 @@ def models_list(
     """
     from models.errors import ModelError
     from models.registry import list_versions
-    from models.tracking import configure_tracking
-    from yibao.settings import get_settings
 
-    configure_tracking()
-    name = model_name or get_settings().model_name
+    _tracking()
+    name = _model_name(model_name)
     try:
         rows = list_versions(name)
     except ModelError as exc:
@@ -220,17 +254,15 @@ def models_promote(
     """Make VERSION the champion if it beats the champion on the same held-out data."""
     from models.errors import ModelError, PromotionRefused
     from models.registry import promote
-    from models.tracking import configure_tracking
-    from yibao.settings import get_settings
 
-    configure_tracking()
-    name = model_name or get_settings().model_name
+    _tracking()
+    name = _model_name(model_name)
     heldout = None
     if data is not None:
         from models.data import load_claims
         from models.matrix import featurize, labels_of
 
-        ordered, _, X = featurize(load_claims(data).facts)
+        ordered, _, X = featurize(load_claims(data, book=_book()).facts)
         heldout = (X, labels_of(ordered))
     try:
         result = promote(name, version, force=force, heldout=heldout)
