@@ -74,7 +74,7 @@ RULES: tuple[Rule, ...] = (
 
 
 def evaluate_rules(features: Features) -> list[RuleHit]:
-    """Every red flag the claim raises, strongest first.
+    """Every red flag the claim raises, in the catalogue's order (``RULES``).
 
     Args:
         features: the claim's features.

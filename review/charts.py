@@ -67,7 +67,11 @@ def bar_chart(
 def line_chart(
     x_labels: Sequence[str], series: dict[str, Sequence[float | None]], title: str
 ) -> Markup:
-    """One polyline per series over shared x labels (months); gaps where a value is None."""
+    """One polyline per series over shared x labels (months).
+
+    A month without a value (None) gets no dot, and the line is drawn straight
+    across it from the month before to the month after.
+    """
     values = [v for vs in series.values() for v in vs if v is not None]
     top = max([*values, 0.0]) * 1.1 or 1.0
     plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, select
@@ -59,15 +58,6 @@ def upgrade_head(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Yield a session (FastAPI dependency style); rolled back if not committed."""
-    session = factory()
-    try:
-        yield session
-    finally:
-        session.close()
 
 
 @event.listens_for(Session, "before_flush")

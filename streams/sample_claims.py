@@ -150,8 +150,3 @@ def claim_key_and_topic(claim: object) -> tuple[bytes | None, str]:
 
     person = person_of(claim)
     return (person.encode("utf-8", "surrogatepass") if person is not None else None), CLAIMS
-
-
-def to_jsonl(claims: list[dict]) -> str:
-    """Claims as JSON Lines text."""
-    return "".join(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n" for c in claims)

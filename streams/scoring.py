@@ -58,25 +58,6 @@ class ModelScorer:
     def feature_state(self) -> Any:
         return self._scorer.state
 
-    def score_batch(
-        self, claims: Sequence[Any], flagged_only: bool = False
-    ) -> list[dict[str, Any]]:
-        """Score claims in event order, learning each into the feature state.
-
-        With ``flagged_only`` (what the stream publishes) per-feature reasons
-        are computed for the flagged claims alone: LightGBM's contributions
-        cost about 3 ms a claim against 50 us for the score (a 1,000-tree
-        model, docs/stream.md), so explaining every claim would cap the worker
-        at a few hundred claims/s.
-        """
-        from detection.facts import facts_from_claim
-
-        if not claims:
-            return []
-        if not flagged_only:
-            return self._scorer.score_batch([facts_from_claim(c) for c in claims])
-        return self.flags(self.features(claims))
-
     def features(self, claims: Sequence[Any]) -> Featurized:
         """Stage 1 (holds the GIL; batches strictly in order): learn the claims, return features."""
         from detection.facts import facts_from_claim

@@ -57,12 +57,6 @@ class Supervisor:
         log.info("started %s (pid %d), log %s", name, process.pid, log_path)
         return child
 
-    def check_alive(self) -> None:
-        for child in self.children:
-            code = child.process.poll()
-            if code is not None:
-                raise StartError(f"{child.name} exited with code {code}; see {child.log_path}")
-
     def wait_until(self, child: Child, ready: object, timeout: float, what: str) -> None:
         """Poll ``ready()`` until true; fail early if the child dies."""
         deadline = time.monotonic() + timeout
