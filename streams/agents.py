@@ -452,6 +452,10 @@ class SettlementAgent:
 
     # -- operator views --------------------------------------------------------
 
+    def committed_offsets(self) -> dict[str, int]:
+        """The committed input offset of each owned claim partition, as ``topic:partition``."""
+        return {f"{tp.topic}:{tp.partition}": off for tp, off in sorted(self._committed.items())}
+
     def clearing_totals(self) -> list[dict[str, Any]]:
         """Gross inter-city totals over the partitions this worker owns."""
         return clearing_totals(self.shards.values())

@@ -217,6 +217,8 @@ def create_app(
             "processed": agent.processed,
             # claims the fraud-feature memory has learned (restored ones included)
             "feature_claims": state.claims_seen if state is not None else 0,
+            # the group's committed input offsets of the partitions owned ("topic:partition")
+            "committed": agent.committed_offsets(),
         }
         return web.json(body, status=200 if ok else 503)
 

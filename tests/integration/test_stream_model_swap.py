@@ -180,10 +180,15 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
         assert two.status()["feature_claims"] == n_first  # restored, nothing to learn again
         replay(second, broker.bootstrap)
         two.wait_processed(len(second))
+        # killed once every message is committed and learned (what a restart must rebuild)
+        sent = len(first) + len(second)
         deadline = time.monotonic() + 30  # the last batch's offsets are committed within 0.25 s
-        while time.monotonic() < deadline and two.status()["feature_claims"] < len(everything):
-            time.sleep(0.2)
-        time.sleep(1.0)
+        while time.monotonic() < deadline:
+            status = two.status()
+            committed = sum(v for k, v in status["committed"].items() if k.startswith("claims:"))
+            if committed >= sent and status["feature_claims"] >= len(everything):
+                break
+            time.sleep(0.1)
         two.kill()  # no snapshot of the second part
 
         three = start("three")
