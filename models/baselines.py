@@ -22,7 +22,8 @@ def rules_scores(features: Sequence[Features]) -> np.ndarray:
 
 def _squash(X: np.ndarray) -> np.ndarray:
     # Ratios and counts are heavy-tailed; a signed log keeps a linear model sane.
-    return np.sign(X) * np.log1p(np.abs(X))
+    squashed: np.ndarray = np.sign(X) * np.log1p(np.abs(X))
+    return squashed
 
 
 def fit_baselines(X: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, Any]:

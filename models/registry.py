@@ -162,7 +162,7 @@ def list_versions(name: str) -> list[dict[str, Any]]:
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():
         by_version.setdefault(str(version), []).append(alias)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for mv in client.search_model_versions(f"name='{name}'"):
         run = client.get_run(mv.run_id) if mv.run_id else None
         metrics = run.data.metrics if run else {}

@@ -91,8 +91,8 @@ def line_chart(
         ]
         body.append(f'<polyline class="line s{k}" points="{" ".join(points)}"/>')
         for point in points:
-            x, y = point.split(",")
-            body.append(f'<circle class="dot s{k}" cx="{x}" cy="{y}" r="3"/>')
+            cx, cy = point.split(",")
+            body.append(f'<circle class="dot s{k}" cx="{cx}" cy="{cy}" r="3"/>')
         body.append(
             f'<text class="legend s{k}" x="{PAD_L + 8 + 130 * k}" y="{HEIGHT - 8}">'
             f"■ {escape(name)}</text>"

@@ -181,8 +181,8 @@ def reset_offsets(db: Session, new: dict[tuple[str, int], int] | None) -> list[O
             db.delete(row)
     else:
         for (topic, partition), offset in new.items():
-            row = stored.get((topic, partition))
-            old = row.next_offset if row is not None else None
+            current = stored.get((topic, partition))
+            old = current.next_offset if current is not None else None
             if old != offset:
                 changes.append(OffsetChange(topic, partition, old, offset))
             db.merge(StreamOffset(topic=topic, partition=partition, next_offset=offset))

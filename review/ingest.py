@@ -15,16 +15,21 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from review.db import meta_value, person_key, person_salt
 from review.models import Claim, ClaimRule, Hospital, Meta, Settlement
 from settlement.idnumber import mask_identity_numbers, mask_person_id
 from settlement.jsonio import decode_claim
 from settlement.money import parse_amount, parse_fen_text, parse_ratio_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +80,9 @@ def _fen_text(value: Any) -> int | None:
         return None
 
 
-def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], keep: dict[str, str]):
+def _upsert(
+    session: Session, table: Table, rows: list[dict[str, Any]], keep: dict[str, str]
+) -> None:
     """Insert ``rows``; on a key conflict update every column except the key.
 
     ``keep`` maps a column to "coalesce" (keep the stored value when it is set).
@@ -84,13 +91,17 @@ def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], keep: di
     if not rows:
         return
     dialect = session.get_bind().dialect.name
+    stmt: PostgresInsert | SqliteInsert
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        stmt = postgres_insert(table)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
     keys = [c.name for c in table.primary_key.columns]
-    updates = {}
+    updates: dict[str, ColumnElement[Any]] = {}
     for name in rows[0]:
         if name in keys:
             continue
@@ -103,13 +114,13 @@ def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], keep: di
 
 def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:
     """The ``claims`` columns of one claim object, identity number masked and hashed."""
-    patient = obj.get("patient") if isinstance(obj.get("patient"), dict) else {}
-    hospital = obj.get("hospital") if isinstance(obj.get("hospital"), dict) else {}
+    patient: dict[str, Any] = obj["patient"] if isinstance(obj.get("patient"), dict) else {}
+    hospital: dict[str, Any] = obj["hospital"] if isinstance(obj.get("hospital"), dict) else {}
     pid = patient.get("person_id")
     masked_obj = dict(obj)
     if isinstance(pid, str):
         masked_obj["patient"] = {**patient, "person_id": mask_person_id(pid)}
-    items = obj.get("items") if isinstance(obj.get("items"), list) else []
+    items: list[Any] = obj["items"] if isinstance(obj.get("items"), list) else []
     amounts = [_fen(item.get("amount")) for item in items if isinstance(item, dict)]
     level = hospital.get("level")
     admitted, discharged = _date(obj.get("admission_date")), _date(obj.get("discharge_date"))
@@ -325,6 +336,7 @@ def refresh_readmissions(session: Session, days: int = READMISSION_DAYS) -> int:
     for claim_id, key, admitted, discharged in rows:
         if (
             key == last_person
+            and admitted is not None  # always: the query selects only dated stays
             and last_discharge is not None
             and timedelta(0) <= admitted - last_discharge <= timedelta(days=days)
         ):
@@ -369,6 +381,8 @@ def refresh_hospitals(session: Session) -> int:
     for hospital_id, score_json in session.execute(
         select(Claim.hospital_id, Claim.score_json).where(Claim.flagged.is_(True))
     ):
+        if hospital_id is None:
+            continue  # no hospital row to give reasons to (``stats`` skips these claims)
         try:
             rec = json.loads(score_json or "{}")
         except ValueError:

@@ -8,6 +8,7 @@ Decisions and audit entries are append-only (see :mod:`review.db`).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -33,7 +35,10 @@ ACTIONS = {
 
 
 class Base(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        # Every model here declares ``__tablename__``, so its ``__table__`` is a
+        # ``Table`` (SQLAlchemy types it as the wider ``FromClause``).
+        __table__: ClassVar[Table]
 
 
 class Meta(Base):

@@ -146,7 +146,9 @@ def fake_score(claim: dict[str, Any], total: str, threshold: float = 0.5) -> dic
     }
 
 
-def make_dataset(n: int, seed: int = 7) -> tuple[list[dict], list[dict], list[dict]]:
+def make_dataset(
+    n: int, seed: int = 7
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Claims, their settlement records and fabricated score records."""
     claims = make_claims(n, seed=seed)
     records = settle_claims(claims)

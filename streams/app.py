@@ -133,7 +133,7 @@ def create_app(
     agent_stopped = asyncio.Event()
 
     @app.service
-    class AgentService(Service):  # type: ignore[misc]
+    class AgentService(Service):
         """Runs the settlement agent and the model watcher inside the worker."""
 
         async def on_start(self) -> None:

@@ -30,7 +30,8 @@ class Outbox:
         self.count = 0
 
     def partition_for(self, topic: str, key: bytes) -> int:
-        return (murmur2(key) & 0x7FFFFFFF) % self.partitions[topic]
+        digest: int = murmur2(key)  # aiokafka ships no type hints
+        return (digest & 0x7FFFFFFF) % self.partitions[topic]
 
     def add(
         self,

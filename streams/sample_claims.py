@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import date, timedelta
+from typing import Any
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -30,7 +31,7 @@ def make_claims(
     prefix: str = "C",
     max_item_yuan: int = 50_000,
     intercity_share: float = 0.3,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """``n`` valid claims over ``persons`` people (default n // 4) in regions 441800/440100.
 
     Args:

@@ -47,7 +47,7 @@ class PartitionShard:
         if claim_id in self.settled:
             return False
         self.settled[claim_id] = tuple(outcome)
-        self.source[claim_id] = tuple(entry["src"])  # type: ignore[assignment]
+        self.source[claim_id] = (str(entry["src"][0]), int(entry["src"][1]), int(entry["src"][2]))
         acc = entry.get("acc")
         if acc:
             key, fen = acc
@@ -68,7 +68,9 @@ def add_clearing(totals: dict[tuple[str, str, str], list[int]], outcome: Settled
     row[1] += 1
 
 
-def encode_entry(outcome: SettledOutcome, acc: tuple[str, int] | None, src: tuple) -> bytes:
+def encode_entry(
+    outcome: SettledOutcome, acc: tuple[str, int] | None, src: tuple[str, int, int]
+) -> bytes:
     """A changelog entry: the input message's coordinates, the accumulator delta, the outcome.
 
     A flat JSON array through orjson: the entry is written once per settled

@@ -26,7 +26,7 @@ from streams.lifecycle import (
 from streams.logs import install_reconnect_filter
 
 
-class StreamWorker(faust.Worker):  # type: ignore[misc]
+class StreamWorker(faust.Worker):
     """A Faust worker hosting a settlement agent.
 
     Args:

@@ -18,43 +18,45 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
-    data_dir: Path = Field(Path("var"), description="Local state: broker data, MLflow store, DB.")
-    policies_dir: Path | None = Field(None, description="Policy directory; None = bundled.")
-    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
-    mlflow_tracking_uri: str | None = Field(
-        None, description="MLflow tracking URI; None = sqlite store in data_dir."
+    data_dir: Path = Field(
+        default=Path("var"), description="Local state: broker data, MLflow store, DB."
     )
-    model_name: str = Field("yibao-fraud", description="Registered model name.")
+    policies_dir: Path | None = Field(default=None, description="Policy directory; None = bundled.")
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; None = sqlite store in data_dir."
+    )
+    model_name: str = Field(default="yibao-fraud", description="Registered model name.")
     database_url: str | None = Field(
-        None, description="Review app database; None = SQLite file in data_dir."
+        default=None, description="Review app database; None = SQLite file in data_dir."
     )
     review_host: str = "127.0.0.1"
     review_port: int = 8000
     review_secret_key: str | None = Field(
-        None, description="Session signing key; None = generated once into data_dir."
+        default=None, description="Session signing key; None = generated once into data_dir."
     )
-    stream_web_port: int = Field(6066, description="Worker health/metrics port.")
+    stream_web_port: int = Field(default=6066, description="Worker health/metrics port.")
     stream_partitions: int = 4
     max_claim_bytes: int = Field(
-        1 << 20,
+        default=1 << 20,
         ge=1,
         le=3 << 20,  # dead letters keep the bytes and must fit the producer's 4 MiB request
         description="Longest claim line (`yibao settle`) or message (stream) read, in bytes; "
         "longer ones are rejected malformed.",
     )
     stream_stop_seconds: float = Field(
-        20.0,
+        default=20.0,
         gt=0,
         description="Longest a worker takes to stop (SIGTERM or failure) before it exits anyway.",
     )
     model_poll_seconds: float = 30.0
     feature_snapshot_seconds: float = Field(
-        120.0,
+        default=120.0,
         ge=0,
         description="Seconds between snapshots of the stream's fraud-feature memory (0 = none).",
     )
     log_level: str = Field(
-        "INFO",
+        default="INFO",
         validation_alias=AliasChoices("YIBAO_LOG_LEVEL", "LOG_LEVEL"),
         description="Log level.",
     )

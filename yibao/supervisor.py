@@ -94,7 +94,8 @@ def port_open(host: str, port: int) -> bool:
 def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 400
+            status: int = response.status  # typeshed types urlopen's answer as Any
+            return 200 <= status < 400
     except (urllib.error.URLError, OSError):
         return False
 

@@ -13,8 +13,12 @@ def run_migrations() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         # `alembic -c review/alembic.ini -x url=... upgrade head` overrides the ini's URL.
-        url = context.get_x_argument(as_dictionary=True).get("url")
-        engine = create_engine(url or config.get_main_option("sqlalchemy.url"))
+        url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
+            "sqlalchemy.url"
+        )
+        if not url:
+            raise RuntimeError("no database URL: pass -x url=... or set sqlalchemy.url")
+        engine = create_engine(url)
         with engine.begin() as conn:
             context.configure(connection=conn, target_metadata=target_metadata,
                               render_as_batch=True)

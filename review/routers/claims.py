@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -66,7 +67,7 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
     score = json.loads(claim.score_json) if claim.score_json else {}
     settlement = db.get(Settlement, claim_id)
     record = json.loads(settlement.record_json) if settlement else {}
-    history = []
+    history: Sequence[Any] = []
     if claim.person_key:
         history = db.execute(
             select(

@@ -201,7 +201,9 @@ def _charts(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 CACHE_TTL_S = 300.0
 
 
-def cached_tables(request: Request, db: Session, fresh: bool = False) -> tuple[float, dict]:
+def cached_tables(
+    request: Request, db: Session, fresh: bool = False
+) -> tuple[float, dict[str, list[dict[str, Any]]]]:
     """Every indicator table, recomputed at most every five minutes (or on demand).
 
     Monitoring figures over every settled claim take seconds to compute on a

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -22,7 +22,7 @@ router = APIRouter(tags=["queue"])
 CHOICES_TTL_S = 60.0
 
 
-def cached_choices(request: Request, db: DB) -> dict:
+def cached_choices(request: Request, db: DB) -> dict[str, list[Any]]:
     """The filter drop-downs' values, recomputed at most once a minute.
 
     They need DISTINCT over every claim, which would cost more than the page

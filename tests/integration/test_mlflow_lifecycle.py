@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
-from claimgen import generate
+from tests.claimgen import generate
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,7 @@ once the alias moves, without a restart (real LightGBM models in a temp MLflow s
 from __future__ import annotations
 
 import json
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +12,7 @@ from streams.broker import create_topics, start_broker
 from streams.replay import replay
 from streams.testing import read_topic, start_worker
 from streams.topics import FRAUD_FLAGS, topic_layout
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
-from claimgen import generate
+from tests.claimgen import generate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from claimgen import generate
-
-
-def facts_of(objs: list[dict]) -> list:
-    from models.data import parse_lines
-
-    loaded = parse_lines([json.dumps(o) for o in objs])
-    assert loaded.skipped == 0
-    return loaded.facts
+from tests.claimgen import generate
+from tests.model.facts import facts_of
 
 
 @pytest.fixture(scope="session")

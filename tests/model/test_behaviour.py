@@ -6,11 +6,11 @@ import copy
 import json
 
 import numpy as np
-from conftest import facts_of
 
 from detection.features import FeatureState, batch_features
 from models.matrix import to_matrix
 from models.score import Scorer, hospital_table
+from tests.model.facts import facts_of
 
 RECORD_KEYS = {
     "claim_id",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from claimgen import generate
-
 from models.data import load_claims
+from tests.claimgen import generate
 
 
 def test_rejected_and_repeated_claims_are_skipped_and_counted(tmp_path) -> None:

@@ -1,7 +1,7 @@
 """Collects the golden settlement cases in ``tests/unit/golden/*.yaml``.
 
 Each case is readable by a clerk: ``claims`` list only what differs from the
-base claim below (``__absent__`` removes a field, ``line`` gives a raw input
+base claim of ``base_claim.py`` (``__absent__`` removes a field, ``line`` gives a raw input
 line), ``policy`` overrides fields of every version of a region, and
 ``expected`` lists per input record only the fields that matter, amounts in
 yuan to the fen. ``error_codes`` lists a rejected record's codes in order;
@@ -10,7 +10,6 @@ yuan to the fen. ``error_codes`` lists a rejected record's codes in order;
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 from pathlib import Path
@@ -24,38 +23,7 @@ from settlement.clearing import clear_period
 from settlement.engine import Settler
 from settlement.policy_loader import load_policy_dir
 
-HERE = Path(__file__).parent
-GOLDEN_POLICIES = HERE / "golden_policies"
-ABSENT = "__absent__"
-
-BASE_CLAIM: dict[str, Any] = {
-    "claim_type": "inpatient",
-    "submitted_at": "2026-03-06T09:00:00+08:00",
-    "patient": {
-        "person_id": "441802198001010012",
-        "scheme": "employee",
-        "insured_region": "441800",
-        "intercity_registered": False,
-    },
-    "hospital": {"hospital_id": "QY-H01", "region": "441800", "level": 2},
-    "admission_date": "2026-03-01",
-    "discharge_date": "2026-03-05",
-    "diagnosis": "J18.9",
-    "items": [{"code": "X1", "category": "A", "amount": "10000.00"}],
-}
-
-
-def merge(base: Any, override: Any) -> Any:
-    """Deep-merge ``override`` into a copy of ``base``; lists are replaced."""
-    if not isinstance(base, dict) or not isinstance(override, dict):
-        return copy.deepcopy(override)
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if value == ABSENT:
-            merged.pop(key, None)
-        else:
-            merged[key] = merge(merged.get(key), value) if key in merged else copy.deepcopy(value)
-    return merged
+from .base_claim import BASE_CLAIM, GOLDEN_POLICIES, merge
 
 
 def write_policies(target: Path, overrides: dict[str, Any]) -> Path:

@@ -24,7 +24,7 @@ from settlement.jsonio import (
 from settlement.policy_loader import load_policy_dir
 from settlement.state import MappingState
 
-from .conftest import BASE_CLAIM, GOLDEN_POLICIES, merge
+from .base_claim import BASE_CLAIM, GOLDEN_POLICIES, merge
 
 
 def nested(depth: int) -> bytes:

@@ -12,7 +12,7 @@ from settlement.engine import Settler
 from settlement.money import JsonNumber
 from settlement.policy_loader import load_policy_dir
 
-from .conftest import BASE_CLAIM, GOLDEN_POLICIES, merge
+from .base_claim import BASE_CLAIM, GOLDEN_POLICIES, merge
 
 BOOK = load_policy_dir(GOLDEN_POLICIES)
 CLAIM = merge(BASE_CLAIM, {"claim_id": "F1"})

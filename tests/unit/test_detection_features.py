@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import pickle
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,9 +13,7 @@ from detection.features import FEATURE_NAMES, FeatureState, batch_features
 from settlement.claim import parse_claim
 from settlement.jsonio import decode_claim
 from settlement.policy_loader import load_policy_dir
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
-from claimgen import generate
+from tests.claimgen import generate
 
 BOOK = load_policy_dir(None)
 

@@ -11,7 +11,7 @@ import yaml
 
 from dip.loader import load_dip_dir
 
-from .conftest import BASE_CLAIM, GOLDEN_POLICIES, merge
+from .base_claim import BASE_CLAIM, GOLDEN_POLICIES, merge
 
 HERE = Path(__file__).parent
 POLICY = """\

@@ -16,7 +16,7 @@ from settlement.batch import settle_lines
 from settlement.engine import Settler
 from settlement.policy_loader import load_policy_dir
 
-from .conftest import BASE_CLAIM, GOLDEN_POLICIES, merge
+from .base_claim import BASE_CLAIM, GOLDEN_POLICIES, merge
 from .dip_helpers import book, case, core_group, run_core, version
 
 rates = st.integers(0, FOUR)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import BASE_CLAIM, GOLDEN_POLICIES, merge
+from .base_claim import BASE_CLAIM, GOLDEN_POLICIES, merge
 
 BROKEN = Path(__file__).parent / "broken_policies"
 

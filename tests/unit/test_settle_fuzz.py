@@ -22,7 +22,7 @@ from settlement.batch import settle_file
 from settlement.engine import Settler
 from settlement.policy_loader import load_policy_dir
 
-from .conftest import BASE_CLAIM, GOLDEN_POLICIES, merge
+from .base_claim import BASE_CLAIM, GOLDEN_POLICIES, merge
 
 BOOK = load_policy_dir(GOLDEN_POLICIES)
 STATUSES = {"settled", "rejected", "duplicate"}

@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ROLE_HELP = "clerk, supervisor or data_scientist"
 
@@ -22,7 +25,7 @@ class ResetTo(StrEnum):
     latest = "latest"
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     from review.db import make_engine, session_factory, upgrade_head
     from yibao.settings import get_settings
 

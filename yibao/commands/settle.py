@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, BinaryIO, TextIO
+from typing import Annotated, Any, BinaryIO, TextIO
 
 import typer
 
@@ -28,7 +29,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def _open_input(path: str) -> contextlib.AbstractContextManager[BinaryIO]:  # type: ignore[misc]
+def _open_input(path: str) -> Iterator[BinaryIO]:
     if path == "-":
         yield sys.stdin.buffer
         return
@@ -41,7 +42,7 @@ def _open_input(path: str) -> contextlib.AbstractContextManager[BinaryIO]:  # ty
 
 
 @contextlib.contextmanager
-def _open_output(path: str) -> contextlib.AbstractContextManager[TextIO]:  # type: ignore[misc]
+def _open_output(path: str) -> Iterator[TextIO]:
     if path == "-":
         yield sys.stdout
         sys.stdout.flush()
@@ -108,7 +109,7 @@ def clearing(
             sink.write(encode_record(row) + "\n")
 
 
-def _records(source: BinaryIO, name: str):  # type: ignore[no-untyped-def]
+def _records(source: BinaryIO, name: str) -> Iterator[dict[str, Any]]:
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
