@@ -20,6 +20,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("var"), description="Local state: broker data, MLflow store, DB.")
     policies_dir: Path | None = Field(None, description="Policy directory; None = bundled.")
+    dip_dir: Path | None = Field(
+        None, description="DIP policy directory (stream and review app); None = bundled."
+    )
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
     mlflow_tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; None = sqlite store in data_dir."
