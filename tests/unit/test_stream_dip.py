@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import orjson
 
@@ -151,3 +155,17 @@ def test_month_records_equal_yibao_dip_month_on_the_same_claims():
     assert warnings == []
     march, _ = dip_month_records(shards, DIP, "2026-03")
     assert march == [r for r in expected if r["period"] == "2026-03"]
+
+
+def test_a_broken_dip_policy_stops_the_worker_before_it_connects(tmp_path):
+    broken = Path(__file__).parent / "broken_dip" / "alias"
+    done = subprocess.run(
+        [sys.executable, "-m", "yibao.cli", "stream", "--no-score", "--dip", str(broken)],
+        env={**os.environ, "DATA_DIR": str(tmp_path), "KAFKA_BOOTSTRAP": "127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "yibao stream: broken DIP policy:" in done.stderr
+    assert str(broken) in done.stderr
