@@ -166,7 +166,13 @@ def dip_year(db: Session, book: DipBook, year: int) -> DipYear:
     ) in rows:
         if (
             loaded is None
-            or None in (hospital_id, region, level, admitted, discharged, diagnosis, procedures)
+            or hospital_id is None
+            or region is None
+            or level is None
+            or admitted is None
+            or discharged is None
+            or diagnosis is None
+            or procedures is None
             or total is None
             or fund_pay is None
         ):
