@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
         auth,
         claims,
         decisions,
+        dip,
         hospitals,
         indicators,
         labels,
@@ -89,6 +90,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.state.throttle = LoginThrottle(max_failures=5)
     app.state.address_throttle = LoginThrottle(max_failures=30)
     app.state.policy_book = policy_book
+    app.state.dip_book = None  # DIP policies, loaded on first use (review.routers.dip)
     app.state.peer_cache = PeerCache()
     codec = SessionCodec(secret_key_for(settings))
 
@@ -142,7 +144,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
         )
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, queue, claims, decisions, hospitals, indicators, audit, labels):
+    for module in (auth, queue, claims, decisions, dip, hospitals, indicators, audit, labels):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -138,10 +138,24 @@ def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:
         "admission_date": admitted,
         "discharge_date": discharged,
         "diagnosis": obj.get("diagnosis"),
+        "procedures": procedures_text(obj.get("procedures")),
         "stay_days": (discharged - admitted).days if admitted and discharged else None,
         "total_fen": sum(amounts) if amounts and None not in amounts else None,
         "claim_json": json.dumps(masked_obj, ensure_ascii=False),
     }
+
+
+def procedures_text(value: Any) -> str | None:
+    """A claim's ``procedures`` as stored: codes comma-separated, principal first, or None.
+
+    An absent field is no procedure (``""``); a value that is not a list of
+    strings (a claim settlement rejected) is None: it cannot be grouped.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(isinstance(code, str) and "," not in code for code in value):
+        return ",".join(value)
+    return None
 
 
 def load_claim_objects(session: Session, objects: Iterable[Any]) -> int:

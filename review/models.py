@@ -86,6 +86,8 @@ class Claim(Base):
     admission_date: Mapped[date | None] = mapped_column(Date)
     discharge_date: Mapped[date | None] = mapped_column(Date)
     diagnosis: Mapped[str | None] = mapped_column(String(16))
+    # Procedure codes, the principal first, comma-separated: DIP groups by them (dip.md 4).
+    procedures: Mapped[str | None] = mapped_column(Text)
     stay_days: Mapped[int | None] = mapped_column(Integer)
     total_fen: Mapped[int | None] = mapped_column(BigInteger)
     readmission: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -18,6 +18,7 @@ from typing import Any
 
 from settlement.engine import Settler
 from settlement.jsonio import encode_record_bytes
+from streams.dip_tally import DipScorer, dip_month_records
 from streams.feature_memory import FeatureMemory
 from streams.lifecycle import finished_within
 from streams.messages import (
@@ -92,6 +93,7 @@ class SettlementAgent:
         book: the policy book (``settlement.policy_loader.load_policy_dir``).
         watcher: the model watcher (None: never score).
         metrics: where to count.
+        dip_book: the DIP policies (``dip.loader.load_dip_dir``); None keeps no DIP tally.
     """
 
     def __init__(
@@ -100,9 +102,12 @@ class SettlementAgent:
         book: Any,
         watcher: ModelWatcher | None = None,
         metrics: StreamMetrics | None = None,
+        dip_book: Any = None,
     ) -> None:
         self.config = config
         self.book = book
+        self.dip_book = dip_book
+        self._dip = DipScorer(dip_book) if dip_book is not None else None
         self.watcher = watcher
         self.metrics = metrics or StreamMetrics()
         self.shards: dict[int, PartitionShard] = {}
@@ -297,7 +302,7 @@ class SettlementAgent:
                 self.shards[n] = PartitionShard()
         applied = await catch_up(self._producer, self._reader, self.shards, tps) if tps else 0
         for n in numbers:
-            state = ShardState(self.shards[n])
+            state = ShardState(self.shards[n], self._dip)
             self._states[n] = state
             self._settlers[n] = Settler(self.book, state)
         self.metrics.partitions.set(len(numbers))
@@ -459,6 +464,12 @@ class SettlementAgent:
     def clearing_totals(self) -> list[dict[str, Any]]:
         """Gross inter-city totals over the partitions this worker owns."""
         return clearing_totals(self.shards.values())
+
+    def dip_months(self, period: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+        """DIP month records (as ``yibao dip month``) over the partitions this worker owns."""
+        if self.dip_book is None:
+            return [], []
+        return dip_month_records(self.shards.values(), self.dip_book, period)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The Faust application of the stream worker, built from the settings (nothing happens at import).
 
 Faust gives the worker its life cycle (start, SIGTERM, graceful stop), the web
-server (``/health``, ``/ready``, ``/metrics``, ``/clearing``) and logging; the
+server (``/health``, ``/ready``, ``/metrics``, ``/clearing``, ``/dip``) and logging; the
 claims themselves go through :class:`streams.agents.SettlementAgent`, an
 aiokafka consumer group run as a Faust service (Faust's per-event stream
 machinery is several times slower here: docs/stream.md).
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ from streams.metrics import StreamMetrics
 from streams.scoring import ModelWatcher
 
 log = logging.getLogger(__name__)
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 def group_id(app_id: str) -> str:
@@ -58,11 +60,13 @@ def create_app(
     import faust
     from mode import Service
 
+    from dip.loader import load_dip_dir
     from settlement.policy_loader import load_policy_dir
     from streams.broker import create_topics
     from streams.topics import CLAIM_TOPICS, topic_layout
 
     book = load_policy_dir(settings.policies_dir)
+    dip_book = load_dip_dir(settings.dip_dir)  # strict: a broken file stops start-up
     metrics = StreamMetrics()
     config = AgentConfig(
         bootstrap=settings.kafka_bootstrap,
@@ -80,7 +84,7 @@ def create_app(
         if score
         else None
     )
-    agent = SettlementAgent(config, book, watcher, metrics)
+    agent = SettlementAgent(config, book, watcher, metrics, dip_book)
     metrics.set_model(watcher.version if watcher else "none")
     broker_watch = BrokerWatch(agent, CLAIM_TOPICS)
     # The agent's share of the worker's bounded stop (streams.worker): 40% to finish and
@@ -229,5 +233,19 @@ def create_app(
     @app.page("/clearing")
     async def clearing(web: Any, request: Any) -> Any:
         return web.json({"partitions": sorted(agent.shards), "totals": agent.clearing_totals()})
+
+    @app.page("/dip")
+    async def dip(web: Any, request: Any) -> Any:
+        period = request.query.get("period")
+        if period is not None and not _PERIOD.fullmatch(period):
+            return web.json({"error": f"period must be YYYY-MM, got {period!r}"}, status=400)
+        records, warnings = agent.dip_months(period)
+        body = {
+            "partitions": sorted(agent.shards),
+            "dip_policies": dip_book.source,
+            "records": records,
+            "warnings": warnings,
+        }
+        return web.json(body)
 
     return app, agent

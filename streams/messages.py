@@ -105,7 +105,7 @@ class MessageRules:
             # rebalance): answer what was answered, not "duplicate"; consumers dedupe.
             outcome = SettledOutcome(*state.shard.settled[claim.claim_id])
             return settlement_record(outcome), claim, False
-        state.use(src)
+        state.use(src, claim)
         record = settler.settle_claim(claim)
         return record, (claim if record["status"] == "settled" else None), False
 

@@ -1,23 +1,25 @@
 """Changelogged settlement state of the stream worker, one shard per input partition.
 
 The engine's state (settled claims, per-person annual accumulators) plus the
-inter-city clearing totals are kept in memory and made durable through ONE
-compacted changelog topic: one entry per settled claim, keyed by claim_id,
+inter-city clearing totals and the DIP month totals are kept in memory and made
+durable through ONE compacted changelog topic: one entry per settled claim, keyed by claim_id,
 carrying the outcome *and* its accumulator delta. A claim's effect on every
 table is therefore a single Kafka message, so a crash can never persist
 "settled" without "paid" or the reverse (two tables with two changelog writes,
 as Faust tables would do, could). Accumulators and clearing totals are derived
-from the entries on recovery; applying an entry twice is a no-op.
+from the entries on recovery (DIP totals from the case's points stored in its
+entry); applying an entry twice is a no-op.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from settlement.claim import Claim
 from settlement.jsonio import encode_record_bytes
 from settlement.state import MappingState, SettledOutcome, accumulator_key
 
@@ -37,6 +39,8 @@ class PartitionShard:
     source: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     #: (period, debtor, creditor) -> [fund_pay fen, claims]
     clearing: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    #: (period, region, hospital_id) -> [grouped DIP cases, points (1e-4), item fund fen]
+    dip: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
     #: changelog offset up to which entries have been applied (exclusive)
     applied_to: int = 0
 
@@ -53,6 +57,9 @@ class PartitionShard:
             key, fen = acc
             self.fund_paid[key] = self.fund_paid.get(key, 0) + fen
         add_clearing(self.clearing, SettledOutcome(*outcome))
+        dip = entry.get("dip")
+        if dip:
+            add_dip(self.dip, SettledOutcome(*outcome), dip)
         return True
 
 
@@ -68,26 +75,54 @@ def add_clearing(totals: dict[tuple[str, str, str], list[int]], outcome: Settled
     row[1] += 1
 
 
+def add_dip(
+    totals: dict[tuple[str, str, str], list[int]], outcome: SettledOutcome, dip: list[Any]
+) -> None:
+    """Count a grouped DIP case (``dip`` = ``[hospital_id, points]``) in its month's totals.
+
+    The case's area is its hospital's (``treatment_region``), its month that of
+    ``discharge_date``, its item fund the settled ``fund_pay`` (dip.md 4 and 7).
+    """
+    hospital_id, points = dip
+    key = (outcome.discharge_date[:7], outcome.treatment_region, hospital_id)
+    row = totals.get(key)
+    if row is None:
+        row = totals[key] = [0, 0, 0]
+    row[0] += 1
+    row[1] += points
+    row[2] += outcome.fund_pay
+
+
 def encode_entry(
-    outcome: SettledOutcome, acc: tuple[str, int] | None, src: tuple[str, int, int]
+    outcome: SettledOutcome,
+    acc: tuple[str, int] | None,
+    src: tuple[str, int, int],
+    dip: list[Any] | None = None,
 ) -> bytes:
     """A changelog entry: the input message's coordinates, the accumulator delta, the outcome.
 
     A flat JSON array through orjson: the entry is written once per settled
     claim on the hot path (a dict through ``json.dumps`` cost 9% of the
-    worker's CPU).
+    worker's CPU). Optional parts follow the outcome as one JSON object, by
+    name (only a DIP case has one: ``{"dip": [hospital_id, points]}``).
     """
     key, fen = acc if acc else (None, 0)
-    return encode_record_bytes([src[0], src[1], src[2], key, fen, *outcome])
+    row: list[Any] = [src[0], src[1], src[2], key, fen, *outcome]
+    if dip is not None:
+        row.append({"dip": dip})
+    return encode_record_bytes(row)
 
 
 def decode_entry(value: bytes) -> dict[str, Any]:
-    """``{"src": [topic, partition, offset], "acc": [key, fen] | None, "o": outcome list}``."""
+    """``{"src": [topic, partition, offset], "acc": [key, fen] | None, "o": outcome list,
+    "dip": [hospital_id, points] | None}``."""
     row = orjson.loads(value)
+    extra = row.pop() if type(row[-1]) is dict else {}
     return {
         "src": row[0:3],
         "acc": [row[3], row[4]] if row[3] is not None else None,
         "o": row[5:],
+        "dip": extra.get("dip"),
     }
 
 
@@ -98,18 +133,26 @@ class ShardState(MappingState):
     becomes one pending changelog entry (see module docstring).
     """
 
-    def __init__(self, shard: PartitionShard) -> None:
+    def __init__(
+        self,
+        shard: PartitionShard,
+        dip: Callable[[Claim, SettledOutcome], list[Any] | None] | None = None,
+    ) -> None:
         super().__init__(shard.settled, shard.fund_paid)
         self.shard = shard
+        #: scores a settled in-patient claim's DIP case (streams.dip_tally.DipScorer)
+        self.dip = dip
         self.source: tuple[str, int, int] = ("", 0, 0)
         self._acc: tuple[str, int] | None = None
+        self._claim: Claim | None = None
         self.pending: list[bytes] = []
         self.pending_keys: list[bytes] = []
 
-    def use(self, source: tuple[str, int, int]) -> None:
-        """Set the input message whose settlement follows."""
+    def use(self, source: tuple[str, int, int], claim: Claim | None = None) -> None:
+        """Set the input message (and its validated claim) whose settlement follows."""
         self.source = source
         self._acc = None
+        self._claim = claim
 
     def add_fund_paid(self, person_id: str, year: int, fen: int) -> None:
         super().add_fund_paid(person_id, year, fen)
@@ -119,9 +162,22 @@ class ShardState(MappingState):
         self.shard.settled[outcome.claim_id] = tuple(outcome)
         self.shard.source[outcome.claim_id] = self.source
         add_clearing(self.shard.clearing, outcome)
-        self.pending.append(encode_entry(outcome, self._acc, self.source))
+        dip = None
+        claim = self._claim
+        # Only a settled in-patient claim can be a DIP case: the others pay nothing more.
+        if (
+            self.dip is not None
+            and claim is not None
+            and outcome.claim_type == "inpatient"
+            and claim.claim_id == outcome.claim_id
+        ):
+            dip = self.dip(claim, outcome)
+            if dip is not None:
+                add_dip(self.shard.dip, outcome, dip)
+        self.pending.append(encode_entry(outcome, self._acc, self.source, dip))
         self.pending_keys.append(outcome.claim_id.encode())
         self._acc = None
+        self._claim = None
 
     def take_pending(self) -> list[tuple[bytes, bytes]]:
         """The changelog entries written since the last call, as (key, value)."""

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
         default=Path("var"), description="Local state: broker data, MLflow store, DB."
     )
     policies_dir: Path | None = Field(default=None, description="Policy directory; None = bundled.")
+    dip_dir: Path | None = Field(
+        default=None, description="DIP policy directory (stream and review app); None = bundled."
+    )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; None = sqlite store in data_dir."

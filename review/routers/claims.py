@@ -33,6 +33,17 @@ FRAUD_TYPES = (
 )
 
 
+#: 离院方式 (dip.md section 1); an absent field means 1.
+DISCHARGE_WAYS = {
+    1: "1 · on medical advice",
+    2: "2 · transferred to a hospital",
+    3: "3 · transferred to community care",
+    4: "4 · against medical advice",
+    5: "5 · died",
+    9: "9 · other",
+}
+
+
 def policy_book(request: Request) -> Any:
     """The policies for explanations, loaded once per app on first use."""
     state = request.app.state
@@ -110,6 +121,7 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
             db, claim.hospital_id, claim.hospital_level, request.app.state.peer_cache
         ),
         fraud_types=FRAUD_TYPES,
+        discharge_ways=DISCHARGE_WAYS,
         can_decide=user.role == "supervisor"
         or (
             user.role == "clerk"

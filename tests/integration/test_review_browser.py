@@ -194,3 +194,25 @@ def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
     log = server["log"].read_text()
     assert not ID_NUMBER.search(log)
     assert f"hospital={mask_person_id(typed)}" in log and "Logging error" not in log
+
+
+def test_supervisor_opens_a_hospitals_dip_page_with_numbers(server, browser):
+    base = server["base"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log_in(page, base, "sam")
+    page.click("nav >> text=DIP")
+    page.wait_for_url("**/dip")
+    assert page.locator("[data-k=point_value]").count() >= 1
+    shot(page, "20-dip-areas")
+    # from an area's hospital table to that hospital's DIP page
+    page.locator("tr[data-hospital] a").first.click()
+    page.wait_for_url("**/dip?year=*")
+    number = re.compile(r"-?[0-9]+\.[0-9]{2,4}")
+    for key in ("points", "cmi", "entitlement", "item_fund", "special_review"):
+        text = page.locator(f"[data-k={key}]").first.inner_text().strip()
+        assert number.fullmatch(text), (key, text)
+    assert page.locator("#dip-months tr[data-period]").count() >= 1
+    shot(page, "21-hospital-dip")
+    assert not ID_NUMBER.search(page.content())
+    context.close()

@@ -55,8 +55,13 @@ def stream(
     score: Annotated[bool, typer.Option(help="Score with the champion model.")] = True,
     max_batch: Annotated[int | None, typer.Option(help="Messages per batch.")] = None,
     log_json: Annotated[bool, typer.Option(help="JSON log lines.")] = True,
+    dip: Annotated[
+        Path | None,
+        typer.Option("--dip", help="DIP policy directory (default: DIP_DIR, else bundled)."),
+    ] = None,
 ) -> None:
     """Run a stream worker: settle and score claims from Kafka (several may share a group)."""
+    from dip.errors import DipPolicyError
     from streams.app import create_app, group_id
     from streams.lifecycle import EXIT_DATA_LOST, data_loss_marker, refusal
     from streams.logs import logging_config
@@ -64,13 +69,19 @@ def stream(
     from yibao.settings import get_settings
 
     settings = get_settings()
+    if dip is not None:
+        settings = settings.model_copy(update={"dip_dir": dip})
     refused = refusal(data_loss_marker(settings.data_dir, group_id(app_id)))
     if refused:
         typer.echo(f"yibao stream: refusing to start: {refused}", err=True)
         raise typer.Exit(EXIT_DATA_LOST)
-    app, agent = create_app(
-        settings, app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
-    )
+    try:
+        app, agent = create_app(
+            settings, app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
+        )
+    except DipPolicyError as exc:
+        typer.echo(f"yibao stream: broken DIP policy: {exc}", err=True)
+        raise typer.Exit(2) from None
     worker = StreamWorker(
         app,
         agent,
