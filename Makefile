@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy settlement detection dip
-	$(BIN)/mypy models streams review yibao simulator
+	$(BIN)/mypy models streams review yibao simulator testkit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/settle.py

@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from settlement.jsonio import encode_record
 from streams.broker import create_topics, start_broker
 from streams.replay import replay
-from streams.sample_claims import MALFORMED_LINES, cap_crossing_lines, mixed_claim_lines
 from streams.tables import CHANGELOG_SUFFIX, decode_entry
-from streams.testing import read_topic, start_worker, wait_for_claims
 from streams.topics import SETTLEMENTS, topic_layout
+from testkit.sample_claims import MALFORMED_LINES, cap_crossing_lines, mixed_claim_lines
+from testkit.workers import read_topic, start_worker, wait_for_claims
 
 APP = "kill"
 ROOT = Path(__file__).resolve().parent.parent

@@ -42,7 +42,7 @@ def build(root: Path, n: int, url: str | None = None) -> str:
 
     from review import ingest
     from review.db import make_engine, session_factory, upgrade_head
-    from review.sampledata import add_demo_users, fake_score, make_claims
+    from testkit.review_data import add_demo_users, fake_score, make_claims
 
     if url:  # an external database (PostgreSQL): empty the review tables first
         from review.models import Base
@@ -84,7 +84,7 @@ def main() -> None:
     from fastapi.testclient import TestClient
 
     from review.app import create_app
-    from review.sampledata import demo_password
+    from testkit.review_data import demo_password
     from yibao.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:

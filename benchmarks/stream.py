@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from streams.broker import create_topics, free_port, start_broker  # noqa: E402
-from streams.sample_claims import claim_key_and_topic, make_claims  # noqa: E402
+from streams.routing import claim_key_and_topic  # noqa: E402
 from streams.topics import CLAIM_TOPICS, SETTLEMENTS, topic_layout  # noqa: E402
+from testkit.sample_claims import make_claims  # noqa: E402
 
 PARTITIONS = 4
 

@@ -81,7 +81,7 @@ def main() -> None:
     from stream import encode_claims, produce  # benchmarks/stream.py
 
     from streams.broker import create_topics, start_broker
-    from streams.sample_claims import make_claims
+    from testkit.sample_claims import make_claims
 
     broker = start_broker()
     try:

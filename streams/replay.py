@@ -18,8 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from streams.routing import KIND_HEADER, kind_of
-from streams.sample_claims import claim_key_and_topic
+from streams.routing import KIND_HEADER, claim_key_and_topic, kind_of
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from kafka.errors import KafkaError
 
 from streams.broker import create_topics, free_port, start_broker
 from streams.replay import replay
-from streams.sample_claims import mixed_claim_lines
-from streams.testing import WorkerProcess, read_topic, start_worker
 from streams.topics import SETTLEMENTS, topic_layout
+from testkit.sample_claims import mixed_claim_lines
+from testkit.workers import WorkerProcess, read_topic, start_worker
 from yibao.supervisor import port_open
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]

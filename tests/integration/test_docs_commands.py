@@ -324,8 +324,8 @@ def test_dead_letters_export_fix_and_replay(tmp_path: Path) -> None:
     from simulator.generate import simulate
     from streams.broker import create_topics, start_broker
     from streams.replay import replay
-    from streams.testing import start_worker, wait_for_claims
     from streams.topics import CLAIM_TOPICS, SETTLEMENTS, topic_layout
+    from testkit.workers import start_worker, wait_for_claims
 
     claim, other = list(simulate(SimConfig(seed=5, claims=5)))[:2]
     pid = other["patient"]["person_id"]

@@ -19,8 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from review.app import create_app
-from review.sampledata import build_demo_db, demo_password
 from settlement.money import parse_fen_text
+from testkit.review_data import build_demo_db, demo_password
 from yibao.settings import Settings
 
 ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from review.sampledata import build_demo_db, demo_password
 from settlement.idnumber import mask_person_id
+from testkit.review_data import build_demo_db, demo_password
 
 pytestmark = pytest.mark.integration
 

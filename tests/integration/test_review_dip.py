@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 
 from review.app import create_app
 from review.db import make_engine, session_factory
-from review.sampledata import add_demo_users, demo_password
+from testkit.review_data import add_demo_users, demo_password
 from yibao.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

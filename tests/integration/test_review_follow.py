@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from review.db import make_engine, session_factory, upgrade_head
 from review.follow import follow
 from review.models import Claim, Settlement, StreamOffset
-from review.sampledata import make_dataset
 from streams.broker import create_topics, running_broker
 from streams.topics import CLAIMS_REALTIME, FRAUD_FLAGS, SETTLEMENTS
+from testkit.review_data import make_dataset
 
 pytestmark = pytest.mark.integration
 

@@ -23,10 +23,10 @@ from settlement.jsonio import encode_record
 from settlement.policy_loader import load_policy_dir
 from streams.broker import create_topics, start_broker
 from streams.replay import replay, route
-from streams.sample_claims import MALFORMED_LINES, mixed_claim_lines
 from streams.tables import CHANGELOG_SUFFIX, decode_entry
-from streams.testing import read_topic, start_worker, wait_for_claims
 from streams.topics import CLAIMS_DLQ, SETTLEMENTS, topic_layout
+from testkit.sample_claims import MALFORMED_LINES, mixed_claim_lines
+from testkit.workers import read_topic, start_worker, wait_for_claims
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

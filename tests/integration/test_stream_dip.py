@@ -16,8 +16,8 @@ import pytest
 from streams.broker import create_topics, start_broker
 from streams.replay import replay
 from streams.tables import CHANGELOG_SUFFIX, decode_entry
-from streams.testing import read_topic, start_worker, wait_for_claims
 from streams.topics import SETTLEMENTS, topic_layout
+from testkit.workers import read_topic, start_worker, wait_for_claims
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 CLI = [sys.executable, "-m", "yibao.cli"]

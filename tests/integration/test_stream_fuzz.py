@@ -21,9 +21,9 @@ from settlement.jsonio import encode_record
 from settlement.policy_loader import load_policy_dir
 from streams.broker import create_topics, start_broker
 from streams.replay import replay
-from streams.sample_claims import make_claims
-from streams.testing import read_topic, start_worker
 from streams.topics import SETTLEMENTS, topic_layout
+from testkit.sample_claims import make_claims
+from testkit.workers import read_topic, start_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

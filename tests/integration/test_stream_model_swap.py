@@ -10,8 +10,8 @@ import pytest
 
 from streams.broker import create_topics, start_broker
 from streams.replay import replay
-from streams.testing import read_topic, start_worker
 from streams.topics import FRAUD_FLAGS, topic_layout
+from testkit.workers import read_topic, start_worker
 from tests.claimgen import generate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]

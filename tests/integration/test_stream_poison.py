@@ -21,8 +21,6 @@ from settlement.policy_loader import load_policy_dir
 from streams.broker import create_topics, start_broker
 from streams.replay import replay
 from streams.routing import ORIGIN_HEADER, person_of, person_partition
-from streams.sample_claims import make_claims
-from streams.testing import read_topic, start_worker, wait_for_claims
 from streams.topics import (
     CLAIMS,
     CLAIMS_DLQ,
@@ -31,6 +29,8 @@ from streams.topics import (
     SETTLEMENTS,
     topic_layout,
 )
+from testkit.sample_claims import make_claims
+from testkit.workers import read_topic, start_worker, wait_for_claims
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

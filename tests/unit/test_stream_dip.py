@@ -22,8 +22,8 @@ from settlement.jsonio import decode_claim, encode_record_bytes
 from settlement.policy_loader import load_policy_dir
 from streams.dip_tally import DipScorer, dip_month_records
 from streams.routing import person_partition
-from streams.sample_claims import mixed_claim_lines
 from streams.tables import PartitionShard, ShardState, decode_entry, encode_entry
+from testkit.sample_claims import mixed_claim_lines
 
 BOOK = load_policy_dir(None)
 DIP = load_dip_dir(None)

@@ -21,9 +21,9 @@ from streams.routing import (
     origin_of,
     person_partition,
 )
-from streams.sample_claims import MALFORMED_LINES, make_claims, mixed_claim_lines
 from streams.tables import PartitionShard, ShardState, clearing_totals, decode_entry
 from streams.topics import CLAIMS
+from testkit.sample_claims import MALFORMED_LINES, make_claims, mixed_claim_lines
 
 BOOK = load_policy_dir(None)
 

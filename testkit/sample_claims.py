@@ -137,17 +137,3 @@ def cap_crossing_lines(n: int, seed: int) -> list[bytes]:
         out.append(line)
     out += lines[len(heavy_lines) * step :]
     return out
-
-
-def claim_key_and_topic(claim: object) -> tuple[bytes | None, str]:
-    """Kafka key (person_id) and input topic (the ``claims`` log) for one decoded claim.
-
-    Realtime and inter-city claims go to the same log, so a person's claims keep
-    the order they were sent in. Anything without a person id goes unkeyed: the
-    worker answers it as malformed where it lands.
-    """
-    from streams.routing import person_of
-    from streams.topics import CLAIMS
-
-    person = person_of(claim)
-    return (person.encode("utf-8", "surrogatepass") if person is not None else None), CLAIMS
