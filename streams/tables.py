@@ -1,13 +1,14 @@
 """Changelogged settlement state of the stream worker, one shard per input partition.
 
-The engine's state (settled claims, per-person annual accumulators) plus the
-inter-city clearing totals are kept in memory and made durable through ONE
-compacted changelog topic: one entry per settled claim, keyed by claim_id,
-carrying the outcome *and* its accumulator delta. A claim's effect on every
-table is therefore a single Kafka message, so a crash can never persist
-"settled" without "paid" or the reverse (two tables with two changelog writes,
-as Faust tables would do, could). Accumulators and clearing totals are derived
-from the entries on recovery; applying an entry twice is a no-op.
+The engine's state (settled claims, per-person annual accumulators: fund paid
+and the section-8 year totals) plus the inter-city clearing totals are kept in
+memory and made durable through ONE compacted changelog topic: one entry per
+settled claim, keyed by claim_id, carrying the outcome *and* its delta to
+every accumulator. A claim's effect on every table is therefore a single Kafka
+message, so a crash can never persist "settled" without "paid" or the reverse
+(two tables with two changelog writes, as Faust tables would do, could).
+Accumulators and clearing totals are derived from the entries on recovery;
+applying an entry twice is a no-op.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from typing import Any
 import orjson
 
 from settlement.jsonio import encode_record_bytes
-from settlement.state import MappingState, SettledOutcome, accumulator_key
+from settlement.state import (
+    MappingState,
+    SettledOutcome,
+    YearTotals,
+    accumulator_key,
+    added,
+    outcome_from_stored,
+)
 
 CHANGELOG_SUFFIX = "-state-changelog"
 FENCE_PREFIX = b"__fence__:"
@@ -33,6 +41,8 @@ class PartitionShard:
     #: cyclic GC, whose full passes over 200,000 lists took 90 ms (p99 latency spikes)
     settled: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     fund_paid: dict[str, int] = field(default_factory=dict)
+    #: person:year -> the section-8 year totals (a YearTotals, stored as a plain tuple)
+    totals: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: source (topic, partition, offset) of the message that first settled each claim
     source: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     #: (period, debtor, creditor) -> [fund_pay fen, claims]
@@ -42,8 +52,8 @@ class PartitionShard:
 
     def apply(self, entry: dict[str, Any]) -> bool:
         """Apply one changelog entry; False (and no change) when it was applied already."""
-        outcome = entry["o"]
-        claim_id = outcome[0]
+        outcome = outcome_from_stored(entry["o"])
+        claim_id = outcome.claim_id
         if claim_id in self.settled:
             return False
         self.settled[claim_id] = tuple(outcome)
@@ -51,8 +61,16 @@ class PartitionShard:
         acc = entry.get("acc")
         if acc:
             key, fen = acc
-            self.fund_paid[key] = self.fund_paid.get(key, 0) + fen
-        add_clearing(self.clearing, SettledOutcome(*outcome))
+            if fen:
+                self.fund_paid[key] = self.fund_paid.get(key, 0) + fen
+            delta = entry.get("totals")
+            if delta:
+                stored = self.totals.get(key)
+                now = YearTotals(*delta)
+                if stored is not None:
+                    now = added(YearTotals(*stored), now)
+                self.totals[key] = tuple(now)
+        add_clearing(self.clearing, outcome)
         return True
 
 
@@ -68,23 +86,38 @@ def add_clearing(totals: dict[tuple[str, str, str], list[int]], outcome: Settled
     row[1] += 1
 
 
-def encode_entry(outcome: SettledOutcome, acc: tuple[str, int] | None, src: tuple) -> bytes:
-    """A changelog entry: the input message's coordinates, the accumulator delta, the outcome.
+def encode_entry(
+    outcome: SettledOutcome,
+    acc: tuple[str, int] | None,
+    src: tuple,
+    totals: YearTotals | None = None,
+) -> bytes:
+    """A changelog entry: the input message's coordinates, the accumulator deltas, the outcome.
 
-    A flat JSON array through orjson: the entry is written once per settled
-    claim on the hot path (a dict through ``json.dumps`` cost 9% of the
-    worker's CPU).
+    ``[topic, partition, offset, key, fen, *outcome]``; when the claim also
+    changes the person's section-8 year totals, ``fen`` is the list ``[fen,
+    *totals delta]`` instead of a number (so entries of policies without
+    section 8 stay as they were). A flat JSON array through orjson: the entry
+    is written once per settled claim on the hot path (a dict through
+    ``json.dumps`` cost 9% of the worker's CPU).
     """
     key, fen = acc if acc else (None, 0)
-    return encode_record_bytes([src[0], src[1], src[2], key, fen, *outcome])
+    deltas: Any = fen if totals is None else [fen, *totals]
+    return encode_record_bytes([src[0], src[1], src[2], key, deltas, *outcome])
 
 
 def decode_entry(value: bytes) -> dict[str, Any]:
-    """``{"src": [topic, partition, offset], "acc": [key, fen] | None, "o": outcome list}``."""
+    """``{"src": [topic, partition, offset], "acc": [key, fen] | None, "totals": [6 ints] |
+    None, "o": outcome list}``."""
     row = orjson.loads(value)
+    deltas = row[4]
+    totals = None
+    if isinstance(deltas, list):
+        deltas, totals = deltas[0], deltas[1:]
     return {
         "src": row[0:3],
-        "acc": [row[3], row[4]] if row[3] is not None else None,
+        "acc": [row[3], deltas] if row[3] is not None else None,
+        "totals": totals,
         "o": row[5:],
     }
 
@@ -92,15 +125,17 @@ def decode_entry(value: bytes) -> dict[str, Any]:
 class ShardState(MappingState):
     """The engine's ``SettlementState`` over one shard, recording what must be logged.
 
-    ``Settler.settle_claim`` calls ``add_fund_paid`` then ``remember``; the pair
-    becomes one pending changelog entry (see module docstring).
+    ``Settler.settle_claim`` calls ``add_fund_paid`` and ``add_year_totals``
+    (each when there is something to add) then ``remember``; together they
+    become one pending changelog entry (see module docstring).
     """
 
     def __init__(self, shard: PartitionShard) -> None:
-        super().__init__(shard.settled, shard.fund_paid)
+        super().__init__(shard.settled, shard.fund_paid, shard.totals)
         self.shard = shard
         self.source: tuple[str, int, int] = ("", 0, 0)
         self._acc: tuple[str, int] | None = None
+        self._totals: YearTotals | None = None
         self.pending: list[bytes] = []
         self.pending_keys: list[bytes] = []
 
@@ -108,18 +143,26 @@ class ShardState(MappingState):
         """Set the input message whose settlement follows."""
         self.source = source
         self._acc = None
+        self._totals = None
 
     def add_fund_paid(self, person_id: str, year: int, fen: int) -> None:
         super().add_fund_paid(person_id, year, fen)
         self._acc = (accumulator_key(person_id, year), fen)
 
+    def add_year_totals(self, person_id: str, year: int, delta: YearTotals) -> None:
+        super().add_year_totals(person_id, year, delta)
+        if self._acc is None:
+            self._acc = (accumulator_key(person_id, year), 0)
+        self._totals = delta
+
     def remember(self, outcome: SettledOutcome) -> None:
         self.shard.settled[outcome.claim_id] = tuple(outcome)
         self.shard.source[outcome.claim_id] = self.source
         add_clearing(self.shard.clearing, outcome)
-        self.pending.append(encode_entry(outcome, self._acc, self.source))
+        self.pending.append(encode_entry(outcome, self._acc, self.source, self._totals))
         self.pending_keys.append(outcome.claim_id.encode())
         self._acc = None
+        self._totals = None
 
     def take_pending(self) -> list[tuple[bytes, bytes]]:
         """The changelog entries written since the last call, as (key, value)."""

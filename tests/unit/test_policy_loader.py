@@ -267,5 +267,5 @@ def test_a_catalogue_file_needs_a_region_in_its_name(tmp_path: Path) -> None:
     (tmp_path / "guangzhou.catalogue.csv").write_text(
         "code,category,self_pay,price_ceiling,effective_from\n", encoding="utf-8"
     )
-    with pytest.raises(PolicyError, match="named <region>.catalogue.csv"):
+    with pytest.raises(PolicyError, match=r"named <region>\.catalogue\.csv"):
         load_policy_dir(tmp_path)

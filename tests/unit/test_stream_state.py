@@ -48,10 +48,15 @@ def test_one_changelog_entry_per_settled_claim_carries_its_accumulator_delta():
         entry = decode_entry(value)
         assert entry["o"][0] == rec["claim_id"]
         fen = int(rec["fund_pay"].replace(".", ""))
-        if rec["claim_type"] != "ltc" and fen:
+        if rec["claim_type"] == "inpatient":  # every admission counts (spec 8.5)
             assert entry["acc"][1] == fen
+            assert entry["totals"] == [1, int(rec["deductible"].replace(".", "")), 0, 0, 0, 0]
+        elif rec["claim_type"] == "outpatient" and fen:
+            assert entry["acc"][1] == fen
+            assert entry["totals"] is None
         else:
             assert entry["acc"] is None
+            assert entry["totals"] is None
 
 
 def test_recovery_from_the_changelog_rebuilds_the_same_state_and_is_idempotent():
@@ -62,6 +67,7 @@ def test_recovery_from_the_changelog_rebuilds_the_same_state_and_is_idempotent()
     assert not any(recovered.apply(decode_entry(v)) for v in entries)  # applied twice: no-op
     assert recovered.settled == live.settled
     assert recovered.fund_paid == live.fund_paid
+    assert recovered.totals == live.totals
     assert recovered.source == live.source
     assert recovered.clearing == live.clearing
 
@@ -163,3 +169,16 @@ def test_settled_outcome_round_trips_through_the_entry():
     for v in entries:
         outcome = SettledOutcome(*decode_entry(v)["o"])
         assert tuple(outcome) == shard.settled[outcome.claim_id]
+
+
+def test_an_entry_written_before_section_8_is_read_with_zero_new_amounts():
+    src_acc = ["claims.realtime", 0, 5, "441800198001010012:2026", 801068]
+    head = ["OLD-1", "inpatient", "2026-03-05", False, "441800", "441800", "441800@2026-01-01"]
+    amounts = [1000000, 0, 1000000, 600000, 8522, 801068, 0, 198932]  # 15 outcome fields
+    old = json.dumps([*src_acc, *head, *amounts]).encode()
+    shard = PartitionShard()
+    assert shard.apply(decode_entry(old))
+    outcome = SettledOutcome(*shard.settled["OLD-1"])
+    assert (outcome.over_price, outcome.ci_pay, outcome.ma_pay) == (0, 0, 0)
+    assert outcome.patient_pay == 198932
+    assert shard.fund_paid == {"441800198001010012:2026": 801068}
