@@ -269,3 +269,17 @@ def test_a_catalogue_file_needs_a_region_in_its_name(tmp_path: Path) -> None:
     )
     with pytest.raises(PolicyError, match=r"named <region>\.catalogue\.csv"):
         load_policy_dir(tmp_path)
+
+
+def test_every_bundled_version_names_its_source() -> None:
+    book = load_policy_dir(bundled_policy_dir())
+    for region in book.regions.values():
+        for version in region.versions:
+            assert version.provenance, f"{version.label} has no source (spec 8.0)"
+    from datetime import date
+
+    qingyuan = book.version_for("441800", date(2027, 3, 5))
+    assert qingyuan is not None and qingyuan.provenance == "illustrative"
+    assert qingyuan.schemes["employee"].categories["retired"].inpatient is not None
+    assert qingyuan.schemes["resident"].critical_illness is not None
+    assert not book.catalogues  # a bundled catalogue would round every claim treated there per item
