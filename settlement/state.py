@@ -166,7 +166,7 @@ class CompactMemoryState:
     def __init__(self) -> None:
         self._settled: dict[str, bytes] = {}
         self._fund_paid: dict[str, int] = {}
-        self._totals: dict[str, YearTotals] = {}
+        self._totals: dict[str, list[int]] = {}  # a YearTotals as a mutable list
         self._labels: list[str] = []
         self._label_index: dict[str, int] = {}
 
@@ -209,11 +209,19 @@ class CompactMemoryState:
         self._fund_paid[key] = self._fund_paid.get(key, 0) + fen
 
     def year_totals(self, person_id: str, year: int) -> YearTotals:
-        return self._totals.get(accumulator_key(person_id, year), NO_TOTALS)
+        totals = self._totals.get(accumulator_key(person_id, year))
+        return NO_TOTALS if totals is None else YearTotals(*totals)
 
     def add_year_totals(self, person_id: str, year: int, delta: YearTotals) -> None:
+        # in place: every in-patient claim adds here, also under plain policies
         key = accumulator_key(person_id, year)
-        self._totals[key] = added(self._totals.get(key, NO_TOTALS), delta)
+        totals = self._totals.get(key)
+        if totals is None:
+            self._totals[key] = list(delta)
+            return
+        for index, value in enumerate(delta):
+            if value:
+                totals[index] += value
 
 
 class SpillingState(CompactMemoryState):
