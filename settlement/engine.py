@@ -32,6 +32,7 @@ from settlement.state import (
 SETTLED = "settled"
 REJECTED = "rejected"
 DUPLICATE = "duplicate"
+ZERO_YUAN = "0.00"
 
 
 def compute_settlement(
@@ -222,9 +223,10 @@ def settlement_record(outcome: SettledOutcome, status: str = SETTLED) -> dict[st
         "ratio": format_ratio(outcome.ratio),
         "fund_pay": format_fen(outcome.fund_pay),
         "over_cap": format_fen(outcome.over_cap),
-        "over_price": format_fen(outcome.over_price),
-        "ci_pay": format_fen(outcome.ci_pay),
-        "ma_pay": format_fen(outcome.ma_pay),
+        # most policies use no section 8: skip formatting the zeros
+        "over_price": format_fen(outcome.over_price) if outcome.over_price else ZERO_YUAN,
+        "ci_pay": format_fen(outcome.ci_pay) if outcome.ci_pay else ZERO_YUAN,
+        "ma_pay": format_fen(outcome.ma_pay) if outcome.ma_pay else ZERO_YUAN,
         "patient_pay": format_fen(outcome.patient_pay),
         "errors": [],
     }
