@@ -49,8 +49,11 @@ def load_catalogue_file(path: str | Path) -> Catalogue:
     except csv.Error as exc:
         raise PolicyError(file, "", f"is not valid CSV: {exc}") from None
     if not lines or tuple(lines[0]) != CATALOGUE_HEADER:
+        hint = ""
+        if lines and lines[0] and lines[0][0].startswith("\ufeff"):
+            hint = " (the file starts with a byte-order mark: save it as UTF-8 without one)"
         raise PolicyError(
-            file, "line 1", f"the header must be exactly {','.join(CATALOGUE_HEADER)}"
+            file, "line 1", f"the header must be exactly {','.join(CATALOGUE_HEADER)}{hint}"
         )
     rows: dict[str, list[CatalogueRow]] = {}
     seen: dict[tuple[str, date], int] = {}

@@ -283,3 +283,15 @@ def test_every_bundled_version_names_its_source() -> None:
     assert qingyuan.schemes["employee"].categories["retired"].inpatient is not None
     assert qingyuan.schemes["resident"].critical_illness is not None
     assert not book.catalogues  # a bundled catalogue would round every claim treated there per item
+
+
+def test_a_catalogue_saved_with_a_byte_order_mark_is_refused_saying_so(tmp_path: Path) -> None:
+    (tmp_path / "440100.yaml").write_text(
+        (Path(__file__).parent / "golden_policies" / "440100.yaml").read_text(), encoding="utf-8"
+    )
+    (tmp_path / "440100.catalogue.csv").write_text(
+        "\ufeffcode,category,self_pay,price_ceiling,effective_from\nX1,B,0.3,,2026-01-01\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError, match="byte-order mark"):
+        load_policy_dir(tmp_path)
