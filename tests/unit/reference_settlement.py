@@ -3,7 +3,8 @@
 Written from the spec's text (sections 4 and 8) without the engine's code, to
 cross-check it in property tests. Valid claims only: validation is covered by
 the golden cases. A policy is plain data as ``yaml.safe_load`` gives it (one
-version per region); a catalogue is a list of row dicts of CSV text.
+version per region, or a list of dated versions); a catalogue is a list of
+row dicts of CSV text.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ def rounded(value: Decimal) -> Decimal:
 
 def dec(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def version_on(versions: Any, day: str) -> dict[str, Any]:
+    """One version (a dict), or of a list the latest effective_from on or before ``day``."""
+    if isinstance(versions, dict):
+        return versions
+    in_force = [v for v in versions if str(v["effective_from"]) <= day]
+    return max(in_force, key=lambda v: str(v["effective_from"]))
 
 
 def catalogue_row(rows: list[dict[str, str]], code: str, day: str) -> dict[str, str] | None:
@@ -89,7 +98,7 @@ def reference_settle(
             out.append({**first[claim["claim_id"]], "status": "duplicate"})
             continue
         patient, hospital = claim["patient"], claim["hospital"]
-        version = policy[patient["insured_region"]]
+        version = version_on(policy[patient["insured_region"]], claim["discharge_date"])
         default_share = dec(version["category_b_self_pay"])
         catalogue = catalogues.get(hospital["region"])
         total = sum((dec(i["amount"]) for i in claim["items"]), ZERO)

@@ -27,7 +27,7 @@ from settlement.money import parse_fen_text
 from settlement.policy_loader import load_policy_dir
 from settlement.state import CompactMemoryState, SpillingState
 
-from .reference_settlement import reference_settle
+from .reference_settlement import reference_settle, version_on
 
 AMOUNTS = (
     "total",
@@ -236,7 +236,13 @@ def claims(draw: st.DrawFn, claim_id: str) -> dict[str, Any]:
 def worlds(
     draw: st.DrawFn,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]], list[dict[str, Any]]]:
-    policy = {"441800": draw(versions()), "440100": draw(versions())}
+    # one or two dated versions per region: 8.5 counts admissions across versions
+    policy = {}
+    for region in ("441800", "440100"):
+        dated = [draw(versions())]
+        if draw(st.booleans()):
+            dated.append({**draw(versions()), "effective_from": "2026-07-01"})
+        policy[region] = dated
     catalogues = {
         region: draw(catalogue_rows())
         for region in ("441800", "440100", "440300")
@@ -250,8 +256,8 @@ def worlds(
 
 
 def load(policy: dict[str, Any], catalogues: dict[str, list[dict[str, str]]], folder: Path):  # type: ignore[no-untyped-def]
-    for region, version in policy.items():
-        document = {"region": region, "versions": [version]}
+    for region, dated in policy.items():
+        document = {"region": region, "versions": dated}
         (folder / f"{region}.yaml").write_text(
             yaml.safe_dump(document, sort_keys=False), encoding="utf-8"
         )
@@ -300,7 +306,7 @@ def test_engine_agrees_with_the_reference_on_section_8(world: Any) -> None:
             continue
         claim = by_id[record["claim_id"]]
         patient = claim["patient"]
-        version = policy[patient["insured_region"]]
+        version = version_on(policy[patient["insured_region"]], claim["discharge_date"])
         scheme = version["schemes"][patient["scheme"]]
         pid = patient["person_id"]
         if claim["claim_type"] != "ltc":
