@@ -28,6 +28,7 @@ COMPILED_MODULES = [
     "settlement/errors.py",
     "settlement/idnumber.py",
     "settlement/jsonio.py",
+    "settlement/layers.py",
     "settlement/money.py",
     "settlement/policy.py",
     "settlement/state.py",

@@ -6,12 +6,19 @@ measured in this run on alternating blocks so both see the same machine load;
 then the peak memory of settling at two input sizes (in child processes) to
 show memory stays flat as the input grows.
 
-    python benchmarks/settle.py [--claims 1000000] [--input FILE]
+    python benchmarks/settle.py [--claims 1000000] [--input FILE] [--section8]
+
+``--section8`` settles the same claims under policies that use every feature
+of spec section 8 (a catalogue for every treatment region, level ratios and
+bands, categories, 8.5 deductibles, filing categories, ltc co-payment,
+critical illness, assistance), with a third of the generated patients
+retired and a third on assistance, to compare with the plain policies.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import itertools
 import json
@@ -40,7 +47,13 @@ def person_id(rng: random.Random) -> str:
     return first + check_character(first)
 
 
-def write_claims(path: Path, count: int, seed: int = 7, people_count: int | None = None) -> None:
+def write_claims(
+    path: Path,
+    count: int,
+    seed: int = 7,
+    people_count: int | None = None,
+    section8: bool = False,
+) -> None:
     """Write ``count`` plausible claims (about 1 in 100 broken) to ``path``.
 
     ``people_count`` insured persons claim (default one per five claims).
@@ -64,6 +77,7 @@ def write_claims(path: Path, count: int, seed: int = 7, people_count: int | None
                     "scheme": rng.choice(("employee", "resident")),
                     "insured_region": insured,
                     "intercity_registered": rng.random() < 0.5,
+                    **(section8_patient(pid, rng) if section8 else {}),
                 },
                 "hospital": {
                     "hospital_id": f"H{rng.randint(1, 300):04d}",
@@ -95,6 +109,91 @@ def write_claims(path: Path, count: int, seed: int = 7, people_count: int | None
             out.write(line + "\n")
 
 
+def section8_patient(pid: str, rng: random.Random) -> dict[str, str]:
+    """Section-8 patient fields: a third retired, a third on assistance, some filed."""
+    fields = {}
+    bucket = int(pid[-4:-1]) % 3
+    if bucket == 1:
+        fields["category"] = "retired"
+    elif bucket == 2:
+        fields["assistance"] = "dibao"
+    if rng.random() < 0.3:
+        fields["intercity_filing"] = rng.choice(("long_term", "referral", "emergency", "temporary"))
+    return fields
+
+
+SECTION8_VERSION: dict = {
+    "effective_from": "2020-01-01",
+    "source": "illustrative",
+    "category_b_self_pay": 0.10,
+    "intercity_unregistered_reduction": 0.10,
+    "ltc_per_diem": {
+        "institutional": {"per_diem": 135, "ratio": 0.75},
+        "home": {"per_diem": 100, "ratio": 0.75},
+    },
+    "intercity_filing": {
+        "long_term": {"subtract": 0},
+        "referral": {"subtract": 0.05},
+        "temporary": {"multiply": 0.8},
+        "none": {"subtract": 0.2},
+    },
+    "assistance": {"dibao": {"threshold": 500, "ratio": 0.7, "annual_cap": 30000}},
+}
+SECTION8_SCHEME: dict = {
+    "annual_cap": 500000,
+    "inpatient": {
+        "bands": [
+            {"up_to": 2000, "ratio": {1: 0.90, 2: 0.85, 3: 0.80}},
+            {"up_to": None, "ratio": 0.90},
+        ],
+        "deductible": {1: 300, 2: 600, 3: 1000},
+        "deductible_repeat_factor": 0.5,
+        "deductible_year_max": 1500,
+    },
+    "outpatient": {"ratio": {1: 0.75, 2: 0.70, 3: 0.65}, "deductible": {1: 0, 2: 0, 3: 0}},
+    "categories": {
+        "retired": {
+            "inpatient": {
+                "ratio": {1: 0.95, 2: 0.92, 3: 0.90},
+                "deductible": {1: 200, 2: 400, 3: 800},
+            },
+            "annual_cap": 600000,
+        }
+    },
+    "critical_illness": {
+        "threshold": 3000,
+        "bands": [{"up_to": 20000, "ratio": 0.6}, {"up_to": None, "ratio": 0.7}],
+        "annual_cap": 400000,
+    },
+}
+
+
+def write_section8_policies(folder: Path) -> Path:
+    """Policies of REGIONS using every section-8 feature, and a catalogue for each."""
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # one copy per scheme: a dict shared by both would be dumped as a YAML
+    # alias, which the strict loader refuses
+    schemes = {
+        "employee": copy.deepcopy(SECTION8_SCHEME),
+        "resident": copy.deepcopy(SECTION8_SCHEME),
+    }
+    version = {**SECTION8_VERSION, "schemes": schemes}
+    rows = "".join(
+        f"I{n:04d},{'C' if n % 11 == 0 else 'B'},{'0.30' if n % 4 == 1 else ''},"
+        f"{'' if n % 3 else '500.00'},2020-01-01\n"
+        for n in range(1, 1000, 2)
+    )
+    for region in REGIONS:
+        document = {"region": region, "versions": [version]}
+        (folder / f"{region}.yaml").write_text(yaml.safe_dump(document, sort_keys=False), "utf-8")
+        (folder / f"{region}.catalogue.csv").write_text(
+            "code,category,self_pay,price_ceiling,effective_from\n" + rows, "utf-8"
+        )
+    return folder
+
+
 class _NullSink:
     """Discards output but keeps the cost of a text write call."""
 
@@ -124,7 +223,9 @@ def settle_block(settler: Settler, lines: list[bytes]) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(path: Path, block: int = 20_000) -> tuple[int, float, float, list[float]]:
+def interleaved(
+    path: Path, block: int = 20_000, policies: Path | None = None
+) -> tuple[int, float, float, list[float]]:
     """Time floor and settle on alternating blocks of the same lines.
 
     The machine is shared: load changes over minutes, so timing the floor and
@@ -132,7 +233,7 @@ def interleaved(path: Path, block: int = 20_000) -> tuple[int, float, float, lis
     Alternating blocks (and which goes first) puts both under the same load.
     Returns (lines, floor seconds, settle seconds, per-block ratios).
     """
-    settler = Settler(load_policy_dir(), SpillingState())  # the state `yibao settle` uses
+    settler = Settler(load_policy_dir(policies), SpillingState())  # as `yibao settle`
     count = floor_total = settle_total = 0.0
     ratios: list[float] = []
     with path.open("rb") as source:
@@ -170,14 +271,18 @@ def main() -> None:
         "--input", type=Path, help="an existing claims file instead of a generated one"
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory comparison")
+    parser.add_argument(
+        "--section8", action="store_true", help="policies and patients using spec section 8"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.input
         if path is None:
             path = Path(tmp) / "claims.jsonl"
             print(f"generating {args.claims:,} claims ...", flush=True)
-            write_claims(path, args.claims)
-        count, floor, settle, ratios = interleaved(path)
+            write_claims(path, args.claims, section8=args.section8)
+        policies = write_section8_policies(Path(tmp) / "policies") if args.section8 else None
+        count, floor, settle, ratios = interleaved(path, policies=policies)
         print(f"claims:             {count:,}")
         print(f"json floor:         {floor:.2f} s  ({count / floor:,.0f} lines/s)")
         print(f"settle:             {settle:.2f} s  ({count / settle:,.0f} claims/s)")

@@ -1,7 +1,7 @@
-"""Settling claims (spec section 4) and building settlement records (section 6).
+"""Settling claims (spec sections 4 and 8) and building settlement records (section 6).
 
 :func:`compute_settlement` is the pure formula for one valid claim given the
-fund already paid to the person this year. :class:`Settler` adds what must be
+person's accumulators for the year. :class:`Settler` adds what must be
 remembered between claims: duplicates and annual accumulators.
 """
 
@@ -12,53 +12,139 @@ from typing import Any
 from settlement.claim import Claim, parse_claim
 from settlement.errors import MALFORMED, ClaimIssue
 from settlement.jsonio import MAX_DOCUMENT_BYTES, decode_claim, malformed_message
+from settlement.layers import (
+    assistance_pay,
+    band_sum,
+    critical_illness_pay,
+    reduced_ratio,
+    shown_ratio,
+)
 from settlement.money import RATIO_ONE, format_fen, format_ratio, round_ratio
-from settlement.policy import PolicyBook, PolicyVersion
-from settlement.state import CompactMemoryState, SettledOutcome, SettlementState
+from settlement.policy import Catalogue, FilingReduction, PolicyBook, PolicyVersion
+from settlement.state import (
+    NO_TOTALS,
+    CompactMemoryState,
+    SettledOutcome,
+    SettlementState,
+    YearTotals,
+)
 
 SETTLED = "settled"
 REJECTED = "rejected"
 DUPLICATE = "duplicate"
+ZERO_YUAN = "0.00"
 
 
 def compute_settlement(
-    claim: Claim, policy: PolicyVersion, fund_paid_this_year: int
-) -> SettledOutcome:
-    """Settle one valid claim under ``policy`` (spec section 4, steps 3 to 10).
+    claim: Claim,
+    policy: PolicyVersion,
+    fund_paid_this_year: int,
+    totals: YearTotals = NO_TOTALS,
+    catalogue: Catalogue | None = None,
+) -> tuple[SettledOutcome, YearTotals]:
+    """Settle one valid claim under ``policy`` (spec section 4, steps 3 to 10, and section 8).
 
     Args:
         claim: a validated claim.
         policy: the insured region's version in force on the discharge date.
         fund_paid_this_year: the person's fund-paid accumulator for the
             discharge year before this claim (ignored for ltc).
+        totals: the person's other accumulators for the year before this
+            claim (section 8.5, 8.8, 8.9; ignored for ltc).
+        catalogue: the treatment region's catalogue (section 8.4), if any.
 
     Returns:
-        The outcome, all amounts in fen and the ratio in ten-thousandths.
+        The outcome, all amounts in fen and the ratio in ten-thousandths, and
+        the claim's change to ``totals`` (``NO_TOTALS`` when none).
     """
-    total = category_b = category_c = 0
-    for item in claim.items:
-        total += item.amount_fen
-        if item.category == "B":
-            category_b += item.amount_fen
-        elif item.category == "C":
-            category_c += item.amount_fen
-    category_self_pay = category_c + round_ratio(category_b, policy.category_b_self_pay)
-    eligible = total - category_self_pay
-    if claim.claim_type == "ltc":
-        per_diem = policy.ltc_per_diem_fen[claim.ltc_setting]  # type: ignore[index]
-        fund_pay = min(eligible, claim.ltc_days * per_diem)  # type: ignore[operator]
-        deductible, ratio, over_cap = 0, RATIO_ONE, 0
+    over_price = 0
+    if catalogue is None:
+        total = category_b = category_c = 0
+        for item in claim.items:
+            total += item.amount_fen
+            if item.category == "B":
+                category_b += item.amount_fen
+            elif item.category == "C":
+                category_c += item.amount_fen
+        category_self_pay = category_c + round_ratio(category_b, policy.category_b_self_pay)
     else:
+        total, category_self_pay, over_price = catalogue_amounts(claim, policy, catalogue)
+    eligible = total - category_self_pay
+    ci_pay = ma_pay = 0
+    delta = NO_TOTALS
+    if claim.claim_type == "ltc":
+        setting: str = claim.ltc_setting  # type: ignore[assignment]
+        ceiling = claim.ltc_days * policy.ltc_per_diem_fen[setting]  # type: ignore[operator]
+        ltc_ratio = policy.ltc_ratio.get(setting)
+        if ltc_ratio is None:
+            fund_pay = min(eligible, ceiling)
+            ratio = RATIO_ONE
+        else:  # spec 8.7: a co-payment, then the daily cap
+            fund_pay = min(round_ratio(eligible, ltc_ratio), ceiling)
+            ratio = ltc_ratio
+        deductible, over_cap = 0, 0
+    else:
+        inpatient = claim.claim_type == "inpatient"
         scheme = policy.schemes[claim.scheme]
         rule = scheme.rule_for(claim.claim_type)
-        deductible = min(eligible, rule.deductible_fen[claim.hospital_level])
-        ratio = rule.ratio
-        if claim.intercity and not claim.intercity_registered:
-            ratio = max(0, ratio - policy.intercity_unregistered_reduction)
-        payable = round_ratio(eligible - deductible, ratio)
-        fund_pay = min(payable, max(0, scheme.annual_cap_fen - fund_paid_this_year))
+        cap = scheme.annual_cap_fen
+        if claim.category is not None and scheme.categories:  # spec 8.3
+            person_category = scheme.categories.get(claim.category)
+            if person_category is not None:
+                block = person_category.inpatient if inpatient else person_category.outpatient
+                if block is not None:
+                    rule = block
+                if person_category.annual_cap_fen is not None:
+                    cap = person_category.annual_cap_fen
+        level = claim.hospital_level
+        base = rule.deductible_fen[level]
+        if inpatient and totals.admissions and rule.deductible_repeat_factor is not None:
+            base = round_ratio(base, rule.deductible_repeat_factor)  # spec 8.5
+        deductible = min(eligible, base)
+        if inpatient and rule.deductible_year_max_fen is not None:
+            left = rule.deductible_year_max_fen - totals.deductibles
+            deductible = min(deductible, left if left > 0 else 0)
+        filing: FilingReduction | None = None
+        subtract = 0
+        if claim.intercity:
+            if policy.intercity_filing is None:
+                if not claim.intercity_registered:
+                    subtract = policy.intercity_unregistered_reduction
+            else:  # spec 8.6
+                name = claim.intercity_filing
+                if name is None:
+                    name = "long_term" if claim.intercity_registered else "none"
+                filing = policy.intercity_filing.get(name)
+        b = eligible - deductible
+        if rule.bands is None:
+            ratio = reduced_ratio(rule.ratio_at(level), filing, subtract)
+            payable = round_ratio(b, ratio)
+        else:  # spec 8.2
+            payable = (band_sum(rule.bands, 0, b, level, filing, subtract) + 5000) // 10000
+            ratio = shown_ratio(payable, b)
+        left = cap - fund_paid_this_year
+        fund_pay = min(payable, left if left > 0 else 0)
         over_cap = payable - fund_pay
-    return SettledOutcome(
+        ci_base = ma_base = 0
+        critical = scheme.critical_illness
+        if critical is not None:  # spec 8.8
+            ci_base = eligible - fund_pay
+            ci_pay = critical_illness_pay(critical, ci_base, totals.ci_base, totals.ci_paid)
+        if claim.assistance is not None and policy.assistance:  # spec 8.9
+            assistance = policy.assistance.get(claim.assistance)
+            if assistance is not None:
+                ma_base = eligible - fund_pay - ci_pay
+                ma_pay = assistance_pay(assistance, ma_base, totals.ma_base, totals.ma_paid)
+        if inpatient or critical is not None or ma_base or ma_pay:
+            delta = YearTotals(
+                1 if inpatient else 0,
+                deductible if inpatient else 0,
+                ci_base,
+                ci_pay,
+                ma_base,
+                ma_pay,
+            )
+    outcome = SettledOutcome(
         claim.claim_id,
         claim.claim_type,
         claim.discharge_date.isoformat(),
@@ -73,8 +159,50 @@ def compute_settlement(
         ratio,
         fund_pay,
         over_cap,
-        total - fund_pay,
+        over_price,
+        ci_pay,
+        ma_pay,
+        total - fund_pay - ci_pay - ma_pay,
     )
+    return outcome, delta
+
+
+def catalogue_amounts(
+    claim: Claim, policy: PolicyVersion, catalogue: Catalogue
+) -> tuple[int, int, int]:
+    """``(total, category_self_pay, over_price)`` with the treatment place's catalogue (8.4).
+
+    Category-B shares are rounded per item, for every item of a claim treated
+    in a region with a catalogue (items without a row in force included).
+    """
+    total = self_pay = over_price = 0
+    day = claim.discharge_date
+    default_share = policy.category_b_self_pay
+    for item in claim.items:
+        amount = item.amount_fen
+        total += amount
+        row = catalogue.row_on(item.code, day)
+        over = 0
+        if row is None:
+            category = item.category
+            share = default_share
+        else:
+            category = row.category
+            share = default_share if row.self_pay is None else row.self_pay
+            if row.price_ceiling_fen is not None:
+                units = item.quantity if item.quantity is not None else 1
+                over = amount - row.price_ceiling_fen * units
+                if over < 0:
+                    over = 0
+        if category == "C":
+            self_pay += amount
+        elif category == "B":
+            self_pay += round_ratio(amount - over, share) + over
+            over_price += over
+        else:
+            self_pay += over
+            over_price += over
+    return total, self_pay, over_price
 
 
 def settlement_record(outcome: SettledOutcome, status: str = SETTLED) -> dict[str, Any]:
@@ -95,6 +223,10 @@ def settlement_record(outcome: SettledOutcome, status: str = SETTLED) -> dict[st
         "ratio": format_ratio(outcome.ratio),
         "fund_pay": format_fen(outcome.fund_pay),
         "over_cap": format_fen(outcome.over_cap),
+        # most policies use no section 8: skip formatting the zeros
+        "over_price": format_fen(outcome.over_price) if outcome.over_price else ZERO_YUAN,
+        "ci_pay": format_fen(outcome.ci_pay) if outcome.ci_pay else ZERO_YUAN,
+        "ma_pay": format_fen(outcome.ma_pay) if outcome.ma_pay else ZERO_YUAN,
         "patient_pay": format_fen(outcome.patient_pay),
         "errors": [],
     }
@@ -153,11 +285,18 @@ class Settler:
             policy = self.book.version_for(claim.insured_region, claim.discharge_date)
             if policy is None:
                 raise ValueError(f"claim {claim.claim_id}: no policy in force")
-        year = claim.discharge_date.year
-        counts_to_cap = claim.claim_type != "ltc"
-        paid = state.fund_paid(claim.person_id, year) if counts_to_cap else 0
-        outcome = compute_settlement(claim, policy, paid)
-        if counts_to_cap and outcome.fund_pay:
-            state.add_fund_paid(claim.person_id, year, outcome.fund_pay)
+        catalogues = self.book.catalogues
+        catalogue = catalogues.get(claim.hospital_region) if catalogues else None
+        if claim.claim_type == "ltc":  # outside every accumulator
+            outcome, _ = compute_settlement(claim, policy, 0, NO_TOTALS, catalogue)
+        else:
+            person, year = claim.person_id, claim.discharge_date.year
+            paid = state.fund_paid(person, year)
+            totals = state.year_totals(person, year) if policy.reads_year_totals else NO_TOTALS
+            outcome, delta = compute_settlement(claim, policy, paid, totals, catalogue)
+            if outcome.fund_pay:
+                state.add_fund_paid(person, year, outcome.fund_pay)
+            if delta is not NO_TOTALS:
+                state.add_year_totals(person, year, delta)
         state.remember(outcome)
         return settlement_record(outcome)

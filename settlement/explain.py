@@ -107,5 +107,8 @@ def explain_settlement(
             cap_param,
         )
         step("over_cap", "payable amount the fund did not pay because of the annual cap", cap_param)
-    step("patient_pay", "total minus fund pay")
+    step(
+        "patient_pay",
+        "total minus fund pay, critical-illness pay and assistance pay",
+    )
     return steps

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from settlement.catalogue_loader import CATALOGUE_SUFFIX, load_catalogue_file
 from settlement.errors import PolicyError
 from settlement.money import (
     MAX_NUMBER_CHARS,
@@ -27,10 +28,16 @@ from settlement.money import (
 )
 from settlement.policy import (
     CLAIM_TYPES_WITH_RATIO,
+    FILING_CATEGORIES,
     HOSPITAL_LEVELS,
     LTC_SETTINGS,
     SCHEMES,
+    Assistance,
+    Band,
+    CategoryPolicy,
     ClaimTypeRule,
+    CriticalIllness,
+    FilingReduction,
     PolicyBook,
     PolicyVersion,
     RegionPolicy,
@@ -38,6 +45,8 @@ from settlement.policy import (
 )
 
 _REGION = re.compile(r"[0-9]{6}")
+_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_REPEAT_KEYS = ("deductible_repeat_factor", "deductible_year_max")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: The largest policy file read, in bytes (a real one is a few KiB).
 MAX_POLICY_FILE_BYTES = 8 << 20
@@ -173,7 +182,12 @@ def load_policy_dir(directory: str | Path | None = None) -> PolicyBook:
     if not folder.is_dir():
         raise PolicyError(str(folder), "", "is not a directory of <region>.yaml policy files")
     regions: dict[str, RegionPolicy] = {}
+    catalogues = {}
     for path in sorted(folder.iterdir()):
+        if path.name.endswith(CATALOGUE_SUFFIX):
+            catalogue = load_catalogue_file(path)
+            catalogues[catalogue.region] = catalogue
+            continue
         if path.suffix == ".yml":
             raise PolicyError(str(path), "", "policy files are named <region>.yaml; rename it")
         if path.suffix != ".yaml":
@@ -182,7 +196,7 @@ def load_policy_dir(directory: str | Path | None = None) -> PolicyBook:
         regions[region_policy.region] = region_policy
     if not regions:
         raise PolicyError(str(folder), "", "holds no <region>.yaml policy file")
-    return PolicyBook(regions=regions, source=str(folder))
+    return PolicyBook(regions=regions, source=str(folder), catalogues=catalogues)
 
 
 def load_policy_file(path: str | Path) -> RegionPolicy:
@@ -314,9 +328,43 @@ class _FileReader:
             "ltc_per_diem",
             "schemes",
         )
-        body = self.mapping(raw, field, keys)
+        body = self.mapping(raw, field, keys, ("source", "intercity_filing", "assistance"))
         per_diem_raw = self.mapping(body["ltc_per_diem"], f"{field}.ltc_per_diem", LTC_SETTINGS)
         schemes_raw = self.mapping(body["schemes"], f"{field}.schemes", SCHEMES)
+        per_diem: dict[str, int] = {}
+        ltc_ratio: dict[str, int] = {}
+        for setting in LTC_SETTINGS:
+            where = f"{field}.ltc_per_diem.{setting}"
+            entry = per_diem_raw[setting]
+            if isinstance(entry, dict):  # spec 8.7: {per_diem, ratio}
+                parts = self.mapping(entry, where, ("per_diem", "ratio"))
+                per_diem[setting] = self.yuan(parts["per_diem"], f"{where}.per_diem")
+                ltc_ratio[setting] = self.ratio(parts["ratio"], f"{where}.ratio")
+            else:
+                per_diem[setting] = self.yuan(entry, where)
+        provenance = body.get("source")
+        if "source" in body and (not isinstance(provenance, str) or not provenance.strip()):
+            raise self.fail(
+                f"{field}.source",
+                "must be text naming the document the numbers come from, or illustrative;"
+                f" got {_kind(provenance)}",
+            )
+        filing = None
+        if "intercity_filing" in body:
+            filing = self.intercity_filing(body["intercity_filing"], f"{field}.intercity_filing")
+        assistance = {}
+        if "assistance" in body:
+            assistance = self.assistance(body["assistance"], f"{field}.assistance")
+        schemes = {
+            scheme: self.scheme(schemes_raw[scheme], f"{field}.schemes.{scheme}")
+            for scheme in SCHEMES
+        }
+        reads_totals = bool(assistance) or any(
+            scheme.critical_illness is not None
+            or _repeats(scheme.inpatient)
+            or any(_repeats(c.inpatient) for c in scheme.categories.values())
+            for scheme in schemes.values()
+        )
         return PolicyVersion(
             region=region,
             effective_from=self.day(body["effective_from"], f"{field}.effective_from"),
@@ -327,43 +375,214 @@ class _FileReader:
                 body["intercity_unregistered_reduction"],
                 f"{field}.intercity_unregistered_reduction",
             ),
-            ltc_per_diem_fen={
-                setting: self.yuan(per_diem_raw[setting], f"{field}.ltc_per_diem.{setting}")
-                for setting in LTC_SETTINGS
-            },
-            schemes={
-                scheme: self.scheme(schemes_raw[scheme], f"{field}.schemes.{scheme}")
-                for scheme in SCHEMES
-            },
+            ltc_per_diem_fen=per_diem,
+            schemes=schemes,
             source=self.file,
+            provenance=provenance,
+            ltc_ratio=ltc_ratio,
+            intercity_filing=filing,
+            assistance=assistance,
+            reads_year_totals=reads_totals,
         )
 
     def scheme(self, raw: Any, field: str) -> SchemePolicy:
-        body = self.mapping(raw, field, ("annual_cap", *CLAIM_TYPES_WITH_RATIO))
+        body = self.mapping(
+            raw,
+            field,
+            ("annual_cap", *CLAIM_TYPES_WITH_RATIO),
+            ("categories", "critical_illness"),
+        )
+        categories: dict[str, CategoryPolicy] = {}
+        if "categories" in body:
+            where = f"{field}.categories"
+            for name, entry in self.named(body["categories"], where, "person category").items():
+                categories[name] = self.category(entry, f"{where}.{name}")
+        critical = None
+        if "critical_illness" in body:
+            critical = self.critical_illness(body["critical_illness"], f"{field}.critical_illness")
         return SchemePolicy(
             annual_cap_fen=self.yuan(body["annual_cap"], f"{field}.annual_cap"),
-            inpatient=self.claim_type_rule(body["inpatient"], f"{field}.inpatient"),
-            outpatient=self.claim_type_rule(body["outpatient"], f"{field}.outpatient"),
+            inpatient=self.claim_type_rule(body["inpatient"], f"{field}.inpatient", True),
+            outpatient=self.claim_type_rule(body["outpatient"], f"{field}.outpatient", False),
+            categories=categories,
+            critical_illness=critical,
         )
 
-    def claim_type_rule(self, raw: Any, field: str) -> ClaimTypeRule:
-        body = self.mapping(raw, field, ("ratio", "deductible"))
-        deductible = body["deductible"]
-        if isinstance(deductible, dict):
-            for key in deductible:
+    def category(self, raw: Any, field: str) -> CategoryPolicy:
+        body = self.mapping(raw, field, (), ("inpatient", "outpatient", "annual_cap"))
+        return CategoryPolicy(
+            inpatient=(
+                self.claim_type_rule(body["inpatient"], f"{field}.inpatient", True)
+                if "inpatient" in body
+                else None
+            ),
+            outpatient=(
+                self.claim_type_rule(body["outpatient"], f"{field}.outpatient", False)
+                if "outpatient" in body
+                else None
+            ),
+            annual_cap_fen=(
+                self.yuan(body["annual_cap"], f"{field}.annual_cap")
+                if "annual_cap" in body
+                else None
+            ),
+        )
+
+    def claim_type_rule(self, raw: Any, field: str, inpatient: bool) -> ClaimTypeRule:
+        optional = ("ratio", "bands", *(_REPEAT_KEYS if inpatient else ()))
+        body = self.mapping(raw, field, ("deductible",), optional)
+        if ("ratio" in body) == ("bands" in body):
+            raise self.fail(
+                f"{field}.ratio",
+                "a claim-type block holds exactly one of ratio and bands"
+                + (", not both" if "ratio" in body else "; neither is given"),
+            )
+        ratio, level_ratio, bands = 0, None, None
+        if "ratio" in body:
+            ratio, level_ratio = self.ratio_or_levels(body["ratio"], f"{field}.ratio")
+        else:
+            bands = self.bands(body["bands"], f"{field}.bands", level_maps=True)
+        return ClaimTypeRule(
+            ratio=ratio,
+            deductible_fen=self.level_map(body["deductible"], f"{field}.deductible", self.yuan),
+            level_ratio=level_ratio,
+            bands=bands,
+            deductible_repeat_factor=(
+                self.ratio(body["deductible_repeat_factor"], f"{field}.deductible_repeat_factor")
+                if "deductible_repeat_factor" in body
+                else None
+            ),
+            deductible_year_max_fen=(
+                self.yuan(body["deductible_year_max"], f"{field}.deductible_year_max")
+                if "deductible_year_max" in body
+                else None
+            ),
+        )
+
+    def level_map(self, raw: Any, field: str, read: Any) -> dict[int, int]:
+        """A map naming exactly the hospital levels 1, 2 and 3, each value read by ``read``."""
+        if isinstance(raw, dict):
+            for key in raw:
                 if type(key) is not int:
                     raise self.fail(
-                        f"{field}.deductible.{key}",
+                        f"{field}.{_cut(str(key))}",
                         "hospital levels are the plain numbers 1, 2 and 3 (not quoted)",
                     )
-        levels = self.mapping(deductible, f"{field}.deductible", HOSPITAL_LEVELS)
-        return ClaimTypeRule(
-            ratio=self.ratio(body["ratio"], f"{field}.ratio"),
-            deductible_fen={
-                level: self.yuan(levels[level], f"{field}.deductible.{level}")
-                for level in HOSPITAL_LEVELS
-            },
+        levels = self.mapping(raw, field, HOSPITAL_LEVELS)
+        return {level: read(levels[level], f"{field}.{level}") for level in HOSPITAL_LEVELS}
+
+    def ratio_or_levels(self, raw: Any, field: str) -> tuple[int, dict[int, int] | None]:
+        """One ratio, or a map of hospital levels to ratios (spec 8.1)."""
+        if isinstance(raw, dict):
+            return 0, self.level_map(raw, field, self.ratio)
+        return self.ratio(raw, field), None
+
+    def bands(self, raw: Any, field: str, level_maps: bool) -> tuple[Band, ...]:
+        """Marginal bands (spec 8.2; 8.8 without level maps)."""
+        if not isinstance(raw, list) or not raw:
+            raise self.fail(
+                field,
+                "must be a non-empty list of {up_to: <yuan or null>, ratio: ...},"
+                f" the last one's up_to null; got {_kind(raw)}",
+            )
+        out: list[Band] = []
+        previous = -1
+        last = len(raw) - 1
+        for index, entry in enumerate(raw):
+            where = f"{field}[{index}]"
+            body = self.mapping(entry, where, ("up_to", "ratio"))
+            up_to_raw = body["up_to"]
+            up_to = None
+            if up_to_raw is None:
+                if index != last:
+                    raise self.fail(
+                        f"{where}.up_to",
+                        "only the last band has up_to null; give this band's upper end in yuan",
+                    )
+            else:
+                if index == last:
+                    raise self.fail(
+                        f"{where}.up_to",
+                        "the last band's up_to must be null (no upper end),"
+                        f" got {_shown(up_to_raw)}",
+                    )
+                up_to = self.yuan(up_to_raw, f"{where}.up_to")
+                if up_to <= previous:
+                    raise self.fail(
+                        f"{where}.up_to",
+                        "must be greater than the previous band's up_to (strictly increasing)",
+                    )
+                previous = up_to
+            if level_maps:
+                ratio, level_ratio = self.ratio_or_levels(body["ratio"], f"{where}.ratio")
+            else:
+                if isinstance(body["ratio"], dict):
+                    raise self.fail(
+                        f"{where}.ratio",
+                        "critical-illness bands take one ratio, not a map of hospital levels",
+                    )
+                ratio, level_ratio = self.ratio(body["ratio"], f"{where}.ratio"), None
+            out.append(Band(up_to, ratio, level_ratio))
+        return tuple(out)
+
+    def named(self, raw: Any, field: str, what: str) -> dict[str, Any]:
+        """A mapping whose keys are names of ``[a-z0-9_]{1,32}`` (categories)."""
+        if not isinstance(raw, dict):
+            raise self.fail(field, f"must be a mapping of {what} names, got {_kind(raw)}")
+        for key in raw:
+            if not isinstance(key, str) or not _NAME.fullmatch(key):
+                raise self.fail(
+                    _join(field, key),
+                    f"a {what} name is 1-32 characters of a-z, 0-9 and _, got {_shown(key)}",
+                )
+        return raw
+
+    def critical_illness(self, raw: Any, field: str) -> CriticalIllness:
+        body = self.mapping(raw, field, ("threshold", "bands", "annual_cap"))
+        return CriticalIllness(
+            threshold_fen=self.yuan(body["threshold"], f"{field}.threshold"),
+            bands=self.bands(body["bands"], f"{field}.bands", level_maps=False),
+            annual_cap_fen=self.yuan(body["annual_cap"], f"{field}.annual_cap"),
         )
+
+    def assistance(self, raw: Any, field: str) -> dict[str, Assistance]:
+        out = {}
+        for name, entry in self.named(raw, field, "assistance category").items():
+            where = f"{field}.{name}"
+            body = self.mapping(entry, where, ("threshold", "ratio", "annual_cap"))
+            out[name] = Assistance(
+                threshold_fen=self.yuan(body["threshold"], f"{where}.threshold"),
+                ratio=self.ratio(body["ratio"], f"{where}.ratio"),
+                annual_cap_fen=self.yuan(body["annual_cap"], f"{where}.annual_cap"),
+            )
+        return out
+
+    def intercity_filing(self, raw: Any, field: str) -> dict[str, FilingReduction]:
+        body = self.mapping(raw, field, (), FILING_CATEGORIES)
+        out = {}
+        for name, entry in body.items():
+            where = f"{field}.{name}"
+            parts = self.mapping(entry, where, (), ("subtract", "multiply"))
+            if len(parts) != 1:
+                raise self.fail(
+                    where,
+                    "holds exactly one of subtract and multiply"
+                    + (", not both" if parts else "; neither is given"),
+                )
+            subtract = multiply = None
+            if "subtract" in parts:
+                subtract = self.ratio(parts["subtract"], f"{where}.subtract")
+            else:
+                multiply = self.ratio(parts["multiply"], f"{where}.multiply")
+            out[name] = FilingReduction(subtract, multiply)
+        return out
+
+
+def _repeats(rule: ClaimTypeRule | None) -> bool:
+    """True when an in-patient rule counts earlier admissions (spec 8.5)."""
+    return rule is not None and (
+        rule.deductible_repeat_factor is not None or rule.deductible_year_max_fen is not None
+    )
 
 
 def _join(field: str, key: object) -> str:

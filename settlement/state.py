@@ -1,8 +1,10 @@
 """Where the engine keeps what it must remember between claims.
 
-Two maps: settled claim ids with their outcome (for duplicates) and fund paid
-per person and calendar year (for annual caps). Plain dicts in a batch run,
-changelogged Faust tables in the stream: anything that is a MutableMapping.
+Three maps: settled claim ids with their outcome (for duplicates), fund paid
+per person and calendar year (for annual caps), and the other per person-year
+accumulators of spec section 8 (:class:`YearTotals`: admissions, deductibles,
+critical-illness and assistance bases and payments). Plain dicts in a batch
+run, the changelogged shard in the stream: anything that is a MutableMapping.
 """
 
 from __future__ import annotations
@@ -34,7 +36,52 @@ class SettledOutcome(NamedTuple):
     ratio: int
     fund_pay: int
     over_cap: int
+    over_price: int
+    ci_pay: int
+    ma_pay: int
     patient_pay: int
+
+
+#: Fields of an outcome before section 8 added ``over_price``, ``ci_pay`` and
+#: ``ma_pay``: an outcome stored with this many fields (an older changelog
+#: entry) is read with those three at 0 (see :func:`outcome_from_stored`).
+OLD_OUTCOME_FIELDS = 15
+
+
+def outcome_from_stored(stored: Any) -> SettledOutcome:
+    """An outcome from its stored list or tuple, an older 15-field one included."""
+    if len(stored) == OLD_OUTCOME_FIELDS:
+        return SettledOutcome(*(*stored[:14], 0, 0, 0, stored[14]))
+    return SettledOutcome(*stored)
+
+
+class YearTotals(NamedTuple):
+    """A person's section-8 accumulators for one calendar year (besides fund paid).
+
+    Used both as the running totals and as one claim's change to them.
+    """
+
+    admissions: int = 0  # settled in-patient claims (spec 8.5: n)
+    deductibles: int = 0  # fen, their deductibles (8.5: d)
+    ci_base: int = 0  # fen, critical-illness bases q (8.8: Q)
+    ci_paid: int = 0  # fen, ci_pay (8.8: CI)
+    ma_base: int = 0  # fen, assistance bases a (8.9: Aq)
+    ma_paid: int = 0  # fen, ma_pay (8.9: MA)
+
+
+NO_TOTALS = YearTotals()
+
+
+def added(totals: YearTotals, delta: YearTotals) -> YearTotals:
+    """``totals`` plus ``delta``, field by field."""
+    return YearTotals(
+        totals.admissions + delta.admissions,
+        totals.deductibles + delta.deductibles,
+        totals.ci_base + delta.ci_base,
+        totals.ci_paid + delta.ci_paid,
+        totals.ma_base + delta.ma_base,
+        totals.ma_paid + delta.ma_paid,
+    )
 
 
 class SettlementState(Protocol):
@@ -48,6 +95,10 @@ class SettlementState(Protocol):
 
     def add_fund_paid(self, person_id: str, year: int, fen: int) -> None: ...
 
+    def year_totals(self, person_id: str, year: int) -> YearTotals: ...
+
+    def add_year_totals(self, person_id: str, year: int, delta: YearTotals) -> None: ...
+
 
 def accumulator_key(person_id: str, year: int) -> str:
     """Key of a person's fund-paid accumulator for one calendar year."""
@@ -59,22 +110,25 @@ def accumulator_key(person_id: str, year: int) -> str:
 # dependency in pyproject.toml.)
 @mypyc_attr(allow_interpreted_subclasses=True)
 class MappingState:
-    """State over two mutable mappings (dicts, or Faust tables in the stream).
+    """State over three mutable mappings (dicts, or the stream's shard).
 
-    Outcomes are stored as lists so JSON-serialising tables can hold them.
+    Outcomes are stored as lists so JSON-serialising tables can hold them;
+    year totals as plain tuples of six ints.
     """
 
     def __init__(
         self,
         settled: MutableMapping[str, Any] | None = None,
         fund_paid: MutableMapping[str, int] | None = None,
+        totals: MutableMapping[str, Any] | None = None,
     ) -> None:
         self.settled_map: MutableMapping[str, Any] = {} if settled is None else settled
         self.fund_paid_map: MutableMapping[str, int] = {} if fund_paid is None else fund_paid
+        self.totals_map: MutableMapping[str, Any] = {} if totals is None else totals
 
     def settled(self, claim_id: str) -> SettledOutcome | None:
         stored = self.settled_map.get(claim_id)
-        return None if stored is None else SettledOutcome(*stored)
+        return None if stored is None else outcome_from_stored(stored)
 
     def remember(self, outcome: SettledOutcome) -> None:
         self.settled_map[outcome.claim_id] = list(outcome)
@@ -86,8 +140,18 @@ class MappingState:
         key = accumulator_key(person_id, year)
         self.fund_paid_map[key] = self.fund_paid_map.get(key, 0) + fen
 
+    def year_totals(self, person_id: str, year: int) -> YearTotals:
+        stored = self.totals_map.get(accumulator_key(person_id, year))
+        return NO_TOTALS if stored is None else YearTotals(*stored)
 
-_PACKED = struct.Struct("<B?IIIIqqqqHqqq")
+    def add_year_totals(self, person_id: str, year: int, delta: YearTotals) -> None:
+        key = accumulator_key(person_id, year)
+        stored = self.totals_map.get(key)
+        now = delta if stored is None else added(YearTotals(*stored), delta)
+        self.totals_map[key] = tuple(now)
+
+
+_PACKED = struct.Struct("<B?IIIIqqqqHqqqqqq")
 _CLAIM_TYPES = ("inpatient", "outpatient", "ltc")
 
 
@@ -102,6 +166,7 @@ class CompactMemoryState:
     def __init__(self) -> None:
         self._settled: dict[str, bytes] = {}
         self._fund_paid: dict[str, int] = {}
+        self._totals: dict[str, list[int]] = {}  # a YearTotals as a mutable list
         self._labels: list[str] = []
         self._label_index: dict[str, int] = {}
 
@@ -142,6 +207,21 @@ class CompactMemoryState:
     def add_fund_paid(self, person_id: str, year: int, fen: int) -> None:
         key = accumulator_key(person_id, year)
         self._fund_paid[key] = self._fund_paid.get(key, 0) + fen
+
+    def year_totals(self, person_id: str, year: int) -> YearTotals:
+        totals = self._totals.get(accumulator_key(person_id, year))
+        return NO_TOTALS if totals is None else YearTotals(*totals)
+
+    def add_year_totals(self, person_id: str, year: int, delta: YearTotals) -> None:
+        # in place: every in-patient claim adds here, also under plain policies
+        key = accumulator_key(person_id, year)
+        totals = self._totals.get(key)
+        if totals is None:
+            self._totals[key] = list(delta)
+            return
+        for index, value in enumerate(delta):
+            if value:
+                totals[index] += value
 
 
 class SpillingState(CompactMemoryState):

@@ -1,12 +1,13 @@
 """Changelogged settlement state of the stream worker, one shard per input partition.
 
-The engine's state (settled claims, per-person annual accumulators) plus the
-inter-city clearing totals and the DIP month totals are kept in memory and made
-durable through ONE compacted changelog topic: one entry per settled claim, keyed by claim_id,
-carrying the outcome *and* its accumulator delta. A claim's effect on every
-table is therefore a single Kafka message, so a crash can never persist
-"settled" without "paid" or the reverse (two tables with two changelog writes,
-as Faust tables would do, could). Accumulators and clearing totals are derived
+The engine's state (settled claims, per-person annual accumulators: fund paid
+and the section-8 year totals) plus the inter-city clearing totals and the DIP
+month totals are kept in memory and made durable through ONE compacted
+changelog topic: one entry per settled claim, keyed by claim_id, carrying the
+outcome *and* its delta to every accumulator. A claim's effect on every table
+is therefore a single Kafka message, so a crash can never persist "settled"
+without "paid" or the reverse (two tables with two changelog writes, as Faust
+tables would do, could). Accumulators, clearing and DIP totals are derived
 from the entries on recovery (DIP totals from the case's points stored in its
 entry); applying an entry twice is a no-op.
 """
@@ -21,7 +22,14 @@ import orjson
 
 from settlement.claim import Claim
 from settlement.jsonio import encode_record_bytes
-from settlement.state import MappingState, SettledOutcome, accumulator_key
+from settlement.state import (
+    MappingState,
+    SettledOutcome,
+    YearTotals,
+    accumulator_key,
+    added,
+    outcome_from_stored,
+)
 
 CHANGELOG_SUFFIX = "-state-changelog"
 FENCE_PREFIX = b"__fence__:"
@@ -35,6 +43,8 @@ class PartitionShard:
     #: cyclic GC, whose full passes over 200,000 lists took 90 ms (p99 latency spikes)
     settled: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     fund_paid: dict[str, int] = field(default_factory=dict)
+    #: person:year -> the section-8 year totals (a YearTotals, stored as a plain tuple)
+    totals: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: source (topic, partition, offset) of the message that first settled each claim
     source: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     #: (period, debtor, creditor) -> [fund_pay fen, claims]
@@ -46,8 +56,8 @@ class PartitionShard:
 
     def apply(self, entry: dict[str, Any]) -> bool:
         """Apply one changelog entry; False (and no change) when it was applied already."""
-        outcome = entry["o"]
-        claim_id = outcome[0]
+        outcome = outcome_from_stored(entry["o"])
+        claim_id = outcome.claim_id
         if claim_id in self.settled:
             return False
         self.settled[claim_id] = tuple(outcome)
@@ -55,11 +65,19 @@ class PartitionShard:
         acc = entry.get("acc")
         if acc:
             key, fen = acc
-            self.fund_paid[key] = self.fund_paid.get(key, 0) + fen
-        add_clearing(self.clearing, SettledOutcome(*outcome))
+            if fen:
+                self.fund_paid[key] = self.fund_paid.get(key, 0) + fen
+            delta = entry.get("totals")
+            if delta:
+                stored = self.totals.get(key)
+                now = YearTotals(*delta)
+                if stored is not None:
+                    now = added(YearTotals(*stored), now)
+                self.totals[key] = tuple(now)
+        add_clearing(self.clearing, outcome)
         dip = entry.get("dip")
         if dip:
-            add_dip(self.dip, SettledOutcome(*outcome), dip)
+            add_dip(self.dip, outcome, dip)
         return True
 
 
@@ -97,30 +115,41 @@ def encode_entry(
     outcome: SettledOutcome,
     acc: tuple[str, int] | None,
     src: tuple[str, int, int],
+    totals: YearTotals | None = None,
     dip: list[Any] | None = None,
 ) -> bytes:
-    """A changelog entry: the input message's coordinates, the accumulator delta, the outcome.
+    """A changelog entry: the input message's coordinates, the accumulator deltas, the outcome.
 
+    ``[topic, partition, offset, key, fen, *outcome]``; when the claim also
+    changes the person's section-8 year totals, ``fen`` is the list ``[fen,
+    *totals delta]`` instead of a number (so entries of policies without
+    section 8 stay as they were). Optional parts follow the outcome as one JSON
+    object, by name (only a DIP case has one: ``{"dip": [hospital_id, points]}``).
     A flat JSON array through orjson: the entry is written once per settled
     claim on the hot path (a dict through ``json.dumps`` cost 9% of the
-    worker's CPU). Optional parts follow the outcome as one JSON object, by
-    name (only a DIP case has one: ``{"dip": [hospital_id, points]}``).
+    worker's CPU).
     """
     key, fen = acc if acc else (None, 0)
-    row: list[Any] = [src[0], src[1], src[2], key, fen, *outcome]
+    deltas: Any = fen if totals is None else [fen, *totals]
+    row: list[Any] = [src[0], src[1], src[2], key, deltas, *outcome]
     if dip is not None:
         row.append({"dip": dip})
     return encode_record_bytes(row)
 
 
 def decode_entry(value: bytes) -> dict[str, Any]:
-    """``{"src": [topic, partition, offset], "acc": [key, fen] | None, "o": outcome list,
-    "dip": [hospital_id, points] | None}``."""
+    """``{"src": [topic, partition, offset], "acc": [key, fen] | None, "totals": [6 ints] |
+    None, "o": outcome list, "dip": [hospital_id, points] | None}``."""
     row = orjson.loads(value)
     extra = row.pop() if type(row[-1]) is dict else {}
+    deltas = row[4]
+    totals = None
+    if isinstance(deltas, list):
+        deltas, totals = deltas[0], deltas[1:]
     return {
         "src": row[0:3],
-        "acc": [row[3], row[4]] if row[3] is not None else None,
+        "acc": [row[3], deltas] if row[3] is not None else None,
+        "totals": totals,
         "o": row[5:],
         "dip": extra.get("dip"),
     }
@@ -129,8 +158,9 @@ def decode_entry(value: bytes) -> dict[str, Any]:
 class ShardState(MappingState):
     """The engine's ``SettlementState`` over one shard, recording what must be logged.
 
-    ``Settler.settle_claim`` calls ``add_fund_paid`` then ``remember``; the pair
-    becomes one pending changelog entry (see module docstring).
+    ``Settler.settle_claim`` calls ``add_fund_paid`` and ``add_year_totals``
+    (each when there is something to add) then ``remember``; together they
+    become one pending changelog entry (see module docstring).
     """
 
     def __init__(
@@ -138,13 +168,14 @@ class ShardState(MappingState):
         shard: PartitionShard,
         dip: Callable[[Claim, SettledOutcome], list[Any] | None] | None = None,
     ) -> None:
-        super().__init__(shard.settled, shard.fund_paid)
+        super().__init__(shard.settled, shard.fund_paid, shard.totals)
         self.shard = shard
         #: scores a settled in-patient claim's DIP case (streams.dip_tally.DipScorer)
         self.dip = dip
         self.source: tuple[str, int, int] = ("", 0, 0)
         self._acc: tuple[str, int] | None = None
         self._claim: Claim | None = None
+        self._totals: YearTotals | None = None
         self.pending: list[bytes] = []
         self.pending_keys: list[bytes] = []
 
@@ -153,10 +184,17 @@ class ShardState(MappingState):
         self.source = source
         self._acc = None
         self._claim = claim
+        self._totals = None
 
     def add_fund_paid(self, person_id: str, year: int, fen: int) -> None:
         super().add_fund_paid(person_id, year, fen)
         self._acc = (accumulator_key(person_id, year), fen)
+
+    def add_year_totals(self, person_id: str, year: int, delta: YearTotals) -> None:
+        super().add_year_totals(person_id, year, delta)
+        if self._acc is None:
+            self._acc = (accumulator_key(person_id, year), 0)
+        self._totals = delta
 
     def remember(self, outcome: SettledOutcome) -> None:
         self.shard.settled[outcome.claim_id] = tuple(outcome)
@@ -174,10 +212,11 @@ class ShardState(MappingState):
             dip = self.dip(claim, outcome)
             if dip is not None:
                 add_dip(self.shard.dip, outcome, dip)
-        self.pending.append(encode_entry(outcome, self._acc, self.source, dip))
+        self.pending.append(encode_entry(outcome, self._acc, self.source, self._totals, dip))
         self.pending_keys.append(outcome.claim_id.encode())
         self._acc = None
         self._claim = None
+        self._totals = None
 
     def take_pending(self) -> list[tuple[bytes, bytes]]:
         """The changelog entries written since the last call, as (key, value)."""

@@ -27,12 +27,13 @@ from streams.tables import CHANGELOG_SUFFIX, decode_entry
 from streams.topics import CLAIMS_DLQ, SETTLEMENTS, topic_layout
 from testkit.sample_claims import MALFORMED_LINES, mixed_claim_lines
 from testkit.workers import read_topic, start_worker, wait_for_claims
+from tests.section8_world import with_section8_patients, write_section8_policies
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
-def batch_records(lines: list[bytes]) -> list[dict]:
-    settler = Settler(load_policy_dir(None))
+def batch_records(lines: list[bytes], policies=None) -> list[dict]:
+    settler = Settler(load_policy_dir(policies))
     return [settler.settle_json(line, f"line:{i}") for i, line in enumerate(lines, 1)]
 
 
@@ -40,9 +41,9 @@ def decoded(records: list) -> list[dict]:
     return [json.loads(r.value) for r in records]
 
 
-def assert_matches_batch(lines: list[bytes], stream: list[dict]) -> None:
+def assert_matches_batch(lines: list[bytes], stream: list[dict], policies=None) -> None:
     """Stream answers == batch answers, claim by claim (re-sent identical answers allowed)."""
-    batch = batch_records(lines)
+    batch = batch_records(lines, policies)
     expected = Counter(encode_record(r) for r in batch if not r["claim_id"].startswith("line:"))
     got_all = [r for r in stream if ":" not in r["claim_id"]]
     # A crash may make the worker answer a claim again with the very same record:
@@ -201,6 +202,38 @@ def test_sigkill_and_restart_lose_nothing_and_pay_nothing_twice(broker, tmp_path
     # one state entry per settled claim: nothing was paid (or counted) twice
     assert len(entries) == len({e["o"][0] for e in entries})
     assert len(entries) == len({r["claim_id"] for r in records if r["status"] == "settled"})
+
+
+def test_sigkill_keeps_the_section_8_accumulators(broker, tmp_path):
+    # policies with 8.5 deductibles, critical illness, assistance, categories and
+    # catalogues: a lost or doubled admission, CI or assistance total would change
+    # the amounts of the person's later claims (every amount is compared with batch)
+    policies = write_section8_policies(tmp_path / "policies")
+    lines = with_section8_patients(mixed_claim_lines(3000, seed=23))
+    env = {"POLICIES_DIR": str(policies)}
+    worker = broker.start_worker(broker.bootstrap, tmp_path, app_id="t-kill8", env=env)
+    worker.wait_ready()
+    sender = threading.Thread(target=replay, args=(lines, broker.bootstrap), kwargs={"rate": 2000})
+    sender.start()
+    worker.wait_processed(1000)
+    worker.kill()
+    worker = broker.start_worker(broker.bootstrap, tmp_path, app_id="t-kill8", env=env)
+    try:
+        worker.wait_ready()
+        ids = {json.loads(line)["claim_id"] for line in lines[: -len(MALFORMED_LINES)]}
+        settlements = wait_for_claims(broker.bootstrap, SETTLEMENTS, ids)
+    finally:
+        assert worker.stop() == 0
+        sender.join()
+    records = decoded(settlements)
+    assert_matches_batch(lines, records, policies)
+    settled = [r for r in records if r["status"] == "settled"]
+    assert any(r["ci_pay"] != "0.00" for r in settled)
+    assert any(r["ma_pay"] != "0.00" for r in settled)
+    changelog = read_topic(broker.bootstrap, "t-kill8-claims" + CHANGELOG_SUFFIX, idle=0.3)
+    entries = [decode_entry(r.value) for r in changelog if r.value]
+    assert len(entries) == len({e["o"][0] for e in entries})
+    assert any(e["totals"] and e["totals"][3] for e in entries)  # a CI payment in an entry
 
 
 def test_two_workers_share_the_partitions(broker, tmp_path):

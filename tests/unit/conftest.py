@@ -6,6 +6,8 @@ line), ``policy`` overrides fields of every version of a region, and
 ``expected`` lists per input record only the fields that matter, amounts in
 yuan to the fen. ``error_codes`` lists a rejected record's codes in order;
 ``clearing`` lists the expected inter-city clearing rows of a month.
+``catalogues`` gives a treatment region's catalogue (spec 8.4) as CSV text,
+written beside the policies as ``<region>.catalogue.csv``.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ from settlement.policy_loader import load_policy_dir
 from .base_claim import BASE_CLAIM, GOLDEN_POLICIES, merge
 
 
-def write_policies(target: Path, overrides: dict[str, Any]) -> Path:
+def write_policies(
+    target: Path, overrides: dict[str, Any], catalogues: dict[str, str] | None = None
+) -> Path:
     """Copy the golden policies into ``target`` with overrides applied to each version."""
     target.mkdir(parents=True, exist_ok=True)
+    for region, text in (catalogues or {}).items():
+        (target / f"{region}.catalogue.csv").write_text(text, encoding="utf-8")
     for source in GOLDEN_POLICIES.glob("*.yaml"):
         text = source.read_text(encoding="utf-8")
         region_override = overrides.get(source.stem)
@@ -73,7 +79,9 @@ class GoldenCase(pytest.Item):
 
     def runtest(self) -> None:
         tmp = Path(self.config._tmp_path_factory.mktemp("policies"))  # type: ignore[attr-defined]
-        book = load_policy_dir(write_policies(tmp, self.case.get("policy", {})))
+        book = load_policy_dir(
+            write_policies(tmp, self.case.get("policy", {}), self.case.get("catalogues"))
+        )
         source = io.BytesIO("\n".join(input_lines(self.case)).encode("utf-8") + b"\n")
         records = list(settle_lines(Settler(book), source))
         expected = self.case["expected"]

@@ -48,6 +48,17 @@ def test_settle_file_to_file_one_record_per_line(tmp_path: Path) -> None:
         ("A2", "rejected"),
     ]
     assert records[0]["fund_pay"] == "8010.68"
+    # spec section 6: the three section-8 amounts after over_cap, patient_pay after
+    # all layers, errors last; a duplicate repeats the record field for field
+    assert list(records[0])[-6:] == [
+        "over_cap", "over_price", "ci_pay", "ma_pay", "patient_pay", "errors"
+    ]  # fmt: skip
+    assert (records[0]["over_price"], records[0]["ci_pay"], records[0]["ma_pay"]) == (
+        "0.00",
+        "0.00",
+        "0.00",
+    )
+    assert {**records[2], "status": "settled"} == records[0]
     assert b"1 settled, 2 rejected, 1 duplicate" in done.stderr
 
 

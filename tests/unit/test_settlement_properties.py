@@ -27,7 +27,17 @@ PLAIN_POLICY = {
     path.stem: yaml.safe_load(path.read_text(encoding="utf-8"))["versions"][-1]
     for path in POLICIES.glob("*.yaml")
 }
-AMOUNT_FIELDS = ("total", "category_self_pay", "eligible", "deductible", "fund_pay", "over_cap")
+AMOUNT_FIELDS = (
+    "total",
+    "category_self_pay",
+    "eligible",
+    "deductible",
+    "fund_pay",
+    "over_cap",
+    "over_price",
+    "ci_pay",
+    "ma_pay",
+)
 
 
 def person(n: int) -> str:
@@ -111,7 +121,9 @@ def test_amounts_add_up_and_are_never_negative(batch: list[dict[str, Any]]) -> N
         assert record["status"] in ("settled", "duplicate")
         fen = {key: parse_fen_text(record[key]) for key in (*AMOUNT_FIELDS, "patient_pay")}
         assert all(value >= 0 for value in fen.values()), record
-        assert fen["fund_pay"] + fen["patient_pay"] == fen["total"]
+        # section 6: patient_pay after all layers (ci_pay and ma_pay are 0 here: no section 8)
+        assert fen["fund_pay"] + fen["ci_pay"] + fen["ma_pay"] + fen["patient_pay"] == fen["total"]
+        assert fen["over_price"] == fen["ci_pay"] == fen["ma_pay"] == 0
         assert fen["category_self_pay"] + fen["eligible"] == fen["total"]
         assert fen["fund_pay"] <= fen["eligible"]
 

@@ -48,10 +48,15 @@ def test_one_changelog_entry_per_settled_claim_carries_its_accumulator_delta():
         entry = decode_entry(value)
         assert entry["o"][0] == rec["claim_id"]
         fen = int(rec["fund_pay"].replace(".", ""))
-        if rec["claim_type"] != "ltc" and fen:
+        if rec["claim_type"] == "inpatient":  # every admission counts (spec 8.5)
             assert entry["acc"][1] == fen
+            assert entry["totals"] == [1, int(rec["deductible"].replace(".", "")), 0, 0, 0, 0]
+        elif rec["claim_type"] == "outpatient" and fen:
+            assert entry["acc"][1] == fen
+            assert entry["totals"] is None
         else:
             assert entry["acc"] is None
+            assert entry["totals"] is None
 
 
 def test_recovery_from_the_changelog_rebuilds_the_same_state_and_is_idempotent():
@@ -62,6 +67,7 @@ def test_recovery_from_the_changelog_rebuilds_the_same_state_and_is_idempotent()
     assert not any(recovered.apply(decode_entry(v)) for v in entries)  # applied twice: no-op
     assert recovered.settled == live.settled
     assert recovered.fund_paid == live.fund_paid
+    assert recovered.totals == live.totals
     assert recovered.source == live.source
     assert recovered.clearing == live.clearing
 
@@ -163,3 +169,48 @@ def test_settled_outcome_round_trips_through_the_entry():
     for v in entries:
         outcome = SettledOutcome(*decode_entry(v)["o"])
         assert tuple(outcome) == shard.settled[outcome.claim_id]
+
+
+def test_an_entry_written_before_section_8_is_read_with_zero_new_amounts():
+    src_acc = ["claims.realtime", 0, 5, "441800198001010012:2026", 801068]
+    head = ["OLD-1", "inpatient", "2026-03-05", False, "441800", "441800", "441800@2026-01-01"]
+    amounts = [1000000, 0, 1000000, 600000, 8522, 801068, 0, 198932]  # 15 outcome fields
+    old = json.dumps([*src_acc, *head, *amounts]).encode()
+    shard = PartitionShard()
+    assert shard.apply(decode_entry(old))
+    outcome = SettledOutcome(*shard.settled["OLD-1"])
+    assert (outcome.over_price, outcome.ci_pay, outcome.ma_pay) == (0, 0, 0)
+    assert outcome.patient_pay == 198932
+    assert shard.fund_paid == {"441800198001010012:2026": 801068}
+
+
+def test_section_8_accumulators_are_in_the_one_entry_and_recovered(tmp_path):
+    from tests.section8_world import with_section8_patients, write_section8_policies
+
+    book = load_policy_dir(write_section8_policies(tmp_path / "policies"))
+    lines = with_section8_patients(mixed_claim_lines(400, seed=4))
+    live = PartitionShard()
+    state = ShardState(live)
+    settler = Settler(book, state)
+    records = []
+    for offset, line in enumerate(lines):
+        state.use(("claims.realtime", 0, offset))
+        records.append(settler.settle_json(line, f"claims.realtime:0:{offset}"))
+    entries = [value for _key, value in state.take_pending()]
+    settled = [r for r in records if r["status"] == "settled"]
+    assert any(r["ci_pay"] != "0.00" for r in settled)
+    assert any(r["ma_pay"] != "0.00" for r in settled)
+    assert any(r["over_price"] != "0.00" for r in settled)
+    assert len(entries) == len(settled)
+    recovered = PartitionShard()
+    assert all(recovered.apply(decode_entry(v)) for v in entries)
+    assert not any(recovered.apply(decode_entry(v)) for v in entries)  # applied twice: no-op
+    assert recovered.totals == live.totals and recovered.fund_paid == live.fund_paid
+    assert any(t[3] for t in live.totals.values()) and any(t[5] for t in live.totals.values())
+    # a recovered worker settles the next claims exactly as the live one would
+    more = with_section8_patients(mixed_claim_lines(100, seed=5))
+    answers = []
+    for shard in (live, recovered):
+        again = Settler(book, ShardState(shard))
+        answers.append([again.settle_json(line, "x") for line in more])
+    assert answers[0] == answers[1]
