@@ -724,8 +724,9 @@ def _explain_basic_and_layers(
                 f"ci_band:{index + 1}",
                 f"Critical-illness band {index + 1}",
                 _exact(product),
-                f"{_band_words(index, bottom, top)} above the threshold: {_yuan(part)} x"
-                f" {format_ratio(band_ratio)}",
+                f"{_band_words(index, bottom, top)} above the threshold: of this claim's"
+                f" {_yuan(x0)} to {_yuan(x1)}, {_yuan(part)} lie in it,"
+                f" x {format_ratio(band_ratio)}",
                 f"{ci_path}.bands[{index + 1}].ratio = {format_ratio(band_ratio)}",
                 detail=True,
             )
