@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 
 from settlement.claim import parse_claim
 from settlement.engine import Settler
@@ -47,7 +47,7 @@ def golden_cases() -> list[Any]:
     return cases
 
 
-def check_breakdowns(book: PolicyBook, lines: list[str]) -> int:
+def check_breakdowns(book: PolicyBook, lines: list[str], in_hypothesis: bool = False) -> int:
     """Settle ``lines`` one by one and check each settled record's breakdown; returns how many."""
     state = CompactMemoryState()
     settler = Settler(book, state)
@@ -88,6 +88,9 @@ def check_breakdowns(book: PolicyBook, lines: list[str]) -> int:
             assert shown[amount] == record[amount], (amount, record, steps)
         assert all(step["policy_version"] == record["policy_version"] for step in steps)
         assert all(step["source"] for step in steps)
+        if in_hypothesis:  # shown by pytest --hypothesis-show-statistics
+            for kind in {step["amount"].split(":")[0] for step in steps}:
+                event(f"step {kind}")
         earlier.setdefault(key, []).append((record, stored))
         checked += 1
     return checked
@@ -105,7 +108,7 @@ def test_explain_agrees_on_generated_section_8_worlds(world: Any) -> None:
     policy, catalogues, batch = world
     with tempfile.TemporaryDirectory() as folder:
         book = load(policy, catalogues, Path(folder))
-    check_breakdowns(book, [json.dumps(claim) for claim in batch])
+    check_breakdowns(book, [json.dumps(claim) for claim in batch], in_hypothesis=True)
 
 
 def test_a_missing_earlier_claim_is_reported_not_hidden(tmp_path: Path) -> None:
@@ -162,3 +165,23 @@ def test_bands_category_and_critical_illness_are_named(tmp_path: Path) -> None:
     assert by["ci_band:1"]["value"] == "294.00"
     assert by["ci_pay"]["value"] == "294.00"
     assert by["patient_pay"]["value"] == "14436.00"
+
+
+def test_without_the_claim_the_record_is_shown_with_the_level_ratio_or_bands() -> None:
+    book = load_policy_dir()  # the bundled 441800@2027-01-01 has level ratios and bands
+    record = {
+        "claim_id": "R1", "status": "settled", "claim_type": "inpatient",
+        "discharge_date": "2027-03-05", "intercity": False, "insured_region": "441800",
+        "treatment_region": "441800", "policy_version": "441800@2027-01-01",
+        "total": "10000.00", "category_self_pay": "0.00", "eligible": "10000.00",
+        "deductible": "1000.00", "ratio": "0.8522", "fund_pay": "7669.80",
+        "over_cap": "0.00", "over_price": "0.00", "ci_pay": "0.00", "ma_pay": "0.00",
+        "patient_pay": "2330.20", "errors": [],
+    }  # fmt: skip
+    steps = {s["amount"]: s for s in explain_settlement(record, book, "employee", 3)}
+    assert steps["ratio"]["parameter"] == "employee.inpatient.ratio[level 3] = 0.8522"
+    assert steps["ratio"]["source"] == "illustrative"
+    assert "not loaded" in steps["check"]["rule"]
+    resident = {s["amount"]: s for s in explain_settlement(record, book, "resident", 3)}
+    assert resident["ratio"]["parameter"] == "resident.inpatient.bands (2 bands)"
+    assert resident["patient_pay"]["value"] == "2330.20"
