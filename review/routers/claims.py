@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from review.deps import DB, CurrentUser
 from review.models import Claim, Decision, Hospital, Settlement, User
@@ -54,19 +56,98 @@ def policy_book(request: Request) -> Any:
     return state.policy_book
 
 
-def breakdown(request: Request, record: dict[str, Any], claim: Claim) -> list[dict[str, Any]]:
-    """The settlement steps with rule, parameter and policy version behind each amount."""
+def breakdown(
+    request: Request, db: Session, record: dict[str, Any], claim: Claim, body: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The settlement steps with rule, parameter, policy version and source behind each amount.
+
+    With the claim body loaded, every step is retraced (``settlement.explain``)
+    against the person's year totals before this claim, summed from the
+    person's earlier settled claims of the same discharge year in this DB
+    (:func:`earlier_claims`). Returns the steps and those totals (None when
+    only the record is known).
+    """
     if record.get("status") not in ("settled", "duplicate"):
-        return []
-    from settlement.explain import explain_settlement
+        return [], None
+    from settlement.explain import claim_from_body, explain_settlement, year_totals_from_records
 
     try:
-        return explain_settlement(
-            record, policy_book(request), scheme=claim.scheme, level=claim.hospital_level
+        book = policy_book(request)
+        parsed = claim_from_body(body, book) if body else None
+        if parsed is None:
+            steps = explain_settlement(
+                record, book, scheme=claim.scheme, level=claim.hospital_level
+            )
+            return steps, None
+        earlier = earlier_claims(db, claim, record)
+        before = year_totals_from_records(
+            ((rec, claim_from_body(obj, book)) for rec, obj in earlier), book
         )
+        steps = explain_settlement(record, book, claim=parsed, before=before)
     except (KeyError, ValueError, TypeError) as exc:
         log.warning("claim %s: no explanation (%s)", claim.claim_id, type(exc).__name__)
+        return [], None
+    if record.get("claim_type") == "ltc":
+        return steps, None
+    totals = before.totals
+    return steps, {
+        "year": str(record.get("discharge_date", ""))[:4],
+        "claims": before.claims,
+        "fund_paid": before.fund_paid,
+        "admissions": totals.admissions,
+        "deductibles": totals.deductibles,
+        "ci_base": totals.ci_base,
+        "ci_paid": totals.ci_paid,
+        "ma_base": totals.ma_base,
+        "ma_paid": totals.ma_paid,
+    }
+
+
+def earlier_claims(
+    db: Session, claim: Claim, record: dict[str, Any]
+) -> list[tuple[dict[str, Any], Any]]:
+    """The person's settled claims of the same discharge year settled before this one.
+
+    Settlement order is taken as (settled_at, submitted_at, claim_id): the
+    stream's message time, or the load time of a settlements file and then
+    the submission time within one file. A settlement record whose claim is
+    not loaded cannot be linked to the person and is not counted.
+    """
+    try:
+        year = int(str(record.get("discharge_date", ""))[:4])
+    except ValueError:
         return []
+    if not claim.person_key:
+        return []
+    rows = db.execute(
+        select(
+            Settlement.claim_id,
+            Settlement.record_json,
+            Settlement.settled_at,
+            Claim.submitted_at,
+            Claim.claim_json,
+        )
+        .join(Claim, Claim.claim_id == Settlement.claim_id)
+        .where(
+            Claim.person_key == claim.person_key,
+            Settlement.status == "settled",
+            Settlement.discharge_date >= date(year, 1, 1),
+            Settlement.discharge_date <= date(year, 12, 31),
+        )
+    ).all()
+
+    def order(row: Any) -> tuple[datetime, datetime, str]:
+        return (row.settled_at or datetime.min, row.submitted_at or datetime.min, row.claim_id)
+
+    this = next((row for row in rows if row.claim_id == claim.claim_id), None)
+    if this is None:
+        return []
+    mine = order(this)
+    earlier = sorted((row for row in rows if order(row) < mine), key=order)
+    return [
+        (json.loads(row.record_json), json.loads(row.claim_json) if row.claim_json else None)
+        for row in earlier
+    ]
 
 
 @router.get("/claims/{claim_id}")
@@ -78,6 +159,7 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
     score = json.loads(claim.score_json) if claim.score_json else {}
     settlement = db.get(Settlement, claim_id)
     record = json.loads(settlement.record_json) if settlement else {}
+    steps, before = breakdown(request, db, record, claim, body)
     history: Sequence[Any] = []
     if claim.person_key:
         history = db.execute(
@@ -112,7 +194,8 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
         body=body,
         score=score,
         record=record,
-        steps=breakdown(request, record, claim),
+        steps=steps,
+        before=before,
         history=history,
         decisions=decisions,
         hospital=hospital,
