@@ -205,7 +205,9 @@ def _yibao_broker(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
-    while b"broker listening" not in log_path.read_bytes():
+    # the wrapper's own line, once the topics exist (the library's "embedded broker
+    # listening" log line comes before them)
+    while b"Ctrl-C stops it" not in log_path.read_bytes():
         assert proc.poll() is None, log_path.read_text()
         assert time.monotonic() < deadline, log_path.read_text()
         time.sleep(0.2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -25,8 +26,26 @@ def broker(
 
     b = start_broker(port)
     n = partitions or get_settings().stream_partitions
-    create_topics(b.bootstrap, topic_layout(n))
-    typer.echo(f"broker listening on {b.bootstrap} (memory storage); Ctrl-C stops it")
+    # Topics are made on a daemon thread while Tansu is watched: should Tansu die
+    # meanwhile, the admin client would retry for half a minute before failing.
+    failed: list[BaseException] = []
+
+    def _create() -> None:
+        try:
+            create_topics(b.bootstrap, topic_layout(n))
+        except Exception as exc:  # reported below, with Tansu's state
+            failed.append(exc)
+
+    maker = threading.Thread(target=_create, name="create-topics", daemon=True)
+    maker.start()
+    while maker.is_alive() and b.process.poll() is None:
+        maker.join(0.1)
+    if b.process.poll() is None and failed:
+        b.stop()
+        typer.echo(f"yibao broker: creating the topics failed: {failed[0]}", err=True)
+        raise typer.Exit(code=1)
+    if b.process.poll() is None:
+        typer.echo(f"broker listening on {b.bootstrap} (memory storage); Ctrl-C stops it")
 
     def _terminate(*_: object) -> None:
         raise KeyboardInterrupt  # leave wait() below; the finally clause stops the broker
