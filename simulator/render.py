@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from simulator.categories import PersonCategories, add_patient_fields, patient_json
 from simulator.episode import DAY_SECONDS as _DAY
 from simulator.episode import Episode
 from simulator.items import CATALOGUE, yuan
@@ -45,6 +46,7 @@ class Renderer:
         self._id_salt = (world.config.seed * 0x9E3779B1 + 0x5EED) & _ID_MASK
         self._hospital_json: dict[int, str] = {}
         self._item_json: dict[tuple[str, int, int], str] = {}
+        self.categories = PersonCategories(world)
 
     def iso(self, ordinal: int) -> str:
         s = self._iso.get(ordinal)
@@ -98,6 +100,7 @@ class Renderer:
             "diagnosis": ep.dx,
             "items": items,
         }
+        add_patient_fields(claim["patient"], self.categories.fields(ep))
         if ep.ltc is not None:
             claim["ltc"] = {"setting": ep.ltc[0], "days": ep.ltc[1]}
         claim["is_fraud"] = ep.fraud is not None
@@ -139,6 +142,7 @@ class Renderer:
         fraud = f'"is_fraud":true,"fraud_type":"{ep.fraud}"' if ep.fraud else _HONEST
         scheme = "employee" if pop.l_employee[ep.person] else "resident"
         registered = "true" if ep.registered else "false"
+        extra = patient_json(self.categories.fields(ep))
         iso = self._iso
         adm = iso.get(ep.adm) or self.iso(ep.adm)
         dis = iso.get(ep.dis) or self.iso(ep.dis)
@@ -149,7 +153,7 @@ class Renderer:
             f'"submitted_at":"{when}+08:00",'
             f'"patient":{{"person_id":"{pop.person_id[ep.person].decode()}",'
             f'"scheme":"{scheme}","insured_region":"{ep.region}",'
-            f'"intercity_registered":{registered}}},"hospital":{hs},'
+            f'"intercity_registered":{registered}{extra}}},"hospital":{hs},'
             f'"admission_date":"{adm}","discharge_date":"{dis}",'
             f'"diagnosis":"{ep.dx}","items":[{items}]{ltc},{fraud}}}'
         )

@@ -53,6 +53,16 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             str, typer.Option("-o", "--output", help="Output file, or - for stdout.")
         ] = "-",
+        catalogue_dir: Annotated[
+            str | None,
+            typer.Option(
+                help="Also write <region>.catalogue.csv (spec 8.4) for the simulated item "
+                "codes into this directory (price ceilings 5% above the usual prices)."
+            ),
+        ] = None,
+        catalogue_from: Annotated[
+            str, typer.Option(help="effective_from of the catalogue rows, YYYY-MM-DD.")
+        ] = "2017-01-01",
     ) -> None:
         """Simulate claims of insured persons at hospitals, some of which commit fraud."""
         from simulator.config import SimConfig, SimConfigError
@@ -76,6 +86,18 @@ def register(app: typer.Typer) -> None:
             )
         except SimConfigError as exc:
             raise typer.BadParameter(str(exc)) from None
+        if catalogue_dir is not None:
+            from simulator.categories import write_catalogues
+            from simulator.world import build_world
+
+            try:
+                dt.date.fromisoformat(catalogue_from)
+            except ValueError:
+                raise typer.BadParameter(
+                    f"--catalogue-from must be YYYY-MM-DD, got {catalogue_from!r}"
+                ) from None
+            files = write_catalogues(build_world(config), Path(catalogue_dir), catalogue_from)
+            log.info("wrote %d catalogue files to %s", len(files), catalogue_dir)
         n_workers = workers or min(4, os.cpu_count() or 1)
         progress = None
         if sys.stderr.isatty():
