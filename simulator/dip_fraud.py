@@ -106,7 +106,7 @@ def high_coding(
         if costlier is None:
             options = [c for c in ADDED_PRINCIPAL if c[:3] != dx.code[:3]]
             costlier = options[int(r.random() * len(options))]
-        else:
+        if costlier in diagnoses:  # a listed complication becomes the principal diagnosis
             diagnoses.remove(costlier)
         diagnoses.insert(0, dx.code)
         ep.dx = costlier

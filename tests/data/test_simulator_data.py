@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from settlement.claim import parse_claim
 from settlement.engine import Settler
 from settlement.idnumber import identity_number_problem
+from settlement.jsonio import decode_claim
 from settlement.policy_loader import load_policy_dir
 from simulator.config import FRAUD_SCHEMES, SimConfig
 from simulator.dip_coding import OPERATION_CODES
@@ -411,3 +413,14 @@ def test_dip_schemes_look_like_their_descriptions(claims: list[dict[str, Any]]) 
     assert statistics.mean(_total(c) for c in low) < 0.5 * statistics.mean(
         _total(c) for c in honest
     )
+
+
+def test_dip_schemes_write_valid_claims_at_a_high_rate() -> None:
+    book = load_policy_dir(None)
+    config = SimConfig(seed=11, claims=20_000, fraud_rate=0.0, dip_fraud_rate=0.3)
+    kinds: Counter[str | None] = Counter()
+    for line in simulate_lines(config):
+        check = parse_claim(decode_claim(line), book)
+        assert check.claim is not None, (line[:200], check.issues)
+        kinds[check.claim.fraud_type] += 1
+    assert kinds["high_coding"] > 1000 and kinds["low_threshold_admission"] > 1000, kinds
