@@ -28,7 +28,7 @@ TOP_GROUP_MIN_CASES = 5  # cases before a group can be its diagnosis' highest-co
 TOP_GROUP_MIN_GROUPS = 2  # a diagnosis needs this many such groups to have a "top" one
 PROCEDURE_MIN_CASES = 10  # cases of a procedure before its usual items are known
 SIGNATURE_SHARE = 0.3  # an item on at least this share of a procedure's cases ...
-SIGNATURE_LIFT = 3.0  # ... and this many times likelier than on other stays
+SIGNATURE_LIFT = 2.0  # ... and this many times likelier than on stays of the case's diagnosis
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +67,9 @@ class DipState:
         self.counts_level: dict[int, _Counts] = {}
         self.procedure_cases: dict[str, int] = {}
         self.procedure_items: dict[str, dict[str, int]] = {}  # cases of a procedure with an item
-        self.item_cases: dict[str, int] = {}  # in-patient cases with an item
-        self.cases = 0
+        # in-patient cases of a diagnosis category, and those with an item
+        self.category_cases: dict[str, int] = {}
+        self.category_items: dict[tuple[str, str], int] = {}
         self.dx_type: dict[tuple[str, str], int] = {}  # (diagnosis, claim type) -> claims
         self.level_top: dict[int, Moments] = {}
         self.level_ultra_low: dict[int, Moments] = {}
@@ -130,14 +131,20 @@ class DipState:
             group_log_cost=group_log,
             secondary_vs_peer=(n_sec + 1.0) / (peer_sec + 1.0),
             procedures_vs_peer=(n_proc + 1.0) / (peer_proc + 1.0),
-            items_missing=self._items_missing(claim, procedure),
+            items_missing=self._items_missing(claim, category, procedure),
             outpatient_share=self.outpatient_share(claim.diagnosis),
             top=top,
         )
 
-    def _items_missing(self, claim: ClaimFacts, procedure: str) -> float:
-        """The largest share of the procedure's past cases that billed a signature
-        item this bill lacks (0 when none is missing or the procedure is new)."""
+    def _items_missing(self, claim: ClaimFacts, category: str, procedure: str) -> float:
+        """The largest share of the procedure's past cases that billed a signature item
+        this bill lacks (0 when none is missing or the procedure is new).
+
+        A signature item is one billed on at least ``SIGNATURE_SHARE`` of the
+        procedure's cases and ``SIGNATURE_LIFT`` times as often as on stays of
+        the case's own diagnosis category: the stent of a PCI, the ventilator
+        days of a ventilation, not the drugs every stay of the diagnosis gets.
+        """
         if not procedure:
             return 0.0
         n = self.procedure_cases.get(procedure, 0)
@@ -145,13 +152,13 @@ class DipState:
             return 0.0
         billed = {line[0] for line in claim.lines}
         worst = 0.0
-        base = self.cases + 1.0
+        base = self.category_cases.get(category, 0) + 1.0
         for item, k in self.procedure_items.get(procedure, {}).items():
             share = k / n
             if share < SIGNATURE_SHARE or item in billed or share <= worst:
                 continue
-            elsewhere = (self.item_cases.get(item, 0) + 1.0) / base
-            if share >= SIGNATURE_LIFT * elsewhere:
+            usual = (self.category_items.get((category, item), 0) + 1.0) / base
+            if share >= SIGNATURE_LIFT * usual:
                 worst = share
         return worst
 
@@ -179,9 +186,10 @@ class DipState:
             counts.secondary.add(float(len(claim.diagnoses)))
             counts.procedures.add(float(len(claim.procedures)))
         items = {line[0] for line in claim.lines}
-        self.cases += 1
+        self.category_cases[category] = self.category_cases.get(category, 0) + 1
         for item in items:
-            self.item_cases[item] = self.item_cases.get(item, 0) + 1
+            item_key = (category, item)
+            self.category_items[item_key] = self.category_items.get(item_key, 0) + 1
         if procedure:
             self.procedure_cases[procedure] = self.procedure_cases.get(procedure, 0) + 1
             with_items = self.procedure_items.setdefault(procedure, {})

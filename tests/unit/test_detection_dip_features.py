@@ -11,6 +11,7 @@ import pytest
 from detection.facts import ClaimFacts, facts_from_claim
 from detection.features import FeatureState, batch_features
 from detection.reasons import feature_text
+from detection.rules import evaluate_rules
 from settlement.claim import parse_claim
 from settlement.idnumber import check_character
 from settlement.jsonio import decode_claim
@@ -113,6 +114,8 @@ def test_a_procedure_coded_without_its_items_is_seen_and_explained() -> None:
     assert text.startswith("procedure 36.07 coded, but an item billed with 100% of other cases")
     assert "I20.0+36.07" in feature_text("dip_cost_ratio", phantom)
     assert "ultra-low" in feature_text("dip_cost_ratio", phantom)
+    assert "PROCEDURE_NOT_BILLED" in {h.code for h in evaluate_rules(phantom)}
+    assert "PROCEDURE_NOT_BILLED" not in {h.code for h in evaluate_rules(real)}
 
 
 def test_outpatient_conditions_admitted_and_hospital_rates() -> None:
@@ -126,9 +129,22 @@ def test_outpatient_conditions_admitted_and_hospital_rates() -> None:
             person=pid(f"1990{(i % 12) + 1:02d}05"),
             items=[{"code": "VISIT", "category": "A", "amount": "30.00"}],
         )
-        for i in range(30)
+        for i in range(80)
     ]
     rows += history()
+    # Other hospitals admit the odd severe cold for a few days.
+    for i in range(10):
+        c = claim(
+            f"s{i}",
+            "2025-03-10",
+            "2025-03-14",
+            dx="J06.9",
+            hospital="H1",
+            person=pid(f"1940{(i % 12) + 1:02d}11"),
+            items=[{"code": "BED", "category": "A", "amount": "1500.00"}],
+        )
+        c["procedures"], c["diagnoses"] = [], []
+        rows.append(c)
     # H3 admits colds for a day, cheaply.
     for i in range(12):
         c = claim(
@@ -146,6 +162,7 @@ def test_outpatient_conditions_admitted_and_hospital_rates() -> None:
     last = feats[-1]
     assert last["dx_outpatient_share"] > 0.6
     assert last["hosp_mild_admission_vs_peer"] > 1.5
+    assert "OUTPATIENT_CASE_ADMITTED" in {h.code for h in evaluate_rules(last)}
     assert "outpatient visits, yet this patient was admitted" in feature_text(
         "dx_outpatient_share", last
     )
