@@ -141,6 +141,12 @@ def fraud_episode(
         gen.push(ts, copy)
         return 2
     if scheme == "high_coding":
+        if not inpatient:
+            # A stay's patient: drawn by in-patient utilisation (older, sicker), not
+            # the visitor the day loop drew.
+            pop = gen.world.populations[region]
+            person = pop.draw(rnd(), rnd(), True)
+            band, female = pop.l_band[person], pop.l_female[person]
         return high_coding(gen, r, day, h, hi, region, person, registered, band, female, season)
     if scheme == "low_threshold_admission":
         return low_threshold_admission(
