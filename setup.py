@@ -32,6 +32,7 @@ COMPILED_MODULES = [
     "settlement/money.py",
     "settlement/policy.py",
     "settlement/state.py",
+    "detection/dip_features.py",
     "detection/facts.py",
     "detection/features.py",
     "detection/knowledge.py",

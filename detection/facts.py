@@ -65,6 +65,12 @@ class ClaimLike(Protocol):
     def is_fraud(self) -> bool | None: ...
     @property
     def fraud_type(self) -> str | None: ...
+    @property
+    def diagnoses(self) -> tuple[str, ...]: ...
+    @property
+    def procedures(self) -> tuple[str, ...]: ...
+    @property
+    def discharge_way(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,9 @@ class ClaimFacts:
     n_items: int
     bill_hash: str  # hash of the multiset of (item code, amount)
     lines: tuple[tuple[str, int, int], ...] = ()  # (code, amount fen, quantity)
+    diagnoses: tuple[str, ...] = ()  # secondary ICD-10 codes (dip.md section 1)
+    procedures: tuple[str, ...] = ()  # procedure codes, the principal first
+    discharge_way: int = 1
     is_fraud: bool | None = None
     fraud_type: str | None = None
 
@@ -113,6 +122,11 @@ class ClaimFacts:
     @property
     def discharge_date(self) -> date:
         return date.fromordinal(self.discharge)
+
+    @property
+    def principal_procedure(self) -> str:
+        """The first procedure code, or ``""`` for a case without one (DIP's ``none``)."""
+        return self.procedures[0] if self.procedures else ""
 
 
 def person_key(person_id: str) -> str:
@@ -184,6 +198,9 @@ def facts_from_claim(claim: ClaimLike) -> ClaimFacts:
         n_items=len(lines),
         bill_hash=bill_hash((code, amount) for code, amount, _ in lines),
         lines=tuple(lines),
+        diagnoses=tuple(claim.diagnoses),
+        procedures=tuple(claim.procedures),
+        discharge_way=claim.discharge_way if claim.discharge_way is not None else 1,
         is_fraud=claim.is_fraud,
         fraud_type=claim.fraud_type,
     )

@@ -14,6 +14,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from detection.dip_features import (
+    ITEMS_MISSING,
+    NOT_A_CASE,
+    ULTRA_LOW_RATIO,
+    DipCase,
+    DipState,
+)
 from detection.facts import ClaimFacts
 from detection.knowledge import category, implausibility
 from detection.peers import Moments, PeerStats, shrunk_mean, shrunk_sd
@@ -72,10 +79,24 @@ FEATURE_NAMES: tuple[str, ...] = (
     "hosp_quantity_ratio",
     "dx_code_share_vs_peer",
     "items_unusual_for_dx",
+    "dip_cost_ratio",
+    "dip_group_vs_dx",
+    "secondary_dx_count",
+    "secondary_dx_vs_peer",
+    "procedures_vs_peer",
+    "procedure_items_missing",
+    "dx_outpatient_share",
+    "hosp_cmi_vs_peer",
+    "hosp_top_group_vs_peer",
+    "hosp_ultra_low_vs_peer",
+    "hosp_secondary_dx_vs_peer",
+    "hosp_procedures_vs_peer",
+    "hosp_items_missing_vs_peer",
+    "hosp_mild_admission_vs_peer",
 )
 FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 # Bumped whenever a feature's meaning changes; stored with every model.
-FEATURE_VERSION = "4"
+FEATURE_VERSION = "5"
 
 NO_EVENT_DAYS = 999.0  # "never": larger than any window the features look at
 READMIT_DAYS = 15
@@ -101,6 +122,8 @@ class Features:
     peer_cost_fen: float
     peer_los_days: float
     implausible: str | None
+    principal_procedure: str = ""
+    dip_group_cost_fen: float = 0.0
 
     def __getitem__(self, name: str) -> float:
         return self.values[FEATURE_INDEX[name]]
@@ -123,6 +146,13 @@ class _Hospital:
     __slots__ = (
         "a_diff",
         "c_diff",
+        "dip_cmi",
+        "dip_mild",
+        "dip_missing",
+        "dip_procedures",
+        "dip_secondary",
+        "dip_top",
+        "dip_ultra_low",
         "dup",
         "ewma_fast",
         "ewma_slow",
@@ -162,6 +192,14 @@ class _Hospital:
         self.ewma_slow = 0.0
         self.first_week = week
         self.weeks: dict[int, int] = {}
+        # DIP coding, over in-patient cases: sums of logs or of 0/1 flags.
+        self.dip_cmi = 0.0
+        self.dip_secondary = 0.0
+        self.dip_procedures = 0.0
+        self.dip_top = 0
+        self.dip_ultra_low = 0
+        self.dip_missing = 0
+        self.dip_mild = 0.0
 
 
 def _rate(hits: float, n: int, prior: float) -> float:
@@ -207,6 +245,7 @@ class FeatureState:
         self.dx_claims: dict[tuple[str, str], int] = {}
         self.hospital_dx_code: dict[tuple[str, str, str], int] = {}
         self.peer_dx_code: dict[tuple[int, str, str], int] = {}
+        self.dip = DipState()
         self.claims_seen = 0
 
     # -- public API -------------------------------------------------------
@@ -377,6 +416,24 @@ class FeatureState:
             active_days = max(claim.admission - hosp.first_week * 7, 7)
             usual_per_day = hosp.inpatient / active_days
 
+        case = NOT_A_CASE
+        if inpatient:
+            case = self.dip.case(claim, dx, log_cost, chain)
+        p_top, p_ultra, p_missing, p_mild = self.dip.level_rates(level)
+        if hosp is None or hosp.inpatient == 0:
+            h_cmi = h_top = h_ultra = h_sec = h_proc = h_missing = h_mild = 1.0
+        else:
+            n_in = hosp.inpatient + HOSPITAL_SHRINK
+            h_cmi = math.exp(hosp.dip_cmi / n_in)
+            h_top = (_rate(hosp.dip_top, hosp.inpatient, p_top) + 0.01) / (p_top + 0.01)
+            h_ultra = (_rate(hosp.dip_ultra_low, hosp.inpatient, p_ultra) + 0.01) / (p_ultra + 0.01)
+            h_sec = math.exp(hosp.dip_secondary / n_in)
+            h_proc = math.exp(hosp.dip_procedures / n_in)
+            h_missing = (_rate(hosp.dip_missing, hosp.inpatient, p_missing) + 0.01) / (
+                p_missing + 0.01
+            )
+            h_mild = (_rate(hosp.dip_mild, hosp.inpatient, p_mild) + 0.01) / (p_mild + 0.01)
+
         values = (
             1.0 if inpatient else 0.0,
             1.0 if claim.claim_type == "outpatient" else 0.0,
@@ -431,6 +488,20 @@ class FeatureState:
             h_qty,
             dx_code_share,
             unusual,
+            case.cost_ratio,
+            case.group_vs_dx,
+            float(len(claim.diagnoses)),
+            case.secondary_vs_peer,
+            case.procedures_vs_peer,
+            case.items_missing,
+            case.outpatient_share if inpatient else 0.0,
+            h_cmi,
+            h_top,
+            h_ultra,
+            h_sec,
+            h_proc,
+            h_missing,
+            h_mild,
         )
         features = Features(
             claim_id=claim.claim_id,
@@ -441,6 +512,8 @@ class FeatureState:
             peer_cost_fen=math.exp(peer_log_cost),
             peer_los_days=math.expm1(peer_log_los),
             implausible=why_implausible,
+            principal_procedure=claim.principal_procedure,
+            dip_group_cost_fen=math.exp(case.group_log_cost) if inpatient else 0.0,
         )
         memo = _Memo(
             dx=dx,
@@ -463,6 +536,7 @@ class FeatureState:
             duplicate=duplicates > 0,
             implausible=why_implausible is not None,
             week=week,
+            dip=case,
         )
         return features, memo
 
@@ -619,7 +693,16 @@ class FeatureState:
         hosp.implausible += memo.implausible
         hosp.weeks[memo.week] = hosp.weeks.get(memo.week, 0) + 1
         hosp.first_week = min(hosp.first_week, memo.week)
+        self.dip.learn(claim, memo.dx, memo.log_cost, memo.dip)
         if inpatient:
+            dip_case = memo.dip
+            hosp.dip_cmi += math.log(dip_case.group_vs_dx)
+            hosp.dip_secondary += math.log(dip_case.secondary_vs_peer)
+            hosp.dip_procedures += math.log(dip_case.procedures_vs_peer)
+            hosp.dip_top += dip_case.top
+            hosp.dip_ultra_low += dip_case.cost_ratio < ULTRA_LOW_RATIO
+            hosp.dip_missing += dip_case.items_missing >= ITEMS_MISSING
+            hosp.dip_mild += dip_case.outpatient_share
             hosp.inpatient += 1
             hosp.log_los_ratio += memo.log_los_ratio
             hosp.readmit += memo.readmit
@@ -671,6 +754,7 @@ class _Memo:
     duplicate: bool
     implausible: bool
     week: int
+    dip: DipCase
 
 
 def _volume_spike(hosp: _Hospital, week: int) -> float:

@@ -37,6 +37,10 @@ def _gap(f: Features, name: str, same_dx: bool) -> str:
     return f"re-admitted {_days(gap)} after discharge{dx}"
 
 
+def _group(f: Features) -> str:
+    return f"{f.diagnosis}+{f.principal_procedure or 'none'}"
+
+
 def _ratio_text(what: str) -> Callable[[Features, str], str]:
     def text(f: Features, name: str) -> str:
         return f"hospital's {what} {_times(f[name])} that of its peers (past claims)"
@@ -169,6 +173,50 @@ _TEXTS: dict[str, Callable[[Features, str], str]] = {
     "items_unusual_for_dx": lambda f, n: (
         f"{f[n]:.0%} of the bill is items rarely billed for {f.diagnosis}"
     ),
+    "dip_cost_ratio": lambda f, n: (
+        f"total cost {_times(f[n])} the typical cost of its DIP group {_group(f)} at"
+        f" level-{f.level} hospitals ({_yuan(f.dip_group_cost_fen)} yuan)"
+        + ("; below half: an ultra-low case" if f[n] < 0.5 else "")
+    ),
+    "dip_group_vs_dx": lambda f, n: (
+        f"coded into DIP group {_group(f)}, whose cases cost {_times(f[n])} the typical"
+        f" {f.diagnosis} case"
+    ),
+    "secondary_dx_count": lambda f, n: f"{int(f[n])} secondary diagnoses coded",
+    "secondary_dx_vs_peer": lambda f, n: (
+        f"{_times(f[n])} as many secondary diagnoses as usual for {_peers(f)} (counting one more)"
+    ),
+    "procedures_vs_peer": lambda f, n: (
+        f"{_times(f[n])} as many procedures as usual for {_peers(f)} (counting one more)"
+    ),
+    "procedure_items_missing": lambda f, n: (
+        f"procedure {f.principal_procedure or '(none)'} coded, but an item billed with"
+        f" {f[n]:.0%} of other cases with it is not on the bill"
+        if f[n] > 0
+        else "the bill has the items usually billed with the coded procedure"
+    ),
+    "dx_outpatient_share": lambda f, n: (
+        f"{f[n]:.0%} of claims for {f.diagnosis} are outpatient visits,"
+        " yet this patient was admitted"
+    ),
+    "hosp_cmi_vs_peer": lambda f, n: (
+        f"hospital's cases are coded into DIP groups {_times(f[n])} as costly as peers'"
+        " groups for the same diagnoses (case-mix index)"
+    ),
+    "hosp_top_group_vs_peer": _ratio_text(
+        "share of cases in the highest-scoring DIP group of their diagnosis"
+    ),
+    "hosp_ultra_low_vs_peer": _ratio_text(
+        "share of ultra-low cases (under half their DIP group's typical cost)"
+    ),
+    "hosp_secondary_dx_vs_peer": _ratio_text("number of secondary diagnoses per case"),
+    "hosp_procedures_vs_peer": _ratio_text("number of procedures per case"),
+    "hosp_items_missing_vs_peer": _ratio_text(
+        "share of cases coding a procedure whose usual items are not billed"
+    ),
+    "hosp_mild_admission_vs_peer": _ratio_text(
+        "admissions for diagnoses usually treated as outpatients"
+    ),
 }
 
 
@@ -240,4 +288,18 @@ FEATURE_LABELS: dict[str, str] = {
     "hosp_quantity_ratio": "hospital's item quantities above peers",
     "dx_code_share_vs_peer": "diagnosis codes unlike peers (up-coding)",
     "items_unusual_for_dx": "items that do not fit the diagnosis",
+    "dip_cost_ratio": "cost far from its DIP group's (ultra-low cases)",
+    "dip_group_vs_dx": "coded into a costly DIP group for the diagnosis",
+    "secondary_dx_count": "many secondary diagnoses",
+    "secondary_dx_vs_peer": "more secondary diagnoses than peers",
+    "procedures_vs_peer": "more procedures than peers",
+    "procedure_items_missing": "procedure coded but not billed (high coding)",
+    "dx_outpatient_share": "admitted for an outpatient condition",
+    "hosp_cmi_vs_peer": "case-mix index above peers for the same diagnoses (high coding)",
+    "hosp_top_group_vs_peer": "cases in the highest-scoring DIP groups (high coding)",
+    "hosp_ultra_low_vs_peer": "many ultra-low DIP cases (low-threshold admissions)",
+    "hosp_secondary_dx_vs_peer": "hospital codes more secondary diagnoses than peers",
+    "hosp_procedures_vs_peer": "hospital codes more procedures than peers",
+    "hosp_items_missing_vs_peer": "procedures coded but not billed (high coding)",
+    "hosp_mild_admission_vs_peer": "admissions for outpatient conditions (low-threshold)",
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from detection.dip_features import ITEMS_MISSING, ULTRA_LOW_RATIO
 from detection.features import READMIT_DAYS, Features
 from detection.reasons import feature_text
 
@@ -70,6 +71,22 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("VOLUME_SPIKE", 0.2, lambda f: f["hosp_volume_spike"] >= 2.5, "hosp_volume_spike"),
     Rule("FREQUENT_CLAIMS", 0.3, lambda f: f["person_claims_30d"] >= 4, "person_claims_30d"),
+    Rule(
+        "PROCEDURE_NOT_BILLED",
+        0.6,
+        lambda f: f["procedure_items_missing"] >= ITEMS_MISSING,
+        "procedure_items_missing",
+    ),
+    Rule(
+        "OUTPATIENT_CASE_ADMITTED",
+        0.3,
+        lambda f: (
+            f["is_inpatient"] > 0
+            and f["dip_cost_ratio"] < ULTRA_LOW_RATIO
+            and f["dx_outpatient_share"] >= 0.7
+        ),
+        "dx_outpatient_share",
+    ),
 )
 
 

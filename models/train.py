@@ -39,8 +39,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "force_row_wise": True,
     "seed": 7,
 }
-# Scores may only rise with the claim's cost relative to its peers.
+# Scores may only rise with the claim's cost relative to its peers. That
+# includes the cost against its DIP group: an ultra-low case is suspicious,
+# but a model that scores a claim lower for billing more would reward padding
+# a bill; cheap stays are left to the hospital's ultra-low rate and the
+# OUTPATIENT_CASE_ADMITTED red flag (docs/detection.md).
 MONOTONE_UP = (
+    "dip_cost_ratio",
     "cost_vs_peer_ratio",
     "cost_peer_z",
     "price_vs_code_max",

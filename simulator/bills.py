@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 
 from simulator.diagnoses import Diagnosis
+from simulator.dip_coding import interventions, operate
 from simulator.hospitals import Hospital
 from simulator.items import ADMISSION_LABS, C_INPATIENT, C_OUTPATIENT, PROFILES
 
@@ -148,6 +149,7 @@ def inpatient_bill(
     boost: float = 1.0,
     workup: bool = True,
     treatment: bool = True,
+    operated: bool | None = None,
 ) -> Bill:
     """An inpatient stay of ``los`` days.
 
@@ -160,6 +162,9 @@ def inpatient_bill(
         workup: bill the admission tests and imaging.
         treatment: bill drugs, infusions and procedures (False for a stay that
             is only bed and nursing days, as in a phantom stay).
+        operated: whether the diagnosis' operation is done; None draws it (some
+            surgical diagnoses are often treated conservatively, more so at
+            level 1). Interventions (angiography, ventilation) are drawn too.
     """
     p = h.prices
     prof = PROFILES[dx.group]
@@ -207,7 +212,12 @@ def inpatient_bill(
         a(("340100001", physio, p["340100001"] * physio))
         training = max(1, round(los * 0.6 * r.random()))
         a(("340200001", training, p["340200001"] * training))
-    if dx.procedure:
+    if operated is None:
+        operated = operate(r, dx, h.level)
+    for code, units in interventions(r, dx, h.level):
+        qty = min(units, los) if units > 1 else 1
+        a((code, qty, p[code] * qty))
+    if dx.procedure and operated:
         a((dx.procedure, 1, p[dx.procedure]))
         if dx.procedure not in _NO_ANAESTHESIA:
             a(("330100001", 1, p["330100001"]))
@@ -223,7 +233,7 @@ def inpatient_bill(
         code = C_INPATIENT[int(r.random() * len(C_INPATIENT))]
         qty = max(1, int(r.random() * los)) if code == "110900003" else 1 + int(r.random() * 4)
         a((code, qty, p[code] * qty))
-    if dx.procedure and r.random() < 0.3 * h.c_rate:
+    if dx.procedure and operated and r.random() < 0.3 * h.c_rate:
         units = 1 + int(r.random() * 2)
         a(("C02020102", units, p["C02020102"] * units))
     return repack(bill, h)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from simulator.regions import DEFAULT_REGIONS, REGIONS
 
-FRAUD_SCHEMES: tuple[str, ...] = (
+# Schemes that game item-by-item billing; ``fraud_rate`` is shared among them.
+ITEM_SCHEMES: tuple[str, ...] = (
     "decomposed_admission",
     "hanging_bed",
     "upcoding",
@@ -20,6 +21,9 @@ FRAUD_SCHEMES: tuple[str, ...] = (
     "ghost_patient",
     "duplicate_billing",
 )
+# Schemes that game DIP points (shared/spec/dip.md); ``dip_fraud_rate`` is shared among them.
+DIP_SCHEMES: tuple[str, ...] = ("high_coding", "low_threshold_admission")
+FRAUD_SCHEMES: tuple[str, ...] = ITEM_SCHEMES + DIP_SCHEMES
 
 
 class SimConfigError(ValueError):
@@ -37,7 +41,12 @@ class SimConfig:
         days: number of submission days (claims spawned near the end, such as a
             re-admission, may be submitted a few weeks after the window).
         regions: pooling areas whose insured persons and hospitals are simulated.
-        fraud_rate: target share of claims labelled fraudulent (0 to 0.5).
+        fraud_rate: target share of claims labelled fraudulent by the seven
+            item-billing schemes (``ITEM_SCHEMES``, 0 to 0.5).
+        dip_fraud_rate: target share of claims labelled fraudulent by the two DIP
+            schemes (``DIP_SCHEMES``, 0 to 0.5); None (the default) gives each
+            DIP scheme the part each item-billing scheme gets (``fraud_rate``
+            x 2/7, so 1.4% for the default 5%).
         corrupt_rate: share of lines made invalid on purpose (0 to 1).
         ageing: use a Shanghai-like age structure (over 30% aged 60+).
         fraud_hospital_share: share of hospitals that run a fraud scheme.
@@ -55,6 +64,7 @@ class SimConfig:
     days: int = 365
     regions: tuple[str, ...] = DEFAULT_REGIONS
     fraud_rate: float = 0.05
+    dip_fraud_rate: float | None = None
     corrupt_rate: float = 0.0
     ageing: bool = False
     fraud_hospital_share: float = 0.09
@@ -85,6 +95,8 @@ class SimConfig:
             raise SimConfigError(f"regions are repeated: {', '.join(self.regions)}")
         if not 0.0 <= self.fraud_rate <= 0.5:
             raise SimConfigError(f"fraud_rate must be 0 to 0.5, got {self.fraud_rate}")
+        if self.dip_fraud_rate is not None and not 0.0 <= self.dip_fraud_rate <= 0.5:
+            raise SimConfigError(f"dip_fraud_rate must be 0 to 0.5, got {self.dip_fraud_rate}")
         if not 0.0 <= self.corrupt_rate <= 1.0:
             raise SimConfigError(f"corrupt_rate must be 0 to 1, got {self.corrupt_rate}")
         if not 0.0 < self.fraud_hospital_share <= 0.5:
@@ -100,6 +112,13 @@ class SimConfig:
             raise SimConfigError(
                 f"unknown fraud scheme(s) {', '.join(bad)}; known: {', '.join(FRAUD_SCHEMES)}"
             )
+
+    @property
+    def dip_rate(self) -> float:
+        """The DIP schemes' target share of claims (``dip_fraud_rate`` or its default)."""
+        if self.dip_fraud_rate is not None:
+            return self.dip_fraud_rate
+        return self.fraud_rate * len(DIP_SCHEMES) / len(ITEM_SCHEMES)
 
     @property
     def end(self) -> dt.date:

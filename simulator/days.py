@@ -30,6 +30,13 @@ from simulator.diagnoses import (
     Diagnosis,
     DiagnosisPicker,
 )
+from simulator.dip_coding import (
+    Coding,
+    discharge_way,
+    procedures_of,
+    secondary_diagnoses,
+    sicker,
+)
 from simulator.episode import DAY_SECONDS as _DAY
 from simulator.episode import Episode
 from simulator.fraud import related_diagnosis
@@ -62,6 +69,7 @@ class DayGenerator(Renderer):
         self._day_start = 0
         self._window_end = (self.start_ord + self.config.days) * _DAY
         self._home: dict[tuple[int, str], int] = {}
+        self._rng = random.Random(0)  # the day's random source, while a day is drawn
         self._rx: dict[tuple[int, int, str], Bill] = {}
 
     def fits(self, ts: int) -> bool:
@@ -69,12 +77,32 @@ class DayGenerator(Renderer):
         return self.config.spill or ts < self._window_end
 
     def push(self, ts: int, ep: Episode) -> None:
-        """Record an episode submitted at ``ts`` (never before the day being drawn)."""
+        """Record an episode submitted at ``ts`` (never before the day being drawn).
+
+        An in-patient stay without DIP fields gets them here (:meth:`code`).
+        """
+        if ep.claim_type == "inpatient" and ep.coding is None:
+            self.code(ep)
         if ts < self._day_start:
             # A follow-up that ended before today (short second stay after a
             # late-submitted first one) is submitted today, at its time of day.
             ts = self._day_start + ts % _DAY
         self.drawn.append((ts, ep))
+
+    def code(self, ep: Episode) -> Coding:
+        """Draw a stay's secondary diagnoses and discharge way and read its procedures
+        off the bill; comorbidities add treatment to the bill (not to a package's
+        or a template's fixed bill). Sets and returns ``ep.coding``."""
+        r = self._rng
+        dx = BY_CODE[ep.dx]
+        h = self.world.network.hospitals[ep.hospital]
+        group = AGE_GROUP_OF_BAND[self.world.populations[ep.region].l_band[ep.person]]
+        secondary = secondary_diagnoses(r, dx, group)
+        if not dx.standard and ep.fraud != "template_billing":
+            ep.bill = sicker(ep.bill, h.prices, len(secondary))
+        way = discharge_way(r, dx, h.level, group)
+        ep.coding = Coding(secondary, procedures_of(ep.bill, dx, h.level, r.random()), way)
+        return ep.coding
 
     def day_episodes(self, i: int) -> list[tuple[int, Episode]]:
         """The episodes drawn on generation day ``i`` (0-based), as ``(submission ts, episode)``.
@@ -86,6 +114,7 @@ class DayGenerator(Renderer):
         day = self.start_ord + i
         self._day_start = day * _DAY
         r = random.Random((self.config.seed << 21) + i)
+        self._rng = r
         self._ltc_day(r, day)
         self._day(r, day, self.world.day_budgets[i])
         out, self.drawn = self.drawn, []
@@ -355,6 +384,12 @@ class DayGenerator(Renderer):
         f = _LOS_LEVEL[level] * (1.1 if teaching else 1.0)
         return max(1, min(90, round(dx.los * f * r.lognormvariate(0.0, 0.45))))
 
+    def standard_stay(self, h: Any, hi: int, dx: Diagnosis) -> tuple[int, Bill]:
+        """The hospital's package bill of a standard stay and its length (a fresh copy)."""
+        salt = (self.config.seed << 24) + hi * 64 + DX_INDEX[dx.code]
+        los, bill = standard_bill(h, dx, salt)
+        return los, list(bill)
+
     def stay(
         self,
         r: random.Random,
@@ -370,10 +405,8 @@ class DayGenerator(Renderer):
         """An honest stay submitted on ``day``, with its honest follow-ups; returns claims used."""
         # The claim is submitted on `day`: discharge was 0-5 days earlier.
         dis = day - self.lag(r)
-        salt = (self.config.seed << 24) + hi * 64 + DX_INDEX[dx.code]
         if dx.standard:
-            los, bill = standard_bill(h, dx, salt)
-            bill = list(bill)
+            los, bill = self.standard_stay(h, hi, dx)
         else:
             los = self.draw_los(r, dx, h.level, h.teaching)
             bill = inpatient_bill(r, h, dx, los)
@@ -394,7 +427,16 @@ class DayGenerator(Renderer):
             for _ in range(min(remaining - used, 1 + int(r.random() * 3))):
                 adm += 19 + int(r.random() * 5)
                 nxt = Episode(
-                    "inpatient", region, person, hi, adm, adm + los, dx.code, list(bill), registered
+                    "inpatient",
+                    region,
+                    person,
+                    hi,
+                    adm,
+                    adm + los,
+                    dx.code,
+                    list(ep.bill),
+                    registered,
+                    coding=ep.coding,
                 )
                 ts = self.discharge_ts(r, adm + los)
                 if not self.fits(ts):

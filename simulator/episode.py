@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from simulator.bills import Bill
+from simulator.dip_coding import Coding
 
 DAY_SECONDS = 86_400  # timestamps are seconds since day 1 of year 1 (date ordinals x 86,400)
 
@@ -14,6 +15,7 @@ class Episode:
         "adm",
         "bill",
         "claim_type",
+        "coding",
         "dis",
         "dx",
         "fraud",
@@ -37,6 +39,7 @@ class Episode:
         registered: bool,
         fraud: str | None = None,
         ltc: tuple[str, int] | None = None,
+        coding: Coding | None = None,
     ) -> None:
         self.claim_type = claim_type
         self.region = region
@@ -49,3 +52,5 @@ class Episode:
         self.registered = registered
         self.fraud = fraud
         self.ltc = ltc
+        # An in-patient stay's DIP fields, set when it is recorded (DayGenerator.push).
+        self.coding = coding

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.bills import Bill, inpatient_bill, outpatient_bill, pad_days
-from simulator.config import SimConfig
+from simulator.config import DIP_SCHEMES, SimConfig
 from simulator.diagnoses import BY_CODE, Diagnosis
 from simulator.hospitals import Hospital, HospitalNetwork
 from simulator.items import CATALOGUE, SUBSTITUTES
@@ -29,6 +29,8 @@ LEVEL_AFFINITY: dict[str, dict[int, float]] = {
     "template_billing": {1: 2.0, 2: 1.2, 3: 0.3},
     "ghost_patient": {1: 3.0, 2: 0.8, 3: 0.0},
     "duplicate_billing": {1: 1.5, 2: 1.0, 3: 0.5},
+    "high_coding": {1: 0.3, 2: 1.5, 3: 1.5},
+    "low_threshold_admission": {1: 2.0, 2: 1.5, 3: 0.4},
 }
 
 # Claims produced and claims labelled per triggered episode.
@@ -65,24 +67,30 @@ def assign_fraud(
 ) -> FraudPlan:
     """Choose fraudulent hospitals and set each one's scheme and trigger probability.
 
-    Each scheme gets an equal part of ``config.fraud_rate``. Its hospitals are
-    drawn by level affinity (and somewhat by size); each gets a base
+    Each item-billing scheme gets an equal part of ``config.fraud_rate``, each
+    DIP scheme an equal part of ``config.dip_rate``. A scheme's hospitals
+    are drawn by level affinity (and somewhat by size); each gets a base
     propensity, scaled so that the scheme's expected share of labelled claims
     matches its part. A scheme whose hospitals would need more than
-    ``MAX_FRAUD_SHARE`` enlists more hospitals.
+    ``MAX_FRAUD_SHARE`` enlists more hospitals. The DIP schemes' hospitals are
+    drawn after the others', from their own random source, so adding them
+    leaves the item-billing schemes' hospitals as they were.
     """
-    if config.fraud_rate <= 0 or not config.schemes:
+    item_schemes = [s for s in config.schemes if s not in DIP_SCHEMES]
+    dip_schemes = [s for s in config.schemes if s in DIP_SCHEMES]
+    if config.fraud_rate <= 0:
+        item_schemes = []
+    if config.dip_rate <= 0:
+        dip_schemes = []
+    if not item_schemes and not dip_schemes:
         return FraudPlan([])
     shares = network.expected_shares(region_weights, config.inpatient_share)
     regular = [i for i, h in enumerate(network.hospitals) if not h.ltc]
-    n_schemes = len(config.schemes)
-    per_scheme = max(2, round(config.fraud_hospital_share * len(regular) / n_schemes))
-    part = config.fraud_rate * (1 - config.ltc_share) / n_schemes
     base: dict[int, float] = {}
     members: dict[str, list[int]] = {s: [] for s in config.schemes}
     scale: dict[str, float] = {}
 
-    def enlist(scheme: str) -> bool:
+    def enlist(scheme: str, rng: random.Random) -> bool:
         free = [i for i in regular if i not in base]
         # Bigger hospitals are somewhat likelier picks, so fraud is not only
         # a small-hospital trait.
@@ -98,17 +106,29 @@ def assign_fraud(
         members[scheme].append(i)
         return True
 
-    for _ in range(per_scheme):
-        for scheme in config.schemes:
-            enlist(scheme)
-    for scheme in config.schemes:
-        while True:
-            mass = sum(shares[i] * base[i] for i in members[scheme])
-            k = part / mass if mass > 0 else 0.0
-            too_high = sum(1 for i in members[scheme] if base[i] * k > MAX_FRAUD_SHARE)
-            if too_high <= len(members[scheme]) // 4 or not enlist(scheme):
-                break
-        scale[scheme] = k
+    # Hospitals per scheme: as many for a DIP scheme as for an item-billing one.
+    per_scheme = max(
+        2, round(config.fraud_hospital_share * len(regular) / max(1, len(item_schemes)))
+    )
+    dip_rng = random.Random(f"yibao-dip-fraud-{config.seed}")
+    for schemes, rate, r in (
+        (item_schemes, config.fraud_rate, rng),
+        (dip_schemes, config.dip_rate, dip_rng),
+    ):
+        if not schemes:
+            continue
+        part = rate * (1 - config.ltc_share) / len(schemes)
+        for _ in range(per_scheme):
+            for scheme in schemes:
+                enlist(scheme, r)
+        for scheme in schemes:
+            while True:
+                mass = sum(shares[i] * base[i] for i in members[scheme])
+                k = part / mass if mass > 0 else 0.0
+                too_high = sum(1 for i in members[scheme] if base[i] * k > MAX_FRAUD_SHARE)
+                if too_high <= len(members[scheme]) // 4 or not enlist(scheme, r):
+                    break
+            scale[scheme] = k
     chosen = sorted(base)
     for i in chosen:
         h = network.hospitals[i]

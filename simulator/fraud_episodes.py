@@ -21,6 +21,7 @@ from simulator.diagnoses import (
     GHOST_DIAGNOSES,
     MILD_ADMISSION,
 )
+from simulator.dip_fraud import high_coding, low_threshold_admission
 from simulator.episode import DAY_SECONDS as _DAY
 from simulator.episode import Episode
 from simulator.fraud import hanging_bed, related_diagnosis, substitute, template, upcode
@@ -132,12 +133,25 @@ def fraud_episode(
             bill,
             orig.registered,
             fraud=scheme,
+            coding=orig.coding,
         )
         ts = orig_ts + (3 + int(rnd() * 35)) * _DAY + int(rnd() * 3600)
         if not gen.fits(ts):
             return 1
         gen.push(ts, copy)
         return 2
+    if scheme == "high_coding":
+        if not inpatient:
+            # A stay's patient: drawn by in-patient utilisation (older, sicker), not
+            # the visitor the day loop drew.
+            pop = gen.world.populations[region]
+            person = pop.draw(rnd(), rnd(), True)
+            band, female = pop.l_band[person], pop.l_female[person]
+        return high_coding(gen, r, day, h, hi, region, person, registered, band, female, season)
+    if scheme == "low_threshold_admission":
+        return low_threshold_admission(
+            gen, r, day, h, hi, region, person, registered, band, female, season
+        )
     if scheme in ("hanging_bed", "decomposed_admission"):
         inpatient = True
     code = gen.picker.pick(rnd(), inpatient, AGE_GROUP_OF_BAND[band], female, h.case_mix, season)

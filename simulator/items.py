@@ -53,6 +53,9 @@ CATALOGUE: dict[str, tuple[str, int, str]] = {
     "310800001": ("B", 25000, "exam"),  # gastroscopy
     # operations and anaesthesia
     "330803001": ("A", 250000, "procedure"),  # PCI
+    "330803002": ("A", 80000, "procedure"),  # coronary angiography
+    "330804001": ("A", 70000, "procedure"),  # cerebral angiography (DSA)
+    "311503001": ("A", 30000, "service"),  # invasive mechanical ventilation, per day
     "331003001": ("A", 120000, "procedure"),  # appendectomy
     "331005001": ("A", 180000, "procedure"),  # laparoscopic cholecystectomy
     "331101001": ("A", 200000, "procedure"),  # TURP

@@ -98,9 +98,13 @@ class Renderer:
             "admission_date": self.iso(ep.adm),
             "discharge_date": self.iso(ep.dis),
             "diagnosis": ep.dx,
-            "items": items,
         }
         add_patient_fields(claim["patient"], self.categories.fields(ep))
+        if ep.coding is not None:
+            claim["diagnoses"] = list(ep.coding.diagnoses)
+            claim["procedures"] = list(ep.coding.procedures)
+            claim["discharge_way"] = ep.coding.discharge_way
+        claim["items"] = items
         if ep.ltc is not None:
             claim["ltc"] = {"setting": ep.ltc[0], "days": ep.ltc[1]}
         claim["is_fraud"] = ep.fraud is not None
@@ -140,6 +144,14 @@ class Renderer:
         if ep.ltc is not None:
             ltc = f',"ltc":{{"setting":"{ep.ltc[0]}","days":{ep.ltc[1]}}}'
         fraud = f'"is_fraud":true,"fraud_type":"{ep.fraud}"' if ep.fraud else _HONEST
+        coding = ""
+        if ep.coding is not None:
+            c = ep.coding
+            dxs = ",".join('"' + d + '"' for d in c.diagnoses)
+            procs = ",".join('"' + p + '"' for p in c.procedures)
+            coding = (
+                f',"diagnoses":[{dxs}],"procedures":[{procs}],"discharge_way":{c.discharge_way}'
+            )
         scheme = "employee" if pop.l_employee[ep.person] else "resident"
         registered = "true" if ep.registered else "false"
         extra = patient_json(self.categories.fields(ep))
@@ -155,5 +167,5 @@ class Renderer:
             f'"scheme":"{scheme}","insured_region":"{ep.region}",'
             f'"intercity_registered":{registered}{extra}}},"hospital":{hs},'
             f'"admission_date":"{adm}","discharge_date":"{dis}",'
-            f'"diagnosis":"{ep.dx}","items":[{items}]{ltc},{fraud}}}'
+            f'"diagnosis":"{ep.dx}"{coding},"items":[{items}]{ltc},{fraud}}}'
         )

@@ -31,6 +31,8 @@ FRAUD_TYPES = (
     "template_billing",
     "ghost_patient",
     "duplicate_billing",
+    "high_coding",
+    "low_threshold_admission",
     "other",
 )
 

@@ -20,10 +20,13 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from settlement.claim import parse_claim
 from settlement.engine import Settler
 from settlement.idnumber import identity_number_problem
+from settlement.jsonio import decode_claim
 from settlement.policy_loader import load_policy_dir
 from simulator.config import FRAUD_SCHEMES, SimConfig
+from simulator.dip_coding import OPERATION_CODES
 from simulator.generate import simulate_lines
 from simulator.regions import BAND_60_PLUS, REGIONS
 from simulator.world import World, build_world
@@ -208,13 +211,16 @@ def test_length_of_stay_and_cost_by_level(claims: list[dict[str, Any]]) -> None:
 def test_fraud_share_overall_and_per_scheme(claims: list[dict[str, Any]]) -> None:
     n = len(claims)
     fraud = [c for c in claims if c["is_fraud"]]
-    # Target 5%, within +-1.5 points.
-    assert 0.035 <= len(fraud) / n <= 0.065
+    # Target 5% for the seven item-billing schemes plus 5% x 2/7 for the two
+    # DIP schemes (6.4%), within +-1.5 points.
+    assert 0.049 <= len(fraud) / n <= 0.079
     per_scheme = Counter(c["fraud_type"] for c in fraud)
     assert set(per_scheme) == set(FRAUD_SCHEMES)
     for scheme, k in per_scheme.items():
-        # Each scheme gets an equal part (1/7 = 14%) of the fraud rate: 7% to 25%.
-        assert 0.07 <= k / len(fraud) <= 0.25, (scheme, k)
+        # Each scheme gets an equal part (1/9 = 11%) of the fraud: 5.5% to 20%.
+        assert 0.055 <= k / len(fraud) <= 0.20, (scheme, k)
+        # ... which is the same share of all claims as before the DIP schemes: 0.7%.
+        assert 0.004 <= k / n <= 0.012, (scheme, k)
 
 
 def test_fraud_is_run_by_a_minority_of_hospitals_on_part_of_their_claims(
@@ -303,6 +309,12 @@ def test_teaching_hospitals_are_genuinely_costlier(
 def test_no_fraud_when_rate_is_zero() -> None:
     lines = list(simulate_lines(SimConfig(seed=3, claims=5000, fraud_rate=0.0)))
     assert not any('"is_fraud":true' in line for line in lines)
+    # The DIP schemes' rate follows --fraud-rate unless given on its own.
+    lines = list(
+        simulate_lines(SimConfig(seed=3, claims=5000, fraud_rate=0.0, dip_fraud_rate=0.05))
+    )
+    types = Counter(json.loads(line)["fraud_type"] for line in lines)
+    assert set(types) == {None, "high_coding", "low_threshold_admission"}, types
 
 
 def test_labels_match_the_world_fraud_plan(claims: list[dict[str, Any]], world: World) -> None:
@@ -314,3 +326,101 @@ def test_labels_match_the_world_fraud_plan(claims: list[dict[str, Any]], world: 
         if c["is_fraud"]:
             assert plan[c["hospital"]["hospital_id"]] == c["fraud_type"]
     assert set(world.fraud.schemes(world.network)) == set(FRAUD_SCHEMES)
+
+
+_PROCEDURE = re.compile(r"[0-9]{2}\.[0-9A-Za-z]{1,8}")
+
+
+def _dip_fields_of_stays(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    stays = [c for c in claims if c["claim_type"] == "inpatient"]
+    for c in claims:
+        has = {"diagnoses", "procedures", "discharge_way"} & set(c)
+        # Every stay, and only stays, states its DIP fields (dip.md section 1).
+        assert bool(has) == (c["claim_type"] == "inpatient"), c["claim_id"]
+    return stays
+
+
+def test_stays_carry_dip_fields_within_the_contract(claims: list[dict[str, Any]]) -> None:
+    stays = _dip_fields_of_stays(claims)
+    for c in stays:
+        assert c["diagnosis"] not in c["diagnoses"]
+        assert len(set(c["diagnoses"])) == len(c["diagnoses"]) <= 15
+        assert len(set(c["procedures"])) == len(c["procedures"]) <= 15
+        assert all(_PROCEDURE.fullmatch(p) for p in c["procedures"])
+        assert c["discharge_way"] in (1, 2, 3, 4, 5, 9)
+    ways = Counter(c["discharge_way"] for c in stays)
+    # Most patients leave on medical advice; every way occurs.
+    assert ways[1] / len(stays) >= 0.85, ways
+    assert set(ways) == {1, 2, 3, 4, 5, 9}, ways
+
+
+def test_secondary_diagnoses_rise_with_age(claims: list[dict[str, Any]]) -> None:
+    stays = _dip_fields_of_stays(claims)
+    by_group: dict[int, list[int]] = defaultdict(list)
+    for c in stays:
+        born = int(c["patient"]["person_id"][6:10])
+        age = int(c["admission_date"][:4]) - born
+        by_group[0 if age < 18 else 1 if age < 60 else 2].append(len(c["diagnoses"]))
+    means = [statistics.mean(by_group[g]) for g in (0, 1, 2)]
+    assert means[0] < means[1] < means[2], means
+    assert means[2] >= 1.0, means
+    # Sicker patients cost more: honest stays of one diagnosis with 2+ comorbidities.
+    honest = [c for c in stays if not c["is_fraud"] and c["diagnosis"] == "J18.9"]
+    none = [_total(c) for c in honest if not c["diagnoses"]]
+    many = [_total(c) for c in honest if len(c["diagnoses"]) >= 2]
+    assert statistics.mean(many) > statistics.mean(none)
+
+
+def test_honest_procedures_match_the_bill(claims: list[dict[str, Any]]) -> None:
+    stays = [c for c in _dip_fields_of_stays(claims) if not c["is_fraud"]]
+    item_of = {code: item for item, codes in OPERATION_CODES.items() for code in codes}
+    item_of["81.52"], item_of["47.01"] = "331501001", "331003001"
+    operated = 0
+    for c in stays:
+        billed = {i["code"] for i in c["items"]}
+        for p in c["procedures"]:
+            assert item_of[p] in billed, (c["claim_id"], p)
+        operated += bool(c["procedures"])
+    # Surgical and interventional stays are a sizeable minority.
+    assert 0.15 <= operated / len(stays) <= 0.5, operated / len(stays)
+    # Costs depend on the procedure: operated stays of a diagnosis cost more.
+    pci = [_total(c) for c in stays if c["diagnosis"] == "I20.0" and "36.07" in c["procedures"]]
+    conservative = [_total(c) for c in stays if c["diagnosis"] == "I20.0" and not c["procedures"]]
+    assert statistics.mean(pci) > 1.5 * statistics.mean(conservative)
+
+
+def test_dip_schemes_look_like_their_descriptions(claims: list[dict[str, Any]]) -> None:
+    stays = _dip_fields_of_stays(claims)
+    honest = [c for c in stays if not c["is_fraud"]]
+    honest_procedures = {p for c in honest for p in c["procedures"]}
+    honest_secondary = {d for c in honest for d in c["diagnoses"]}
+    high = [c for c in stays if c["fraud_type"] == "high_coding"]
+    low = [c for c in stays if c["fraud_type"] == "low_threshold_admission"]
+    assert high and low
+    # High coding uses only codes honest stays carry too.
+    assert {p for c in high for p in c["procedures"]} <= honest_procedures
+    assert {d for c in high for d in c["diagnoses"]} <= honest_secondary | {
+        c["diagnosis"] for c in honest
+    }
+
+    # ... and codes more: more procedures or secondary diagnoses than honest stays.
+    def codes(cs: list[dict[str, Any]]) -> float:
+        return statistics.mean(len(c["procedures"]) + len(c["diagnoses"]) for c in cs)
+
+    assert codes(high) > codes(honest)
+    # Low-threshold admissions: short, cheap stays.
+    assert statistics.mean(_los(c) for c in low) <= 3.0
+    assert statistics.mean(_total(c) for c in low) < 0.5 * statistics.mean(
+        _total(c) for c in honest
+    )
+
+
+def test_dip_schemes_write_valid_claims_at_a_high_rate() -> None:
+    book = load_policy_dir(None)
+    config = SimConfig(seed=11, claims=20_000, fraud_rate=0.0, dip_fraud_rate=0.3)
+    kinds: Counter[str | None] = Counter()
+    for line in simulate_lines(config):
+        check = parse_claim(decode_claim(line), book)
+        assert check.claim is not None, (line[:200], check.issues)
+        kinds[check.claim.fraud_type] += 1
+    assert kinds["high_coding"] > 1000 and kinds["low_threshold_admission"] > 1000, kinds

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from detection.features import FEATURE_VERSION
 from streams.broker import create_topics, start_broker
 from streams.replay import replay
 from streams.topics import FRAUD_FLAGS, topic_layout
@@ -190,7 +191,8 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
         three = start("three")
         restored = three.status()["feature_claims"]
         assert three.stop() == 0
-        snap = load_snapshot(path, "t-mem-claims", "4")  # written by three's graceful stop
+        # written by three's graceful stop
+        snap = load_snapshot(path, "t-mem-claims", FEATURE_VERSION)
     finally:
         for w in workers:
             w.stop()

@@ -26,7 +26,18 @@ def register(app: typer.Typer) -> None:
         start: Annotated[
             str, typer.Option(help="First submission day, YYYY-MM-DD.")
         ] = "2026-01-01",
-        days: Annotated[int, typer.Option(help="Number of submission days.", min=1)] = 365,
+        days: Annotated[
+            int | None, typer.Option(help="Number of submission days (default 365).", min=1)
+        ] = None,
+        years: Annotated[
+            int | None,
+            typer.Option(
+                help="Number of whole years from --start (instead of --days): history for "
+                "building DIP catalogues, e.g. --start 2023-01-01 --years 3.",
+                min=1,
+                max=10,
+            ),
+        ] = None,
         regions: Annotated[
             str,
             typer.Option(help="Comma-separated region codes (default: the bundled policies)."),
@@ -34,6 +45,13 @@ def register(app: typer.Typer) -> None:
         fraud_rate: Annotated[
             float, typer.Option(help="Target share of claims labelled fraudulent.")
         ] = 0.05,
+        dip_fraud_rate: Annotated[
+            float | None,
+            typer.Option(
+                help="Target share of claims labelled fraudulent by the two DIP schemes "
+                "(default: --fraud-rate x 2/7, the same part per scheme)."
+            ),
+        ] = None,
         corrupt_rate: Annotated[
             float, typer.Option(help="Share of lines made invalid on purpose.")
         ] = 0.0,
@@ -72,14 +90,23 @@ def register(app: typer.Typer) -> None:
             start_date = dt.date.fromisoformat(start)
         except ValueError:
             raise typer.BadParameter(f"--start must be YYYY-MM-DD, got {start!r}") from None
+        if days is not None and years is not None:
+            raise typer.BadParameter("give --days or --years, not both")
+        if years is not None:
+            try:
+                end = start_date.replace(year=start_date.year + years)
+            except ValueError:  # 29 February
+                end = start_date.replace(year=start_date.year + years, day=28)
+            days = (end - start_date).days
         try:
             config = SimConfig(
                 seed=seed,
                 claims=claims,
                 start=start_date,
-                days=days,
+                days=days if days is not None else 365,
                 regions=tuple(r.strip() for r in regions.split(",") if r.strip()),
                 fraud_rate=fraud_rate,
+                dip_fraud_rate=dip_fraud_rate,
                 corrupt_rate=corrupt_rate,
                 ageing=ageing,
                 spill=spill,
