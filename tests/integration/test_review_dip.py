@@ -45,6 +45,9 @@ def records(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+MARKED_PROCEDURES = ["47.01", "96.0800x005"]
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("review-dip")
@@ -54,8 +57,9 @@ def world(tmp_path_factory):
     for i, line in enumerate(simulated.read_text().splitlines()):
         obj = json.loads(line)
         if obj["claim_type"] == "inpatient" and i % 7 == 0:
-            obj["procedures"] = ["47.01", "96.0800x005"]
-            obj["diagnoses"] = ["I10"]
+            obj["procedures"] = MARKED_PROCEDURES
+            # a secondary diagnosis other than the principal (dip.md section 1)
+            obj["diagnoses"] = ["I10"] if obj["diagnosis"] != "I10" else ["E11.9"]
             obj["discharge_way"] = 4
         lines.append(json.dumps(obj, ensure_ascii=False))
     claims, settlements = root / "claims.jsonl", root / "settlements.jsonl"
@@ -190,13 +194,14 @@ def test_a_hospital_outside_dip_and_an_unknown_one(world):
 
 def test_claim_page_shows_the_dip_fields(world):
     client = login(world["app"], "clara")
-    claim = next(c for c in world["claims"] if c.get("procedures"))
+    # one this test marked (the simulator codes procedures of its own too)
+    claim = next(c for c in world["claims"] if c.get("procedures") == MARKED_PROCEDURES)
     page = client.get(f"/claims/{claim['claim_id']}").text
     assert field(page, "procedures") == "47.01 (principal), 96.0800x005"
-    assert field(page, "diagnoses") == "I10"
+    assert field(page, "diagnoses") == claim["diagnoses"][0]
     assert field(page, "discharge_way") == "4 · against medical advice"
     plain = next(c for c in world["claims"] if c["claim_type"] == "inpatient"
-                 and not c.get("procedures"))  # fmt: skip
+                 and not c.get("procedures") and c.get("discharge_way", 1) == 1)  # fmt: skip
     page = client.get(f"/claims/{plain['claim_id']}").text
     assert field(page, "procedures") == "none"
     assert field(page, "discharge_way").startswith("1 · on medical advice")
