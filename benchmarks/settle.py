@@ -7,12 +7,18 @@ then the peak memory of settling at two input sizes (in child processes) to
 show memory stays flat as the input grows.
 
     python benchmarks/settle.py [--claims 1000000] [--input FILE] [--section8]
+    python benchmarks/settle.py --claims 200000 --compare-section8
 
 ``--section8`` settles the same claims under policies that use every feature
 of spec section 8 (a catalogue for every treatment region, level ratios and
 bands, categories, 8.5 deductibles, filing categories, ltc co-payment,
 critical illness, assistance), with a third of the generated patients
 retired and a third on assistance, to compare with the plain policies.
+
+``--compare-section8`` answers issue 13's acceptance (section-8 policies within
+20% of plain ones): it settles plain claims under plain policies and section-8
+claims under section-8 policies on alternating blocks of the same run, and
+prints the ratio of the two settle times.
 """
 
 from __future__ import annotations
@@ -251,6 +257,43 @@ def interleaved(
     return int(count), floor_total, settle_total, ratios
 
 
+def compare_section8(folder: Path, count: int, block: int = 20_000) -> None:
+    """Print settle time under section-8 policies against plain ones, same run."""
+    plain_path, section8_path = folder / "plain.jsonl", folder / "section8.jsonl"
+    write_claims(plain_path, count)
+    write_claims(section8_path, count, section8=True)
+    plain = Settler(load_policy_dir(None), SpillingState())
+    section8 = Settler(load_policy_dir(write_section8_policies(folder / "p8")), SpillingState())
+    totals = {"plain": 0.0, "section8": 0.0}
+    ratios: list[float] = []
+    with plain_path.open("rb") as plain_file, section8_path.open("rb") as section8_file:
+        for index in itertools.count():
+            plain_lines = list(itertools.islice(plain_file, block))
+            section8_lines = list(itertools.islice(section8_file, block))
+            if not plain_lines:
+                break
+            if index % 2:
+                section8_time = settle_block(section8, section8_lines)
+                plain_time = settle_block(plain, plain_lines)
+            else:
+                plain_time = settle_block(plain, plain_lines)
+                section8_time = settle_block(section8, section8_lines)
+            totals["plain"] += plain_time
+            totals["section8"] += section8_time
+            ratios.append(section8_time / plain_time)
+    print(f"claims:             {count:,} of each")
+    print(f"plain policies:     {totals['plain']:.2f} s  ({count / totals['plain']:,.0f} claims/s)")
+    print(
+        f"section-8 policies: {totals['section8']:.2f} s  "
+        f"({count / totals['section8']:,.0f} claims/s)"
+    )
+    print(
+        f"ratio section8/plain: {totals['section8'] / totals['plain']:.3f}x "
+        f"(acceptance <= 1.20x); per-block median {statistics.median(ratios):.3f}x, "
+        f"min {min(ratios):.3f}x, max {max(ratios):.3f}x over {len(ratios)} blocks"
+    )
+
+
 def peak_rss_mib(path: Path) -> float:
     """Peak RSS of ``yibao settle`` on ``path`` in a child process, in MiB."""
     code = (
@@ -274,7 +317,16 @@ def main() -> None:
     parser.add_argument(
         "--section8", action="store_true", help="policies and patients using spec section 8"
     )
+    parser.add_argument(
+        "--compare-section8",
+        action="store_true",
+        help="section-8 policies against plain ones on alternating blocks (issue 13)",
+    )
     args = parser.parse_args()
+    if args.compare_section8:
+        with tempfile.TemporaryDirectory() as tmp:
+            compare_section8(Path(tmp), args.claims)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = args.input
         if path is None:
