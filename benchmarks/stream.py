@@ -199,9 +199,27 @@ def trees(env: dict[str, str]) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
-def wait_processed(port: int, n: int, timeout: float) -> None:
+def wait_processed(
+    port: int,
+    n: int,
+    timeout: float,
+    worker: subprocess.Popen | None = None,
+    log: Path | None = None,
+) -> None:
+    """Wait until the worker on ``port`` has processed ``n`` claims.
+
+    A worker that exits meanwhile (refused to start: a broken policy or DIP
+    file, a busy port) ends the wait at once with its log's last lines,
+    instead of polling a dead port until the timeout.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if worker is not None and worker.poll() is not None:
+            tail = log.read_text("utf-8", "replace").splitlines()[-15:] if log else []
+            raise RuntimeError(
+                f"the worker exited with code {worker.returncode} before processing {n} claims"
+                + "".join(f"\n  {line}" for line in tail)
+            )
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as r:
                 if json.load(r)["processed"] >= n:
@@ -284,7 +302,7 @@ def main() -> None:
         log = open(tmp / "worker.log", "wb")  # noqa: SIM115
         t_start = time.monotonic()
         worker = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_processed(port, len(msgs), 600)
+        wait_processed(port, len(msgs), 600, worker, tmp / "worker.log")
         took = time.monotonic() - t_start
         print(f"worker started and drained the backlog {took:.1f} s after launch")
         recs = asyncio.run(read_settlements(bs, len(msgs), 120))
@@ -300,7 +318,7 @@ def main() -> None:
         n_lat = int(half * args.latency_seconds)
         lat_msgs = encode_claims(claims(n_lat, 2, "L"))
         sent = asyncio.run(produce(bs, lat_msgs, rate=half))
-        wait_processed(port, len(msgs) + n_lat, 120)
+        wait_processed(port, len(msgs) + n_lat, 120, worker, tmp / "worker.log")
         recs = asyncio.run(read_settlements(bs, len(msgs) + n_lat, 120))
         lat = [ts - sent[cid] for cid, ts in recs if cid in sent]
         print(
