@@ -36,6 +36,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/settle.py
 
+# Everything `make demo` and the tests write: var/ holds the demo's broker data, MLflow
+# store and artifacts, review DB and logs; mlruns/, mlartifacts/ and mlflow.db are where
+# MLflow put things by default before they went under var/.
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis build test-artifacts
+	rm -rf mlruns mlartifacts mlflow.db
 	rm -f settlement/*.so detection/*.so dip/*.so settlement__mypyc.*.so settlement/_compiled_sources.py

@@ -4,6 +4,9 @@ Reads the claim topics, ``settlements`` and ``fraud.flags`` with partitions
 assigned by hand (no consumer group): the next offset of every partition is
 stored in the review database in the same transaction as the rows it loaded,
 so a crash never loses or double-applies a batch (the loads are upserts anyway).
+Each stored offset keeps the identity of a record it loaded (``offset:timestamp``):
+when a topic was deleted and made again (the embedded broker starts empty on every
+``make demo``), that record is gone and the partition is read from the beginning.
 :func:`reset_offsets` rewrites those stored offsets (``yibao review reset-offsets``).
 """
 
@@ -22,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review import ingest
+from review.follow_metrics import FollowMetrics
 from review.models import StreamOffset
 from settlement.jsonio import decode_claim
 from streams.topics import CLAIM_TOPICS, FRAUD_FLAGS, SETTLEMENTS
@@ -48,8 +52,24 @@ def _kind(topic: str) -> str:
     return "claims"
 
 
-def apply_batch(db: Session, batch: dict[Any, list[Any]], stats: FollowStats) -> None:
-    """Load one ``getmany`` batch and record the partitions' next offsets; commits."""
+def apply_batch(
+    db: Session,
+    batch: dict[Any, list[Any]],
+    stats: FollowStats,
+    identified: set[tuple[str, int]] | None = None,
+) -> dict[str, int]:
+    """Load one ``getmany`` batch and record the partitions' next offsets; commits.
+
+    Args:
+        db: a session of the review database.
+        batch: what ``getmany`` returned.
+        stats: counted into.
+        identified: partitions whose stored offset has an identity; the others get the
+            identity of their first message here (and are added).
+
+    Returns:
+        Records loaded, by kind.
+    """
     by_kind: dict[str, list[Any]] = defaultdict(list)
     for tp, messages in batch.items():
         kind = _kind(tp.topic)
@@ -65,17 +85,29 @@ def apply_batch(db: Session, batch: dict[Any, list[Any]], stats: FollowStats) ->
                 stats.bad += 1
                 log.warning("%s:%d:%d is not JSON; skipped", tp.topic, tp.partition, message.offset)
         if messages:
-            db.merge(
-                StreamOffset(
-                    topic=tp.topic, partition=tp.partition, next_offset=messages[-1].offset + 1
-                )
+            row = StreamOffset(
+                topic=tp.topic, partition=tp.partition, next_offset=messages[-1].offset + 1
             )
+            if identified is not None and (tp.topic, tp.partition) not in identified:
+                row.identity = record_identity(messages[0])
+                identified.add((tp.topic, tp.partition))
+            db.merge(row)  # an identity not set here is kept
     # Claims first, so scores and settlements land on complete rows when they can.
-    stats.loaded["claims"] += ingest.load_claim_objects(db, by_kind["claims"])
-    stats.loaded["settlements"] += ingest.load_settlement_objects(db, by_kind["settlements"])
-    stats.loaded["flags"] += ingest.load_score_objects(db, by_kind["flags"])
+    loaded = {
+        "claims": ingest.load_claim_objects(db, by_kind["claims"]),
+        "settlements": ingest.load_settlement_objects(db, by_kind["settlements"]),
+        "flags": ingest.load_score_objects(db, by_kind["flags"]),
+    }
     db.commit()
+    for kind, n in loaded.items():
+        stats.loaded[kind] += n
     stats.batches += 1
+    return loaded
+
+
+def record_identity(message: Any) -> str:
+    """What identifies a partition's record across a topic's deletion: offset and timestamp."""
+    return f"{message.offset}:{message.timestamp}"
 
 
 async def follow(
@@ -86,6 +118,7 @@ async def follow(
     stop: asyncio.Event | None = None,
     max_records: int = 2000,
     refresh_every_s: float = 60.0,
+    metrics: FollowMetrics | None = None,
 ) -> FollowStats:
     """Consume until ``stop`` is set, or until no message came for ``until_idle_s``.
 
@@ -96,6 +129,7 @@ async def follow(
         stop: set it to end the loop after the batch in hand.
         max_records: largest batch per read.
         refresh_every_s: recompute re-admissions and hospital risk at most this often.
+        metrics: where to count (None: nowhere).
     """
     from aiokafka import AIOKafkaConsumer
 
@@ -108,6 +142,7 @@ async def follow(
     )
     await consumer.start()
     stats = FollowStats()
+    metrics = metrics or FollowMetrics()
     try:
         partitions = await _followed_partitions(consumer)
         if not partitions:
@@ -115,14 +150,22 @@ async def follow(
             return stats
         consumer.assign(partitions)
         with sessions() as db:
-            stored = {
-                (o.topic, o.partition): o.next_offset for o in db.scalars(select(StreamOffset))
-            }
+            rows = {(o.topic, o.partition): o for o in db.scalars(select(StreamOffset))}
+        recreated = await _recreated(consumer, partitions, rows)
+        positions: dict[Any, int] = {}
         for tp in partitions:
-            if (tp.topic, tp.partition) in stored:
-                consumer.seek(tp, stored[tp.topic, tp.partition])
+            row = rows.get((tp.topic, tp.partition))
+            if row is not None and tp not in recreated:
+                consumer.seek(tp, row.next_offset)
+                positions[tp] = row.next_offset
             else:
                 await consumer.seek_to_beginning(tp)
+                positions[tp] = await consumer.position(tp)
+        for tp in recreated:
+            metrics.recreated.labels(tp.topic).inc()
+        identified = {key for key, row in rows.items() if row.identity is not None} - {
+            (tp.topic, tp.partition) for tp in recreated
+        }
         log.info("following %d partitions of %s", len(partitions), ", ".join(TOPICS))
         last_message = last_refresh = time.monotonic()
         dirty = False
@@ -130,9 +173,15 @@ async def follow(
             batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
             now = time.monotonic()
             if any(batch.values()):
+                bad = stats.bad
                 with sessions() as db:
-                    apply_batch(db, batch, stats)
+                    loaded = apply_batch(db, batch, stats, identified)
+                metrics.loaded(loaded, stats.bad - bad)
+                for tp, messages in batch.items():
+                    if messages:
+                        positions[tp] = messages[-1].offset + 1
                 last_message, dirty = now, True
+            metrics.positions(positions, {tp: consumer.highwater(tp) for tp in positions})
             if dirty and now - last_refresh >= refresh_every_s:
                 _refresh(sessions)
                 last_refresh, dirty = now, False
@@ -143,6 +192,56 @@ async def follow(
     finally:
         await consumer.stop()
     return stats
+
+
+async def _recreated(consumer: Any, partitions: list[Any], rows: dict[Any, Any]) -> set[Any]:
+    """The partitions whose stored offset belongs to an older topic of the same name.
+
+    A partition is recreated when it is now empty although offsets were stored, or
+    when the record the stored identity names is not there any more (another record,
+    or none, at that offset). A record that retention deleted cannot be checked:
+    those partitions keep their offsets.
+    """
+    checked = {
+        tp: rows[tp.topic, tp.partition] for tp in partitions if (tp.topic, tp.partition) in rows
+    }
+    if not checked:
+        return set()
+    ends = await consumer.end_offsets(list(checked))
+    starts = await consumer.beginning_offsets(list(checked))
+    recreated = {tp for tp, row in checked.items() if ends[tp] == 0 and row.next_offset > 0}
+    wanted: dict[Any, tuple[int, str]] = {}
+    for tp, row in checked.items():
+        if tp in recreated or row.identity is None:
+            continue
+        offset = int(row.identity.split(":", 1)[0])
+        if offset >= starts[tp]:
+            wanted[tp] = (offset, row.identity)
+            consumer.seek(tp, offset)
+    if wanted:
+        consumer.pause(*(tp for tp in partitions if tp not in wanted))
+        seen: dict[Any, str] = {}
+        deadline = time.monotonic() + 10.0
+        while len(seen) < len(wanted) and time.monotonic() < deadline:
+            batch = await consumer.getmany(*wanted, timeout_ms=500, max_records=len(wanted))
+            for tp, messages in batch.items():
+                if messages and tp not in seen:
+                    seen[tp] = record_identity(messages[0])
+        consumer.resume(*partitions)
+        # A partition that answered nothing in 10 s keeps its offset (a slow broker is
+        # no proof of a new topic); one that answered with another record is recreated.
+        recreated |= {tp for tp, got in seen.items() if got != wanted[tp][1]}
+    for tp in sorted(recreated):
+        row = checked[tp]
+        log.warning(
+            "%s partition %d was recreated (stored offset %d, identity %s): reading it "
+            "from the beginning",
+            tp.topic,
+            tp.partition,
+            row.next_offset,
+            row.identity,
+        )
+    return recreated
 
 
 def _refresh(sessions: Callable[[], Session]) -> None:

@@ -200,3 +200,5 @@ class StreamOffset(Base):
     topic: Mapped[str] = mapped_column(String(255), primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     next_offset: Mapped[int] = mapped_column(BigInteger)
+    # "offset:timestamp" of a record loaded from the partition; a recreated topic lacks it
+    identity: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -13,11 +13,11 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from settlement.engine import Settler
 from settlement.jsonio import encode_record_bytes
+from streams.agent_config import AgentConfig, group_consumer_options
 from streams.dip_tally import DipScorer, dip_month_records
 from streams.feature_memory import FeatureMemory
 from streams.lifecycle import finished_within
@@ -30,59 +30,16 @@ from streams.messages import (
 )
 from streams.metrics import StreamMetrics
 from streams.outbox import Outbox
+from streams.rebalance import RebalanceListener
 from streams.recovery import catch_up
 from streams.scoring import ModelWatcher
 from streams.scoring_pipeline import ScoringPipeline
-from streams.tables import CHANGELOG_SUFFIX, PartitionShard, ShardState, clearing_totals
+from streams.tables import PartitionShard, ShardState, clearing_totals
 from streams.topics import CLAIM_TOPICS, CLAIMS, CLAIMS_DLQ, FRAUD_FLAGS, SETTLEMENTS
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class AgentConfig:
-    """Tuning of the hot path (defaults measured on a 2-core machine, docs/stream.md)."""
-
-    bootstrap: str
-    group_id: str = "yibao-stream"
-    partitions: int = 4
-    max_batch: int = 500
-    poll_timeout_ms: int = 100
-    linger_ms: int = 2
-    session_timeout_ms: int = 6000  # Tansu holds a first JoinGroup for half of it
-    heartbeat_interval_ms: int = 1000
-    commit_interval: float = 0.25  # seconds between offset commits
-    max_inflight: int = 4  # batches settled ahead of the oldest one not yet acknowledged/scored
-    #: where feature snapshots go (None: never snapshot) and how often (streams.feature_snapshot)
-    snapshot_dir: Path | None = None
-    snapshot_seconds: float = 120.0
-    #: longest claim message settled; longer ones are rejected ``malformed`` unread
-    max_claim_bytes: int = 1 << 20
-
-    @property
-    def changelog_topic(self) -> str:
-        return self.group_id + CHANGELOG_SUFFIX
-
-
-def group_consumer_options(cfg: AgentConfig) -> dict[str, Any]:
-    """Options of the claims consumer group, one place for the worker and its tests."""
-    from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-
-    return {
-        "bootstrap_servers": cfg.bootstrap,
-        "group_id": cfg.group_id,
-        "enable_auto_commit": False,
-        "auto_offset_reset": "earliest",
-        "session_timeout_ms": cfg.session_timeout_ms,
-        "heartbeat_interval_ms": cfg.heartbeat_interval_ms,
-        "rebalance_timeout_ms": 60_000,
-        "max_partition_fetch_bytes": 4 * 1024 * 1024,
-        "fetch_max_bytes": 16 * 1024 * 1024,
-        # Partition n of both claim topics is one person-shard: the range
-        # assignor keeps them on one worker for any worker count, where the
-        # default round-robin splits them unless workers divide partitions.
-        "partition_assignment_strategy": (RangePartitionAssignor,),
-    }
+__all__ = ["AgentConfig", "SettlementAgent", "group_consumer_options"]
 
 
 class SettlementAgent:
@@ -142,7 +99,6 @@ class SettlementAgent:
     async def start(self) -> None:
         """Connect the producer, the changelog reader and the group consumer."""
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-        from aiokafka.abc import ConsumerRebalanceListener
 
         cfg = self.config
         self._producer = AIOKafkaProducer(
@@ -158,27 +114,6 @@ class SettlementAgent:
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         self._consumer = AIOKafkaConsumer(**group_consumer_options(cfg))
-        agent = self
-
-        class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-            # aiokafka logs and swallows a listener's exception: hand it to run() instead.
-            async def on_partitions_revoked(self, revoked: Any) -> None:
-                # Wait for the batch in hand to be acknowledged and committed.
-                agent.ready.clear()
-                try:
-                    async with agent._lock:
-                        await agent.drain()
-                        await agent.commit_now()
-                except Exception as exc:
-                    agent.fail(exc)
-
-            async def on_partitions_assigned(self, assigned: Any) -> None:
-                try:
-                    async with agent._lock:
-                        await agent._on_assigned(assigned)
-                except Exception as exc:
-                    agent.fail(exc)
-
         await self._producer.start()
         await self._reader.start()
         await self._consumer.start()
@@ -192,7 +127,7 @@ class SettlementAgent:
         self._rules.claims_partitions = counts[CLAIMS]
         self._outbox = Outbox(self._producer, counts)
         self._scoring = ScoringPipeline(Outbox(self._producer, counts), self.metrics)
-        self._consumer.subscribe(list(CLAIM_TOPICS), listener=Listener())
+        self._consumer.subscribe(list(CLAIM_TOPICS), listener=RebalanceListener(self))
 
     def fail(self, exc: BaseException) -> None:
         """Record why the agent cannot go on; ``run()`` raises it (the first one wins)."""
@@ -453,7 +388,7 @@ class SettlementAgent:
         for tp, nxt in commits.items():
             high = consumer.highwater(tp)
             if high is not None:
-                metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, high - nxt))
+                metrics.set_lag(tp.topic, tp.partition, max(0, high - nxt))
 
     # -- operator views --------------------------------------------------------
 

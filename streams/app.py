@@ -14,7 +14,7 @@ import gc
 import logging
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.agents import AgentConfig, SettlementAgent
 from streams.lifecycle import (
@@ -27,6 +27,10 @@ from streams.lifecycle import (
 )
 from streams.metrics import StreamMetrics
 from streams.scoring import ModelWatcher
+from streams.topics import CLAIM_TOPICS
+
+if TYPE_CHECKING:
+    import faust
 
 log = logging.getLogger(__name__)
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -58,12 +62,9 @@ def create_app(
         (the Faust app, the agent it runs).
     """
     import faust
-    from mode import Service
 
     from dip.loader import load_dip_dir
     from settlement.policy_loader import load_policy_dir
-    from streams.broker import create_topics
-    from streams.topics import CLAIM_TOPICS, topic_layout
 
     book = load_policy_dir(settings.policies_dir)
     dip_book = load_dip_dir(settings.dip_dir)  # strict: a broken file stops start-up
@@ -86,12 +87,29 @@ def create_app(
     )
     agent = SettlementAgent(config, book, watcher, metrics, dip_book)
     metrics.set_model(watcher.version if watcher else "none")
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        web_enabled=True,
+        web_host=settings.stream_web_host,
+        web_port=web_port or settings.stream_web_port,
+        web_in_thread=False,
+        topic_partitions=settings.stream_partitions,
+        # Tansu answers a first JoinGroup after half the session timeout (measured:
+        # 60 s -> 30 s, 6 s -> 3 s); Faust's own consumer only runs the app here.
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        broker_request_timeout=30.0,
+    )
     broker_watch = BrokerWatch(agent, CLAIM_TOPICS)
-    # The agent's share of the worker's bounded stop (streams.worker): 40% to finish and
-    # commit, then 10% per client to close; the rest is for Faust's own clients.
-    agent_stop_seconds = settings.stream_stop_seconds * 0.4
-    close_seconds = settings.stream_stop_seconds * 0.1
+    app.service(_agent_service(settings, agent, watcher, broker_watch))
+    _add_pages(app, agent, watcher, broker_watch, dip_book)
+    return app, agent
 
+
+def _failure_reporter(settings: Any, agent: SettlementAgent, broker_watch: BrokerWatch) -> Any:
+    """An async ``report(exc)``: logs once, in one line, why the agent stops."""
     reported: list[BaseException] = []
 
     async def report(exc: BaseException) -> None:
@@ -109,34 +127,31 @@ def create_app(
             except BrokerDataLost as lost:
                 exc = agent.failure = lost
         if isinstance(exc, BrokerDataLost):
-            record_data_loss(data_loss_marker(settings.data_dir, config.group_id), exc.cause)
+            record_data_loss(data_loss_marker(settings.data_dir, agent.config.group_id), exc.cause)
         log.critical(
             "settlement agent failed: %s; the worker stops and exits with code 1",
             describe_failure(exc),
             extra={"cause": type(exc).__name__},
         )
 
-    app = faust.App(
-        app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
-        store="memory://",
-        web_enabled=True,
-        web_host="127.0.0.1",
-        web_port=web_port or settings.stream_web_port,
-        web_in_thread=False,
-        topic_partitions=settings.stream_partitions,
-        # Tansu answers a first JoinGroup after half the session timeout (measured:
-        # 60 s -> 30 s, 6 s -> 3 s); Faust's own consumer only runs the app here.
-        broker_session_timeout=6.0,
-        broker_heartbeat_interval=1.0,
-        broker_request_timeout=30.0,
-    )
+    return report
 
+
+def _agent_service(
+    settings: Any, agent: SettlementAgent, watcher: ModelWatcher | None, broker_watch: BrokerWatch
+) -> Any:
+    """The Faust service class that runs the agent, the broker watch and the model watcher."""
+    from mode import Service
+
+    from streams.broker import create_topics
+    from streams.topics import topic_layout
+
+    config = agent.config
+    report = _failure_reporter(settings, agent, broker_watch)
     # The agent's stop signal, our own (Faust's Service keeps its private ``_stopped``);
     # an asyncio.Event binds to the running loop when first awaited, not here.
     agent_stopped = asyncio.Event()
 
-    @app.service
     class AgentService(Service):
         """Runs the settlement agent and the model watcher inside the worker."""
 
@@ -163,7 +178,7 @@ def create_app(
                     await asyncio.to_thread(watcher.check)
                 except Exception:
                     log.exception("model check failed; settling only")
-                metrics.set_model(watcher.version)
+                agent.metrics.set_model(watcher.version)
             try:
                 await agent.run(agent_stopped)
             except Exception as exc:
@@ -186,19 +201,40 @@ def create_app(
 
         async def on_stop(self) -> None:
             agent_stopped.set()
-            if agent.failure is None:
-                try:
-                    if not await finished_within(agent.stop(), agent_stop_seconds):
-                        log.warning(
-                            "stopping the agent took longer than %.0f s (broker unreachable?); "
-                            "closing without committing: the last batches will be read again",
-                            agent_stop_seconds,
-                        )
-                except Exception as exc:
-                    log.warning("stopping the agent failed: %r; closing without committing", exc)
-            # after a failure nothing is committed; after a graceful stop nothing is left to close
-            await agent.abort(close_seconds)
-            log.info("settlement agent stopped", extra={"processed": agent.processed})
+            await _stop_agent(agent, settings.stream_stop_seconds)
+
+    return AgentService
+
+
+async def _stop_agent(agent: SettlementAgent, stop_seconds: float) -> None:
+    """Finish, commit and close, within the agent's share of the worker's bounded stop."""
+    # The agent's share of the worker's bounded stop (streams.worker): 40% to finish and
+    # commit, then 10% per client to close; the rest is for Faust's own clients.
+    agent_stop_seconds = stop_seconds * 0.4
+    if agent.failure is None:
+        try:
+            if not await finished_within(agent.stop(), agent_stop_seconds):
+                log.warning(
+                    "stopping the agent took longer than %.0f s (broker unreachable?); "
+                    "closing without committing: the last batches will be read again",
+                    agent_stop_seconds,
+                )
+        except Exception as exc:
+            log.warning("stopping the agent failed: %r; closing without committing", exc)
+    # after a failure nothing is committed; after a graceful stop nothing is left to close
+    await agent.abort(stop_seconds * 0.1)
+    log.info("settlement agent stopped", extra={"processed": agent.processed})
+
+
+def _add_pages(
+    app: faust.App,
+    agent: SettlementAgent,
+    watcher: ModelWatcher | None,
+    broker_watch: BrokerWatch,
+    dip_book: Any,
+) -> None:
+    """The worker's web pages: /health, /ready, /metrics, /clearing, /dip."""
+    metrics = agent.metrics
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
@@ -223,6 +259,9 @@ def create_app(
             "feature_claims": state.claims_seen if state is not None else 0,
             # the group's committed input offsets of the partitions owned ("topic:partition")
             "committed": agent.committed_offsets(),
+            # the scoring model's version ("none": not scoring)
+            "model": watcher.version if watcher is not None else "none",
+            "group": agent.config.group_id,
         }
         return web.json(body, status=200 if ok else 503)
 
@@ -247,5 +286,3 @@ def create_app(
             "warnings": warnings,
         }
         return web.json(body)
-
-    return app, agent

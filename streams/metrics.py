@@ -5,6 +5,8 @@ Exposed as text on the worker's ``/metrics`` page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
@@ -76,6 +78,7 @@ class StreamMetrics:
             registry=r,
         )
         self._model_label: str | None = None
+        self._lag_labels: set[tuple[str, str]] = set()
 
     def set_model(self, version: str) -> None:
         if version == self._model_label:
@@ -84,6 +87,19 @@ class StreamMetrics:
             self.model.remove(self._model_label)
         self.model.labels(version).set(1)
         self._model_label = version
+
+    def set_lag(self, topic: str, partition: int, lag: int) -> None:
+        """Messages behind the high watermark of one input partition owned."""
+        labels = (topic, str(partition))
+        self.lag.labels(*labels).set(lag)
+        self._lag_labels.add(labels)
+
+    def forget_partitions(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Stop reporting partitions handed over (revoked): their next owner reports them."""
+        gone = {(topic, str(number)) for topic, number in partitions}
+        for labels in gone & self._lag_labels:
+            self.lag.remove(*labels)
+        self._lag_labels -= gone
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -10,7 +10,9 @@ and rate-limits the Kafka clients' connection errors
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 from typing import Any
 
@@ -71,3 +73,27 @@ def run_worker(worker: StreamWorker) -> None:
             code = worker.exit_code()
             print(f"yibao stream: exit {code}: {worker.exit_reason()}", file=sys.stderr)
         raise SystemExit(code) from None
+
+
+def web_port_problem(host: str, port: int) -> str | None:
+    """Why the worker could not listen on ``host:port`` (one line naming the setting), or None.
+
+    Tried before the worker starts: Faust would otherwise stop with a traceback
+    from deep inside its web server. As the web server does, the address may be
+    reused (a port in TIME_WAIT is free).
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is in use (another worker?); "
+                    "choose another with STREAM_WEB_PORT or --web-port"
+                )
+            return (
+                f"cannot listen on {host}:{port} ({exc.strerror}); "
+                "check STREAM_WEB_HOST and STREAM_WEB_PORT (or --web-port)"
+            )
+    return None

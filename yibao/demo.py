@@ -166,6 +166,8 @@ class Demo:
         mlflow_ui = sup.start("mlflow-ui", [
             sys.executable, "-m", "mlflow", "ui",
             "--backend-store-uri", self.settings.tracking_uri(),
+            # artifacts the UI serves stay under var/ too (MLflow's default: ./mlartifacts)
+            "--artifacts-destination", (self.settings.data_dir / "mlartifacts").resolve().as_uri(),
             "--host", "127.0.0.1", "--port", str(mlflow_port),
         ])  # fmt: skip
         self.settle_score_load()

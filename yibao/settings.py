@@ -38,7 +38,18 @@ class Settings(BaseSettings):
     review_secret_key: str | None = Field(
         default=None, description="Session signing key; None = generated once into data_dir."
     )
+    stream_web_host: str = Field(
+        default="127.0.0.1",
+        description="Address the worker's health/metrics pages listen on (0.0.0.0: every "
+        "interface, e.g. for a Prometheus in another container).",
+    )
     stream_web_port: int = Field(default=6066, description="Worker health/metrics port.")
+    follow_metrics_host: str = Field(
+        default="127.0.0.1", description="Address of the review follower's /metrics endpoint."
+    )
+    follow_metrics_port: int = Field(
+        default=0, ge=0, description="Port of the review follower's /metrics endpoint (0: none)."
+    )
     stream_partitions: int = 4
     max_claim_bytes: int = Field(
         default=1 << 20,

@@ -42,11 +42,18 @@ def _fail(message: str) -> None:
 
 
 def _local_store() -> Path | None:
-    """The folder of the local MLflow store, or None when MLFLOW_TRACKING_URI names one."""
+    """The folder of a local (SQLite) MLflow store, None for a tracking server.
+
+    Artifacts of a local store go beside it (``models.tracking.artifact_location``),
+    also when MLFLOW_TRACKING_URI names the store (``make demo`` sets it for its
+    commands): left to MLflow, they would go to ``./mlruns`` in the working directory.
+    """
     from yibao.settings import get_settings
 
-    settings = get_settings()
-    return None if settings.mlflow_tracking_uri else settings.data_dir
+    uri = get_settings().tracking_uri()
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).parent
+    return None
 
 
 def _tracking() -> None:

@@ -111,16 +111,30 @@ def register(app: typer.Typer) -> None:
 
         from review.db import make_engine, session_factory, upgrade_head
         from review.follow import follow
+        from review.follow_metrics import FollowMetrics
         from yibao.settings import get_settings
 
         settings = get_settings()
         engine = make_engine(settings.review_database_url())
         upgrade_head(engine)
+        metrics = FollowMetrics()
+        if settings.follow_metrics_port:
+            try:
+                metrics.serve(settings.follow_metrics_host, settings.follow_metrics_port)
+            except OSError as exc:
+                where = f"{settings.follow_metrics_host}:{settings.follow_metrics_port}"
+                typer.echo(
+                    f"yibao review follow: cannot serve metrics on {where} ({exc.strerror}); "
+                    "choose another FOLLOW_METRICS_PORT (0: no metrics endpoint)",
+                    err=True,
+                )
+                raise typer.Exit(2) from None
         stats = asyncio.run(
             follow(
                 bootstrap or settings.kafka_bootstrap,
                 session_factory(engine),
                 until_idle_s=until_idle,
+                metrics=metrics,
             )
         )
         loaded = ", ".join(f"{k} {v}" for k, v in sorted(stats.loaded.items()))

@@ -84,12 +84,16 @@ def stream(
     from streams.app import create_app, group_id
     from streams.lifecycle import EXIT_DATA_LOST, data_loss_marker, refusal
     from streams.logs import logging_config
-    from streams.worker import StreamWorker, run_worker
+    from streams.worker import StreamWorker, run_worker, web_port_problem
     from yibao.settings import get_settings
 
     settings = get_settings()
     if dip is not None:
         settings = settings.model_copy(update={"dip_dir": dip})
+    busy = web_port_problem(settings.stream_web_host, web_port or settings.stream_web_port)
+    if busy:
+        typer.echo(f"yibao stream: {busy}", err=True)
+        raise typer.Exit(2)
     refused = refusal(data_loss_marker(settings.data_dir, group_id(app_id)))
     if refused:
         typer.echo(f"yibao stream: refusing to start: {refused}", err=True)
