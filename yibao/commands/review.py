@@ -15,6 +15,7 @@ import typer
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+# As review.services.users.ROLE_TEXT says it; not imported, so that --help loads no SQLAlchemy.
 ROLE_HELP = "clerk, supervisor or data_scientist"
 
 review_app = typer.Typer(help="The review web app for clerks, supervisors and the bureau.")
@@ -181,30 +182,23 @@ def add_user(
     ] = None,
 ) -> None:
     """Create a user, or reset an existing user's role and password."""
-    from datetime import UTC, datetime
+    from review.errors import InvalidInput
+    from review.services import users
 
-    from sqlalchemy import select
-
-    from review.models import ROLES, User
-    from review.security import hash_password
-
-    if role not in ROLES:
-        raise typer.BadParameter(f"role must be {ROLE_HELP}", param_hint="--role")
+    try:
+        users.check_role(role)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc), param_hint="--role") from None
     password = password or os.environ.get("YIBAO_USER_PASSWORD")
     if not password:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise typer.BadParameter("use at least 8 characters", param_hint="--password")
+    try:
+        users.check_password(password)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc), param_hint="--password") from None
     db = _session()
     try:
-        user = db.scalar(select(User).where(User.name == name))
-        if user is None:
-            user = User(name=name, created_at=datetime.now(UTC).replace(tzinfo=None))
-            db.add(user)
-        user.role = role
-        user.password_hash = hash_password(password)
-        user.active = True
-        db.commit()
+        users.save_user(db, name, role, password)
     finally:
         db.close()
     typer.echo(f"user {name} ({role}) saved")
@@ -213,17 +207,14 @@ def add_user(
 @users_app.command("disable")
 def disable_user(name: str) -> None:
     """Disable a user: their sessions stop working at the next request."""
-    from sqlalchemy import select
-
-    from review.models import User
+    from review.errors import NotFound
+    from review.services import users
 
     db = _session()
     try:
-        user = db.scalar(select(User).where(User.name == name))
-        if user is None:
-            raise typer.BadParameter(f"no user {name!r}", param_hint="NAME")
-        user.active = False
-        db.commit()
+        users.disable_user(db, name)
+    except NotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from None
     finally:
         db.close()
     typer.echo(f"user {name} disabled")
