@@ -11,7 +11,10 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import date
 
-LEVELS = (1, 2, 3)
+from settlement.kinds import HOSPITAL_LEVELS
+
+#: Hospital levels, each with its own level factor and average costs.
+LEVELS = HOSPITAL_LEVELS
 CORE = "core"
 COMPREHENSIVE = "comprehensive"
 OPERATIVE = "operative"

@@ -19,16 +19,11 @@ from detection.reasons import FEATURE_LABELS, feature_text
 from detection.rules import evaluate_rules, rules_score
 from models.matrix import to_matrix
 from models.registry import LoadedModel
+from settlement.money import format_fen
 
 RULES_ONLY = "rules-only"
 RULES_THRESHOLD = 0.5
 TOP_REASONS = 3
-
-
-def _money(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 class Scorer:
@@ -130,7 +125,7 @@ class Scorer:
             "scheme": fact.scheme,
             "claim_type": fact.claim_type,
             "discharge_date": fact.discharge_date.isoformat(),
-            "total": _money(fact.total_fen),
+            "total": format_fen(fact.total_fen),
         }
 
 

@@ -43,14 +43,14 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
         policy_book: a loaded PolicyBook for the settlement breakdown; None loads
             ``settings.policies_dir`` (or the bundled policies) on first use.
     """
-    from fastapi import Depends, FastAPI, Request
-    from fastapi.responses import HTMLResponse, RedirectResponse, Response
+    from fastapi import Depends, FastAPI
+    from fastapi.responses import RedirectResponse, Response
     from fastapi.staticfiles import StaticFiles
-    from starlette.exceptions import HTTPException
-    from starlette.middleware.base import BaseHTTPMiddleware
 
     from review import db as dbmod
-    from review.deps import LoginRequired, csrf_guard
+    from review import error_pages
+    from review.deps import csrf_guard
+    from review.middleware import SessionMiddleware
     from review.peers import PeerCache
     from review.routers import (
         audit,
@@ -63,14 +63,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
         labels,
         queue,
     )
-    from review.security import (
-        SECURE_HEADERS,
-        SESSION_COOKIE,
-        SESSION_MAX_AGE_S,
-        LoginThrottle,
-        SessionCodec,
-        new_csrf_token,
-    )
+    from review.security import LoginThrottle, SessionCodec
     from review.templating import make_templates
 
     engine = dbmod.make_engine(settings.review_database_url())
@@ -92,56 +85,8 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.state.policy_book = policy_book
     app.state.dip_book = None  # DIP policies, loaded on first use (review.routers.dip)
     app.state.peer_cache = PeerCache()
-    codec = SessionCodec(secret_key_for(settings))
-
-    class SessionMiddleware(BaseHTTPMiddleware):
-        async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
-            raw = request.cookies.get(SESSION_COOKIE)
-            session = codec.loads(raw)
-            if "csrf" not in session:
-                session["csrf"] = new_csrf_token()
-            before = dict(session)
-            request.state.session = session
-            response = await call_next(request)
-            if session != before or raw is None or not codec.loads(raw):
-                response.set_cookie(
-                    SESSION_COOKIE,
-                    codec.dumps(session),
-                    max_age=SESSION_MAX_AGE_S,
-                    httponly=True,
-                    samesite="lax",
-                    # Secure whenever the page came over https (directly or via a
-                    # trusted proxy's X-Forwarded-Proto); plain http on a LAN still works.
-                    secure=request.url.scheme == "https",
-                    path="/",
-                )
-            for name, value in SECURE_HEADERS.items():
-                response.headers.setdefault(name, value)
-            if response.headers.get("content-type", "").startswith("text/html"):
-                response.headers.setdefault("Cache-Control", "no-store")
-            return response
-
-    app.add_middleware(SessionMiddleware)
-
-    @app.exception_handler(LoginRequired)
-    async def _login_required(request: Request, _exc: LoginRequired) -> Response:
-        target = request.url.path
-        if request.url.query:
-            target += "?" + request.url.query
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> Response:
-        templates = request.app.state.templates
-        session = getattr(request.state, "session", {})
-        return HTMLResponse(
-            templates.get_template("error.html").render(
-                status=exc.status_code, detail=exc.detail, user=None, csrf=session.get("csrf")
-            ),
-            status_code=exc.status_code,
-        )
+    app.add_middleware(SessionMiddleware, codec=SessionCodec(secret_key_for(settings)))
+    error_pages.install(app)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (auth, queue, claims, decisions, dip, hospitals, indicators, audit, labels):

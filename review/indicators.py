@@ -14,11 +14,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from settlement.money import RATIO_ONE, format_fen, format_ratio
+
 
 def fen_text(fen: int) -> str:
-    fen = int(fen)  # PostgreSQL's SUM of BIGINT is NUMERIC (a Decimal here)
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+    """Fen as yuan with two decimals; PostgreSQL's SUM of BIGINT (a Decimal) is accepted."""
+    return format_fen(int(fen))
 
 
 def ratio_text(numerator: int, denominator: int) -> str:
@@ -26,8 +27,7 @@ def ratio_text(numerator: int, denominator: int) -> str:
     numerator, denominator = int(numerator), int(denominator)
     if denominator <= 0:
         return ""
-    tenthousandths = (numerator * 10000 * 2 + denominator) // (denominator * 2)
-    return f"{tenthousandths // 10000}.{tenthousandths % 10000:04d}"
+    return format_ratio((numerator * RATIO_ONE * 2 + denominator) // (denominator * 2))
 
 
 def effective_rates(rows: Iterable[dict[str, Any]], by: str) -> list[dict[str, Any]]:

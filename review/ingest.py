@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from review.db import meta_value, person_key, person_salt
-from review.models import Claim, ClaimRule, Hospital, Meta, Settlement
+from review.models import (
+    REVIEW_READMISSION_WINDOW_DAYS,
+    Claim,
+    ClaimRule,
+    Hospital,
+    Meta,
+    Settlement,
+)
 from settlement.idnumber import mask_identity_numbers, mask_person_id
 from settlement.jsonio import decode_claim
 from settlement.money import parse_amount, parse_fen_text, parse_ratio_text
@@ -35,7 +42,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 2000
 RISK_SOURCE = "hospital_risk_source"
-READMISSION_DAYS = 30
 
 
 def _lines(source: Iterable[str | bytes]) -> Iterator[tuple[int, Any]]:
@@ -112,6 +118,23 @@ def _upsert(
     session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), rows)
 
 
+def _write_batches(
+    rows: Iterable[dict[str, Any]], write: Callable[[list[dict[str, Any]]], None]
+) -> int:
+    """Hand ``rows`` to ``write`` in batches of :data:`BATCH`; returns how many rows."""
+    batch: list[dict[str, Any]] = []
+    count = 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            write(batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        write(batch)
+    return count + len(batch)
+
+
 def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:
     """The ``claims`` columns of one claim object, identity number masked and hashed."""
     patient: dict[str, Any] = obj["patient"] if isinstance(obj.get("patient"), dict) else {}
@@ -161,21 +184,15 @@ def procedures_text(value: Any) -> str | None:
 def load_claim_objects(session: Session, objects: Iterable[Any]) -> int:
     """Upsert claim objects; returns how many were stored."""
     salt = person_salt(session)
-    table = Claim.__table__
-    batch: list[dict[str, Any]] = []
-    count = 0
-    for obj in objects:
-        if not isinstance(obj, dict) or not isinstance(obj.get("claim_id"), str):
-            log.warning("a claim without a usable claim_id was skipped")
-            continue
-        batch.append(claim_row(obj, salt))
-        if len(batch) >= BATCH:
-            _upsert(session, table, batch, {})
-            count += len(batch)
-            batch = []
-    _upsert(session, table, batch, {})
-    count += len(batch)
-    return count
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for obj in objects:
+            if not isinstance(obj, dict) or not isinstance(obj.get("claim_id"), str):
+                log.warning("a claim without a usable claim_id was skipped")
+                continue
+            yield claim_row(obj, salt)
+
+    return _write_batches(rows(), lambda batch: _upsert(session, Claim.__table__, batch, {}))
 
 
 def load_claims(session: Session, source: Iterable[str | bytes]) -> int:
@@ -212,22 +229,18 @@ def settlement_row(rec: dict[str, Any], loaded_at: datetime) -> dict[str, Any]:
 
 def load_settlement_objects(session: Session, records: Iterable[Any]) -> int:
     """Upsert settlement records; ``duplicate`` answers are skipped (the first counts)."""
-    table = Settlement.__table__
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    batch: list[dict[str, Any]] = []
-    count = 0
-    for rec in records:
-        if not isinstance(rec, dict) or not isinstance(rec.get("claim_id"), str):
-            continue
-        if rec.get("status") == "duplicate":
-            continue
-        batch.append(settlement_row(rec, loaded_at))
-        if len(batch) >= BATCH:
-            _upsert(session, table, batch, {"settled_at": "coalesce"})
-            count += len(batch)
-            batch = []
-    _upsert(session, table, batch, {"settled_at": "coalesce"})
-    return count + len(batch)
+    rows = (
+        settlement_row(rec, loaded_at)
+        for rec in records
+        if isinstance(rec, dict)
+        and isinstance(rec.get("claim_id"), str)
+        and rec.get("status") != "duplicate"
+    )
+    return _write_batches(
+        rows,
+        lambda batch: _upsert(session, Settlement.__table__, batch, {"settled_at": "coalesce"}),
+    )
 
 
 def load_settlements(session: Session, source: Iterable[str | bytes]) -> int:
@@ -261,29 +274,18 @@ def score_row(rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_COALESCED = {
-    k: "coalesce"
-    for k in (
-        "hospital_id",
-        "insured_region",
-        "scheme",
-        "claim_type",
-        "discharge_date",
-        "total_fen",
-    )
-}
+# Queue fields of a score record are kept only where the claim itself gave none.
+_COALESCED = dict.fromkeys(
+    ("hospital_id", "insured_region", "scheme", "claim_type", "discharge_date", "total_fen"),
+    "coalesce",
+)
 
 
 def load_score_objects(session: Session, records: Iterable[Any]) -> int:
     """Upsert score records (the brief's format) and their rule hits."""
-    table = Claim.__table__
-    batch: list[dict[str, Any]] = []
-    count = 0
 
-    def flush() -> None:
-        if not batch:
-            return
-        _upsert(session, table, batch, _COALESCED)
+    def write(batch: list[dict[str, Any]]) -> None:
+        _upsert(session, Claim.__table__, batch, _COALESCED)
         ids = [row["claim_id"] for row in batch]
         session.execute(delete(ClaimRule).where(ClaimRule.claim_id.in_(ids)))
         hits = [
@@ -295,16 +297,12 @@ def load_score_objects(session: Session, records: Iterable[Any]) -> int:
         if hits:
             session.execute(ClaimRule.__table__.insert(), hits)
 
-    for rec in records:
-        if not isinstance(rec, dict) or not isinstance(rec.get("claim_id"), str):
-            continue
-        batch.append(score_row(rec))
-        if len(batch) >= BATCH:
-            flush()
-            count += len(batch)
-            batch = []
-    flush()
-    return count + len(batch)
+    rows = (
+        score_row(rec)
+        for rec in records
+        if isinstance(rec, dict) and isinstance(rec.get("claim_id"), str)
+    )
+    return _write_batches(rows, write)
 
 
 def load_scores(session: Session, source: Iterable[str | bytes]) -> int:
@@ -337,7 +335,7 @@ def load_hospital_risk(session: Session, source: Iterable[str | bytes]) -> int:
     return len(rows)
 
 
-def refresh_readmissions(session: Session, days: int = READMISSION_DAYS) -> int:
+def refresh_readmissions(session: Session, days: int = REVIEW_READMISSION_WINDOW_DAYS) -> int:
     """Mark in-patient stays that began within ``days`` of the same patient's last discharge."""
     rows = session.execute(
         select(Claim.claim_id, Claim.person_key, Claim.admission_date, Claim.discharge_date)

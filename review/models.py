@@ -27,6 +27,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("clerk", "supervisor", "data_scientist")
 STATUSES = ("open", "documents_requested", "confirmed", "cleared")
+# A stay is a re-admission (``claims.readmission``) when it begins within this
+# many days of the same patient's last discharge. The detection features count
+# re-admissions over their own 15-day window: a different figure for another use.
+REVIEW_READMISSION_WINDOW_DAYS = 30
 ACTIONS = {
     "confirm_fraud": "confirmed",
     "clear": "cleared",

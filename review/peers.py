@@ -12,7 +12,7 @@ from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from review.charts import bar_chart, line_chart
-from review.models import Claim
+from review.models import REVIEW_READMISSION_WINDOW_DAYS, Claim
 
 MAX_BARS = 14
 
@@ -126,7 +126,7 @@ def peer_charts(
         "readmit": bar_chart(
             labels,
             [m["readmission_rate"] * 100 for m in shown],
-            f"30-day re-admission rate (%), {peers_name}",
+            f"{REVIEW_READMISSION_WINDOW_DAYS}-day re-admission rate (%), {peers_name}",
             mine,
         ),
         "flags": line_chart(

@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from review.models import STATUSES, Claim, ClaimRule
+from settlement.kinds import SCHEMES
 
 PAGE_SIZE = 50
 
@@ -132,7 +133,7 @@ def filter_choices(db: Session) -> dict[str, list[Any]]:
     rules = db.scalars(select(ClaimRule.code).distinct()).all()
     return {
         "regions": sorted(regions),
-        "schemes": ["employee", "resident"],
+        "schemes": list(SCHEMES),
         "rules": sorted(rules),
         "statuses": list(STATUSES),
     }

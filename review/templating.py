@@ -10,22 +10,17 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from review.models import User
+from settlement.money import format_fen, format_ratio
 
 
 def yuan(fen: int | None) -> str:
     """Integer fen as a yuan string with two decimals (``123456`` -> ``1234.56``)."""
-    if fen is None:
-        return "–"
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+    return "–" if fen is None else format_fen(int(fen))
 
 
 def ratio(value: int | None) -> str:
     """Ten-thousandths as a 4-decimal ratio string."""
-    if value is None:
-        return "–"
-    return f"{value // 10000}.{value % 10000:04d}"
+    return "–" if value is None else format_ratio(int(value))
 
 
 def percent(value: float | None, digits: int = 1) -> str:

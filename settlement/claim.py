@@ -27,6 +27,9 @@ from settlement.errors import (
     ClaimIssue,
 )
 from settlement.idnumber import birth_date, identity_number_problem
+from settlement.kinds import CLAIM_TYPES as CLAIM_TYPE_NAMES
+from settlement.kinds import LTC_SETTINGS as LTC_SETTING_NAMES
+from settlement.kinds import SCHEMES as SCHEME_NAMES
 from settlement.money import (
     MAX_AMOUNT_FEN,
     AmountError,
@@ -37,9 +40,6 @@ from settlement.money import (
 )
 from settlement.policy import PolicyBook, PolicyVersion
 
-CLAIM_TYPE_NAMES = ("inpatient", "outpatient", "ltc")
-SCHEME_NAMES = ("employee", "resident")
-LTC_SETTING_NAMES = ("institutional", "home")
 # Tuples, not sets: `[] in a_set` raises TypeError, and a claim whose field
 # holds a list must be rejected, never crash the run.
 CATEGORIES = ("A", "B", "C")

@@ -11,10 +11,12 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import date
 
+# The claim vocabulary, for the policy loader's keys (defined in settlement.kinds).
+from settlement.kinds import HOSPITAL_LEVELS as HOSPITAL_LEVELS
+from settlement.kinds import LTC_SETTINGS as LTC_SETTINGS
+from settlement.kinds import SCHEMES as SCHEMES
+
 CLAIM_TYPES_WITH_RATIO = ("inpatient", "outpatient")
-SCHEMES = ("employee", "resident")
-LTC_SETTINGS = ("institutional", "home")
-HOSPITAL_LEVELS = (1, 2, 3)
 #: Inter-city filing categories of spec 8.6 (``none``: a patient without one).
 FILING_CATEGORIES = ("long_term", "referral", "emergency", "temporary", "none")
 CATALOGUE_CATEGORIES = ("A", "B", "C")

@@ -18,6 +18,8 @@ from typing import Any, NamedTuple, Protocol
 
 from mypy_extensions import mypyc_attr
 
+from settlement.kinds import CLAIM_TYPES
+
 
 class SettledOutcome(NamedTuple):
     """What a settled claim was answered, enough to rebuild its record exactly."""
@@ -152,7 +154,6 @@ class MappingState:
 
 
 _PACKED = struct.Struct("<B?IIIIqqqqHqqqqqq")
-_CLAIM_TYPES = ("inpatient", "outpatient", "ltc")
 
 
 class CompactMemoryState:
@@ -177,7 +178,7 @@ class CompactMemoryState:
         kind, intercity, day, insured, treatment, label, *amounts = _PACKED.unpack(packed)
         return SettledOutcome(
             claim_id,
-            _CLAIM_TYPES[kind],
+            CLAIM_TYPES[kind],
             date.fromordinal(day).isoformat(),
             intercity,
             f"{insured:06d}",
@@ -192,7 +193,7 @@ class CompactMemoryState:
             label = self._label_index[outcome.policy_version] = len(self._labels)
             self._labels.append(outcome.policy_version)
         self._settled[outcome.claim_id] = _PACKED.pack(
-            _CLAIM_TYPES.index(outcome.claim_type),
+            CLAIM_TYPES.index(outcome.claim_type),
             outcome.intercity,
             date.fromisoformat(outcome.discharge_date).toordinal(),
             int(outcome.insured_region),

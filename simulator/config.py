@@ -9,21 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from detection.fraud_types import DIP_SCHEMES, FRAUD_SCHEMES, ITEM_SCHEMES
 from simulator.regions import DEFAULT_REGIONS, REGIONS
-
-# Schemes that game item-by-item billing; ``fraud_rate`` is shared among them.
-ITEM_SCHEMES: tuple[str, ...] = (
-    "decomposed_admission",
-    "hanging_bed",
-    "upcoding",
-    "item_substitution",
-    "template_billing",
-    "ghost_patient",
-    "duplicate_billing",
-)
-# Schemes that game DIP points (shared/spec/dip.md); ``dip_fraud_rate`` is shared among them.
-DIP_SCHEMES: tuple[str, ...] = ("high_coding", "low_threshold_admission")
-FRAUD_SCHEMES: tuple[str, ...] = ITEM_SCHEMES + DIP_SCHEMES
 
 
 class SimConfigError(ValueError):

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detection.fraud_types import DIP_SCHEMES
 from simulator.bills import Bill, inpatient_bill, outpatient_bill, pad_days
-from simulator.config import DIP_SCHEMES, SimConfig
+from simulator.config import SimConfig
 from simulator.diagnoses import BY_CODE, Diagnosis
 from simulator.hospitals import Hospital, HospitalNetwork
 from simulator.items import CATALOGUE, SUBSTITUTES

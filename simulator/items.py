@@ -245,11 +245,6 @@ C_OUTPATIENT: tuple[str, ...] = ("XA11JAC001", "XV06DBC001")
 LEVEL_SERVICE_FACTOR = {1: 0.8, 2: 1.0, 3: 1.25}
 
 
-def yuan(fen: int) -> str:
-    """Fen as a yuan string with exactly 2 decimals."""
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 def price_list(level: int, drug_factor: float) -> dict[str, int]:
     """One hospital's prices in fen: services by level, drugs and materials by procurement."""
     prices = {}

@@ -10,10 +10,11 @@ import datetime as dt
 import json
 from typing import Any
 
+from settlement.money import format_fen as yuan
 from simulator.categories import PersonCategories, add_patient_fields, patient_json
 from simulator.episode import DAY_SECONDS as _DAY
 from simulator.episode import Episode
-from simulator.items import CATALOGUE, yuan
+from simulator.items import CATALOGUE
 from simulator.world import World
 
 _CLOCK = [f"{m // 60:02d}:{m % 60:02d}" for m in range(24 * 60)]  # "HH:MM" by minute of day

@@ -14,27 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review.deps import DB, CurrentUser
-from review.models import Claim, Decision, Hospital, Settlement, User
+from review.models import (
+    REVIEW_READMISSION_WINDOW_DAYS,
+    Claim,
+    Decision,
+    Hospital,
+    Settlement,
+    User,
+)
 from review.peers import peer_charts
+from review.services.decisions import FRAUD_TYPES, can_decide
 from review.templating import render
 
 router = APIRouter(tags=["claims"])
 log = logging.getLogger(__name__)
-
-# The simulator's fraud schemes (simulator.config.FRAUD_SCHEMES), so labels
-# exported from decisions use the names training already knows.
-FRAUD_TYPES = (
-    "decomposed_admission",
-    "hanging_bed",
-    "upcoding",
-    "item_substitution",
-    "template_billing",
-    "ghost_patient",
-    "duplicate_billing",
-    "high_coding",
-    "low_threshold_admission",
-    "other",
-)
 
 
 #: 离院方式 (dip.md section 1); an absent field means 1.
@@ -207,10 +200,6 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
         ),
         fraud_types=FRAUD_TYPES,
         discharge_ways=DISCHARGE_WAYS,
-        can_decide=user.role == "supervisor"
-        or (
-            user.role == "clerk"
-            and claim.status in ("open", "documents_requested")
-            and claim.assigned_to in (None, user.id)
-        ),
+        readmission_days=REVIEW_READMISSION_WINDOW_DAYS,
+        can_decide=can_decide(user, claim),
     )

@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from review import audit
 from review.deps import DB, CurrentUser, Reviewer, Supervisor
-from review.models import Claim, User
+from review.models import User
 from review.queue import PAGE_SIZE, QueueFilter, filter_choices, queue_page
+from review.services import decisions
 from review.templating import render
 from settlement.idnumber import mask_identity_numbers
 
@@ -85,29 +85,14 @@ def assign(
     back: Annotated[str, Form()] = "/queue",
 ) -> Response:
     """Assign (or with an empty assignee, unassign) claims: supervisors only."""
-    target = db.get(User, int(assignee)) if assignee.isdigit() else None
-    if assignee and target is None:
+    if assignee and not assignee.isdigit():
         raise HTTPException(status_code=400, detail="no such user")
-    db.execute(
-        update(Claim)
-        .where(Claim.claim_id.in_(claim_ids))
-        .values(assigned_to=target.id if target else None)
-    )
-    for claim_id in claim_ids:
-        audit.record(db, user, "assign", claim_id, f"to {target.name if target else 'nobody'}")
-    db.commit()
+    decisions.assign(db, user, claim_ids, int(assignee) if assignee else None)
     return RedirectResponse(back if back.startswith("/") else "/queue", status_code=303)
 
 
 @router.post("/queue/take")
 def take(request: Request, db: DB, user: Reviewer, claim_id: Annotated[str, Form()]) -> Response:
     """A clerk takes an unassigned claim."""
-    claim = db.get(Claim, claim_id)
-    if claim is None:
-        raise HTTPException(status_code=404, detail="no such claim")
-    if claim.assigned_to not in (None, user.id) and user.role != "supervisor":
-        raise HTTPException(status_code=409, detail="the claim is assigned to someone else")
-    claim.assigned_to = user.id
-    audit.record(db, user, "take", claim_id)
-    db.commit()
+    decisions.take(db, user, claim_id)
     return RedirectResponse(f"/claims/{claim_id}", status_code=303)

@@ -168,3 +168,14 @@ def test_log_filter_masks_messages_and_arguments():
     assert MaskIdentityNumbers().filter(record)
     assert record.getMessage() == '127.0.0.1 - "GET /queue?hospital=440103********123X"'
     assert isinstance(record.args, tuple) and len(record.args) == 3
+
+
+def test_rows_are_written_in_full_batches_then_the_rest():
+    from review.ingest import BATCH, _write_batches
+
+    sizes: list[int] = []
+    rows = ({"claim_id": str(n)} for n in range(2 * BATCH + 5))
+    assert _write_batches(rows, lambda batch: sizes.append(len(batch))) == 2 * BATCH + 5
+    assert sizes == [BATCH, BATCH, 5]
+    assert _write_batches([], lambda batch: sizes.append(len(batch))) == 0
+    assert sizes == [BATCH, BATCH, 5]  # nothing to write, no call

@@ -13,9 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
+# As review.services.users.ROLE_TEXT says it; not imported, so that --help loads no SQLAlchemy.
 ROLE_HELP = "clerk, supervisor or data_scientist"
+
+review_app = typer.Typer(help="The review web app for clerks, supervisors and the bureau.")
+users_app = typer.Typer(help="Review app accounts.")
+labels_app = typer.Typer(help="Review decisions as training labels.")
 
 
 class ResetTo(StrEnum):
@@ -25,240 +30,231 @@ class ResetTo(StrEnum):
     latest = "latest"
 
 
-def _session() -> Session:
+def _sessions() -> sessionmaker[Session]:
+    """Sessions on the configured review database, migrated to the newest schema."""
     from review.db import make_engine, session_factory, upgrade_head
     from yibao.settings import get_settings
 
     engine = make_engine(get_settings().review_database_url())
     upgrade_head(engine)
-    return session_factory(engine)()
+    return session_factory(engine)
+
+
+def _session() -> Session:
+    return _sessions()()
+
+
+@review_app.command("serve")
+def serve_cmd(
+    host: Annotated[str | None, typer.Option(help="Listen address (REVIEW_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (REVIEW_PORT).")] = None,
+) -> None:
+    """Run the review app (migrates the database to the newest schema first)."""
+    import uvicorn
+
+    from review.app import create_app
+    from review.security import install_log_masking
+    from yibao.settings import get_settings
+
+    settings = get_settings()
+    application = create_app(settings)
+    config = uvicorn.Config(
+        application,
+        host=host or settings.review_host,
+        port=port or settings.review_port,
+        # X-Forwarded-Proto from a TLS proxy on this host marks cookies Secure.
+        proxy_headers=True,
+    )
+    # After uvicorn set up its log handlers: mask identity numbers in every line.
+    install_log_masking("uvicorn", "uvicorn.access", "uvicorn.error")
+    uvicorn.Server(config).run()
+
+
+@review_app.command("load")
+def load_cmd(
+    claims: Annotated[Path | None, typer.Option(help="Claims JSONL.")] = None,
+    settlements: Annotated[Path | None, typer.Option(help="Settlement records JSONL.")] = None,
+    scores: Annotated[Path | None, typer.Option(help="Score records JSONL.")] = None,
+    hospitals: Annotated[Path | None, typer.Option(help="Hospital risk table JSONL.")] = None,
+) -> None:
+    """Load claims, settlements and scores into the review database (upserts by claim_id)."""
+    from review import ingest
+
+    db = _session()
+    try:
+        for label, path, loader in (
+            ("claims", claims, ingest.load_claims),
+            ("settlements", settlements, ingest.load_settlements),
+            ("scores", scores, ingest.load_scores),
+        ):
+            if path is not None:
+                with path.open("rb") as handle:
+                    count = loader(db, handle)
+                db.commit()
+                typer.echo(f"{label}: {count} loaded from {path}")
+        ingest.refresh_derived(db)
+        if hospitals is not None:
+            with hospitals.open("rb") as handle:
+                typer.echo(f"hospitals: {ingest.load_hospital_risk(db, handle)} loaded")
+        db.commit()
+    finally:
+        db.close()
+
+
+@review_app.command("follow")
+def follow_cmd(
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap servers (KAFKA_BOOTSTRAP).")
+    ] = None,
+    until_idle: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds without messages.")
+    ] = None,
+) -> None:
+    """Load the stream's claims, settlements and fraud.flags into the review database."""
+    import asyncio
+
+    from review.follow import follow
+    from review.follow_metrics import FollowMetrics
+    from yibao.settings import get_settings
+
+    settings = get_settings()
+    sessions = _sessions()
+    metrics = FollowMetrics()
+    if settings.follow_metrics_port:
+        try:
+            metrics.serve(settings.follow_metrics_host, settings.follow_metrics_port)
+        except OSError as exc:
+            where = f"{settings.follow_metrics_host}:{settings.follow_metrics_port}"
+            typer.echo(
+                f"yibao review follow: cannot serve metrics on {where} ({exc.strerror}); "
+                "choose another FOLLOW_METRICS_PORT (0: no metrics endpoint)",
+                err=True,
+            )
+            raise typer.Exit(2) from None
+    server = bootstrap or settings.kafka_bootstrap
+    stats = asyncio.run(follow(server, sessions, until_idle_s=until_idle, metrics=metrics))
+    loaded = ", ".join(f"{k} {v}" for k, v in sorted(stats.loaded.items()))
+    typer.echo(f"loaded {loaded or 'nothing'} in {stats.batches} batches; {stats.bad} bad")
+
+
+@review_app.command("reset-offsets")
+def reset_offsets_cmd(
+    to: Annotated[
+        ResetTo,
+        typer.Option(
+            "--to",
+            help="earliest: re-read every partition from the beginning; "
+            "latest: skip everything now on the topics.",
+        ),
+    ],
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap servers (KAFKA_BOOTSTRAP), for latest.")
+    ] = None,
+) -> None:
+    """Rewrite the follower's stored offsets (stop `yibao review follow` first)."""
+    import asyncio
+
+    from review.follow import end_offsets, reset_offsets
+    from yibao.settings import get_settings
+
+    new = None
+    if to is ResetTo.latest:
+        server = bootstrap or get_settings().kafka_bootstrap
+        try:
+            new = asyncio.run(end_offsets(server))
+        except LookupError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    db = _session()
+    try:
+        changes = reset_offsets(db, new)
+    finally:
+        db.close()
+
+    def show(offset: int | None) -> str:
+        return "beginning" if offset is None else str(offset)
+
+    for c in changes:  # no stored offset means the follower starts at the beginning
+        typer.echo(f"{c.topic}[{c.partition}]: {show(c.old)} -> {show(c.new)}")
+    if to is ResetTo.earliest:
+        typer.echo(
+            f"{len(changes)} stored offsets removed: the follower reads every partition "
+            "from the beginning"
+        )
+    else:
+        typer.echo(
+            f"{len(changes)} stored offsets changed; {len(new or {})} partitions now at their end"
+        )
+
+
+@users_app.command("add")
+def add_user(
+    name: str,
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    password: Annotated[
+        str | None, typer.Option(help="Password; else $YIBAO_USER_PASSWORD, else a prompt.")
+    ] = None,
+) -> None:
+    """Create a user, or reset an existing user's role and password."""
+    from review.errors import InvalidInput
+    from review.services import users
+
+    try:
+        users.check_role(role)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc), param_hint="--role") from None
+    password = password or os.environ.get("YIBAO_USER_PASSWORD")
+    if not password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        users.check_password(password)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc), param_hint="--password") from None
+    db = _session()
+    try:
+        users.save_user(db, name, role, password)
+    finally:
+        db.close()
+    typer.echo(f"user {name} ({role}) saved")
+
+
+@users_app.command("disable")
+def disable_user(name: str) -> None:
+    """Disable a user: their sessions stop working at the next request."""
+    from review.errors import NotFound
+    from review.services import users
+
+    db = _session()
+    try:
+        users.disable_user(db, name)
+    except NotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from None
+    finally:
+        db.close()
+    typer.echo(f"user {name} disabled")
+
+
+@labels_app.command("export")
+def labels_export_cmd(
+    output: Annotated[Path, typer.Option("-o", "--output", help="labels.jsonl to write.")],
+) -> None:
+    """Write decided claims as label rows for ``yibao train --labels``."""
+    from review.labels import label_lines
+
+    db = _session()
+    try:
+        count = 0
+        with output.open("w", encoding="utf-8") as handle:
+            for line in label_lines(db):
+                handle.write(line)
+                count += 1
+    finally:
+        db.close()
+    typer.echo(f"{count} labels written to {output}")
 
 
 def register(app: typer.Typer) -> None:
-    review = typer.Typer(help="The review web app for clerks, supervisors and the bureau.")
-    users = typer.Typer(help="Review app accounts.")
-    labels = typer.Typer(help="Review decisions as training labels.")
-    app.add_typer(review, name="review")
-    app.add_typer(users, name="users")
-    app.add_typer(labels, name="labels")
-
-    @review.command("serve")
-    def serve(
-        host: Annotated[str | None, typer.Option(help="Listen address (REVIEW_HOST).")] = None,
-        port: Annotated[int | None, typer.Option(help="Port (REVIEW_PORT).")] = None,
-    ) -> None:
-        """Run the review app (migrates the database to the newest schema first)."""
-        import uvicorn
-
-        from review.app import create_app
-        from review.security import install_log_masking
-        from yibao.settings import get_settings
-
-        settings = get_settings()
-        application = create_app(settings)
-        config = uvicorn.Config(
-            application,
-            host=host or settings.review_host,
-            port=port or settings.review_port,
-            # X-Forwarded-Proto from a TLS proxy on this host marks cookies Secure.
-            proxy_headers=True,
-        )
-        # After uvicorn set up its log handlers: mask identity numbers in every line.
-        install_log_masking("uvicorn", "uvicorn.access", "uvicorn.error")
-        uvicorn.Server(config).run()
-
-    @review.command("load")
-    def load(
-        claims: Annotated[Path | None, typer.Option(help="Claims JSONL.")] = None,
-        settlements: Annotated[Path | None, typer.Option(help="Settlement records JSONL.")] = None,
-        scores: Annotated[Path | None, typer.Option(help="Score records JSONL.")] = None,
-        hospitals: Annotated[Path | None, typer.Option(help="Hospital risk table JSONL.")] = None,
-    ) -> None:
-        """Load claims, settlements and scores into the review database (upserts by claim_id)."""
-        from review import ingest
-
-        db = _session()
-        try:
-            for label, path, loader in (
-                ("claims", claims, ingest.load_claims),
-                ("settlements", settlements, ingest.load_settlements),
-                ("scores", scores, ingest.load_scores),
-            ):
-                if path is not None:
-                    with path.open("rb") as handle:
-                        count = loader(db, handle)
-                    db.commit()
-                    typer.echo(f"{label}: {count} loaded from {path}")
-            ingest.refresh_derived(db)
-            if hospitals is not None:
-                with hospitals.open("rb") as handle:
-                    typer.echo(f"hospitals: {ingest.load_hospital_risk(db, handle)} loaded")
-            db.commit()
-        finally:
-            db.close()
-
-    @review.command("follow")
-    def follow_cmd(
-        bootstrap: Annotated[
-            str | None, typer.Option(help="Kafka bootstrap servers (KAFKA_BOOTSTRAP).")
-        ] = None,
-        until_idle: Annotated[
-            float | None, typer.Option(help="Stop after this many seconds without messages.")
-        ] = None,
-    ) -> None:
-        """Load the stream's claims, settlements and fraud.flags into the review database."""
-        import asyncio
-
-        from review.db import make_engine, session_factory, upgrade_head
-        from review.follow import follow
-        from review.follow_metrics import FollowMetrics
-        from yibao.settings import get_settings
-
-        settings = get_settings()
-        engine = make_engine(settings.review_database_url())
-        upgrade_head(engine)
-        metrics = FollowMetrics()
-        if settings.follow_metrics_port:
-            try:
-                metrics.serve(settings.follow_metrics_host, settings.follow_metrics_port)
-            except OSError as exc:
-                where = f"{settings.follow_metrics_host}:{settings.follow_metrics_port}"
-                typer.echo(
-                    f"yibao review follow: cannot serve metrics on {where} ({exc.strerror}); "
-                    "choose another FOLLOW_METRICS_PORT (0: no metrics endpoint)",
-                    err=True,
-                )
-                raise typer.Exit(2) from None
-        stats = asyncio.run(
-            follow(
-                bootstrap or settings.kafka_bootstrap,
-                session_factory(engine),
-                until_idle_s=until_idle,
-                metrics=metrics,
-            )
-        )
-        loaded = ", ".join(f"{k} {v}" for k, v in sorted(stats.loaded.items()))
-        typer.echo(f"loaded {loaded or 'nothing'} in {stats.batches} batches; {stats.bad} bad")
-
-    @review.command("reset-offsets")
-    def reset_offsets_cmd(
-        to: Annotated[
-            ResetTo,
-            typer.Option(
-                "--to",
-                help="earliest: re-read every partition from the beginning; "
-                "latest: skip everything now on the topics.",
-            ),
-        ],
-        bootstrap: Annotated[
-            str | None, typer.Option(help="Kafka bootstrap servers (KAFKA_BOOTSTRAP), for latest.")
-        ] = None,
-    ) -> None:
-        """Rewrite the follower's stored offsets (stop `yibao review follow` first)."""
-        import asyncio
-
-        from review.follow import end_offsets, reset_offsets
-        from yibao.settings import get_settings
-
-        new = None
-        if to is ResetTo.latest:
-            server = bootstrap or get_settings().kafka_bootstrap
-            try:
-                new = asyncio.run(end_offsets(server))
-            except LookupError as exc:
-                typer.echo(f"error: {exc}", err=True)
-                raise typer.Exit(1) from None
-        db = _session()
-        try:
-            changes = reset_offsets(db, new)
-        finally:
-            db.close()
-
-        def show(offset: int | None) -> str:
-            return "beginning" if offset is None else str(offset)
-
-        for c in changes:  # no stored offset means the follower starts at the beginning
-            typer.echo(f"{c.topic}[{c.partition}]: {show(c.old)} -> {show(c.new)}")
-        if to is ResetTo.earliest:
-            typer.echo(
-                f"{len(changes)} stored offsets removed: the follower reads every partition "
-                "from the beginning"
-            )
-        else:
-            typer.echo(
-                f"{len(changes)} stored offsets changed; {len(new or {})} partitions now "
-                "at their end"
-            )
-
-    @users.command("add")
-    def add_user(
-        name: str,
-        role: Annotated[str, typer.Option(help=ROLE_HELP)],
-        password: Annotated[
-            str | None, typer.Option(help="Password; else $YIBAO_USER_PASSWORD, else a prompt.")
-        ] = None,
-    ) -> None:
-        """Create a user, or reset an existing user's role and password."""
-        from datetime import UTC, datetime
-
-        from sqlalchemy import select
-
-        from review.models import ROLES, User
-        from review.security import hash_password
-
-        if role not in ROLES:
-            raise typer.BadParameter(f"role must be {ROLE_HELP}", param_hint="--role")
-        password = password or os.environ.get("YIBAO_USER_PASSWORD")
-        if not password:
-            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(password) < 8:
-            raise typer.BadParameter("use at least 8 characters", param_hint="--password")
-        db = _session()
-        try:
-            user = db.scalar(select(User).where(User.name == name))
-            if user is None:
-                user = User(name=name, created_at=datetime.now(UTC).replace(tzinfo=None))
-                db.add(user)
-            user.role = role
-            user.password_hash = hash_password(password)
-            user.active = True
-            db.commit()
-        finally:
-            db.close()
-        typer.echo(f"user {name} ({role}) saved")
-
-    @users.command("disable")
-    def disable_user(name: str) -> None:
-        """Disable a user: their sessions stop working at the next request."""
-        from sqlalchemy import select
-
-        from review.models import User
-
-        db = _session()
-        try:
-            user = db.scalar(select(User).where(User.name == name))
-            if user is None:
-                raise typer.BadParameter(f"no user {name!r}", param_hint="NAME")
-            user.active = False
-            db.commit()
-        finally:
-            db.close()
-        typer.echo(f"user {name} disabled")
-
-    @labels.command("export")
-    def export(
-        output: Annotated[Path, typer.Option("-o", "--output", help="labels.jsonl to write.")],
-    ) -> None:
-        """Write decided claims as label rows for ``yibao train --labels``."""
-        from review.labels import label_lines
-
-        db = _session()
-        try:
-            count = 0
-            with output.open("w", encoding="utf-8") as handle:
-                for line in label_lines(db):
-                    handle.write(line)
-                    count += 1
-        finally:
-            db.close()
-        typer.echo(f"{count} labels written to {output}")
+    """Add the `review`, `users` and `labels` groups to the CLI."""
+    app.add_typer(review_app, name="review")
+    app.add_typer(users_app, name="users")
+    app.add_typer(labels_app, name="labels")

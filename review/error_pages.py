@@ -1,0 +1,57 @@
+"""How the app answers errors: a login redirect, or the error page with a status.
+
+A refusal from the service layer (:class:`review.errors.ReviewError`) gets the
+same page as an ``HTTPException``, with the status :data:`review.errors.HTTP_STATUS` gives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from review.deps import LoginRequired
+from review.errors import HTTP_STATUS, ReviewError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+async def login_required(request: Request, _exc: Exception) -> Response:
+    """Send the browser to the login page, then back to the page it asked for."""
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def error_page(request: Request, status: int, detail: Any) -> HTMLResponse:
+    """The error page with ``status`` and ``detail``."""
+    templates = request.app.state.templates
+    session = getattr(request.state, "session", {})
+    return HTMLResponse(
+        templates.get_template("error.html").render(
+            status=status, detail=detail, user=None, csrf=session.get("csrf")
+        ),
+        status_code=status,
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_page(request, exc.status_code, exc.detail)
+
+
+async def review_error(request: Request, exc: Exception) -> Response:
+    status = next((code for kind, code in HTTP_STATUS.items() if isinstance(exc, kind)), 400)
+    return error_page(request, status, str(exc))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(ReviewError, review_error)

@@ -1,0 +1,39 @@
+"""Errors of the review app's service layer; the web layer answers each with a status.
+
+ReviewError
+├── NotFound       the claim or user does not exist (404)
+├── InvalidInput   an action, note or assignee is not acceptable (400)
+├── NotAllowed     the user's role or the claim's assignment forbids it (403)
+└── Conflict       the claim is someone else's to take (409)
+"""
+
+from __future__ import annotations
+
+
+class ReviewError(Exception):
+    """A review rule refused a change; the message says what was wrong."""
+
+
+class NotFound(ReviewError):
+    """The claim or user named does not exist."""
+
+
+class InvalidInput(ReviewError):
+    """An action, note or assignee is not one the rules accept."""
+
+
+class NotAllowed(ReviewError):
+    """The user may not make this change (role, or the claim is another clerk's)."""
+
+
+class Conflict(ReviewError):
+    """The claim is assigned to someone else."""
+
+
+#: The HTTP status the web layer answers each error with.
+HTTP_STATUS: dict[type[ReviewError], int] = {
+    NotFound: 404,
+    InvalidInput: 400,
+    NotAllowed: 403,
+    Conflict: 409,
+}

@@ -1,0 +1,153 @@
+"""Decisions on claims and who works on them: the rules, apart from HTTP.
+
+A claim moves ``open`` -> ``confirmed`` | ``cleared`` | ``documents_requested``
+by a decision (:data:`review.models.ACTIONS`). Clerks decide open claims that
+are theirs or nobody's; changing a final decision (confirmed or cleared) is a
+supervisor's override. Every change writes an audit entry and is committed
+here, so a caller (a route, a test) only names who does what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from detection.fraud_types import FRAUD_SCHEMES, OTHER_FRAUD_TYPE
+from review import audit
+from review.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from review.models import ACTIONS, Claim, Decision, User
+
+#: Statuses a decision has closed; changing them is an override.
+FINAL_STATUSES = ("confirmed", "cleared")
+#: Statuses a clerk may still decide.
+OPEN_STATUSES = ("open", "documents_requested")
+#: The fraud types a clerk picks from when confirming fraud: the simulator's
+#: schemes, so exported labels use the names training knows, and "other".
+FRAUD_TYPES = (*FRAUD_SCHEMES, OTHER_FRAUD_TYPE)
+#: Roles that decide and take claims.
+REVIEWER_ROLES = ("clerk", "supervisor")
+MAX_NOTE_CHARS = 4000
+MAX_FRAUD_TYPE_CHARS = 64
+AUDIT_NOTE_CHARS = 200
+
+
+def get_claim(db: Session, claim_id: str) -> Claim:
+    """The claim, or :class:`NotFound`."""
+    claim = db.get(Claim, claim_id)
+    if claim is None:
+        raise NotFound("no such claim")
+    return claim
+
+
+def _require_reviewer(user: User) -> None:
+    if user.role not in REVIEWER_ROLES:
+        raise NotAllowed(f"needs role {' or '.join(REVIEWER_ROLES)}")
+
+
+def can_decide(user: User, claim: Claim) -> bool:
+    """Whether the claim page offers ``user`` the decision form."""
+    return user.role == "supervisor" or (
+        user.role == "clerk"
+        and claim.status in OPEN_STATUSES
+        and claim.assigned_to in (None, user.id)
+    )
+
+
+def decide(
+    db: Session, user: User, claim_id: str, action: str, note: str, fraud_type: str = ""
+) -> Decision:
+    """Record a decision on a claim and move the claim to the action's status.
+
+    Args:
+        db: the session; committed on success.
+        user: who decides: a clerk or a supervisor.
+        claim_id: the claim decided.
+        action: one of :data:`review.models.ACTIONS`.
+        note: why; required, cut to 4,000 characters.
+        fraud_type: kept only with ``confirm_fraud``, cut to 64 characters.
+
+    Returns:
+        The stored decision (``override`` is true when it changed a final one).
+
+    Raises:
+        NotFound: no such claim.
+        InvalidInput: an unknown action or an empty note.
+        NotAllowed: not a reviewer, a clerk overriding a final decision, or a
+            clerk deciding a claim assigned to another clerk.
+    """
+    _require_reviewer(user)
+    claim = get_claim(db, claim_id)
+    if action not in ACTIONS:
+        raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
+    note = note.strip()
+    if not note:
+        raise InvalidInput("a note is required with every decision")
+    override = claim.status in FINAL_STATUSES
+    if user.role != "supervisor":
+        if override:
+            raise NotAllowed("only a supervisor can override a decision")
+        if claim.assigned_to not in (None, user.id):
+            raise NotAllowed("the claim is assigned to another clerk")
+    fraud_type = fraud_type.strip()[:MAX_FRAUD_TYPE_CHARS] if action == "confirm_fraud" else ""
+    decision = Decision(
+        claim_id=claim_id,
+        action=action,
+        fraud_type=fraud_type or None,
+        note=note[:MAX_NOTE_CHARS],
+        user_id=user.id,
+        user_name=user.name,
+        role=user.role,
+        override=override,
+        created_at=audit.now_utc(),
+    )
+    db.add(decision)
+    claim.status = ACTIONS[action]
+    claim.decided_at = decision.created_at
+    if claim.assigned_to is None:
+        claim.assigned_to = user.id
+    detail = action + (f" ({fraud_type})" if fraud_type else "") + f": {note[:AUDIT_NOTE_CHARS]}"
+    audit.record(db, user, "override" if override else "decide", claim_id, detail)
+    db.commit()
+    return decision
+
+
+def assign(db: Session, user: User, claim_ids: Sequence[str], assignee_id: int | None) -> None:
+    """Assign claims to a user, or with ``assignee_id`` None unassign them (supervisors only).
+
+    Raises:
+        NotAllowed: ``user`` is not a supervisor.
+        InvalidInput: no user has ``assignee_id``.
+    """
+    if user.role != "supervisor":
+        raise NotAllowed("needs role supervisor")
+    target = db.get(User, assignee_id) if assignee_id is not None else None
+    if assignee_id is not None and target is None:
+        raise InvalidInput("no such user")
+    db.execute(
+        update(Claim)
+        .where(Claim.claim_id.in_(claim_ids))
+        .values(assigned_to=target.id if target else None)
+    )
+    for claim_id in claim_ids:
+        audit.record(db, user, "assign", claim_id, f"to {target.name if target else 'nobody'}")
+    db.commit()
+
+
+def take(db: Session, user: User, claim_id: str) -> Claim:
+    """A clerk (or supervisor) takes a claim that is nobody's or already theirs.
+
+    Raises:
+        NotAllowed: not a reviewer.
+        NotFound: no such claim.
+        Conflict: a clerk taking a claim assigned to someone else.
+    """
+    _require_reviewer(user)
+    claim = get_claim(db, claim_id)
+    if claim.assigned_to not in (None, user.id) and user.role != "supervisor":
+        raise Conflict("the claim is assigned to someone else")
+    claim.assigned_to = user.id
+    audit.record(db, user, "take", claim_id)
+    db.commit()
+    return claim
