@@ -23,7 +23,6 @@ from simulator.regions import (
     CHRONIC_OUTPATIENT_MULT,
     CHRONIC_PREVALENCE,
     INPATIENT_UTIL,
-    N_BANDS,
     OUTPATIENT_UTIL,
     REGIONS,
     employee_probabilities,
@@ -255,11 +254,3 @@ def _yyyymmdd(dates: np.ndarray) -> np.ndarray:
     d = (dates - months.astype("datetime64[D]")).astype(np.int64) + 1
     out: np.ndarray = y * 10000 + m * 100 + d
     return out
-
-
-def age_band_of(age_years: int) -> int:
-    """The index of the age band holding ``age_years``."""
-    for i, (lo, hi) in enumerate(AGE_BANDS):
-        if lo <= age_years < hi:
-            return i
-    return N_BANDS - 1
