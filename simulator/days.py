@@ -291,6 +291,15 @@ class DayGenerator(Renderer):
             )
         return code
 
+    def pick_diagnosis(self, r: random.Random, visit: Visit, inpatient: bool) -> str:
+        """A diagnosis code for the visit's patient at its hospital and season, drawn as
+        for a stay (``inpatient``) or an outpatient visit."""
+        h = visit.hospital
+        group = AGE_GROUP_OF_BAND[visit.band]
+        return self.picker.pick(
+            r.random(), inpatient, group, visit.female, h.case_mix, visit.season
+        )
+
     def _visits(
         self, r: random.Random, visit: Visit, dx: Diagnosis, person_key: int, remaining: int
     ) -> int:
@@ -305,10 +314,7 @@ class DayGenerator(Renderer):
         if remaining > 1 and r.random() < SECOND_VISIT:
             # A second department the same day: same person, hospital and
             # date, another diagnosis - what a duplicate bill looks like.
-            group = AGE_GROUP_OF_BAND[visit.band]
-            code2 = self.picker.pick(
-                r.random(), False, group, visit.female, h.case_mix, visit.season
-            )
+            code2 = self.pick_diagnosis(r, visit, False)
             if code2 != dx.code:
                 bill2 = outpatient_bill(r, h, BY_CODE[code2])
                 self.push_outpatient(r, day, visit_of(visit, day, code2, bill2))

@@ -58,10 +58,9 @@ def high_coding(gen: DayGenerator, r: random.Random, visit: Visit) -> list[Claim
     secondary list. The bill, the stay and the care are what they were.
     """
     h = visit.hospital
-    group = AGE_GROUP_OF_BAND[visit.band]
     code = ""
     for _ in range(4):  # the hospital codes up the stays that lend themselves to it
-        code = gen.picker.pick(r.random(), True, group, visit.female, h.case_mix, visit.season)
+        code = gen.pick_diagnosis(r, visit, True)
         if code in PHANTOM_PROCEDURES:
             break
     dx = BY_CODE[code]
@@ -100,7 +99,7 @@ def low_threshold_admission(gen: DayGenerator, r: random.Random, visit: Visit) -
     """
     h = visit.hospital
     group = AGE_GROUP_OF_BAND[visit.band]
-    code = gen.picker.pick(r.random(), False, group, visit.female, h.case_mix, visit.season)
+    code = gen.pick_diagnosis(r, visit, False)
     if code not in LOW_THRESHOLD:
         fits = [c for c in LOW_THRESHOLD if BY_CODE[c].ages[group] > 0]
         code = fits[int(r.random() * len(fits))]

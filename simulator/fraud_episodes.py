@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from simulator.bills import inpatient_bill, outpatient_bill
 from simulator.diagnoses import (
-    AGE_GROUP_OF_BAND,
     BY_CODE,
     DX_INDEX,
     GHOST_DIAGNOSES,
@@ -110,8 +109,7 @@ def duplicate_billing(
     if remaining < 2:
         return []
     h, day, rnd = visit.hospital, visit.day, r.random
-    group = AGE_GROUP_OF_BAND[visit.band]
-    code = gen.picker.pick(rnd(), visit.inpatient, group, visit.female, h.case_mix, visit.season)
+    code = gen.pick_diagnosis(r, visit, visit.inpatient)
     if visit.inpatient:
         [(orig_ts, orig)] = gen.stay(r, visit, BY_CODE[code], 1)
     else:
@@ -158,8 +156,7 @@ def _fraud_draw(
     visit) that the schemes of :func:`billed_otherwise` and
     :func:`decomposed_admission` start from."""
     h = visit.hospital
-    group = AGE_GROUP_OF_BAND[visit.band]
-    code = gen.picker.pick(r.random(), inpatient, group, visit.female, h.case_mix, visit.season)
+    code = gen.pick_diagnosis(r, visit, inpatient)
     dx = BY_CODE[code]
     if h.scheme == "hanging_bed" and code not in MILD_ADMISSION:
         dx = BY_CODE[MILD_ADMISSION[int(r.random() * len(MILD_ADMISSION))]]
