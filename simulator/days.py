@@ -310,7 +310,12 @@ class DayGenerator(Renderer):
             bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
         else:
             bill = outpatient_bill(r, h, dx)
-        self.push_outpatient(r, day, visit_of(visit, day, dx.code, bill))
+        ep = Episode(
+            "outpatient", visit.region, visit.person, hi, day, day, dx.code, bill, visit.registered
+        )
+        # Inlined push_outpatient (hot path; same draws): a visit needs no coding
+        # and is submitted on its day.
+        self.drawn.append((self.outpatient_ts(r, day), ep))
         if remaining > 1 and r.random() < SECOND_VISIT:
             # A second department the same day: same person, hospital and
             # date, another diagnosis - what a duplicate bill looks like.

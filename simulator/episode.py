@@ -63,7 +63,10 @@ class Episode:
 Claim = tuple[int, Episode]  # an episode and its submission ts
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs several times more, and one
+# Visit is made per claim on the day loop's hot path. Nothing mutates a Visit;
+# dataclasses.replace gives a changed copy.
+@dataclass(slots=True)
 class Visit:
     """What the day loop drew before an episode is billed: who, at which hospital, when.
 
