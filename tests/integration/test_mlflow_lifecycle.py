@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from detection.features import FEATURE_VERSION
 
-
 pytestmark = pytest.mark.integration
 
 ID_NUMBER = re.compile(rb"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
