@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from models.metrics import DEFAULT_CAPACITY
-
 if TYPE_CHECKING:
     from models.registry import HeldOut
+
+# The clerks' review capacity, models.metrics.DEFAULT_CAPACITY: repeated here since
+# the CLI must start (settle, dip) without numpy, which models.metrics imports.
+DEFAULT_CAPACITY = 0.02
 
 models_app = typer.Typer(help="The model registry: list versions, promote a champion.")
 
