@@ -4,16 +4,22 @@
 list of every error found, each with its spec error code. Type violations of
 the JSON schema are ``malformed``; value violations get their specific code.
 Single fields are read by :mod:`settlement.claim_fields`, bill lines by
-:mod:`settlement.claim_items`.
+:mod:`settlement.claim_items`; the checks across fields are
+:mod:`settlement.claim_checks`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
+from settlement.claim_checks import (
+    check_dates,
+    check_ltc_region,
+    check_person,
+    policy_in_force,
+)
 from settlement.claim_fields import (
     ID_PATTERN,
     MAX_CODES,
@@ -35,13 +41,9 @@ from settlement.claim_items import CATEGORIES, MAX_ITEMS, Item, fast_amount, rea
 from settlement.errors import (
     INVALID_DATES,
     INVALID_HOSPITAL_LEVEL,
-    INVALID_PERSON_ID,
-    LTC_OUT_OF_REGION,
     MALFORMED,
-    NO_POLICY,
     ClaimIssue,
 )
-from settlement.idnumber import birth_date, identity_number_problem
 from settlement.money import JsonNumber
 from settlement.policy import PolicyBook, PolicyVersion
 
@@ -133,13 +135,6 @@ class ClaimCheck:
     claim_id: str | None  # the usable claim_id, if there was one
 
 
-@lru_cache(maxsize=1 << 16)
-def _person_id_facts(person_id: str) -> tuple[str | None, date | None]:
-    """(problem, birth date) of an identity number; cached as people claim often."""
-    problem = identity_number_problem(person_id, None)
-    return problem, (None if problem else birth_date(person_id))
-
-
 @dataclass(slots=True)
 class _PatientFields:
     """What :func:`_patient` read; a field is None when missing or invalid."""
@@ -201,10 +196,10 @@ def parse_claim(obj: Any, book: PolicyBook) -> ClaimCheck:
     ltc_setting, ltc_days = _ltc(obj, claim_type, issues)
     coding = _coding(obj, diagnosis, issues)
     # checks across fields, each skipped when a field it needs is already invalid
-    _check_person(patient.person_id, admission, issues)
-    _check_dates(claim_type, admission, discharge, ltc_days, issues)
-    policy = _policy(book, patient.insured_region, discharge, issues)
-    _check_ltc_region(claim_type, patient.insured_region, hospital.region, issues)
+    check_person(patient.person_id, admission, issues)
+    check_dates(claim_type, admission, discharge, ltc_days, issues)
+    policy = policy_in_force(book, patient.insured_region, discharge, issues)
+    check_ltc_region(claim_type, patient.insured_region, hospital.region, issues)
     if issues.found:
         return ClaimCheck(None, issues.sorted(), claim_id)
     if (
@@ -414,78 +409,3 @@ def _coding(obj: dict[str, Any], diagnosis: str | None, issues: Issues) -> _Codi
     elif fraud_type is not None:
         issues.add(MALFORMED, f"fraud_type must be a string or null, got {kind_of(fraud_type)}")
     return fields
-
-
-def _check_person(person_id: str | None, admission: date | None, issues: Issues) -> None:
-    """The identity number's own checks, then its birth date against the admission."""
-    if person_id is None:
-        return
-    problem, born = _person_id_facts(person_id)
-    if problem is None and born is not None and admission is not None and born > admission:
-        problem = f"person_id: birth date {born} is after admission {admission}"
-    if problem is not None:
-        issues.add(INVALID_PERSON_ID, problem)
-
-
-def _check_dates(
-    claim_type: str | None,
-    admission: date | None,
-    discharge: date | None,
-    ltc_days: int | None,
-    issues: Issues,
-) -> None:
-    """Discharge not before admission; an outpatient visit on one day; ltc days in the stay."""
-    if admission is None or discharge is None:
-        return
-    span = (discharge - admission).days
-    if span < 0:
-        issues.add(
-            INVALID_DATES, f"discharge_date {discharge} is before admission_date {admission}"
-        )
-    elif claim_type == "outpatient" and span != 0:
-        issues.add(
-            INVALID_DATES, "an outpatient visit must have discharge_date equal to admission_date"
-        )
-    elif ltc_days is not None and ltc_days > span + 1:
-        issues.add(
-            INVALID_DATES,
-            f"ltc.days {ltc_days} is more than the {span + 1} days from admission to discharge",
-        )
-
-
-def _policy(
-    book: PolicyBook, insured_region: str | None, discharge: date | None, issues: Issues
-) -> PolicyVersion | None:
-    """The insured region's version in force on the discharge date, or a ``no_policy`` issue."""
-    if insured_region is None or discharge is None:
-        return None
-    policy = book.version_for(insured_region, discharge)
-    if policy is None:
-        if insured_region in book.regions:
-            issues.add(
-                NO_POLICY,
-                f"no policy version of region {insured_region} is in force on {discharge}",
-            )
-        else:
-            issues.add(NO_POLICY, f"no policy file for insured region {insured_region}")
-    return policy
-
-
-def _check_ltc_region(
-    claim_type: str | None,
-    insured_region: str | None,
-    hospital_region: str | None,
-    issues: Issues,
-) -> None:
-    """Long-term care is administered locally (spec section 4)."""
-    if (
-        claim_type == "ltc"
-        and insured_region is not None
-        and hospital_region is not None
-        and insured_region != hospital_region
-    ):
-        issues.add(
-            LTC_OUT_OF_REGION,
-            f"long-term care is administered locally: hospital region {hospital_region}"
-            f" is not the insured region {insured_region}",
-        )
