@@ -16,7 +16,10 @@ Two rules of the spec's text that JSON Schema cannot state are the only
 exceptions: an ``ltc`` object on a claim that is not ``ltc`` is ignored
 (section 2), and ``diagnoses`` may not list the principal diagnosis
 (dip.md section 1, ``malformed``). Documents go through JSON text and the
-project's decoder, as a claim line does.
+project's decoder, as a claim line does. The input bounds of
+docs/settlement.md ("Limits on input": 1 MiB a line, number literals of 100
+characters, 10,000 items) are bounds of this implementation the schema does
+not state; the documents drawn here stay within them.
 """
 
 from __future__ import annotations
