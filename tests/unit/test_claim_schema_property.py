@@ -106,11 +106,18 @@ def _lists_principal(document: Any) -> bool:
 
 
 # hypothesis-jsonschema draws whole claims slowly (about a second each on a
-# loaded machine): few examples here; the mutations below carry the bulk.
+# loaded machine): few examples here; the mutations below carry the bulk. It
+# also discards many of its own drafts for a schema this size (pattern and
+# uniqueness constraints), which trips the filter health check at random:
+# the filtering is the strategy's, not an assumption of this test.
 @settings(
     max_examples=40,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
 )
 @given(document=from_schema(SCHEMA, codec="utf-8"))
 def test_a_schema_valid_document_is_never_malformed(document: Any, book: PolicyBook) -> None:
