@@ -1,0 +1,263 @@
+"""The rule catalogue as data: rules (the rule base) and their knowledge rows (the knowledge base).
+
+A :class:`Rule` is one row of ``rules.csv`` in the national template's fields;
+its ``logic`` names one of a fixed set of evaluators
+(:mod:`detection.rule_evaluators`). Each knowledge row names the rule it
+parameterises and the item (national catalogue code) it is about, and carries
+its own dates and region. :class:`RuleBook` indexes the rows by item code once,
+at load, so a claim's evaluation is a dictionary look-up per bill line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+#: The evaluators a rule may name; a new kind of logic is code, a new rule is a row.
+LOGICS = (
+    "restriction",
+    "quantity",
+    "course",
+    "frequency",
+    "price_ceiling",
+    "mutual_exclusion",
+    "unbundling",
+    "prerequisite",
+)
+RESULTS = ("certain", "suspicious")  # 明确 / 可疑
+SCENARIOS = ("inpatient", "outpatient", "ltc", "intercity")
+STAGES = ("before", "during", "after")  # 事前 / 事中 / 事后
+SCHEMES = ("employee", "resident")
+SETTINGS = ("inpatient", "outpatient", "ltc")
+SEXES = ("M", "F")
+#: The windows each logic accepts. ``claim`` is this visit or stay (当次就诊),
+#: ``day`` the calendar day of the service date, ``month`` its natural month,
+#: ``<N>d`` the N days ending on it, ``course`` a course of use (the row's
+#: ``break_days`` says when a new one starts).
+WINDOWS_BY_LOGIC: dict[str, tuple[str, ...]] = {
+    "restriction": ("claim",),
+    "quantity": ("claim",),
+    "course": ("course",),
+    "frequency": ("claim", "day", "month", "Nd"),
+    "price_ceiling": ("claim",),
+    "mutual_exclusion": ("claim",),
+    "unbundling": ("claim",),
+    "prerequisite": ("claim", "Nd"),
+}
+
+
+#: Windows anchored on the admission date (a day window over a stay, a
+#: prerequisite before the first use) look back over the stay as well: memory
+#: is kept this many days longer than the longest window.
+STAY_SLACK_DAYS = 92
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A counting window: ``kind`` is claim, day, month, course or days (then ``days`` is N)."""
+
+    kind: str
+    days: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.days}d" if self.kind == "days" else self.kind
+
+    @property
+    def horizon_days(self) -> int:
+        """How many days of history the window can look back over (0: none)."""
+        if self.kind == "days":
+            return self.days
+        if self.kind == "month":
+            return 31
+        if self.kind == "day":
+            return 1
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of the rule base (national template fields plus dates)."""
+
+    rule_code: str
+    name: str
+    logic: str
+    result: str
+    window: Window
+    scenarios: frozenset[str]
+    stage: frozenset[str]
+    schemes: frozenset[str]  # empty: every scheme
+    effective_from: date
+    effective_to: date | None
+    source: str
+    line: int = 0  # its line in rules.csv
+
+    def in_force(self, day: date) -> bool:
+        """Whether the rule applies to a claim discharged on ``day``."""
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule_code": self.rule_code,
+            "name": self.name,
+            "logic": self.logic,
+            "result": self.result,
+            "window": str(self.window),
+            "scenario": sorted(self.scenarios),
+            "stage": sorted(self.stage),
+            "schemes": sorted(self.schemes),
+            "effective_from": self.effective_from.isoformat(),
+            "effective_to": self.effective_to.isoformat() if self.effective_to else None,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeRow:
+    """One knowledge row: which rule and item it is about, where and when it holds.
+
+    ``params`` holds the table's own columns, parsed (money in fen, lists as
+    tuples); ``shown`` the row as written, for evidence a clerk can read.
+    """
+
+    table: str  # the logic, which is also the file name without .csv
+    line: int
+    rule_code: str
+    item_code: str
+    other_code: str  # a pair table's second code; a ceiling's levels ("2;3"); else ""
+    region: str  # "" for national, else a 6-digit pooling-area code
+    effective_from: date
+    effective_to: date | None
+    params: dict[str, Any] = field(hash=False, compare=False)
+    shown: dict[str, str] = field(hash=False, compare=False)
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+    def evidence(self) -> dict[str, str]:
+        """The row as written, plus where it is (``restriction.csv:12``)."""
+        return {"row": f"{self.table}.csv:{self.line}", **self.shown}
+
+
+@dataclass(slots=True)
+class KnowledgeEntry:
+    """Every dated version of one knowledge key, national and regional.
+
+    A key is (rule, item, other code). Versions are sorted by
+    ``effective_from``; the one in force on a day is the latest that starts on
+    or before it, unless its ``effective_to`` has passed. A region's own
+    versions replace the national ones for claims treated in that region.
+    """
+
+    rule: Rule
+    item_code: str
+    other_code: str
+    national: list[KnowledgeRow] = field(default_factory=list)
+    regional: dict[str, list[KnowledgeRow]] = field(default_factory=dict)
+
+    def row_for(self, region: str, day: date) -> KnowledgeRow | None:
+        """The row in force for a claim treated in ``region`` on ``day``, or None."""
+        versions = self.regional.get(region) if self.regional else None
+        if versions is None:
+            versions = self.national
+        chosen: KnowledgeRow | None = None
+        for row in versions:
+            if row.effective_from > day:
+                break
+            chosen = row
+        if chosen is None or (chosen.effective_to is not None and day > chosen.effective_to):
+            return None
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlagCode:
+    """A behavioural red flag of :mod:`detection.rules` given a catalogue code."""
+
+    rule_code: str
+    flag: str  # the code in detection.rules.RULES
+    name: str
+    result: str
+    source: str
+
+
+@dataclass(slots=True)
+class RuleBook:
+    """Rules and knowledge, indexed for evaluation.
+
+    ``by_item`` maps an item code to the entries of every table keyed by it
+    (for unbundling, by each part). ``tracked_codes`` are the codes whose use
+    must be remembered across claims (frequency over a window longer than the
+    claim, courses, prerequisites over N days); ``horizon_days`` how far back.
+    """
+
+    rules: dict[str, Rule]
+    by_item: dict[str, list[KnowledgeEntry]]
+    red_flags: dict[str, RedFlagCode]
+    tracked_codes: frozenset[str]
+    horizon_days: int
+    row_count: int
+
+    def red_flag_code(self, flag: str) -> str | None:
+        """The catalogue code of a detection.rules red flag (``DUPLICATE_BILL``)."""
+        entry = self.red_flags.get(flag)
+        return entry.rule_code if entry else None
+
+
+def build_book(
+    rules: dict[str, Rule], rows: list[KnowledgeRow], red_flags: dict[str, RedFlagCode]
+) -> RuleBook:
+    """Group rows into dated entries and index them by item code (done once, at load).
+
+    The caller (the loader) has already refused duplicate versions and rows
+    naming an unknown rule.
+    """
+    entries: dict[tuple[str, str, str], KnowledgeEntry] = {}
+    for row in rows:
+        key = (row.rule_code, row.item_code, row.other_code)
+        entry = entries.get(key)
+        if entry is None:
+            entry = KnowledgeEntry(rules[row.rule_code], row.item_code, row.other_code)
+            entries[key] = entry
+        if row.region:
+            entry.regional.setdefault(row.region, []).append(row)
+        else:
+            entry.national.append(row)
+    by_item: dict[str, list[KnowledgeEntry]] = {}
+    tracked: set[str] = set()
+    horizon = 0
+    for entry in entries.values():
+        entry.national.sort(key=lambda r: r.effective_from)
+        for versions in entry.regional.values():
+            versions.sort(key=lambda r: r.effective_from)
+        rule = entry.rule
+        if rule.logic == "unbundling":
+            parts: set[str] = set()
+            for row in _all_rows(entry):
+                parts.update(row.params["parts"])
+            for part in sorted(parts):
+                by_item.setdefault(part, []).append(entry)
+        else:
+            by_item.setdefault(entry.item_code, []).append(entry)
+        if rule.logic == "course":
+            tracked.add(entry.item_code)
+            horizon = max(horizon, max(r.params["break_days"] for r in _all_rows(entry)) + 1)
+        elif rule.window.horizon_days and rule.logic in ("frequency", "prerequisite"):
+            tracked.add(entry.other_code if rule.logic == "prerequisite" else entry.item_code)
+            horizon = max(horizon, rule.window.horizon_days)
+    for listed in by_item.values():  # a fixed order: hits come out the same every run
+        listed.sort(key=lambda e: (e.rule.rule_code, e.item_code, e.other_code))
+    if tracked:
+        horizon += STAY_SLACK_DAYS
+    return RuleBook(rules, by_item, red_flags, frozenset(tracked), horizon, len(rows))
+
+
+def _all_rows(entry: KnowledgeEntry) -> list[KnowledgeRow]:
+    rows = list(entry.national)
+    for versions in entry.regional.values():
+        rows.extend(versions)
+    return rows
