@@ -28,11 +28,16 @@ CHECKED = "checked"
 
 
 def check_json(
-    engine: RuleEngine, state: RuleState, book: PolicyBook, raw: bytes, fallback_id: str
+    engine: RuleEngine,
+    state: RuleState,
+    book: PolicyBook,
+    raw: bytes,
+    fallback_id: str,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> dict[str, Any]:
     """The answer for one claim line: its hits, or settlement's rejection."""
     try:
-        obj = decode_claim(raw)
+        obj = decode_claim(raw, max_bytes)
     except ValueError as exc:
         return rejected_record(fallback_id, [ClaimIssue(MALFORMED, malformed_message(exc))])
     check = parse_claim(obj, book)
@@ -63,11 +68,12 @@ def check_lines(
         stream: JSON Lines, binary.
         max_line_bytes: the longest line read; a longer one is ``malformed``.
     """
+    with_newline = max_line_bytes + 1  # numbered_lines bounded the line; its "\n" is extra
     for number, line in numbered_lines(stream, max_line_bytes):
         fallback_id = f"line:{number}"
         try:
             if isinstance(line, bytes):
-                yield check_json(engine, state, book, line, fallback_id)
+                yield check_json(engine, state, book, line, fallback_id, with_newline)
             else:
                 yield rejected_record(fallback_id, [ClaimIssue(MALFORMED, line.message())])
         except Exception as exc:  # a bug of ours: answered, logged, and the run goes on

@@ -7,7 +7,7 @@ import importlib
 import typer
 
 # Each module defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES = ("settle", "dip", "simulate", "detect", "stream", "review", "demo")
+COMMAND_MODULES = ("settle", "dip", "simulate", "detect", "stream", "review", "demo", "rules")
 
 
 def register_all(app: typer.Typer) -> None:
