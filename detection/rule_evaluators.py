@@ -9,14 +9,13 @@ deterministic: the same claims in the same order give the same hits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from detection.facts import ClaimLike
-from detection.rule_state import PersonWindow, RuleState
-from detection.rulebook import KnowledgeEntry, KnowledgeRow, Rule, RuleBook
+from detection.rule_state import PersonWindow, RuleState, state_key
+from detection.rulebook import KnowledgeRow, Rule, RuleBook, claim_context
+from settlement.claim import Claim
 from settlement.money import format_fen
 
 
@@ -46,23 +45,36 @@ class RuleHit:
 class _Visit:
     """What the evaluators read of one claim, computed once."""
 
-    claim: ClaimLike
+    claim: Claim
     day: int  # service date (discharge) as an ordinal
     admission: int
-    sex: str  # M / F
-    age: int  # whole years at admission
-    diagnoses: tuple[str, ...]
     lines: dict[str, list[int]]  # code -> line indices, in bill order
     amounts: list[int]
     quantities: list[int]  # missing quantity counts 1
     person: PersonWindow | None
     course_starts: dict[str, int]
+    sex: str = ""  # M / F, read from the identity number when a restriction needs it
+    age: int = -1  # whole years at admission, likewise
 
     def quantity(self, code: str) -> int:
-        return sum(self.quantities[i] for i in self.lines[code])
+        total = 0
+        for i in self.lines[code]:
+            total += self.quantities[i]
+        return total
 
     def amount(self, code: str) -> int:
-        return sum(self.amounts[i] for i in self.lines[code])
+        total = 0
+        for i in self.lines[code]:
+            total += self.amounts[i]
+        return total
+
+    def diagnoses(self) -> list[str]:
+        claim = self.claim
+        return [claim.diagnosis.upper(), *(d.upper() for d in claim.diagnoses)]
+
+    def read_person(self) -> None:
+        if not self.sex:
+            self.sex, self.age = _sex_and_age(self.claim.person_id, self.claim.admission_date)
 
 
 def _hit(rule: Rule, row: KnowledgeRow, index: int, code: str, fen: int, **seen: Any) -> RuleHit:
@@ -84,6 +96,7 @@ def _share(amount: int, part: int, whole: int) -> int:
 def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     p = row.params
     claim = v.claim
+    v.read_person()
     broken: dict[str, Any] = {}
     if p["sex"] and v.sex != p["sex"]:
         broken["sex"] = v.sex
@@ -91,10 +104,10 @@ def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         p["age_max"] is not None and v.age > p["age_max"]
     ):
         broken["age"] = v.age
-    if p["indications"] and not any(
-        dx.startswith(prefix) for dx in v.diagnoses for prefix in p["indications"]
-    ):
-        broken["diagnoses"] = list(v.diagnoses)
+    if p["indications"]:
+        diagnoses = v.diagnoses()
+        if not any(dx.startswith(prefix) for dx in diagnoses for prefix in p["indications"]):
+            broken["diagnoses"] = diagnoses
     if p["settings"] and claim.claim_type not in p["settings"]:
         broken["setting"] = claim.claim_type
     if p["levels"] and claim.hospital_level not in p["levels"]:
@@ -275,18 +288,6 @@ def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     ]
 
 
-_EVALUATORS: dict[str, Callable[[Rule, KnowledgeRow, _Visit], list[RuleHit]]] = {
-    "restriction": _restriction,
-    "quantity": _quantity,
-    "course": _course,
-    "frequency": _frequency,
-    "price_ceiling": _price_ceiling,
-    "mutual_exclusion": _mutual_exclusion,
-    "unbundling": _unbundling,
-    "prerequisite": _prerequisite,
-}
-
-
 def _sex_and_age(person_id: str, admission: date) -> tuple[str, int]:
     """Sex (17th character: odd for men) and whole years at admission, from a valid number."""
     sex = "M" if int(person_id[16]) % 2 else "F"
@@ -313,11 +314,12 @@ class RuleEngine:
                     code = entry.item_code
                     self._course_breaks[code] = max(self._course_breaks.get(code, 0), longest)
 
-    def check(self, claim: ClaimLike, state: RuleState | None = None) -> list[RuleHit]:
+    def check(self, claim: Claim, state: RuleState | None = None) -> list[RuleHit]:
         """Every hit of a validated claim, then fold the claim into ``state``.
 
         Args:
-            claim: a validated claim (``settlement.claim.Claim`` or alike).
+            claim: a validated claim. Typed as settlement's own class, not a
+                protocol: compiled together, its fields are read directly.
             state: the per-person windows; None evaluates the claim alone
                 (windows longer than the claim then see only this claim).
 
@@ -326,64 +328,77 @@ class RuleEngine:
         """
         book = self.book
         by_item = book.by_item
+        tracked_codes = book.tracked_codes
         lines: dict[str, list[int]] = {}
         amounts: list[int] = []
         quantities: list[int] = []
+        candidates: list[str] = []
+        tracked: list[str] = []
         for index, item in enumerate(claim.items):
-            lines.setdefault(item.code, []).append(index)
+            code = item.code
+            indices = lines.get(code)
+            if indices is None:
+                lines[code] = [index]
+                if code in by_item:
+                    candidates.append(code)
+                if code in tracked_codes:
+                    tracked.append(code)
+            else:
+                indices.append(index)
             amounts.append(item.amount_fen)
-            quantities.append(item.quantity or 1)
-        candidates = [code for code in lines if code in by_item]
-        tracked = [code for code in lines if code in book.tracked_codes]
+            quantity = item.quantity
+            quantities.append(quantity if quantity is not None else 1)
         if not candidates and not tracked:
             return []
 
-        day = claim.discharge_date
-        person = state.get(claim.person_id) if state is not None else None
-        course_starts = self._course_starts(claim, person, tracked)
+        day = claim.discharge_date.toordinal()
+        admission = claim.admission_date.toordinal()
+        key = state_key(claim.person_id) if state is not None and tracked else ""
+        person = state.persons.get(key) if state is not None and tracked else None
+        course_starts = self._course_starts(admission, person, tracked) if tracked else {}
         hits: list[RuleHit] = []
         if candidates:
-            sex, age = _sex_and_age(claim.person_id, claim.admission_date)
-            visit = _Visit(
-                claim,
-                day.toordinal(),
-                claim.admission_date.toordinal(),
-                sex,
-                age,
-                (claim.diagnosis.upper(), *(d.upper() for d in claim.diagnoses)),
-                lines,
-                amounts,
-                quantities,
-                person,
-                course_starts,
+            visit = _Visit(claim, day, admission, lines, amounts, quantities, person, course_starts)
+            bit = 1 << claim_context(
+                claim.claim_type, claim.scheme, claim.insured_region != claim.hospital_region
             )
-            applies: dict[str, bool] = {}
-            done: set[int] = set()
+            done: set[str] = set()
             region = claim.hospital_region
             for code in candidates:
                 for entry in by_item[code]:
-                    if id(entry) in done:
-                        continue
-                    done.add(id(entry))
                     rule = entry.rule
-                    ok = applies.get(rule.rule_code)
-                    if ok is None:
-                        ok = applies[rule.rule_code] = _applies(rule, claim, day)
-                    if ok:
-                        hits.extend(_evaluate(entry, region, day, visit))
-            hits.sort(key=lambda h: (h.item_index, h.rule_code, h.item_code))
+                    if not entry.contexts & bit or not rule.from_day <= day <= rule.to_day:
+                        continue
+                    logic = rule.logic
+                    if logic == "unbundling":  # reached from each of its parts: once
+                        name = f"{rule.rule_code} {entry.item_code}"
+                        if name in done:
+                            continue
+                        done.add(name)
+                    row = entry.only
+                    if row is None:
+                        row = entry.row_for(region, day)
+                        if row is None:
+                            continue
+                    elif not row.from_day <= day <= row.to_day:
+                        continue
+                    found = _evaluate(logic, rule, row, visit)
+                    if found:
+                        hits.extend(found)
+            if len(hits) > 1:
+                hits.sort(key=_hit_order)
         if state is not None and tracked:
-            self._fold(state, claim, lines, quantities, tracked, course_starts)
+            self._fold(state, key, day, lines, quantities, tracked, course_starts)
         return hits
 
     def _course_starts(
-        self, claim: ClaimLike, person: PersonWindow | None, tracked: list[str]
+        self, admission: int, person: PersonWindow | None, tracked: list[str]
     ) -> dict[str, int]:
         """Where each course-limited item's course began: on this claim, or carried on."""
-        admission = claim.admission_date.toordinal()
         starts: dict[str, int] = {}
+        breaks = self._course_breaks
         for code in tracked:
-            gap = self._course_breaks.get(code)
+            gap = breaks.get(code)
             if gap is None:
                 continue
             earlier = person.courses.get(code) if person is not None else None
@@ -400,16 +415,24 @@ class RuleEngine:
     def _fold(
         self,
         state: RuleState,
-        claim: ClaimLike,
+        key: str,
+        day: int,
         lines: dict[str, list[int]],
         quantities: list[int],
         tracked: list[str],
         course_starts: dict[str, int],
     ) -> None:
-        day = claim.discharge_date.toordinal()
-        person = state.for_person(claim.person_id)
-        uses = {code: sum(quantities[i] for i in lines[code]) for code in tracked}
-        courses = {}
+        person = state.persons.get(key)
+        if person is None:
+            person = PersonWindow()
+            state.persons[key] = person
+        uses: dict[str, int] = {}
+        for code in tracked:
+            total = 0
+            for i in lines[code]:
+                total += quantities[i]
+            uses[code] = total
+        courses: dict[str, tuple[int, int]] = {}
         for code, start in course_starts.items():
             earlier = person.courses.get(code)
             last = max(day, earlier[1]) if earlier is not None and earlier[0] == start else day
@@ -417,16 +440,24 @@ class RuleEngine:
         person.fold(day, uses, courses, self.book.horizon_days)
 
 
-def _applies(rule: Rule, claim: ClaimLike, day: date) -> bool:
-    if not rule.in_force(day) or claim.claim_type not in rule.scenarios:
-        return False
-    if claim.insured_region != claim.hospital_region and "intercity" not in rule.scenarios:
-        return False
-    return not rule.schemes or claim.scheme in rule.schemes
+def _hit_order(hit: RuleHit) -> tuple[int, str, str]:
+    return (hit.item_index, hit.rule_code, hit.item_code)
 
 
-def _evaluate(entry: KnowledgeEntry, region: str, day: date, visit: _Visit) -> list[RuleHit]:
-    row = entry.row_for(region, day)
-    if row is None:
-        return []
-    return _EVALUATORS[entry.rule.logic](entry.rule, row, visit)
+def _evaluate(logic: str, rule: Rule, row: KnowledgeRow, visit: _Visit) -> list[RuleHit]:
+    # A chain of comparisons, not a table of functions: compiled, these are direct calls.
+    if logic == "restriction":
+        return _restriction(rule, row, visit)
+    if logic == "price_ceiling":
+        return _price_ceiling(rule, row, visit)
+    if logic == "quantity":
+        return _quantity(rule, row, visit)
+    if logic == "frequency":
+        return _frequency(rule, row, visit)
+    if logic == "course":
+        return _course(rule, row, visit)
+    if logic == "mutual_exclusion":
+        return _mutual_exclusion(rule, row, visit)
+    if logic == "unbundling":
+        return _unbundling(rule, row, visit)
+    return _prerequisite(rule, row, visit)

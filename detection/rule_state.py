@@ -11,28 +11,37 @@ People are keyed by a one-way hash of the identity number, never the number.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from detection.facts import person_key
 
 STATE_VERSION = 1
+_NEVER = 1 << 30  # later than any date's ordinal
+_NO_USES: list[tuple[int, int]] = []
 
 
 @dataclass(slots=True)
 class PersonWindow:
-    """One person's remembered uses ``(day ordinal, code, quantity)`` and courses.
+    """One person's remembered uses and courses.
 
-    ``courses`` maps an item code to ``(first day, last day)`` of its current
+    ``uses`` maps an item code to its ``(day ordinal, quantity)`` pairs in the
+    order folded; ``courses`` maps an item code to ``(first day, last day)`` of its current
     course of use; ``latest`` is the latest service day folded in.
     """
 
-    uses: list[tuple[int, str, int]] = field(default_factory=list)
+    uses: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     courses: dict[str, tuple[int, int]] = field(default_factory=dict)
     latest: int = 0
+    earliest: int = _NEVER  # the earliest day in ``uses``: pruning is due when it is too old
 
     def quantity_between(self, code: str, first: int, last: int) -> int:
         """Units of ``code`` used from day ``first`` to day ``last``, inclusive."""
-        return sum(q for day, c, q in self.uses if c == code and first <= day <= last)
+        total = 0
+        for day, quantity in self.uses.get(code, _NO_USES):
+            if first <= day <= last:
+                total += quantity
+        return total
 
     def fold(
         self,
@@ -43,16 +52,32 @@ class PersonWindow:
     ) -> None:
         """Add one claim's tracked uses and course updates, then forget what no window reaches."""
         for code, quantity in uses.items():
-            self.uses.append((day, code, quantity))
+            self.uses.setdefault(code, []).append((day, quantity))
+        if uses and day < self.earliest:
+            self.earliest = day
         self.courses.update(courses)
         if day > self.latest:
             self.latest = day
         oldest = self.latest - horizon_days
-        if self.uses and self.uses[0][0] < oldest:
-            self.uses = [u for u in self.uses if u[0] >= oldest]
+        if self.earliest < oldest:
+            earliest = _NEVER
+            for code in list(self.uses):
+                kept = [use for use in self.uses[code] if use[0] >= oldest]
+                if kept:
+                    self.uses[code] = kept
+                    earliest = min(earliest, min(use[0] for use in kept))
+                else:
+                    del self.uses[code]
+            self.earliest = earliest
         stale = [code for code, (_, last) in self.courses.items() if last < oldest]
         for code in stale:
             del self.courses[code]
+
+
+@lru_cache(maxsize=1 << 16)
+def state_key(person_id: str) -> str:
+    """The one-way key a person's windows are kept under (cached: people claim often)."""
+    return person_key(person_id)
 
 
 @dataclass(slots=True)
@@ -63,10 +88,10 @@ class RuleState:
 
     def get(self, person_id: str) -> PersonWindow | None:
         """The person's memory, or None for someone not seen (nothing is created)."""
-        return self.persons.get(person_key(person_id))
+        return self.persons.get(state_key(person_id))
 
     def for_person(self, person_id: str) -> PersonWindow:
-        key = person_key(person_id)
+        key = state_key(person_id)
         window = self.persons.get(key)
         if window is None:
             window = self.persons[key] = PersonWindow()
@@ -78,7 +103,10 @@ class RuleState:
             "version": STATE_VERSION,
             "persons": {
                 key: {
-                    "uses": [[day, code, quantity] for day, code, quantity in w.uses],
+                    "uses": {
+                        code: [[day, quantity] for day, quantity in uses]
+                        for code, uses in sorted(w.uses.items())
+                    },
                     "courses": {code: [s, e] for code, (s, e) in sorted(w.courses.items())},
                     "latest": w.latest,
                 }
@@ -95,9 +123,11 @@ class RuleState:
             )
         persons: dict[str, PersonWindow] = {}
         for key, w in data["persons"].items():
-            persons[key] = PersonWindow(
-                uses=[(int(d), str(c), int(q)) for d, c, q in w["uses"]],
+            window = persons[key] = PersonWindow(
+                uses={str(c): [(int(d), int(q)) for d, q in uses] for c, uses in w["uses"].items()},
                 courses={str(c): (int(s), int(e)) for c, (s, e) in w["courses"].items()},
                 latest=int(w["latest"]),
             )
+            days = [day for uses in window.uses.values() for day, _ in uses]
+            window.earliest = min(days, default=_NEVER)
         return cls(persons)

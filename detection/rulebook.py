@@ -47,6 +47,8 @@ WINDOWS_BY_LOGIC: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The ordinal standing for "no end date".
+OPEN_END = date.max.toordinal()
 #: Windows anchored on the admission date (a day window over a stay, a
 #: prerequisite before the first use) look back over the stay as well: memory
 #: is kept this many days longer than the longest window.
@@ -91,12 +93,13 @@ class Rule:
     effective_to: date | None
     source: str
     line: int = 0  # its line in rules.csv
+    # The dates as ordinals (open end: date.max), compared per claim on the hot path.
+    from_day: int = 0
+    to_day: int = OPEN_END
 
-    def in_force(self, day: date) -> bool:
-        """Whether the rule applies to a claim discharged on ``day``."""
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
+    def in_force(self, day: int) -> bool:
+        """Whether the rule applies to a claim discharged on ``day`` (an ordinal)."""
+        return self.from_day <= day <= self.to_day
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -132,11 +135,8 @@ class KnowledgeRow:
     effective_to: date | None
     params: dict[str, Any] = field(hash=False, compare=False)
     shown: dict[str, str] = field(hash=False, compare=False)
-
-    def in_force(self, day: date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
+    from_day: int = 0  # effective_from as an ordinal
+    to_day: int = 0  # effective_to as an ordinal (OPEN_END when open)
 
     def evidence(self) -> dict[str, str]:
         """The row as written, plus where it is (``restriction.csv:12``)."""
@@ -158,18 +158,22 @@ class KnowledgeEntry:
     other_code: str
     national: list[KnowledgeRow] = field(default_factory=list)
     regional: dict[str, list[KnowledgeRow]] = field(default_factory=dict)
+    # Set by build_book for the per-claim hot path: the rule's claim contexts as
+    # a bit mask (see claim_context), and the row when it is the only version.
+    contexts: int = 0
+    only: KnowledgeRow | None = None
 
-    def row_for(self, region: str, day: date) -> KnowledgeRow | None:
-        """The row in force for a claim treated in ``region`` on ``day``, or None."""
+    def row_for(self, region: str, day: int) -> KnowledgeRow | None:
+        """The row in force for a claim treated in ``region`` on ``day`` (an ordinal), or None."""
         versions = self.regional.get(region) if self.regional else None
         if versions is None:
             versions = self.national
         chosen: KnowledgeRow | None = None
         for row in versions:
-            if row.effective_from > day:
+            if row.from_day > day:
                 break
             chosen = row
-        if chosen is None or (chosen.effective_to is not None and day > chosen.effective_to):
+        if chosen is None or day > chosen.to_day:
             return None
         return chosen
 
@@ -208,6 +212,30 @@ class RuleBook:
         return entry.rule_code if entry else None
 
 
+_CLAIM_TYPES = ("inpatient", "outpatient", "ltc")
+
+
+def claim_context(claim_type: str, scheme: str, intercity: bool) -> int:
+    """A claim's context as a bit number: claim type, scheme, inter-city or not (12 kinds)."""
+    kind = _CLAIM_TYPES.index(claim_type) if claim_type in _CLAIM_TYPES else 0
+    return kind * 4 + (2 if scheme == "resident" else 0) + (1 if intercity else 0)
+
+
+def rule_contexts(rule: Rule) -> int:
+    """The bit mask of the claim contexts a rule runs on (scenario and schemes)."""
+    mask = 0
+    for kind in _CLAIM_TYPES:
+        if kind not in rule.scenarios:
+            continue
+        for scheme in SCHEMES:
+            if rule.schemes and scheme not in rule.schemes:
+                continue
+            mask |= 1 << claim_context(kind, scheme, False)
+            if "intercity" in rule.scenarios:
+                mask |= 1 << claim_context(kind, scheme, True)
+    return mask
+
+
 def build_book(
     rules: dict[str, Rule], rows: list[KnowledgeRow], red_flags: dict[str, RedFlagCode]
 ) -> RuleBook:
@@ -235,6 +263,9 @@ def build_book(
         for versions in entry.regional.values():
             versions.sort(key=lambda r: r.effective_from)
         rule = entry.rule
+        entry.contexts = rule_contexts(rule)
+        if not entry.regional and len(entry.national) == 1:
+            entry.only = entry.national[0]
         if rule.logic == "unbundling":
             parts: set[str] = set()
             for row in _all_rows(entry):

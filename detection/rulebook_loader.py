@@ -19,6 +19,7 @@ from typing import Any
 from detection.errors import RuleBookError
 from detection.rulebook import (
     LOGICS,
+    OPEN_END,
     RESULTS,
     SCENARIOS,
     SCHEMES,
@@ -244,6 +245,8 @@ def _rule(cells: _Cells) -> Rule:
         effective_to=end,
         source=cells.text("source"),
         line=cells.line,
+        from_day=start.toordinal(),
+        to_day=end.toordinal() if end else OPEN_END,
     )
 
 
@@ -362,6 +365,8 @@ def _knowledge(cells: _Cells, table: str, rules: dict[str, Rule]) -> KnowledgeRo
         effective_to=end,
         params=params,
         shown={k: v.strip() for k, v in cells.record.items() if v.strip()},
+        from_day=start.toordinal(),
+        to_day=end.toordinal() if end else OPEN_END,
     )
 
 
