@@ -94,25 +94,27 @@ def _share(amount: int, part: int, whole: int) -> int:
 
 
 def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
-    p = row.params
     claim = v.claim
-    v.read_person()
     broken: dict[str, Any] = {}
-    if p["sex"] and v.sex != p["sex"]:
-        broken["sex"] = v.sex
-    if (p["age_min"] is not None and v.age < p["age_min"]) or (
-        p["age_max"] is not None and v.age > p["age_max"]
-    ):
-        broken["age"] = v.age
-    if p["indications"]:
+    if row.sex:
+        v.read_person()
+        if v.sex != row.sex:
+            broken["sex"] = v.sex
+    if row.age_min is not None or row.age_max is not None:
+        v.read_person()
+        if (row.age_min is not None and v.age < row.age_min) or (
+            row.age_max is not None and v.age > row.age_max
+        ):
+            broken["age"] = v.age
+    if row.indications:
         diagnoses = v.diagnoses()
-        if not any(dx.startswith(prefix) for dx in diagnoses for prefix in p["indications"]):
+        if not any(dx.startswith(prefix) for dx in diagnoses for prefix in row.indications):
             broken["diagnoses"] = diagnoses
-    if p["settings"] and claim.claim_type not in p["settings"]:
+    if row.settings and claim.claim_type not in row.settings:
         broken["setting"] = claim.claim_type
-    if p["levels"] and claim.hospital_level not in p["levels"]:
+    if row.levels and claim.hospital_level not in row.levels:
         broken["hospital_level"] = claim.hospital_level
-    if p["schemes"] and claim.scheme not in p["schemes"]:
+    if row.schemes and claim.scheme not in row.schemes:
         broken["scheme"] = claim.scheme
     if not broken:
         return []
@@ -126,10 +128,10 @@ def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     quantity = v.quantity(code)
     days = v.day - v.admission + 1  # calendar days of the stay, both ends counted
     limits = []
-    if row.params["max_per_day"] is not None:
-        limits.append(row.params["max_per_day"] * days)
-    if row.params["max_per_stay"] is not None:
-        limits.append(row.params["max_per_stay"])
+    if row.max_per_day is not None:
+        limits.append(row.max_per_day * days)
+    if row.max_per_stay is not None:
+        limits.append(row.max_per_stay)
     allowed = min(limits)
     if quantity <= allowed:
         return []
@@ -143,7 +145,7 @@ def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
 def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     code = row.item_code
     start = v.course_starts[code]
-    course_days = row.params["course_days"]
+    course_days = row.course_days
     used_days = v.day - start + 1
     if used_days <= course_days:
         return []
@@ -179,7 +181,7 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     code = row.item_code
     here = v.quantity(code)
     before = 0
-    allowed = row.params["max_count"]
+    allowed = row.max_count
     if rule.window.kind == "day":
         # A bill does not say on which day of a stay each unit was used: a stay
         # of D calendar days may hold D days' worth, and counts with earlier
@@ -211,10 +213,10 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
 
 
 def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
-    levels = row.params["levels"]
+    levels = row.levels
     if levels and v.claim.hospital_level not in levels:
         return []
-    ceiling = row.params["ceiling_fen"]
+    ceiling = row.ceiling_fen
     hits = []
     for i in v.lines[row.item_code]:
         allowed = ceiling * v.quantities[i]
@@ -248,8 +250,8 @@ def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]
 def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     if row.item_code in v.lines:
         return []  # the package billed with its parts is a mutual-exclusion matter
-    billed = [part for part in row.params["parts"] if part in v.lines]
-    if len(billed) < row.params["min_parts"]:
+    billed = [part for part in row.parts if part in v.lines]
+    if len(billed) < row.min_parts:
         return []
     total = sum(v.amount(part) for part in billed)
     first = min(v.lines[part][0] for part in billed)
@@ -259,7 +261,7 @@ def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             row,
             first,
             _code_at(v, first),
-            max(0, total - row.params["package_fen"]),
+            max(0, total - row.package_fen),
             parts_billed={part: v.lines[part] for part in billed},
             parts_amount=format_fen(total),
         )
@@ -310,7 +312,7 @@ class RuleEngine:
             for entry in entries:
                 if entry.rule.logic == "course":
                     rows = [*entry.national, *(r for vs in entry.regional.values() for r in vs)]
-                    longest = max(r.params["break_days"] for r in rows)
+                    longest = max(r.break_days for r in rows)
                     code = entry.item_code
                     self._course_breaks[code] = max(self._course_breaks.get(code, 0), longest)
 

@@ -121,8 +121,9 @@ class Rule:
 class KnowledgeRow:
     """One knowledge row: which rule and item it is about, where and when it holds.
 
-    ``params`` holds the table's own columns, parsed (money in fen, lists as
-    tuples); ``shown`` the row as written, for evidence a clerk can read.
+    The fields after ``to_day`` are the tables' own columns, parsed (money in
+    fen, lists as tuples); each table sets its own and leaves the others at
+    their defaults. ``shown`` is the row as written, for evidence a clerk reads.
     """
 
     table: str  # the logic, which is also the file name without .csv
@@ -133,10 +134,31 @@ class KnowledgeRow:
     region: str  # "" for national, else a 6-digit pooling-area code
     effective_from: date
     effective_to: date | None
-    params: dict[str, Any] = field(hash=False, compare=False)
     shown: dict[str, str] = field(hash=False, compare=False)
     from_day: int = 0  # effective_from as an ordinal
     to_day: int = 0  # effective_to as an ordinal (OPEN_END when open)
+    # restriction (and price_ceiling's levels)
+    sex: str = ""
+    age_min: int | None = None
+    age_max: int | None = None
+    indications: tuple[str, ...] = ()
+    settings: frozenset[str] = frozenset()
+    levels: frozenset[int] = frozenset()
+    schemes: frozenset[str] = frozenset()
+    # quantity
+    max_per_day: int | None = None
+    max_per_stay: int | None = None
+    # course
+    course_days: int = 0
+    break_days: int = 0
+    # frequency
+    max_count: int = 0
+    # price_ceiling
+    ceiling_fen: int = 0
+    # unbundling
+    parts: tuple[str, ...] = ()
+    package_fen: int = 0
+    min_parts: int = 0
 
     def evidence(self) -> dict[str, str]:
         """The row as written, plus where it is (``restriction.csv:12``)."""
@@ -269,14 +291,14 @@ def build_book(
         if rule.logic == "unbundling":
             parts: set[str] = set()
             for row in _all_rows(entry):
-                parts.update(row.params["parts"])
+                parts.update(row.parts)
             for part in sorted(parts):
                 by_item.setdefault(part, []).append(entry)
         else:
             by_item.setdefault(entry.item_code, []).append(entry)
         if rule.logic == "course":
             tracked.add(entry.item_code)
-            horizon = max(horizon, max(r.params["break_days"] for r in _all_rows(entry)) + 1)
+            horizon = max(horizon, max(r.break_days for r in _all_rows(entry)) + 1)
         elif rule.window.horizon_days and rule.logic in ("frequency", "prerequisite"):
             tracked.add(entry.other_code if rule.logic == "prerequisite" else entry.item_code)
             horizon = max(horizon, rule.window.horizon_days)

@@ -363,10 +363,10 @@ def _knowledge(cells: _Cells, table: str, rules: dict[str, Rule]) -> KnowledgeRo
         region=region,
         effective_from=start,
         effective_to=end,
-        params=params,
         shown={k: v.strip() for k, v in cells.record.items() if v.strip()},
         from_day=start.toordinal(),
         to_day=end.toordinal() if end else OPEN_END,
+        **params,
     )
 
 
