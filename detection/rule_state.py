@@ -52,10 +52,15 @@ class PersonWindow:
     ) -> None:
         """Add one claim's tracked uses and course updates, then forget what no window reaches."""
         for code, quantity in uses.items():
-            self.uses.setdefault(code, []).append((day, quantity))
+            kept = self.uses.get(code)
+            if kept is None:
+                self.uses[code] = [(day, quantity)]
+            else:
+                kept.append((day, quantity))
         if uses and day < self.earliest:
             self.earliest = day
-        self.courses.update(courses)
+        if courses:
+            self.courses.update(courses)
         if day > self.latest:
             self.latest = day
         oldest = self.latest - horizon_days
@@ -69,9 +74,11 @@ class PersonWindow:
                 else:
                     del self.uses[code]
             self.earliest = earliest
-        stale = [code for code, (_, last) in self.courses.items() if last < oldest]
-        for code in stale:
-            del self.courses[code]
+            # A course is folded with a use of its item on its last day, so a
+            # course ended before ``oldest`` left a use before it: checked here only.
+            stale = [code for code, (_, last) in self.courses.items() if last < oldest]
+            for code in stale:
+                del self.courses[code]
 
 
 @lru_cache(maxsize=1 << 16)
