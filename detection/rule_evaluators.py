@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from detection.rule_state import PersonWindow, RuleState, state_key
-from detection.rulebook import KnowledgeRow, Rule, RuleBook, claim_context
+from detection.rulebook import KnowledgeEntry, KnowledgeRow, Rule, RuleBook, claim_context
 from settlement.claim import Claim
 from settlement.money import format_fen
 
@@ -39,6 +39,10 @@ class RuleHit:
             "evidence": self.evidence,
             "amount_at_stake": format_fen(self.amount_at_stake_fen),
         }
+
+
+#: What an evaluator returns when nothing fires: shared, never changed.
+_NO_HITS: list[RuleHit] = []
 
 
 @dataclass(slots=True)
@@ -117,7 +121,7 @@ def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     if row.schemes and claim.scheme not in row.schemes:
         broken["scheme"] = claim.scheme
     if not broken:
-        return []
+        return _NO_HITS
     return [
         _hit(rule, row, i, row.item_code, v.amounts[i], **broken) for i in v.lines[row.item_code]
     ]
@@ -127,14 +131,11 @@ def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     code = row.item_code
     quantity = v.quantity(code)
     days = v.day - v.admission + 1  # calendar days of the stay, both ends counted
-    limits = []
-    if row.max_per_day is not None:
-        limits.append(row.max_per_day * days)
-    if row.max_per_stay is not None:
-        limits.append(row.max_per_stay)
-    allowed = min(limits)
+    allowed = row.max_per_day * days if row.max_per_day is not None else quantity
+    if row.max_per_stay is not None and (row.max_per_day is None or row.max_per_stay < allowed):
+        allowed = row.max_per_stay
     if quantity <= allowed:
-        return []
+        return _NO_HITS
     excess = quantity - allowed
     fen = _share(v.amount(code), excess, quantity)
     return [
@@ -148,7 +149,7 @@ def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     course_days = row.course_days
     used_days = v.day - start + 1
     if used_days <= course_days:
-        return []
+        return _NO_HITS
     this_claim_days = v.day - max(v.admission, start) + 1
     over = min(used_days - course_days, this_claim_days)
     fen = _share(v.amount(code), over, this_claim_days)
@@ -194,7 +195,7 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         before = v.person.quantity_between(code, first, last)
     count = before + here
     if count <= allowed:
-        return []
+        return _NO_HITS
     over = min(count - allowed, here)
     fen = _share(v.amount(code), over, here)
     return [
@@ -215,7 +216,7 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
 def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     levels = row.levels
     if levels and v.claim.hospital_level not in levels:
-        return []
+        return _NO_HITS
     ceiling = row.ceiling_fen
     hits = []
     for i in v.lines[row.item_code]:
@@ -239,7 +240,7 @@ def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
 def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     excluded = row.other_code
     if excluded not in v.lines:
-        return []
+        return _NO_HITS
     including = v.lines[row.item_code][0]
     return [
         _hit(rule, row, i, excluded, v.amounts[i], billed_with_line=including)
@@ -252,7 +253,7 @@ def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         return []  # the package billed with its parts is a mutual-exclusion matter
     billed = [part for part in row.parts if part in v.lines]
     if len(billed) < row.min_parts:
-        return []
+        return _NO_HITS
     total = sum(v.amount(part) for part in billed)
     first = min(v.lines[part][0] for part in billed)
     return [
@@ -278,12 +279,12 @@ def _code_at(v: _Visit, index: int) -> str:
 def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     required = row.other_code
     if required in v.lines:
-        return []
+        return _NO_HITS
     if rule.window.kind == "days" and v.person is not None:
         # The prerequisite comes before the first use: look back N days from admission.
         first = v.admission - rule.window.days
         if v.person.quantity_between(required, first, v.day) > 0:
-            return []
+            return _NO_HITS
     return [
         _hit(rule, row, i, row.item_code, v.amounts[i], missing=required, window=str(rule.window))
         for i in v.lines[row.item_code]
@@ -334,15 +335,16 @@ class RuleEngine:
         lines: dict[str, list[int]] = {}
         amounts: list[int] = []
         quantities: list[int] = []
-        candidates: list[str] = []
+        candidates: list[list[KnowledgeEntry]] = []
         tracked: list[str] = []
         for index, item in enumerate(claim.items):
             code = item.code
             indices = lines.get(code)
             if indices is None:
                 lines[code] = [index]
-                if code in by_item:
-                    candidates.append(code)
+                entries = by_item.get(code)
+                if entries is not None:
+                    candidates.append(entries)
                 if code in tracked_codes:
                     tracked.append(code)
             else:
@@ -364,17 +366,19 @@ class RuleEngine:
             bit = 1 << claim_context(
                 claim.claim_type, claim.scheme, claim.insured_region != claim.hospital_region
             )
-            done: set[str] = set()
+            done: set[str] | None = None
             region = claim.hospital_region
-            for code in candidates:
-                for entry in by_item[code]:
+            for entries in candidates:
+                for entry in entries:
                     rule = entry.rule
                     if not entry.contexts & bit or not rule.from_day <= day <= rule.to_day:
                         continue
                     logic = rule.logic
                     if logic == "unbundling":  # reached from each of its parts: once
                         name = f"{rule.rule_code} {entry.item_code}"
-                        if name in done:
+                        if done is None:
+                            done = set()
+                        elif name in done:
                             continue
                         done.add(name)
                     row = entry.only
