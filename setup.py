@@ -40,6 +40,10 @@ COMPILED_MODULES = [
     "detection/features.py",
     "detection/knowledge.py",
     "detection/peers.py",
+    # The rule catalogue's evaluation, run per claim beside settle (issue 16's 15% bound).
+    "detection/rule_evaluators.py",
+    "detection/rule_state.py",
+    "detection/rulebook.py",
     # The DIP core's hot path (yibao dip cases reads every claim beside settle).
     "dip/batch.py",
     "dip/cases.py",

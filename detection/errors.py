@@ -4,7 +4,8 @@ Tree::
 
     DetectionError
     ├── FeatureSchemaError   a feature vector or model does not match FEATURE_NAMES
-    └── ClaimFactsError      a claim lacks what the features need
+    ├── ClaimFactsError      a claim lacks what the features need
+    └── RuleBookError        a rule or knowledge table is broken (file, line, field, problem)
 """
 
 from __future__ import annotations
@@ -20,3 +21,7 @@ class FeatureSchemaError(DetectionError):
 
 class ClaimFactsError(DetectionError):
     """A claim cannot be reduced to the facts the features need."""
+
+
+class RuleBookError(DetectionError):
+    """A rule catalogue file is broken; the message names file, line, field and problem."""

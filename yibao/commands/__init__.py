@@ -7,7 +7,17 @@ import importlib
 import typer
 
 # Each module defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES = ("settle", "dip", "simulate", "detect", "stream", "status", "review", "demo")
+COMMAND_MODULES = (
+    "settle",
+    "dip",
+    "rules",
+    "simulate",
+    "detect",
+    "stream",
+    "status",
+    "review",
+    "demo",
+)
 
 
 def register_all(app: typer.Typer) -> None:

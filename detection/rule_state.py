@@ -1,0 +1,140 @@
+"""Per-person memory of the rule windows: item uses and courses, folded claim by claim.
+
+Only the codes a rule needs across claims are kept (``RuleBook.tracked_codes``)
+and only as far back as the longest window (``RuleBook.horizon_days``), so the
+state stays small. Claims are folded in event order, one at a time: a batch and
+a stream that see the same claims in the same order hold the same state and give
+the same hits. The state is plain data (:meth:`RuleState.to_dict`) for snapshots.
+People are keyed by a one-way hash of the identity number, never the number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from detection.facts import person_key
+
+STATE_VERSION = 1
+_NEVER = 1 << 30  # later than any date's ordinal
+_NO_USES: list[tuple[int, int]] = []
+
+
+@dataclass(slots=True)
+class PersonWindow:
+    """One person's remembered uses and courses.
+
+    ``uses`` maps an item code to its ``(day ordinal, quantity)`` pairs in the
+    order folded; ``courses`` maps an item code to ``(first day, last day)`` of its current
+    course of use; ``latest`` is the latest service day folded in.
+    """
+
+    uses: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    courses: dict[str, tuple[int, int]] = field(default_factory=dict)
+    latest: int = 0
+    earliest: int = _NEVER  # the earliest day in ``uses``: pruning is due when it is too old
+
+    def quantity_between(self, code: str, first: int, last: int) -> int:
+        """Units of ``code`` used from day ``first`` to day ``last``, inclusive."""
+        total = 0
+        for day, quantity in self.uses.get(code, _NO_USES):
+            if first <= day <= last:
+                total += quantity
+        return total
+
+    def fold(
+        self,
+        day: int,
+        uses: dict[str, int],
+        courses: dict[str, tuple[int, int]],
+        horizon_days: int,
+    ) -> None:
+        """Add one claim's tracked uses and course updates, then forget what no window reaches."""
+        for code, quantity in uses.items():
+            kept = self.uses.get(code)
+            if kept is None:
+                self.uses[code] = [(day, quantity)]
+            else:
+                kept.append((day, quantity))
+        if uses and day < self.earliest:
+            self.earliest = day
+        if courses:
+            self.courses.update(courses)
+        if day > self.latest:
+            self.latest = day
+        oldest = self.latest - horizon_days
+        if self.earliest < oldest:
+            earliest = _NEVER
+            for code in list(self.uses):
+                kept = [use for use in self.uses[code] if use[0] >= oldest]
+                if kept:
+                    self.uses[code] = kept
+                    earliest = min(earliest, min(use[0] for use in kept))
+                else:
+                    del self.uses[code]
+            self.earliest = earliest
+            # A course is folded with a use of its item on its last day, so a
+            # course ended before ``oldest`` left a use before it: checked here only.
+            stale = [code for code, (_, last) in self.courses.items() if last < oldest]
+            for code in stale:
+                del self.courses[code]
+
+
+@lru_cache(maxsize=1 << 16)
+def state_key(person_id: str) -> str:
+    """The one-way key a person's windows are kept under (cached: people claim often)."""
+    return person_key(person_id)
+
+
+@dataclass(slots=True)
+class RuleState:
+    """Every person's window memory."""
+
+    persons: dict[str, PersonWindow] = field(default_factory=dict)
+
+    def get(self, person_id: str) -> PersonWindow | None:
+        """The person's memory, or None for someone not seen (nothing is created)."""
+        return self.persons.get(state_key(person_id))
+
+    def for_person(self, person_id: str) -> PersonWindow:
+        key = state_key(person_id)
+        window = self.persons.get(key)
+        if window is None:
+            window = self.persons[key] = PersonWindow()
+        return window
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data: ``{"version", "persons": {key: {uses, courses, latest}}}``."""
+        return {
+            "version": STATE_VERSION,
+            "persons": {
+                key: {
+                    "uses": {
+                        code: [[day, quantity] for day, quantity in uses]
+                        for code, uses in sorted(w.uses.items())
+                    },
+                    "courses": {code: [s, e] for code, (s, e) in sorted(w.courses.items())},
+                    "latest": w.latest,
+                }
+                for key, w in self.persons.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuleState:
+        """The state :meth:`to_dict` wrote (also after a JSON round trip)."""
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"rule state version {data.get('version')!r}, expected {STATE_VERSION}"
+            )
+        persons: dict[str, PersonWindow] = {}
+        for key, w in data["persons"].items():
+            window = persons[key] = PersonWindow(
+                uses={str(c): [(int(d), int(q)) for d, q in uses] for c, uses in w["uses"].items()},
+                courses={str(c): (int(s), int(e)) for c, (s, e) in w["courses"].items()},
+                latest=int(w["latest"]),
+            )
+            days = [day for uses in window.uses.values() for day, _ in uses]
+            window.earliest = min(days, default=_NEVER)
+        return cls(persons)
