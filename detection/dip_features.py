@@ -7,17 +7,20 @@ A DIP group is keyed by the principal diagnosis and the principal procedure
 the area's. The typical cost of each group, per hospital level, is learnt here
 from past settled in-patient cases, the way a catalogue is built from history
 (section 8), so detection needs no catalogue file and works for every area.
-:class:`~detection.features.FeatureState` calls :meth:`DipState.case` before it
-learns a claim and :meth:`DipState.learn` after.
+This is the DIP family of features: :class:`~detection.features.FeatureState`
+calls :meth:`DipState.compute` before it learns a claim and
+:meth:`DipState.learn` after; each hospital's coding rates are kept here too.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from detection.facts import ClaimFacts
-from detection.peers import Moments, PeerStats, shrunk_mean
+from detection.feature_names import slot
+from detection.peers import HOSPITAL_SHRINK, Moments, PeerStats, rate_vs_peer, shrunk_mean
 
 ULTRA_LOW_RATIO = 0.5  # dip.md's low_ratio: cheaper than half the group's typical cost
 ITEMS_MISSING = 0.5  # a signature item of at least half the procedure's cases is missing
@@ -29,6 +32,22 @@ TOP_GROUP_MIN_GROUPS = 2  # a diagnosis needs this many such groups to have a "t
 PROCEDURE_MIN_CASES = 10  # cases of a procedure before its usual items are known
 SIGNATURE_SHARE = 0.3  # an item on at least this share of a procedure's cases ...
 SIGNATURE_LIFT = 2.0  # ... and this many times likelier than on stays of the case's diagnosis
+
+_FAMILY: Final = "dip"
+_DIP_COST_RATIO: Final = slot("dip_cost_ratio", _FAMILY)
+_DIP_GROUP_VS_DX: Final = slot("dip_group_vs_dx", _FAMILY)
+_SECONDARY_DX_COUNT: Final = slot("secondary_dx_count", _FAMILY)
+_SECONDARY_DX_VS_PEER: Final = slot("secondary_dx_vs_peer", _FAMILY)
+_PROCEDURES_VS_PEER: Final = slot("procedures_vs_peer", _FAMILY)
+_PROCEDURE_ITEMS_MISSING: Final = slot("procedure_items_missing", _FAMILY)
+_DX_OUTPATIENT_SHARE: Final = slot("dx_outpatient_share", _FAMILY)
+_HOSP_CMI_VS_PEER: Final = slot("hosp_cmi_vs_peer", _FAMILY)
+_HOSP_TOP_GROUP_VS_PEER: Final = slot("hosp_top_group_vs_peer", _FAMILY)
+_HOSP_ULTRA_LOW_VS_PEER: Final = slot("hosp_ultra_low_vs_peer", _FAMILY)
+_HOSP_SECONDARY_DX_VS_PEER: Final = slot("hosp_secondary_dx_vs_peer", _FAMILY)
+_HOSP_PROCEDURES_VS_PEER: Final = slot("hosp_procedures_vs_peer", _FAMILY)
+_HOSP_ITEMS_MISSING_VS_PEER: Final = slot("hosp_items_missing_vs_peer", _FAMILY)
+_HOSP_MILD_ADMISSION_VS_PEER: Final = slot("hosp_mild_admission_vs_peer", _FAMILY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +75,22 @@ class _Counts:
         self.procedures = Moments()
 
 
+class HospitalDip:
+    """One hospital's in-patient cases and their DIP values: sums of logs or of 0/1 flags."""
+
+    __slots__ = ("cases", "cmi", "mild", "missing", "procedures", "secondary", "top", "ultra_low")
+
+    def __init__(self) -> None:
+        self.cases = 0
+        self.cmi = 0.0
+        self.secondary = 0.0
+        self.procedures = 0.0
+        self.top = 0
+        self.ultra_low = 0
+        self.missing = 0
+        self.mild = 0.0
+
+
 class DipState:
     """Past in-patient cases by DIP group, procedure and diagnosis; plain dicts (pickles)."""
 
@@ -75,6 +110,61 @@ class DipState:
         self.level_ultra_low: dict[int, Moments] = {}
         self.level_missing: dict[int, Moments] = {}
         self.level_mild: dict[int, Moments] = {}
+        self.hospitals: dict[str, HospitalDip] = {}
+
+    def compute(
+        self,
+        claim: ClaimFacts,
+        category: str,
+        log_cost: float,
+        peers: list[PeerStats | None],
+        row: list[float],
+    ) -> DipCase:
+        """Write the family's features into ``row``; return the case's DIP values.
+
+        Args:
+            claim: the claim (DIP values of its own only if an in-patient case).
+            category: its diagnosis' 3-character category.
+            log_cost: log of its total in fen.
+            peers: its peer chain (see :meth:`case`).
+            row: the feature vector being filled.
+        """
+        inpatient = claim.claim_type == "inpatient"
+        case = self.case(claim, category, log_cost, peers) if inpatient else NOT_A_CASE
+        row[_DIP_COST_RATIO] = case.cost_ratio
+        row[_DIP_GROUP_VS_DX] = case.group_vs_dx
+        row[_SECONDARY_DX_COUNT] = float(len(claim.diagnoses))
+        row[_SECONDARY_DX_VS_PEER] = case.secondary_vs_peer
+        row[_PROCEDURES_VS_PEER] = case.procedures_vs_peer
+        row[_PROCEDURE_ITEMS_MISSING] = case.items_missing
+        row[_DX_OUTPATIENT_SHARE] = case.outpatient_share if inpatient else 0.0
+        self._hospital_rates(claim, row)
+        return case
+
+    def _hospital_rates(self, claim: ClaimFacts, row: list[float]) -> None:
+        """The hospital's DIP coding against its level's (1 = like its peers)."""
+        hosp = self.hospitals.get(claim.hospital_id)
+        if hosp is None or hosp.cases == 0:
+            for index in (
+                _HOSP_CMI_VS_PEER,
+                _HOSP_TOP_GROUP_VS_PEER,
+                _HOSP_ULTRA_LOW_VS_PEER,
+                _HOSP_SECONDARY_DX_VS_PEER,
+                _HOSP_PROCEDURES_VS_PEER,
+                _HOSP_ITEMS_MISSING_VS_PEER,
+                _HOSP_MILD_ADMISSION_VS_PEER,
+            ):
+                row[index] = 1.0
+            return
+        p_top, p_ultra, p_missing, p_mild = self.level_rates(claim.hospital_level)
+        n_in = hosp.cases + HOSPITAL_SHRINK
+        row[_HOSP_CMI_VS_PEER] = math.exp(hosp.cmi / n_in)
+        row[_HOSP_TOP_GROUP_VS_PEER] = rate_vs_peer(hosp.top, hosp.cases, p_top)
+        row[_HOSP_ULTRA_LOW_VS_PEER] = rate_vs_peer(hosp.ultra_low, hosp.cases, p_ultra)
+        row[_HOSP_SECONDARY_DX_VS_PEER] = math.exp(hosp.secondary / n_in)
+        row[_HOSP_PROCEDURES_VS_PEER] = math.exp(hosp.procedures / n_in)
+        row[_HOSP_ITEMS_MISSING_VS_PEER] = rate_vs_peer(hosp.missing, hosp.cases, p_missing)
+        row[_HOSP_MILD_ADMISSION_VS_PEER] = rate_vs_peer(hosp.mild, hosp.cases, p_mild)
 
     def outpatient_share(self, diagnosis: str) -> float:
         """Share of past claims with this diagnosis code that were visits (prior 1/2)."""
@@ -203,6 +293,17 @@ class DipState:
             1.0 if case.items_missing >= ITEMS_MISSING else 0.0
         )
         self.level_mild.setdefault(level, Moments()).add(case.outpatient_share)
+        hosp = self.hospitals.get(claim.hospital_id)
+        if hosp is None:
+            hosp = self.hospitals[claim.hospital_id] = HospitalDip()
+        hosp.cmi += math.log(case.group_vs_dx)
+        hosp.secondary += math.log(case.secondary_vs_peer)
+        hosp.procedures += math.log(case.procedures_vs_peer)
+        hosp.top += case.top
+        hosp.ultra_low += case.cost_ratio < ULTRA_LOW_RATIO
+        hosp.missing += case.items_missing >= ITEMS_MISSING
+        hosp.mild += case.outpatient_share
+        hosp.cases += 1
 
     def level_rates(self, level: int) -> tuple[float, float, float, float]:
         """The level's shares of top-group, ultra-low and items-missing cases and its

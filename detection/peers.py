@@ -11,6 +11,7 @@ import math
 
 # Pseudo-count of the parent group when estimating a child group's mean.
 SHRINK = 10.0
+HOSPITAL_SHRINK = 20.0  # pseudo-claims of the level's rate in a hospital's rates
 
 
 class Moments:
@@ -51,6 +52,16 @@ def shrunk_sd(chain: list[Moments | None], default: float, floor: float) -> floa
             continue
         estimate = (moments.n * moments.variance() + SHRINK * estimate) / (moments.n + SHRINK)
     return max(math.sqrt(estimate), floor)
+
+
+def shrunk_rate(hits: float, n: int, prior: float) -> float:
+    """A hospital's rate of ``hits`` in ``n`` claims, shrunk toward its level's ``prior``."""
+    return (hits + HOSPITAL_SHRINK * prior) / (n + HOSPITAL_SHRINK)
+
+
+def rate_vs_peer(hits: float, n: int, prior: float) -> float:
+    """A hospital's shrunk rate over its level's (1 = like its peers)."""
+    return (shrunk_rate(hits, n, prior) + 0.01) / (prior + 0.01)
 
 
 class PeerStats:

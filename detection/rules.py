@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from detection.dip_features import ITEMS_MISSING, ULTRA_LOW_RATIO
-from detection.features import READMIT_DAYS, Features
+from detection.features import FEATURE_READMISSION_WINDOW_DAYS, Features
 from detection.reasons import feature_text
 
 
@@ -42,7 +42,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "READMIT_SAME_DX",
         0.6,
-        lambda f: f["readmit_same_dx_gap_days"] <= READMIT_DAYS,
+        lambda f: f["readmit_same_dx_gap_days"] <= FEATURE_READMISSION_WINDOW_DAYS,
         "readmit_same_dx_gap_days",
     ),
     Rule("IMPLAUSIBLE_DIAGNOSIS", 0.7, lambda f: f["age_dx_implausible"] > 0, "age_dx_implausible"),

@@ -34,7 +34,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 2
+# 3: the feature state is one object per feature family (detection/features_*.py);
+# a snapshot of the earlier layout is refused and the memory learned afresh.
+SNAPSHOT_FORMAT = 3
 
 
 @dataclass

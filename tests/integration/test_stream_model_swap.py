@@ -228,9 +228,12 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
     want = FeatureState()
     batch_features([facts_from_claim(c) for c in everything], want)
     assert got.claims_seen == want.claims_seen == len(everything)
-    assert got.bills == want.bills
-    assert got.hospital_dx == want.hospital_dx and got.peer_dx_code == want.peer_dx_code
-    assert {p: len(e) for p, e in got.persons.items()} == {
-        p: len(e) for p, e in want.persons.items()
+    assert got.bills.by_hash == want.bills.by_hash
+    assert got.casemix.hospital_dx == want.casemix.hospital_dx
+    assert got.casemix.peer_dx_code == want.casemix.peer_dx_code
+    assert {p: len(e) for p, e in got.person.episodes.items()} == {
+        p: len(e) for p, e in want.person.episodes.items()
     }
-    assert {h: s.n for h, s in got.hospitals.items()} == {h: s.n for h, s in want.hospitals.items()}
+    assert {h: s.n for h, s in got.hospital.hospitals.items()} == {
+        h: s.n for h, s in want.hospital.hospitals.items()
+    }
