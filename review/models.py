@@ -61,6 +61,23 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Bumped by a password change and by disabling: sessions carry the version
+    # they logged in with, and an older one is logged out (review.security).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginFailure(Base):
+    """One failed login: counted for the lock-out per user and address, and per address."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    user_name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (
+        Index("ix_login_failures_user", "user_name", "address", "at"),
+        Index("ix_login_failures_address", "address", "at"),
+    )
 
 
 QUEUE_FILTERS = (
