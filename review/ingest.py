@@ -135,14 +135,44 @@ def _write_batches(
     return count + len(batch)
 
 
+def masked(value: Any, limit: int | None = None) -> Any:
+    """A text field with any identity number in it masked (cut to ``limit``); else as given.
+
+    A number typed into the wrong field (an item code, a hospital id, a
+    diagnosis) is masked before it is stored, like the person's own.
+    """
+    if not isinstance(value, str):
+        return value
+    text = mask_identity_numbers(value)
+    return text[:limit] if limit is not None else text
+
+
+def mask_tree(value: Any) -> Any:
+    """A JSON value with identity numbers masked in every string (and number) inside it."""
+    if isinstance(value, str):
+        return mask_identity_numbers(value)
+    if isinstance(value, dict):
+        return {key: mask_tree(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_tree(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10**16:
+        text = str(value)
+        hidden = mask_identity_numbers(text)
+        return hidden if hidden != text else value
+    return value
+
+
 def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:
-    """The ``claims`` columns of one claim object, identity number masked and hashed."""
+    """The ``claims`` columns of one claim object, identity numbers masked, the person's hashed."""
     patient: dict[str, Any] = obj["patient"] if isinstance(obj.get("patient"), dict) else {}
     hospital: dict[str, Any] = obj["hospital"] if isinstance(obj.get("hospital"), dict) else {}
     pid = patient.get("person_id")
     masked_obj = dict(obj)
     if isinstance(pid, str):
         masked_obj["patient"] = {**patient, "person_id": mask_person_id(pid)}
+    # Any other identity number anywhere in the claim (items[].code, hospital_id,
+    # diagnosis, ...) is masked in the stored JSON as well.
+    masked_obj = mask_tree(masked_obj)
     items: list[Any] = obj["items"] if isinstance(obj.get("items"), list) else []
     amounts = [_fen(item.get("amount")) for item in items if isinstance(item, dict)]
     level = hospital.get("level")
@@ -155,12 +185,12 @@ def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:
         "person_key": person_key(salt, pid) if isinstance(pid, str) else None,
         "scheme": patient.get("scheme"),
         "insured_region": patient.get("insured_region"),
-        "hospital_id": hospital.get("hospital_id"),
+        "hospital_id": masked(hospital.get("hospital_id"), 64),
         "hospital_region": hospital.get("region"),
         "hospital_level": level if isinstance(level, int) else None,
         "admission_date": admitted,
         "discharge_date": discharged,
-        "diagnosis": obj.get("diagnosis"),
+        "diagnosis": masked(obj.get("diagnosis"), 16),
         "procedures": procedures_text(obj.get("procedures")),
         "stay_days": (discharged - admitted).days if admitted and discharged else None,
         "total_fen": sum(amounts) if amounts and None not in amounts else None,
@@ -265,7 +295,7 @@ def score_row(rec: dict[str, Any]) -> dict[str, Any]:
         "rule_codes": ",".join(codes)[:512] or None,
         "score_json": mask_identity_numbers(json.dumps(rec, ensure_ascii=False, default=str)),
         # Queue fields, used only when the claim itself was not loaded.
-        "hospital_id": rec.get("hospital_id"),
+        "hospital_id": masked(rec.get("hospital_id"), 64),
         "insured_region": rec.get("insured_region"),
         "scheme": rec.get("scheme"),
         "claim_type": rec.get("claim_type"),
@@ -320,7 +350,7 @@ def load_hospital_risk(session: Session, source: Iterable[str | bytes]) -> int:
         if isinstance(rec, dict) and rec.get("hospital_id"):
             rows.append(
                 {
-                    "hospital_id": str(rec["hospital_id"]),
+                    "hospital_id": masked(str(rec["hospital_id"]), 64),
                     "region": rec.get("region"),
                     "level": rec.get("level"),
                     "risk_score": float(rec.get("risk_score") or 0.0),

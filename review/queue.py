@@ -18,6 +18,9 @@ from review.models import STATUSES, Claim, ClaimRule
 from settlement.kinds import SCHEMES
 
 PAGE_SIZE = 50
+#: Longest user id or page number taken from a query string (a 64-bit column fits 18).
+MAX_ID_DIGITS = 9
+MAX_FILTER_CHARS = 64
 
 
 @dataclass
@@ -34,6 +37,22 @@ class QueueFilter:
     assigned: str = ""  # "", "me", "unassigned" or a user id
     page: int = 1
     errors: list[str] = field(default_factory=list)
+
+    def problem(self) -> str | None:
+        """Why these filters cannot be used (answered 400), or None."""
+        if self.assigned not in ("", "me", "unassigned") and not (
+            self.assigned.isdigit() and len(self.assigned) <= MAX_ID_DIGITS
+        ):
+            return "assigned must be me, unassigned or a user id"
+        for name in ("region", "hospital", "rule", "scheme"):
+            if len(getattr(self, name)) > MAX_FILTER_CHARS:
+                return f"{name} is too long"
+        for name in ("date_from", "date_to"):
+            if getattr(self, name) and _parse_date(getattr(self, name)) is None:
+                return f"{name} must be a date (YYYY-MM-DD)"
+        if self.status not in ("", "all", *STATUSES):
+            return "unknown status"
+        return None
 
     def params(self, **override: Any) -> dict[str, Any]:
         values = {

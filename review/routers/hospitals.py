@@ -21,7 +21,7 @@ PAGE = 50
 
 @router.get("/hospitals")
 def hospitals(
-    request: Request, db: DB, user: CurrentUser, page: Annotated[int, Query(ge=1)] = 1
+    request: Request, db: DB, user: CurrentUser, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1
 ) -> Response:
     total = db.scalar(select(func.count()).select_from(Hospital)) or 0
     rows = db.scalars(

@@ -108,8 +108,8 @@ def clearing(db: Session) -> list[dict[str, Any]]:
                 "status": "settled",
                 "intercity": True,
                 "discharge_date": day.isoformat(),
-                "insured_region": debtor,
-                "treatment_region": creditor,
+                "insured_region": debtor or ind.UNKNOWN_REGION,
+                "treatment_region": creditor or ind.UNKNOWN_REGION,
                 "fund_pay": ind.fen_text(fund or 0),
             }
         )

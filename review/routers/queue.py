@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from review.deps import DB, CurrentUser, Reviewer, Supervisor
 from review.models import User
-from review.queue import PAGE_SIZE, QueueFilter, filter_choices, queue_page
+from review.queue import MAX_ID_DIGITS, PAGE_SIZE, QueueFilter, filter_choices, queue_page
+from review.security import safe_local_path
 from review.services import decisions
 from review.templating import render
 from settlement.idnumber import mask_identity_numbers
@@ -55,6 +56,9 @@ def queue(
     # Free text is echoed in the form and the paging links: never echo an identity number.
     hospital = mask_identity_numbers(hospital)
     f = QueueFilter(region, hospital, rule, scheme, date_from, date_to, status, assigned, page)
+    problem = f.problem()
+    if problem:
+        raise HTTPException(status_code=400, detail=problem)
     rows, total = queue_page(db, f, user.id)
     clerks = db.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
     names = {u.id: u.name for u in clerks}
@@ -85,10 +89,10 @@ def assign(
     back: Annotated[str, Form()] = "/queue",
 ) -> Response:
     """Assign (or with an empty assignee, unassign) claims: supervisors only."""
-    if assignee and not assignee.isdigit():
+    if assignee and not (assignee.isdigit() and len(assignee) <= MAX_ID_DIGITS):
         raise HTTPException(status_code=400, detail="no such user")
     decisions.assign(db, user, claim_ids, int(assignee) if assignee else None)
-    return RedirectResponse(back if back.startswith("/") else "/queue", status_code=303)
+    return RedirectResponse(safe_local_path(back), status_code=303)
 
 
 @router.post("/queue/take")
