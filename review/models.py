@@ -140,6 +140,25 @@ class Claim(Base):
     )
 
 
+class ClaimVersion(Base):
+    """A later submission of a claim id already stored with other content (a resubmission).
+
+    The ``claims`` row keeps the first content (the one settled and paid);
+    each different later content is kept here as version 2, 3, ... with the
+    settlement's answer to it, so clerks see what was paid and what came after.
+    """
+
+    __tablename__ = "claim_versions"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    # The resubmitted claim JSON, identity numbers masked (None: only its settlement came).
+    claim_json: Mapped[str | None] = mapped_column(Text)
+    total_fen: Mapped[int | None] = mapped_column(BigInteger)
+    settlement_status: Mapped[str | None] = mapped_column(String(16))
+    record_json: Mapped[str | None] = mapped_column(Text)
+
+
 class ClaimRule(Base):
     """One rule hit of a claim, for the queue's rule filter."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from detection.fraud_types import FRAUD_SCHEMES, OTHER_FRAUD_TYPE
 from review import audit
 from review.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from review.models import ACTIONS, Claim, Decision, User
+from review.models import ACTIONS, Claim, Decision, Settlement, User
 from settlement.idnumber import mask_identity_numbers
 
 #: Statuses a decision has closed; changing them is an override.
@@ -46,8 +46,23 @@ def _require_reviewer(user: User) -> None:
         raise NotAllowed(f"needs role {' or '.join(REVIEWER_ROLES)}")
 
 
-def can_decide(user: User, claim: Claim) -> bool:
-    """Whether the claim page offers ``user`` the decision form."""
+#: Why a claim with this settlement status cannot be decided.
+UNDECIDABLE = {
+    "rejected": "Settlement rejected this claim: nothing was paid, so there is nothing to decide.",
+    "duplicate": "This claim repeats one already settled: decide the original claim instead.",
+}
+
+
+def undecidable_reason(db: Session, claim_id: str) -> str | None:
+    """Why the claim cannot be decided (its settlement rejected it or it is a duplicate)."""
+    status = db.scalar(select(Settlement.status).where(Settlement.claim_id == claim_id))
+    return UNDECIDABLE.get(status or "")
+
+
+def can_decide(user: User, claim: Claim, reason: str | None = None) -> bool:
+    """Whether the claim page offers ``user`` the decision form (``reason``: why not)."""
+    if reason is not None:
+        return False
     return user.role == "supervisor" or (
         user.role == "clerk"
         and claim.status in OPEN_STATUSES
@@ -74,12 +89,16 @@ def decide(
 
     Raises:
         NotFound: no such claim.
-        InvalidInput: an unknown action, an empty note, or a fraud type not in the list.
+        InvalidInput: an unknown action, an empty note, a fraud type not in the
+            list, or a claim settlement rejected or found a duplicate.
         NotAllowed: not a reviewer, a clerk overriding a final decision, or a
             clerk deciding a claim assigned to another clerk.
     """
     _require_reviewer(user)
     claim = get_claim(db, claim_id)
+    reason = undecidable_reason(db, claim_id)
+    if reason is not None:
+        raise InvalidInput(reason)
     if action not in ACTIONS:
         raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
     # Free text is masked on write: a number typed into a note never reaches the

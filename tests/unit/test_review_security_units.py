@@ -61,3 +61,12 @@ def test_forwarded_headers_count_only_from_trusted_proxies():
     assert client_view("192.0.2.1", headers, trusted) == ("192.0.2.1", False)
     assert client_view("10.0.0.1", headers, ()) == ("10.0.0.1", False)
     assert client_view("10.0.0.1", {}, trusted) == ("10.0.0.1", False)
+
+
+def test_sparse_months_at_the_ends_of_an_axis_are_left_off():
+    from review.charts import plausible_months
+
+    counts = {"2016-01": 1, "2026-01": 400, "2026-02": 2, "2026-03": 380, "2026-04": 3}
+    assert plausible_months(counts) == {"2026-01", "2026-02", "2026-03"}
+    assert plausible_months({"2026-01": 1}) == {"2026-01"}
+    assert plausible_months({}) == set()
