@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     review_lockout_minutes: int = Field(
         default=15, ge=1, description="How long failed logins count towards a lock-out."
     )
+    review_deadline_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days after submission by which a flagged claim should be decided; "
+        "older open claims are highlighted as overdue in the queue.",
+    )
     stream_web_host: str = Field(
         default="127.0.0.1",
         description="Address the worker's health/metrics pages listen on (0.0.0.0: every "

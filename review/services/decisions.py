@@ -138,6 +138,47 @@ def decide(
     return decision
 
 
+def decide_many(
+    db: Session,
+    user: User,
+    claim_ids: Sequence[str],
+    action: str,
+    note: str,
+    fraud_type: str = "",
+) -> list[Decision]:
+    """One decision on several claims (supervisors only), each recorded and audited on its own.
+
+    Every claim is checked before any is decided: nothing changes when one of
+    them does not exist or cannot be decided.
+
+    Raises:
+        NotAllowed: ``user`` is not a supervisor.
+        InvalidInput: no claims, an unknown action, an empty note, a fraud type
+            not in the list, or a claim that cannot be decided (named).
+        NotFound: a claim does not exist.
+    """
+    if user.role != "supervisor":
+        raise NotAllowed("needs role supervisor")
+    claim_ids = list(dict.fromkeys(claim_ids))
+    if not claim_ids:
+        raise InvalidInput("select at least one claim")
+    if action not in ACTIONS:
+        raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
+    if not note.strip():
+        raise InvalidInput("a note is required with every decision")
+    if action == "confirm_fraud" and fraud_type.strip() not in ("", *FRAUD_TYPES):
+        raise InvalidInput(f"fraud type must be one of {', '.join(FRAUD_TYPES)}")
+    known = set(db.scalars(select(Claim.claim_id).where(Claim.claim_id.in_(claim_ids))))
+    if len(known) != len(claim_ids):
+        raise NotFound("no such claim")
+    for claim_id, status in db.execute(
+        select(Settlement.claim_id, Settlement.status).where(Settlement.claim_id.in_(claim_ids))
+    ):
+        if status in UNDECIDABLE:
+            raise InvalidInput(f"{claim_id}: {UNDECIDABLE[status]}")
+    return [decide(db, user, claim_id, action, note, fraud_type) for claim_id in claim_ids]
+
+
 def assign(db: Session, user: User, claim_ids: Sequence[str], assignee_id: int | None) -> None:
     """Assign claims to a user, or with ``assignee_id`` None unassign them (supervisors only).
 
