@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Select, func, literal, or_, select
+from sqlalchemy import Select, func, literal, select, union
 from sqlalchemy.orm import Session
 
 from review.models import STATUSES, Claim, ClaimRule
@@ -119,18 +119,27 @@ def filtered(query: Select[Any], f: QueueFilter, user_id: int | None) -> Select[
         query = query.where(Claim.assigned_to.is_(None))
     elif f.assigned.isdigit():
         query = query.where(Claim.assigned_to == int(f.assigned))
-    if f.person_key:
-        query = query.where(Claim.person_key == f.person_key)
-    elif f.q:
-        prefix = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(
-            or_(
-                Claim.claim_id.like(f"{prefix}%", escape="\\"),
-                Claim.hospital_id == f.q,
-                Claim.person_masked == f.q,
-            )
-        )
+    if f.person_key or f.q:
+        query = query.where(Claim.claim_id.in_(search_ids(f)))
     return query
+
+
+def search_ids(f: QueueFilter) -> Any:
+    """The claim ids the search matches, each branch by its own index.
+
+    A claim id prefix (a range on the primary key), a hospital id
+    (``ix_claims_hospital_date``), or a patient: the pseudonym of a typed
+    identity number (``ix_claims_person``) or the masked number as shown
+    (``ix_claims_person_masked``). The queue filters then apply to those ids.
+    """
+    if f.person_key:
+        return select(Claim.claim_id).where(Claim.person_key == f.person_key)
+    return union(
+        # A range, not LIKE: SQLite uses an index for LIKE only when case-insensitive.
+        select(Claim.claim_id).where(Claim.claim_id >= f.q, Claim.claim_id < f.q + "\U0010ffff"),
+        select(Claim.claim_id).where(Claim.hospital_id == f.q),
+        select(Claim.claim_id).where(Claim.person_masked == f.q),
+    )
 
 
 QUEUE_COLUMNS = (
