@@ -236,7 +236,7 @@ def indicators_page(request: Request, db: DB, user: User = Viewer, fresh: bool =
         tables=tables,
         titles={k: v[0] for k, v in TABLES.items()},
         charts=_charts(tables),
-        computed_at=datetime.fromtimestamp(computed_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        computed_at=datetime.fromtimestamp(computed_at, UTC).replace(tzinfo=None),
     )
 
 

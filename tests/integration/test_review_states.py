@@ -163,3 +163,19 @@ def test_corrupt_dates_do_not_stretch_the_month_axis(world):
     assert "2016-01" not in charts("/indicators?fresh=1")
     assert "2016-01" not in charts(f"/hospitals/{hospital_id}")
     assert "2016-01" in client.get("/indicators/flags.csv").text  # the data keeps it
+
+
+def test_region_names_and_beijing_time_in_the_interface(world):
+    from datetime import datetime
+
+    from review.templating import beijing
+
+    assert beijing(datetime(2026, 3, 1, 17, 30)) == "2026-03-02 01:30"  # UTC+8
+    client = login(world["app"], "sam")
+    queue = client.get("/queue").text
+    assert "Guangzhou" in queue or "Shenzhen" in queue
+    assert re.search(r'<td class="region" data-code="(\d{6})">\1 [A-Z][a-z]+</td>', queue)
+    audit = client.get("/audit").text
+    assert "When (Beijing time)" in audit
+    # Exports stay UTC.
+    assert "submitted_at_utc" in client.get("/queue.csv").text.splitlines()[0]
