@@ -19,6 +19,7 @@ from review.deps import LoginRequired
 from review.errors import HTTP_STATUS, ReviewError
 from review.models import User
 from review.security import session_is_current
+from settlement.idnumber import mask_identity_numbers
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -29,6 +30,8 @@ async def login_required(request: Request, _exc: Exception) -> Response:
     target = request.url.path
     if request.url.query:
         target += "?" + request.url.query
+    # A number typed into a search must not come back in the Location header.
+    target = mask_identity_numbers(target)
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 

@@ -55,6 +55,7 @@ def cached_choices(request: Request, db: DB) -> dict[str, list[Any]]:
 def search_filter(
     request: Request,
     db: DB,
+    _user: CurrentUser,  # logged in before a typed number is looked at
     region: str = "",
     hospital: str = "",
     rule: str = "",

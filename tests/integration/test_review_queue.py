@@ -80,6 +80,9 @@ def test_a_typed_identity_number_finds_the_patient_and_is_never_echoed(world):
     # The paging and sorting links carry the masked form only, and still find the patient.
     again = client.get(f"/queue?status=all&sort=claim&q={masked}")
     assert sorted(ids(again.text)) == sorted(claims)
+    # Logged out: the login redirect does not carry the number either.
+    anonymous = TestClient(world["app"]).get(f"/queue?q={person}", follow_redirects=False)
+    assert anonymous.status_code == 303 and person not in anonymous.headers["location"]
 
 
 @pytest.mark.parametrize(
