@@ -32,10 +32,19 @@ SCENARIOS = [
         "/queue?region=441800&scheme=employee&rule=COST_OUTLIER&date_from=2026-03-01&date_to=2026-04-30",
     ),
     ("unassigned, deep", "/queue?assigned=unassigned&page=800"),
+    ("search claim id", "/queue?status=all&q={claim_id}"),
+    ("search hospital", "/queue?q=H440300-07"),
+    ("search patient (full id number)", "/queue?status=all&q={person_id}"),
+    ("sort by total", "/queue?sort=total&dir=asc"),
+    ("sort by total, deep", "/queue?sort=total&page=1000"),
+    ("sort by hospital, deep", "/queue?sort=hospital&dir=asc&page=500"),
+    ("sort by age (oldest first)", "/queue?sort=age"),
+    ("region, sort by discharged", "/queue?region=440100&sort=discharged"),
 ]
 
 
-def build(root: Path, n: int, url: str | None = None) -> str:
+def build(root: Path, n: int, url: str | None = None) -> tuple[str, dict[str, str]]:
+    """The database URL, and a claim id and identity number in it for the search scenarios."""
     from datetime import datetime
 
     from sqlalchemy import text
@@ -69,7 +78,8 @@ def build(root: Path, n: int, url: str | None = None) -> str:
             connection.execute(text("VACUUM ANALYZE claims"))
     print(f"loaded {n} flagged claims in {time.perf_counter() - started:.1f} s")
     engine.dispose()
-    return url
+    middle = claims[n // 2]
+    return url, {"claim_id": middle["claim_id"], "person_id": middle["patient"]["person_id"]}
 
 
 def main() -> None:
@@ -89,7 +99,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        url = build(root, args.claims, args.database_url)
+        url, known = build(root, args.claims, args.database_url)
         app = create_app(Settings(data_dir=root, database_url=url, review_secret_key="x" * 40))
         client = TestClient(app)
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
@@ -98,7 +108,8 @@ def main() -> None:
         )
         everything: list[float] = []
         print(f"{'scenario':34} {'rows':>7} {'median ms':>10} {'p95 ms':>8}")
-        for label, path in SCENARIOS:
+        for label, template in SCENARIOS:
+            path = template.format(**known)
             client.get(path)  # warm the page cache once
             times = []
             for _ in range(args.repeat):

@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
         labels,
         queue,
     )
-    from review.security import LoginThrottle, SessionCodec
+    from review.security import SessionCodec, parse_networks
     from review.templating import make_templates
 
     engine = dbmod.make_engine(settings.review_database_url())
@@ -80,12 +80,14 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = dbmod.session_factory(engine)
     app.state.templates = make_templates(HERE / "templates")
-    app.state.throttle = LoginThrottle(max_failures=5)
-    app.state.address_throttle = LoginThrottle(max_failures=30)
     app.state.policy_book = policy_book
     app.state.dip_book = None  # DIP policies, loaded on first use (review.routers.dip)
     app.state.peer_cache = PeerCache()
-    app.add_middleware(SessionMiddleware, codec=SessionCodec(secret_key_for(settings)))
+    app.add_middleware(
+        SessionMiddleware,
+        codec=SessionCodec(secret_key_for(settings)),
+        trusted_proxies=parse_networks(settings.review_trusted_proxies),
+    )
     error_pages.install(app)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

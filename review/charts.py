@@ -14,6 +14,35 @@ WIDTH, HEIGHT = 520, 220
 PAD_L, PAD_R, PAD_T, PAD_B = 56, 28, 24, 42
 
 
+#: A month at either end of an axis with fewer claims than this share of the
+#: busiest month's is taken for corrupt dates (a claim "discharged" in 2016) and left off.
+EDGE_MONTH_SHARE = 0.05
+
+
+def plausible_months(counts: dict[str, int]) -> set[str]:
+    """The months of ``counts`` (month -> claims) an axis shows: sparse ends trimmed.
+
+    Months inside the range are kept whatever their count; only leading and
+    trailing months with fewer than :data:`EDGE_MONTH_SHARE` of the busiest
+    month's claims are dropped, so a handful of corrupt dates cannot stretch
+    the axis over ten empty years.
+    """
+    months = sorted(m for m in counts if m)
+    if not months:
+        return set()
+    busiest = max(counts[m] for m in months)
+
+    def sparse(month: str) -> bool:
+        return counts[month] < busiest * EDGE_MONTH_SHARE
+
+    start, end = 0, len(months)
+    while start < end and sparse(months[start]):
+        start += 1
+    while end > start and sparse(months[end - 1]):
+        end -= 1
+    return set(months[start:end])
+
+
 def _fmt(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"

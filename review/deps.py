@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from review.models import User
-from review.security import csrf_matches
+from review.security import csrf_matches, session_is_current
 
 
 class LoginRequired(Exception):
@@ -30,7 +30,7 @@ DB = Annotated[Session, Depends(get_db)]
 def current_user(request: Request, db: DB) -> User:
     user_id = request.state.session.get("uid")
     user = db.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active:
+    if user is None or not session_is_current(user, request.state.session):
         raise LoginRequired()
     return user
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -105,7 +106,12 @@ def settlement_delays(rows: Iterable[tuple[str, datetime, datetime]]) -> list[di
 def fund_by_region_month(rows: Iterable[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
     """Fund paid per insured region and month from ``(region, month, claims, fund_fen)``."""
     return [
-        {"region": region, "month": month, "claims": int(claims), "fund_pay": fen_text(fund or 0)}
+        {
+            "region": region or UNKNOWN_REGION,
+            "month": month,
+            "claims": int(claims),
+            "fund_pay": fen_text(fund or 0),
+        }
         for region, month, claims, fund in sorted(rows, key=lambda r: (r[0] or "", r[1] or ""))
     ]
 
@@ -135,11 +141,30 @@ def flag_rates(rows: Iterable[tuple[str, int, int, int, int]]) -> list[dict[str,
     return out
 
 
+#: How a settlement record without a region is shown and exported.
+UNKNOWN_REGION = "unknown"
+#: A cell beginning with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a ``'``.
+
+    Numbers, and text that is only a number (``-12.50``), are kept as they are.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    if _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
-    """Rows as CSV text with a header from the first row's keys."""
+    """Rows as CSV text with a header from the first row's keys, every cell neutralised."""
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer.writerow({k: neutralise_cell(k) for k in rows[0]})
+        writer.writerows({k: neutralise_cell(v) for k, v in row.items()} for row in rows)
     return buffer.getvalue()

@@ -26,6 +26,7 @@ from review.models import (
     REVIEW_READMISSION_WINDOW_DAYS,
     Claim,
     ClaimRule,
+    ClaimVersion,
     Hospital,
     Meta,
     Settlement,
@@ -135,14 +136,44 @@ def _write_batches(
     return count + len(batch)
 
 
+def masked(value: Any, limit: int | None = None) -> Any:
+    """A text field with any identity number in it masked (cut to ``limit``); else as given.
+
+    A number typed into the wrong field (an item code, a hospital id, a
+    diagnosis) is masked before it is stored, like the person's own.
+    """
+    if not isinstance(value, str):
+        return value
+    text = mask_identity_numbers(value)
+    return text[:limit] if limit is not None else text
+
+
+def mask_tree(value: Any) -> Any:
+    """A JSON value with identity numbers masked in every string (and number) inside it."""
+    if isinstance(value, str):
+        return mask_identity_numbers(value)
+    if isinstance(value, dict):
+        return {key: mask_tree(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_tree(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10**16:
+        text = str(value)
+        hidden = mask_identity_numbers(text)
+        return hidden if hidden != text else value
+    return value
+
+
 def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:
-    """The ``claims`` columns of one claim object, identity number masked and hashed."""
+    """The ``claims`` columns of one claim object, identity numbers masked, the person's hashed."""
     patient: dict[str, Any] = obj["patient"] if isinstance(obj.get("patient"), dict) else {}
     hospital: dict[str, Any] = obj["hospital"] if isinstance(obj.get("hospital"), dict) else {}
     pid = patient.get("person_id")
     masked_obj = dict(obj)
     if isinstance(pid, str):
         masked_obj["patient"] = {**patient, "person_id": mask_person_id(pid)}
+    # Any other identity number anywhere in the claim (items[].code, hospital_id,
+    # diagnosis, ...) is masked in the stored JSON as well.
+    masked_obj = mask_tree(masked_obj)
     items: list[Any] = obj["items"] if isinstance(obj.get("items"), list) else []
     amounts = [_fen(item.get("amount")) for item in items if isinstance(item, dict)]
     level = hospital.get("level")
@@ -155,12 +186,12 @@ def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:
         "person_key": person_key(salt, pid) if isinstance(pid, str) else None,
         "scheme": patient.get("scheme"),
         "insured_region": patient.get("insured_region"),
-        "hospital_id": hospital.get("hospital_id"),
+        "hospital_id": masked(hospital.get("hospital_id"), 64),
         "hospital_region": hospital.get("region"),
         "hospital_level": level if isinstance(level, int) else None,
         "admission_date": admitted,
         "discharge_date": discharged,
-        "diagnosis": obj.get("diagnosis"),
+        "diagnosis": masked(obj.get("diagnosis"), 16),
         "procedures": procedures_text(obj.get("procedures")),
         "stay_days": (discharged - admitted).days if admitted and discharged else None,
         "total_fen": sum(amounts) if amounts and None not in amounts else None,
@@ -192,7 +223,75 @@ def load_claim_objects(session: Session, objects: Iterable[Any]) -> int:
                 continue
             yield claim_row(obj, salt)
 
-    return _write_batches(rows(), lambda batch: _upsert(session, Claim.__table__, batch, {}))
+    def write(batch: list[dict[str, Any]]) -> None:
+        fresh, resubmitted = split_resubmissions(session, batch)
+        # One row per claim id (all alike), as one multi-row upsert needs on PostgreSQL.
+        _upsert(session, Claim.__table__, list({r["claim_id"]: r for r in fresh}.values()), {})
+        keep_versions(session, resubmitted)
+
+    return _write_batches(rows(), write)
+
+
+def split_resubmissions(
+    session: Session, batch: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Claim rows to store, and resubmissions: a claim id stored with other content.
+
+    The stored content is never replaced (it is what was settled and paid); a
+    row with the same content as stored (a file loaded twice) is stored again.
+    """
+    ids = {row["claim_id"] for row in batch}
+    stored: dict[str, str | None] = {
+        claim_id: claim_json
+        for claim_id, claim_json in session.execute(
+            select(Claim.claim_id, Claim.claim_json).where(Claim.claim_id.in_(ids))
+        )
+    }
+    fresh: list[dict[str, Any]] = []
+    resubmitted: list[dict[str, Any]] = []
+    for row in batch:
+        current = stored.get(row["claim_id"])
+        if current is None or current == row["claim_json"]:
+            fresh.append(row)
+            stored[row["claim_id"]] = row["claim_json"]
+        else:
+            resubmitted.append(row)
+    return fresh, resubmitted
+
+
+def _versions(session: Session, ids: set[str]) -> dict[str, list[ClaimVersion]]:
+    found: dict[str, list[ClaimVersion]] = defaultdict(list)
+    for version in session.scalars(
+        select(ClaimVersion).where(ClaimVersion.claim_id.in_(ids)).order_by(ClaimVersion.version)
+    ):
+        found[version.claim_id].append(version)
+    return found
+
+
+def keep_versions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add each resubmitted claim row as the claim's next version (once per content)."""
+    if not rows:
+        return
+    known = _versions(session, {row["claim_id"] for row in rows})
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for row in rows:
+        versions = known[row["claim_id"]]
+        if any(v.claim_json == row["claim_json"] for v in versions):
+            continue
+        bare = next((v for v in versions if v.claim_json is None), None)
+        if bare is not None:  # its settlement came first
+            bare.claim_json, bare.total_fen = row["claim_json"], row["total_fen"]
+            continue
+        version = ClaimVersion(
+            claim_id=row["claim_id"],
+            version=(versions[-1].version if versions else 1) + 1,
+            received_at=row["submitted_at"] or now,
+            claim_json=row["claim_json"],
+            total_fen=row["total_fen"],
+        )
+        session.add(version)
+        versions.append(version)
+    session.flush()
 
 
 def load_claims(session: Session, source: Iterable[str | bytes]) -> int:
@@ -237,10 +336,67 @@ def load_settlement_objects(session: Session, records: Iterable[Any]) -> int:
         and isinstance(rec.get("claim_id"), str)
         and rec.get("status") != "duplicate"
     )
-    return _write_batches(
-        rows,
-        lambda batch: _upsert(session, Settlement.__table__, batch, {"settled_at": "coalesce"}),
-    )
+
+    def write(batch: list[dict[str, Any]]) -> None:
+        ids = {row["claim_id"] for row in batch}
+        stored: dict[str, str] = {
+            claim_id: record_json
+            for claim_id, record_json in session.execute(
+                select(Settlement.claim_id, Settlement.record_json).where(
+                    Settlement.claim_id.in_(ids)
+                )
+            )
+        }
+        resubmitted = set(
+            session.scalars(select(ClaimVersion.claim_id).where(ClaimVersion.claim_id.in_(ids)))
+        )
+        kept: list[dict[str, Any]] = []
+        answers: list[dict[str, Any]] = []
+        for row in batch:
+            current = stored.get(row["claim_id"])
+            if current is None or current == row["record_json"]:
+                kept.append(row)
+                stored[row["claim_id"]] = row["record_json"]
+            elif row["claim_id"] in resubmitted or row["status"] != "settled":
+                # Another answer for a claim already answered: it belongs to the
+                # resubmission, never replacing what the first content was paid.
+                answers.append(row)
+            else:
+                kept.append(row)
+                stored[row["claim_id"]] = row["record_json"]
+        # One row per claim id (the last), as one multi-row upsert needs on PostgreSQL.
+        last = list({row["claim_id"]: row for row in kept}.values())
+        _upsert(session, Settlement.__table__, last, {"settled_at": "coalesce"})
+        answer_versions(session, answers)
+
+    return _write_batches(rows, write)
+
+
+def answer_versions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Attach settlement answers to resubmissions: the newest version without one.
+
+    When every version has its answer (or there is none yet), the answer makes a
+    new version whose claim content comes later (:func:`keep_versions`).
+    """
+    if not rows:
+        return
+    known = _versions(session, {row["claim_id"] for row in rows})
+    for row in rows:
+        versions = known[row["claim_id"]]
+        if any(v.record_json == row["record_json"] for v in versions):
+            continue
+        open_version = next((v for v in versions if v.settlement_status is None), None)
+        if open_version is None:
+            open_version = ClaimVersion(
+                claim_id=row["claim_id"],
+                version=(versions[-1].version if versions else 1) + 1,
+                received_at=row["settled_at"],
+            )
+            session.add(open_version)
+            versions.append(open_version)
+        open_version.settlement_status = row["status"]
+        open_version.record_json = row["record_json"]
+    session.flush()
 
 
 def load_settlements(session: Session, source: Iterable[str | bytes]) -> int:
@@ -265,7 +421,7 @@ def score_row(rec: dict[str, Any]) -> dict[str, Any]:
         "rule_codes": ",".join(codes)[:512] or None,
         "score_json": mask_identity_numbers(json.dumps(rec, ensure_ascii=False, default=str)),
         # Queue fields, used only when the claim itself was not loaded.
-        "hospital_id": rec.get("hospital_id"),
+        "hospital_id": masked(rec.get("hospital_id"), 64),
         "insured_region": rec.get("insured_region"),
         "scheme": rec.get("scheme"),
         "claim_type": rec.get("claim_type"),
@@ -320,7 +476,7 @@ def load_hospital_risk(session: Session, source: Iterable[str | bytes]) -> int:
         if isinstance(rec, dict) and rec.get("hospital_id"):
             rows.append(
                 {
-                    "hospital_id": str(rec["hospital_id"]),
+                    "hospital_id": masked(str(rec["hospital_id"]), 64),
                     "region": rec.get("region"),
                     "level": rec.get("level"),
                     "risk_score": float(rec.get("risk_score") or 0.0),

@@ -16,9 +16,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from detection.fraud_types import OTHER_FRAUD_TYPE
 from review.models import Decision
+from review.services.decisions import FRAUD_TYPES
 
 FINAL_ACTIONS = {"confirm_fraud": True, "clear": False}
+
+
+def known_fraud_type(value: str | None) -> str | None:
+    """A stored fraud type as a label: one of the list, else "other" (free text of old rows)."""
+    if value is None or value in FRAUD_TYPES:
+        return value
+    return OTHER_FRAUD_TYPE
 
 
 def label_rows(db: Session) -> Iterator[dict[str, Any]]:
@@ -33,7 +42,7 @@ def label_rows(db: Session) -> Iterator[dict[str, Any]]:
         yield {
             "claim_id": claim_id,
             "is_fraud": FINAL_ACTIONS[d.action],
-            "fraud_type": d.fraud_type if d.action == "confirm_fraud" else None,
+            "fraud_type": known_fraud_type(d.fraud_type) if d.action == "confirm_fraud" else None,
             "decided_by_role": d.role,
             "decided_at": d.created_at.isoformat(timespec="seconds") + "Z",
         }

@@ -61,6 +61,23 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Bumped by a password change and by disabling: sessions carry the version
+    # they logged in with, and an older one is logged out (review.security).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginFailure(Base):
+    """One failed login: counted for the lock-out per user and address, and per address."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    user_name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (
+        Index("ix_login_failures_user", "user_name", "address", "at"),
+        Index("ix_login_failures_address", "address", "at"),
+    )
 
 
 QUEUE_FILTERS = (
@@ -70,6 +87,11 @@ QUEUE_FILTERS = (
     "discharge_date",
     "assigned_to",
     "rule_codes",
+    # Not filters but sort columns of the queue: kept in the covering indexes so
+    # that sorting by any column reads index entries only.
+    "claim_type",
+    "total_fen",
+    "submitted_at",
 )
 
 
@@ -119,8 +141,31 @@ class Claim(Base):
             "ix_claims_queue_all", "flagged", "fraud_score", "claim_id", "status", *QUEUE_FILTERS
         ),
         Index("ix_claims_person", "person_key", "admission_date"),
+        Index("ix_claims_person_masked", "person_masked"),
+        # The open queue sorted by amount or by age walks these, no sort step.
+        Index("ix_claims_queue_total", "flagged", "status", "total_fen", "claim_id"),
+        Index("ix_claims_queue_age", "flagged", "status", "submitted_at", "claim_id"),
         Index("ix_claims_hospital_date", "hospital_id", "discharge_date"),
     )
+
+
+class ClaimVersion(Base):
+    """A later submission of a claim id already stored with other content (a resubmission).
+
+    The ``claims`` row keeps the first content (the one settled and paid);
+    each different later content is kept here as version 2, 3, ... with the
+    settlement's answer to it, so clerks see what was paid and what came after.
+    """
+
+    __tablename__ = "claim_versions"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    # The resubmitted claim JSON, identity numbers masked (None: only its settlement came).
+    claim_json: Mapped[str | None] = mapped_column(Text)
+    total_fen: Mapped[int | None] = mapped_column(BigInteger)
+    settlement_status: Mapped[str | None] = mapped_column(String(16))
+    record_json: Mapped[str | None] = mapped_column(Text)
 
 
 class ClaimRule(Base):

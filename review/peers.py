@@ -11,7 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from review.charts import bar_chart, line_chart
+from review.charts import bar_chart, line_chart, plausible_months
 from review.models import REVIEW_READMISSION_WINDOW_DAYS, Claim
 
 MAX_BARS = 14
@@ -60,6 +60,24 @@ def _monthly_flag_rates(db: Session, condition: Any) -> dict[str, float]:
     return {m: int(f) / n for m, n, f in db.execute(query) if n}
 
 
+def shown_months(db: Session, cache: PeerCache | None = None) -> set[str]:
+    """The months a chart axis shows: every claim's discharge month, sparse ends left off.
+
+    Judged over all claims (one hospital has too few per month to tell a
+    corrupt date from a quiet month); kept in ``cache`` like the peer figures.
+    """
+
+    def compute() -> set[str]:
+        month = month_of(Claim.discharge_date)
+        rows = db.execute(
+            select(month, func.count()).where(Claim.discharge_date.is_not(None)).group_by(month)
+        )
+        return plausible_months({m: int(n) for m, n in rows})
+
+    shown: set[str] = (cache or PeerCache(ttl_s=0)).get("months", None, compute)
+    return shown
+
+
 class PeerCache:
     """Per-level figures shared by every hospital of the level, kept a few minutes.
 
@@ -88,7 +106,7 @@ def flag_rate_by_month(
     peers = cache.get(
         "flags", level, lambda: _monthly_flag_rates(db, Claim.hospital_level == level)
     )
-    months = sorted(set(own) | set(peers))
+    months = sorted((set(own) | set(peers)) & shown_months(db, cache))
     return {
         "months": months,
         "own": [own.get(m) for m in months],

@@ -7,17 +7,21 @@ table rows, and only the page's 50 rows are read from the table.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, literal, select, union
 from sqlalchemy.orm import Session
 
 from review.models import STATUSES, Claim, ClaimRule
 from settlement.kinds import SCHEMES
 
 PAGE_SIZE = 50
+#: Longest user id or page number taken from a query string (a 64-bit column fits 18).
+MAX_ID_DIGITS = 9
+MAX_FILTER_CHARS = 64
 
 
 @dataclass
@@ -34,6 +38,34 @@ class QueueFilter:
     assigned: str = ""  # "", "me", "unassigned" or a user id
     page: int = 1
     errors: list[str] = field(default_factory=list)
+    # Search: a claim id (or its start), a hospital id, or a patient (the masked
+    # number as shown, or the full identity number, matched by its pseudonym).
+    q: str = ""
+    sort: str = "score"
+    dir: str = "desc"
+    person_key: str | None = None  # set by the route from a typed identity number
+
+    def problem(self) -> str | None:
+        """Why these filters cannot be used (answered 400), or None."""
+        if self.assigned not in ("", "me", "unassigned") and not (
+            self.assigned.isdigit() and len(self.assigned) <= MAX_ID_DIGITS
+        ):
+            return "assigned must be me, unassigned or a user id"
+        for name in ("region", "hospital", "rule", "scheme"):
+            if len(getattr(self, name)) > MAX_FILTER_CHARS:
+                return f"{name} is too long"
+        for name in ("date_from", "date_to"):
+            if getattr(self, name) and _parse_date(getattr(self, name)) is None:
+                return f"{name} must be a date (YYYY-MM-DD)"
+        if self.status not in ("", "all", *STATUSES):
+            return "unknown status"
+        if len(self.q) > MAX_FILTER_CHARS:
+            return "search is too long"
+        if self.sort not in SORTS:
+            return f"sort must be one of {', '.join(SORTS)}"
+        if self.dir not in ("asc", "desc"):
+            return "dir must be asc or desc"
+        return None
 
     def params(self, **override: Any) -> dict[str, Any]:
         values = {
@@ -45,6 +77,9 @@ class QueueFilter:
             "date_to": self.date_to,
             "status": self.status,
             "assigned": self.assigned,
+            "q": self.q,
+            "sort": "" if self.sort == "score" else self.sort,
+            "dir": "" if self.dir == "desc" else self.dir,
             "page": self.page,
         }
         values.update(override)
@@ -84,11 +119,32 @@ def filtered(query: Select[Any], f: QueueFilter, user_id: int | None) -> Select[
         query = query.where(Claim.assigned_to.is_(None))
     elif f.assigned.isdigit():
         query = query.where(Claim.assigned_to == int(f.assigned))
+    if f.person_key or f.q:
+        query = query.where(Claim.claim_id.in_(search_ids(f)))
     return query
+
+
+def search_ids(f: QueueFilter) -> Any:
+    """The claim ids the search matches, each branch by its own index.
+
+    A claim id prefix (a range on the primary key), a hospital id
+    (``ix_claims_hospital_date``), or a patient: the pseudonym of a typed
+    identity number (``ix_claims_person``) or the masked number as shown
+    (``ix_claims_person_masked``). The queue filters then apply to those ids.
+    """
+    if f.person_key:
+        return select(Claim.claim_id).where(Claim.person_key == f.person_key)
+    return union(
+        # A range, not LIKE: SQLite uses an index for LIKE only when case-insensitive.
+        select(Claim.claim_id).where(Claim.claim_id >= f.q, Claim.claim_id < f.q + "\U0010ffff"),
+        select(Claim.claim_id).where(Claim.hospital_id == f.q),
+        select(Claim.claim_id).where(Claim.person_masked == f.q),
+    )
 
 
 QUEUE_COLUMNS = (
     Claim.claim_id,
+    Claim.submitted_at,
     Claim.fraud_score,
     Claim.hospital_id,
     Claim.insured_region,
@@ -104,6 +160,36 @@ QUEUE_COLUMNS = (
 
 ORDER = (Claim.fraud_score.desc(), Claim.claim_id.desc())
 
+#: The queue's sortable columns (``sort=``); ties are broken by claim id.
+SORTS: dict[str, Any] = {
+    "score": Claim.fraud_score,
+    "claim": Claim.claim_id,
+    "hospital": Claim.hospital_id,
+    "region": Claim.insured_region,
+    "scheme": Claim.scheme,
+    "type": Claim.claim_type,
+    "discharged": Claim.discharge_date,
+    "total": Claim.total_fen,
+    "rules": Claim.rule_codes,
+    "status": Claim.status,
+    "assigned": Claim.assigned_to,
+    # Ageing: the oldest submission is the most overdue (``desc`` = oldest first).
+    "age": Claim.submitted_at,
+}
+
+
+def order_of(f: QueueFilter) -> tuple[Any, ...]:
+    """ORDER BY for the filter's sort column and direction, ties by claim id."""
+    if f.sort == "score" and f.dir == "desc":
+        return ORDER
+    column = SORTS.get(f.sort, Claim.fraud_score)
+    descending = f.dir == "desc"
+    if f.sort == "age":  # older first when descending
+        descending = not descending
+    first = column.desc() if descending else column.asc()
+    tie = Claim.claim_id.desc() if descending else Claim.claim_id.asc()
+    return (first, tie)
+
 
 def queue_page(db: Session, f: QueueFilter, user_id: int | None) -> tuple[list[Any], int]:
     """One page of the queue and the number of matching claims.
@@ -113,16 +199,29 @@ def queue_page(db: Session, f: QueueFilter, user_id: int | None) -> tuple[list[A
     """
     total = db.scalar(filtered(select(func.count()).select_from(Claim), f, user_id)) or 0
     page = max(1, f.page)
+    order = order_of(f)
     ids = db.scalars(
         filtered(select(Claim.claim_id), f, user_id)
-        .order_by(*ORDER)
+        .order_by(*order)
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     if not ids:
         return [], total
-    rows = db.execute(select(*QUEUE_COLUMNS).where(Claim.claim_id.in_(ids)).order_by(*ORDER)).all()
+    rows = db.execute(select(*QUEUE_COLUMNS).where(Claim.claim_id.in_(ids)).order_by(*order)).all()
     return list(rows), total
+
+
+#: Most rows one CSV export holds (the whole queue of a busy month fits).
+MAX_EXPORT_ROWS = 200_000
+
+
+def queue_rows(db: Session, f: QueueFilter, user_id: int | None) -> Iterator[Any]:
+    """Every claim matching the filter in the page order (for the CSV export)."""
+    columns = cast("Select[Any]", select(*QUEUE_COLUMNS))
+    yield from db.execute(
+        filtered(columns, f, user_id).order_by(*order_of(f)).limit(MAX_EXPORT_ROWS)
+    )
 
 
 def filter_choices(db: Session) -> dict[str, list[Any]]:

@@ -1,4 +1,4 @@
-"""Passwords, signed session cookies, CSRF tokens, secure headers, login throttling.
+"""Passwords, signed session cookies, CSRF tokens, secure headers, proxies, safe redirects.
 
 Sessions are a signed (itsdangerous) cookie holding the user id and the CSRF
 token; every POST must echo that token in a ``csrf_token`` form field or an
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import functools
 import hmac
+import ipaddress
 import logging
 import secrets
-import threading
-import time
-from collections import deque
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -38,6 +36,8 @@ SECURE_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+#: Sent only on pages that came over TLS (directly or from a trusted proxy).
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def hash_password(password: str) -> str:
@@ -86,6 +86,78 @@ class SessionCodec:
         return data if isinstance(data, dict) else {}
 
 
+def session_is_current(user: Any, session: dict[str, Any]) -> bool:
+    """Whether a session still belongs to ``user``: active, and the version it logged in with.
+
+    A password change or disabling bumps ``users.session_version``, so every
+    session opened before it stops working at its next request.
+    """
+    return bool(user.active) and session.get("sv") == user.session_version
+
+
+def safe_local_path(target: str | None, default: str = "/queue") -> str:
+    """``target`` when it is a path on this site, else ``default``.
+
+    Refuses scheme-relative (``//evil.example/x``), backslash (``/\\evil``) and
+    absolute (``https://...``) targets, and control characters browsers strip.
+    """
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
+        return default
+    return target
+
+
+def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR networks (``10.0.0.1, 10.1.0.0/16``).
+
+    Raises:
+        ValueError: an entry is not an address or a network.
+    """
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
+
+
+def _in(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_view(
+    peer: str | None,
+    headers: Any,
+    trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+) -> tuple[str, bool]:
+    """The client's address and whether it came over TLS, as a trusted proxy says.
+
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` count only when the direct
+    peer is one of the ``trusted`` proxies; then the client is the right-most
+    forwarded address that is not itself a trusted proxy. From anyone else the
+    headers are ignored: a client cannot pick its own address.
+
+    Returns:
+        (address, https-by-proxy)
+    """
+    address = peer or "?"
+    if not trusted or not _in(address, trusted):
+        return address, False
+    hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        address = hop
+        if not _in(hop, trusted):
+            break
+    proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return address, proto == "https"
+
+
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -95,43 +167,6 @@ def csrf_matches(expected: str | None, given: str | None) -> bool:
     if not expected or not given:
         return False
     return hmac.compare_digest(expected.encode(), given.encode())
-
-
-class LoginThrottle:
-    """Refuse logins after too many failures per user name and per client address.
-
-    In-process memory: good for one server process; a multi-process deployment
-    should put a proxy limit in front as well.
-    """
-
-    def __init__(self, max_failures: int = 5, window_s: float = 300.0) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window_s:
-            times.popleft()
-        return times
-
-    def blocked(self, keys: list[str], now: float | None = None) -> bool:
-        """True when any of ``keys`` has reached the failure limit in the window."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.max_failures for k in keys)
-
-    def failed(self, keys: list[str], now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def succeeded(self, keys: list[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
 
 
 class MaskIdentityNumbers(logging.Filter):

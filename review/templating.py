@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, pass_context, select_autoescape
+from markupsafe import Markup
 
 from review.models import User
+from settlement.idnumber import mask_identity_numbers
 from settlement.money import format_fen, format_ratio
+
+log = logging.getLogger(__name__)
 
 
 def yuan(fen: int | None) -> str:
@@ -23,10 +30,75 @@ def ratio(value: int | None) -> str:
     return "–" if value is None else format_ratio(int(value))
 
 
+def _beijing_zone() -> tzinfo:
+    try:
+        return ZoneInfo("Asia/Shanghai")
+    except ZoneInfoNotFoundError:  # no tz database: China has kept UTC+8, without DST, since 1991
+        return timezone(timedelta(hours=8), "CST")
+
+
+BEIJING = _beijing_zone()
+
+
+def beijing(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time in Beijing time for the interface; storage and exports stay UTC."""
+    if value is None:
+        return "–"
+    return value.replace(tzinfo=UTC).astimezone(BEIJING).strftime(fmt)
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "–"
     return f"{value * 100:.{digits}f}%"
+
+
+def mask_output(value: Any) -> Any:
+    """Every value a template prints, with identity numbers masked.
+
+    The one output filter (Jinja2's ``finalize``): whatever a page echoes (a
+    query parameter, a stored note, a code in a claim), no full identity
+    number reaches the browser.
+    """
+    if hasattr(value, "__html__"):  # Markup (charts): already escaped, keep it markup
+        return Markup(mask_identity_numbers(str(value.__html__())))
+    if isinstance(value, str):
+        return mask_identity_numbers(value)
+    if value is None or isinstance(value, (bool, float, Undefined)):
+        return value
+    if isinstance(value, int) and -(10**16) < value < 10**16:
+        return value  # too short to be an identity number
+    return mask_identity_numbers(str(value))
+
+
+@pass_context
+def region(context: Any, code: str | None) -> str:
+    """A region code with its name from the policy files (``440100 Guangzhou``)."""
+    if not code:
+        return "–"
+    name = (context.get("region_names") or {}).get(code)
+    return f"{code} {name}" if name else code
+
+
+def region_names(request: Request) -> dict[str, str]:
+    """Region code -> name, from the policy files, read once per app (empty if unreadable)."""
+    state = request.app.state
+    names: dict[str, str] | None = getattr(state, "region_names", None)
+    if names is None:
+        book = state.policy_book
+        if book is None:
+            from settlement.errors import PolicyError
+            from settlement.policy_loader import load_policy_dir
+
+            try:
+                book = state.policy_book = load_policy_dir(state.settings.policies_dir)
+            except PolicyError:  # a broken policy directory: codes alone, as before
+                log.warning("region names unavailable: the policy files did not load")
+                book = None
+        regions = getattr(book, "regions", {}) if book is not None else {}
+        names = {code: policy.name for code, policy in regions.items() if policy.name}
+        state.region_names = names
+    return names
 
 
 def make_templates(directory: Path) -> Environment:
@@ -35,10 +107,13 @@ def make_templates(directory: Path) -> Environment:
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=mask_output,
     )
     env.filters["yuan"] = yuan
     env.filters["ratio"] = ratio
     env.filters["percent"] = percent
+    env.filters["beijing"] = beijing
+    env.filters["region"] = region
     return env
 
 
@@ -52,6 +127,7 @@ def render(
         user=user,
         csrf=request.state.session.get("csrf"),
         path=request.url.path,
+        region_names=region_names(request),
         **context,
     )
     return HTMLResponse(html, status_code=status_code)

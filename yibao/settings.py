@@ -38,6 +38,28 @@ class Settings(BaseSettings):
     review_secret_key: str | None = Field(
         default=None, description="Session signing key; None = generated once into data_dir."
     )
+    review_trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks (comma-separated, e.g. 127.0.0.1,10.0.0.0/8) of "
+        "the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the review app "
+        "believes; empty (the default): none, the peer address is the client.",
+    )
+    review_login_failures_per_user: int = Field(
+        default=5, ge=1, description="Failed logins for one user from one address before lock-out."
+    )
+    review_login_failures_per_address: int = Field(
+        default=30, ge=1, description="Failed logins from one address (any user) before lock-out."
+    )
+    review_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long failed logins count towards a lock-out."
+    )
+    review_deadline_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days after submission by which a flagged claim should be decided; "
+        "older open claims are highlighted as overdue in the queue.",
+    )
     stream_web_host: str = Field(
         default="127.0.0.1",
         description="Address the worker's health/metrics pages listen on (0.0.0.0: every "

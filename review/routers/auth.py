@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
-from review import audit
 from review.deps import DB
-from review.models import User
-from review.security import new_csrf_token, verify_dummy, verify_password
+from review.security import new_csrf_token, safe_local_path
+from review.services import users
 from review.templating import render
 
 router = APIRouter(tags=["auth"])
@@ -19,9 +18,16 @@ router = APIRouter(tags=["auth"])
 
 def _safe_next(target: str | None) -> str:
     # Only local paths: never redirect to another site after login.
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/queue"
+    return safe_local_path(target)
+
+
+def lockout_policy(request: Request) -> users.LockoutPolicy:
+    settings = request.app.state.settings
+    return users.LockoutPolicy(
+        per_user=settings.review_login_failures_per_user,
+        per_address=settings.review_login_failures_per_address,
+        window=timedelta(minutes=settings.review_lockout_minutes),
+    )
 
 
 @router.get("/login")
@@ -37,12 +43,13 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    # Per user name (5 failures) and per client address (30: an office behind one
-    # NAT address must not be locked out by one colleague's typos).
-    by_user, by_address = request.app.state.throttle, request.app.state.address_throttle
-    client = request.client.host if request.client else "?"
-    user_key, address_key = [f"user:{name.lower()}"], [f"ip:{client}"]
-    if by_user.blocked(user_key) or by_address.blocked(address_key):
+    # Locked out per user name from one address (5 failures) and per address (30:
+    # an office behind one NAT address must not be locked out by one colleague's
+    # typos). The address is the peer's, or a trusted proxy's X-Forwarded-For.
+    result = users.authenticate(
+        db, lockout_policy(request), name, password, request.state.client_address
+    )
+    if result.locked_out:
         return render(
             request,
             "login.html",
@@ -51,12 +58,8 @@ def login(
             next=_safe_next(next),
             error="Too many failed attempts. Wait a few minutes and try again.",
         )
-    user = db.scalar(select(User).where(User.name == name))
+    user = result.user
     if user is None:
-        verify_dummy()
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        by_user.failed(user_key)
-        by_address.failed(address_key)
         return render(
             request,
             "login.html",
@@ -65,13 +68,10 @@ def login(
             next=_safe_next(next),
             error="Wrong user name or password.",
         )
-    by_user.succeeded(user_key)
     session = request.state.session
     session.clear()
     # A fresh CSRF token per login: a token seen before login is no use after it.
-    session.update({"uid": user.id, "csrf": new_csrf_token()})
-    audit.record(db, user, "login")
-    db.commit()
+    session.update({"uid": user.id, "sv": user.session_version, "csrf": new_csrf_token()})
     return RedirectResponse(_safe_next(next), status_code=303)
 
 

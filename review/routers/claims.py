@@ -17,13 +17,14 @@ from review.deps import DB, CurrentUser
 from review.models import (
     REVIEW_READMISSION_WINDOW_DAYS,
     Claim,
+    ClaimVersion,
     Decision,
     Hospital,
     Settlement,
     User,
 )
 from review.peers import peer_charts
-from review.services.decisions import FRAUD_TYPES, can_decide
+from review.services.decisions import FRAUD_TYPES, can_decide, undecidable_reason
 from review.templating import render
 
 router = APIRouter(tags=["claims"])
@@ -179,6 +180,22 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
     decisions = db.scalars(
         select(Decision).where(Decision.claim_id == claim_id).order_by(Decision.id)
     ).all()
+    versions = [
+        {
+            "version": v.version,
+            "received_at": v.received_at,
+            "total_fen": v.total_fen,
+            "status": v.settlement_status,
+            "errors": (json.loads(v.record_json).get("errors") or []) if v.record_json else [],
+            "items": len((json.loads(v.claim_json) if v.claim_json else {}).get("items") or []),
+        }
+        for v in db.scalars(
+            select(ClaimVersion)
+            .where(ClaimVersion.claim_id == claim_id)
+            .order_by(ClaimVersion.version)
+        )
+    ]
+    reason = undecidable_reason(db, claim_id)
     hospital = db.get(Hospital, claim.hospital_id) if claim.hospital_id else None
     assignee = db.get(User, claim.assigned_to) if claim.assigned_to else None
     return render(
@@ -201,5 +218,7 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
         fraud_types=FRAUD_TYPES,
         discharge_ways=DISCHARGE_WAYS,
         readmission_days=REVIEW_READMISSION_WINDOW_DAYS,
-        can_decide=can_decide(user, claim),
+        versions=versions,
+        undecidable=reason,
+        can_decide=can_decide(user, claim, reason),
     )

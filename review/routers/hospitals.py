@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from review.charts import line_chart
 from review.deps import DB, CurrentUser
 from review.models import Claim, Hospital
-from review.peers import month_of, peer_charts
+from review.peers import month_of, peer_charts, shown_months
 from review.templating import render
 
 router = APIRouter(tags=["hospitals"])
@@ -21,7 +21,7 @@ PAGE = 50
 
 @router.get("/hospitals")
 def hospitals(
-    request: Request, db: DB, user: CurrentUser, page: Annotated[int, Query(ge=1)] = 1
+    request: Request, db: DB, user: CurrentUser, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1
 ) -> Response:
     total = db.scalar(select(func.count()).select_from(Hospital)) or 0
     rows = db.scalars(
@@ -55,6 +55,8 @@ def hospital(request: Request, db: DB, user: CurrentUser, hospital_id: str) -> R
         .group_by(month)
         .order_by(month)
     ).all()
+    shown = shown_months(db, request.app.state.peer_cache)
+    trend = [row for row in trend if row[0] in shown]
     flagged = db.execute(
         select(
             Claim.claim_id,

@@ -14,7 +14,7 @@ from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from review import indicators as ind
-from review.charts import bar_chart, line_chart
+from review.charts import bar_chart, line_chart, plausible_months
 from review.deps import DB, require_roles
 from review.models import Claim, Settlement, User
 from review.peers import month_of
@@ -108,8 +108,8 @@ def clearing(db: Session) -> list[dict[str, Any]]:
                 "status": "settled",
                 "intercity": True,
                 "discharge_date": day.isoformat(),
-                "insured_region": debtor,
-                "treatment_region": creditor,
+                "insured_region": debtor or ind.UNKNOWN_REGION,
+                "treatment_region": creditor or ind.UNKNOWN_REGION,
                 "fund_pay": ind.fen_text(fund or 0),
             }
         )
@@ -166,7 +166,15 @@ def _charts(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             [float(r["effective_rate"] or 0) * 100 for r in rows],
             "fund paid / total (%)",
         )
-    months = sorted({r["month"] for r in tables["fund_by_region_month"]})
+    # Charts leave off the sparse months at the ends (corrupt dates); tables and
+    # CSV downloads keep every month.
+    per_month: dict[str, int] = defaultdict(int)
+    for r in tables["fund_by_region_month"]:
+        per_month[r["month"]] += int(r["claims"])
+    for r in tables["flags"]:
+        per_month[r["month"]] = max(per_month[r["month"]], int(r["claims"]))
+    shown = plausible_months(per_month)
+    months = sorted({r["month"] for r in tables["fund_by_region_month"]} & shown)
     regions = sorted({r["region"] for r in tables["fund_by_region_month"]})
     paid = {
         (r["region"], r["month"]): float(r["fund_pay"]) / 10000
@@ -177,21 +185,21 @@ def _charts(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         {reg: [paid.get((reg, m)) for m in months] for reg in regions[:6]},
         "Fund paid (10,000 yuan) by month",
     )
+    delay = [r for r in tables["delay"] if r["month"] in shown]
     charts["delay"] = line_chart(
-        [r["month"] for r in tables["delay"]],
+        [r["month"] for r in delay],
         {
-            "median": [float(r["median_hours"]) for r in tables["delay"]],
-            "p90": [float(r["p90_hours"]) for r in tables["delay"]],
+            "median": [float(r["median_hours"]) for r in delay],
+            "p90": [float(r["p90_hours"]) for r in delay],
         },
         "Settlement delay (hours)",
     )
+    flag_rows = [r for r in tables["flags"] if r["month"] in shown]
     charts["flags"] = line_chart(
-        [r["month"] for r in tables["flags"]],
+        [r["month"] for r in flag_rows],
         {
-            "flag rate": [float(r["flag_rate"] or 0) * 100 for r in tables["flags"]],
-            "confirmation rate": [
-                float(r["confirmation_rate"] or 0) * 100 for r in tables["flags"]
-            ],
+            "flag rate": [float(r["flag_rate"] or 0) * 100 for r in flag_rows],
+            "confirmation rate": [float(r["confirmation_rate"] or 0) * 100 for r in flag_rows],
         },
         "Flag and confirmation rates (%)",
     )
@@ -228,7 +236,7 @@ def indicators_page(request: Request, db: DB, user: User = Viewer, fresh: bool =
         tables=tables,
         titles={k: v[0] for k, v in TABLES.items()},
         charts=_charts(tables),
-        computed_at=datetime.fromtimestamp(computed_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        computed_at=datetime.fromtimestamp(computed_at, UTC).replace(tzinfo=None),
     )
 
 

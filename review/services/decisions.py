@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from detection.fraud_types import FRAUD_SCHEMES, OTHER_FRAUD_TYPE
 from review import audit
 from review.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from review.models import ACTIONS, Claim, Decision, User
+from review.models import ACTIONS, Claim, Decision, Settlement, User
+from settlement.idnumber import mask_identity_numbers
 
 #: Statuses a decision has closed; changing them is an override.
 FINAL_STATUSES = ("confirmed", "cleared")
@@ -29,7 +30,6 @@ FRAUD_TYPES = (*FRAUD_SCHEMES, OTHER_FRAUD_TYPE)
 #: Roles that decide and take claims.
 REVIEWER_ROLES = ("clerk", "supervisor")
 MAX_NOTE_CHARS = 4000
-MAX_FRAUD_TYPE_CHARS = 64
 AUDIT_NOTE_CHARS = 200
 
 
@@ -46,8 +46,23 @@ def _require_reviewer(user: User) -> None:
         raise NotAllowed(f"needs role {' or '.join(REVIEWER_ROLES)}")
 
 
-def can_decide(user: User, claim: Claim) -> bool:
-    """Whether the claim page offers ``user`` the decision form."""
+#: Why a claim with this settlement status cannot be decided.
+UNDECIDABLE = {
+    "rejected": "Settlement rejected this claim: nothing was paid, so there is nothing to decide.",
+    "duplicate": "This claim repeats one already settled: decide the original claim instead.",
+}
+
+
+def undecidable_reason(db: Session, claim_id: str) -> str | None:
+    """Why the claim cannot be decided (its settlement rejected it or it is a duplicate)."""
+    status = db.scalar(select(Settlement.status).where(Settlement.claim_id == claim_id))
+    return UNDECIDABLE.get(status or "")
+
+
+def can_decide(user: User, claim: Claim, reason: str | None = None) -> bool:
+    """Whether the claim page offers ``user`` the decision form (``reason``: why not)."""
+    if reason is not None:
+        return False
     return user.role == "supervisor" or (
         user.role == "clerk"
         and claim.status in OPEN_STATUSES
@@ -65,23 +80,30 @@ def decide(
         user: who decides: a clerk or a supervisor.
         claim_id: the claim decided.
         action: one of :data:`review.models.ACTIONS`.
-        note: why; required, cut to 4,000 characters.
-        fraud_type: kept only with ``confirm_fraud``, cut to 64 characters.
+        note: why; required, cut to 4,000 characters, identity numbers masked.
+        fraud_type: with ``confirm_fraud``, one of :data:`FRAUD_TYPES` (empty:
+            none given); ignored with the other actions.
 
     Returns:
         The stored decision (``override`` is true when it changed a final one).
 
     Raises:
         NotFound: no such claim.
-        InvalidInput: an unknown action or an empty note.
+        InvalidInput: an unknown action, an empty note, a fraud type not in the
+            list, or a claim settlement rejected or found a duplicate.
         NotAllowed: not a reviewer, a clerk overriding a final decision, or a
             clerk deciding a claim assigned to another clerk.
     """
     _require_reviewer(user)
     claim = get_claim(db, claim_id)
+    reason = undecidable_reason(db, claim_id)
+    if reason is not None:
+        raise InvalidInput(reason)
     if action not in ACTIONS:
         raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
-    note = note.strip()
+    # Free text is masked on write: a number typed into a note never reaches the
+    # database, the audit log or the exported labels.
+    note = mask_identity_numbers(note.strip())
     if not note:
         raise InvalidInput("a note is required with every decision")
     override = claim.status in FINAL_STATUSES
@@ -90,7 +112,10 @@ def decide(
             raise NotAllowed("only a supervisor can override a decision")
         if claim.assigned_to not in (None, user.id):
             raise NotAllowed("the claim is assigned to another clerk")
-    fraud_type = fraud_type.strip()[:MAX_FRAUD_TYPE_CHARS] if action == "confirm_fraud" else ""
+    fraud_type = fraud_type.strip() if action == "confirm_fraud" else ""
+    if fraud_type and fraud_type not in FRAUD_TYPES:
+        # Labels train the model: only the names it knows (or "other").
+        raise InvalidInput(f"fraud type must be one of {', '.join(FRAUD_TYPES)}")
     decision = Decision(
         claim_id=claim_id,
         action=action,
@@ -113,18 +138,69 @@ def decide(
     return decision
 
 
+def decide_many(
+    db: Session,
+    user: User,
+    claim_ids: Sequence[str],
+    action: str,
+    note: str,
+    fraud_type: str = "",
+) -> list[Decision]:
+    """One decision on several claims (supervisors only), each recorded and audited on its own.
+
+    Every claim is checked before any is decided: nothing changes when one of
+    them does not exist or cannot be decided.
+
+    Raises:
+        NotAllowed: ``user`` is not a supervisor.
+        InvalidInput: no claims, an unknown action, an empty note, a fraud type
+            not in the list, or a claim that cannot be decided (named).
+        NotFound: a claim does not exist.
+    """
+    if user.role != "supervisor":
+        raise NotAllowed("needs role supervisor")
+    claim_ids = list(dict.fromkeys(claim_ids))
+    if not claim_ids:
+        raise InvalidInput("select at least one claim")
+    if action not in ACTIONS:
+        raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
+    if not note.strip():
+        raise InvalidInput("a note is required with every decision")
+    if action == "confirm_fraud" and fraud_type.strip() not in ("", *FRAUD_TYPES):
+        raise InvalidInput(f"fraud type must be one of {', '.join(FRAUD_TYPES)}")
+    known = set(db.scalars(select(Claim.claim_id).where(Claim.claim_id.in_(claim_ids))))
+    if len(known) != len(claim_ids):
+        raise NotFound("no such claim")
+    for claim_id, status in db.execute(
+        select(Settlement.claim_id, Settlement.status).where(Settlement.claim_id.in_(claim_ids))
+    ):
+        if status in UNDECIDABLE:
+            raise InvalidInput(f"{claim_id}: {UNDECIDABLE[status]}")
+    return [decide(db, user, claim_id, action, note, fraud_type) for claim_id in claim_ids]
+
+
 def assign(db: Session, user: User, claim_ids: Sequence[str], assignee_id: int | None) -> None:
     """Assign claims to a user, or with ``assignee_id`` None unassign them (supervisors only).
 
     Raises:
         NotAllowed: ``user`` is not a supervisor.
-        InvalidInput: no user has ``assignee_id``.
+        InvalidInput: no claims named, ``assignee_id`` is not an active clerk or
+            supervisor.
+        NotFound: a claim named does not exist (nothing is assigned then).
     """
     if user.role != "supervisor":
         raise NotAllowed("needs role supervisor")
+    claim_ids = list(dict.fromkeys(claim_ids))
+    if not claim_ids:
+        raise InvalidInput("select at least one claim")
     target = db.get(User, assignee_id) if assignee_id is not None else None
     if assignee_id is not None and target is None:
         raise InvalidInput("no such user")
+    if target is not None and (not target.active or target.role not in REVIEWER_ROLES):
+        raise InvalidInput("claims go to an active clerk or supervisor only")
+    known = set(db.scalars(select(Claim.claim_id).where(Claim.claim_id.in_(claim_ids))))
+    if len(known) != len(claim_ids):
+        raise NotFound("no such claim")
     db.execute(
         update(Claim)
         .where(Claim.claim_id.in_(claim_ids))

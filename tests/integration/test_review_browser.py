@@ -125,7 +125,7 @@ def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
     rows = page.locator("table.queue tbody tr")
     assert rows.count() > 0
     for i in range(rows.count()):
-        assert rows.nth(i).locator("td.region").inner_text() == region
+        assert rows.nth(i).locator("td.region").get_attribute("data-code") == region
     shot(page, "03-queue-filtered")
     html.append(page.content())
 

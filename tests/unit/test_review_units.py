@@ -10,7 +10,6 @@ from review.charts import bar_chart, line_chart
 from review.db import person_key
 from review.ingest import claim_row
 from review.security import (
-    LoginThrottle,
     SessionCodec,
     csrf_matches,
     hash_password,
@@ -101,20 +100,6 @@ def test_session_cookie_is_signed():
     assert codec.loads(cookie[:-2] + "xx") == {}
     assert SessionCodec("other" * 8).loads(cookie) == {}
     assert codec.loads(None) == {}
-
-
-def test_login_throttle_window():
-    throttle = LoginThrottle(max_failures=3, window_s=60)
-    keys = ["user:a", "ip:1"]
-    for t in (0, 1, 2):
-        assert not throttle.blocked(keys, now=t)
-        throttle.failed(keys, now=t)
-    assert throttle.blocked(keys, now=3)
-    assert throttle.blocked(["ip:1"], now=3)
-    assert not throttle.blocked(keys, now=100)  # the window passed
-    throttle.failed(keys, now=101)
-    throttle.succeeded(keys)
-    assert not throttle.blocked(keys, now=102)
 
 
 def test_person_key_is_stable_salted_and_never_an_identity_number():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -62,8 +62,9 @@ def serve_cmd(
         application,
         host=host or settings.review_host,
         port=port or settings.review_port,
-        # X-Forwarded-Proto from a TLS proxy on this host marks cookies Secure.
-        proxy_headers=True,
+        # The app itself reads X-Forwarded-For/-Proto, from REVIEW_TRUSTED_PROXIES
+        # only; uvicorn's own handling would believe any client on this host.
+        proxy_headers=False,
     )
     # After uvicorn set up its log handlers: mask identity numbers in every line.
     install_log_masking("uvicorn", "uvicorn.access", "uvicorn.error")
@@ -232,6 +233,59 @@ def disable_user(name: str) -> None:
     finally:
         db.close()
     typer.echo(f"user {name} disabled")
+
+
+def _lockout_policy() -> Any:
+    from datetime import timedelta
+
+    from review.services.users import LockoutPolicy
+    from yibao.settings import get_settings
+
+    settings = get_settings()
+    return LockoutPolicy(
+        per_user=settings.review_login_failures_per_user,
+        per_address=settings.review_login_failures_per_address,
+        window=timedelta(minutes=settings.review_lockout_minutes),
+    )
+
+
+@users_app.command("unlock")
+def unlock_user(
+    name: Annotated[str | None, typer.Argument(help="User name to unlock.")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Client address to unlock (all its user names).")
+    ] = None,
+) -> None:
+    """Lift a login lock-out: forget the failed logins of a user and/or an address."""
+    from review.errors import InvalidInput
+    from review.services import users
+
+    db = _session()
+    try:
+        removed = users.unlock(db, name, address)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME or --address") from None
+    finally:
+        db.close()
+    typer.echo(f"{removed} failed logins forgotten")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """Users with role, state and failed logins in the lock-out window."""
+    from review.services import users
+
+    policy = _lockout_policy()
+    db = _session()
+    try:
+        rows = users.list_users(db, policy)
+    finally:
+        db.close()
+    typer.echo(f"{'name':<24} {'role':<15} {'state':<9} failed logins")
+    for row in rows:
+        state = "active" if row.active else "disabled"
+        locked = " (locked out)" if row.locked_out else ""
+        typer.echo(f"{row.name:<24} {row.role:<15} {state:<9} {row.recent_failures}{locked}")
 
 
 @labels_app.command("export")

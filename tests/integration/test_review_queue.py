@@ -1,0 +1,173 @@
+"""The clerk's queue (issue 17): search, sorting, ageing, bulk decisions, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from review.app import create_app
+from review.models import AuditEntry, Claim, Decision
+from testkit.review_data import build_demo_db, demo_password
+from yibao.settings import Settings
+
+ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+ROW_ID = re.compile(r'<td><a href="/claims/([^"]+)">')
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("review-queue")
+    url = f"sqlite:///{root / 'review.db'}"
+    data = build_demo_db(url, 300)
+    settings = Settings(
+        data_dir=root, database_url=url, review_secret_key="s" * 40, review_deadline_days=7
+    )
+    data.update(root=root, url=url, settings=settings, app=create_app(settings))
+    return data
+
+
+def login(app, name: str) -> TestClient:
+    client = TestClient(app)
+    token = CSRF.search(client.get("/login").text).group(1)
+    client.post("/login", data={"name": name, "password": demo_password(name), "csrf_token": token})
+    return client
+
+
+def ids(html: str) -> list[str]:
+    return ROW_ID.findall(html)
+
+
+def flagged(world) -> list[Claim]:
+    with world["app"].state.sessions() as db:
+        rows = db.scalars(select(Claim).where(Claim.flagged.is_(True))).all()
+        for row in rows:
+            db.expunge(row)
+        return list(rows)
+
+
+def test_search_by_claim_id_and_hospital(world):
+    client = login(world["app"], "sam")
+    claim = flagged(world)[0]
+    assert ids(client.get(f"/queue?status=all&q={claim.claim_id}").text) == [claim.claim_id]
+    by_hospital = ids(client.get(f"/queue?status=all&q={claim.hospital_id}").text)
+    expected = {c.claim_id for c in flagged(world) if c.hospital_id == claim.hospital_id}
+    assert set(by_hospital) == expected or len(by_hospital) == 50
+
+
+def test_a_typed_identity_number_finds_the_patient_and_is_never_echoed(world):
+    by_person: dict[str, list[str]] = {}
+    for c in world["claims"]:
+        by_person.setdefault(c["patient"]["person_id"], []).append(c["claim_id"])
+    flagged_ids = {c.claim_id for c in flagged(world)}
+    person, claims = next(
+        (p, [c for c in cs if c in flagged_ids])
+        for p, cs in by_person.items()
+        if sum(c in flagged_ids for c in cs) >= 1
+    )
+    client = login(world["app"], "sam")
+    response = client.get(f"/queue?status=all&q={person}")
+    assert response.status_code == 200
+    assert sorted(ids(response.text)) == sorted(claims)
+    assert person not in response.text and not ID_NUMBER.search(response.text)
+    masked = person[:6] + "*" * 8 + person[-4:]
+    assert f'value="{masked}"' in response.text
+    # The paging and sorting links carry the masked form only, and still find the patient.
+    again = client.get(f"/queue?status=all&sort=claim&q={masked}")
+    assert sorted(ids(again.text)) == sorted(claims)
+    # Logged out: the login redirect does not carry the number either.
+    anonymous = TestClient(world["app"]).get(f"/queue?q={person}", follow_redirects=False)
+    assert anonymous.status_code == 303 and person not in anonymous.headers["location"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("total", lambda c: (c.total_fen or 0, c.claim_id)),
+        ("claim", lambda c: (c.claim_id,)),
+        ("hospital", lambda c: (c.hospital_id or "", c.claim_id)),
+        ("discharged", lambda c: (c.discharge_date, c.claim_id)),
+    ],
+)
+def test_sorting_by_a_column_both_ways(world, sort, key):
+    client = login(world["app"], "sam")
+    everyone = sorted(flagged(world), key=key)
+    up = ids(client.get(f"/queue?status=all&sort={sort}&dir=asc").text)
+    down = ids(client.get(f"/queue?status=all&sort={sort}&dir=desc").text)
+    assert up == [c.claim_id for c in everyone][:50]
+    assert down == [c.claim_id for c in reversed(everyone)][:50]
+
+
+def test_unknown_sort_is_a_400(world):
+    client = login(world["app"], "sam")
+    assert client.get("/queue?sort=password_hash").status_code == 400
+    assert client.get("/queue?dir=sideways").status_code == 400
+
+
+def test_ageing_column_and_overdue_highlighting(world):
+    client = login(world["app"], "sam")
+    html = client.get("/queue?sort=age").text
+    assert "decide within 7 days" in html and 'data-sort="age"' in html
+    # The demo claims were submitted in early 2026: every open one is past 7 days.
+    assert html.count('class="overdue"') == len(ids(html)) > 0
+    oldest = ids(html)[0]
+    ages = sorted((c.submitted_at, c.claim_id) for c in flagged(world) if c.status == "open")
+    assert oldest == ages[0][1] or ages[0][0] == ages[1][0]
+
+
+def test_bulk_decisions_are_for_supervisors_and_audited_per_claim(world):
+    chosen = [c.claim_id for c in flagged(world) if c.status == "open"][:3]
+    form = {"claim_ids": chosen, "action": "clear", "note": "batch reviewed"}
+    clara = login(world["app"], "clara")
+    refused = clara.post(
+        "/queue/decide", data={**form, "csrf_token": CSRF.search(clara.get("/queue").text)[1]}
+    )
+    assert refused.status_code == 403
+    sam = login(world["app"], "sam")
+    token = CSRF.search(sam.get("/queue").text).group(1)
+    bad = sam.post(
+        "/queue/decide", data={**form, "claim_ids": [*chosen, "NO-SUCH"], "csrf_token": token}
+    )
+    assert bad.status_code == 404
+    done = sam.post("/queue/decide", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303
+    with world["app"].state.sessions() as db:
+        for claim_id in chosen:
+            assert db.get(Claim, claim_id).status == "cleared"
+            assert db.scalars(select(Decision.note).where(Decision.claim_id == claim_id)).all() == [
+                "batch reviewed"
+            ]
+            audited = db.scalars(
+                select(AuditEntry.action).where(AuditEntry.claim_id == claim_id)
+            ).all()
+            assert audited == ["decide"]
+
+
+def test_csv_export_of_the_current_filter(world):
+    client = login(world["app"], "sam")
+    region = flagged(world)[0].insured_region
+    response = client.get(f"/queue.csv?status=all&region={region}&sort=claim&dir=asc")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["content-disposition"].startswith("attachment")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    expected = sorted(c.claim_id for c in flagged(world) if c.insured_region == region)
+    assert [r["claim_id"] for r in rows] == expected
+    assert {r["insured_region"] for r in rows} == {region}
+    assert all(r["submitted_at_utc"].endswith("Z") for r in rows)
+    assert not ID_NUMBER.search(response.text)
+
+
+def test_csv_export_neutralises_formulas(world):
+    with world["app"].state.sessions() as db:
+        db.add(Claim(claim_id="=HYPERLINK(1)", flagged=True, status="open", hospital_id="@evil"))
+        db.commit()
+    client = login(world["app"], "sam")
+    text = client.get("/queue.csv?q==HYPERLINK").text
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert "'=HYPERLINK(1)" in cells and "'@evil" in cells
