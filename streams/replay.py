@@ -49,7 +49,12 @@ def claim_lines(path: Path) -> Iterator[bytes]:
 
 
 def replay(
-    lines: Iterable[bytes], bootstrap: str, *, rate: float | None = None, linger_ms: int = 5
+    lines: Iterable[bytes],
+    bootstrap: str,
+    *,
+    rate: float | None = None,
+    linger_ms: int = 5,
+    connect_timeout_s: float = 10.0,
 ) -> Counter[str]:
     """Send every line; return counts per topic.
 
@@ -58,15 +63,22 @@ def replay(
         bootstrap: Kafka bootstrap servers.
         rate: claims per second, or None for as fast as possible.
         linger_ms: producer batching delay.
+        connect_timeout_s: longest wait for the broker at start and for a send's metadata.
+
+    Raises:
+        kafka.errors.KafkaError: the broker could not be reached in time.
     """
     from kafka import KafkaProducer
 
+    timeout_ms = int(connect_timeout_s * 1000)
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         linger_ms=linger_ms,
         batch_size=256 * 1024,
         max_request_size=MAX_SEND_BYTES,
+        bootstrap_timeout_ms=timeout_ms,
+        max_block_ms=timeout_ms,
     )
     counts: Counter[str] = Counter()
     start = time.monotonic()
@@ -94,12 +106,20 @@ def replay(
 
 
 async def _read_all(
-    bootstrap: str, topic: str, want: int | None, idle: float, timeout: float
+    bootstrap: str, topic: str, want: int | None, idle: float, timeout: float, connect: float
 ) -> list[Any]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await c.start()
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        request_timeout_ms=int(connect * 1000),
+    )
+    try:
+        await asyncio.wait_for(c.start(), connect)
+    except BaseException:
+        await c.stop()
+        raise
     try:
         parts: set[int] = set()
         wait_until = time.monotonic() + 20.0
@@ -130,11 +150,21 @@ async def _read_all(
 
 
 def read_topic(
-    bootstrap: str, topic: str, want: int | None = None, idle: float = 1.0, timeout: float = 120.0
+    bootstrap: str,
+    topic: str,
+    want: int | None = None,
+    idle: float = 1.0,
+    timeout: float = 120.0,
+    connect_timeout_s: float = 10.0,
 ) -> list[Any]:
     """Every record of ``topic`` (all partitions, from the start), with aiokafka.
 
     Reads until at least ``want`` records are in and nothing new came for
     ``idle`` seconds (end offsets are not trusted: Tansu under-reports them).
+
+    Raises:
+        aiokafka.errors.KafkaError, TimeoutError: no broker answered within
+            ``connect_timeout_s``.
+        LookupError: the topic has no partitions.
     """
-    return asyncio.run(_read_all(bootstrap, topic, want, idle, timeout))
+    return asyncio.run(_read_all(bootstrap, topic, want, idle, timeout, connect_timeout_s))

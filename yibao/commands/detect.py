@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from yibao.failures import MLFLOW, using
+
 models_app = typer.Typer(help="The model registry: list versions, promote a champion.")
 
 DataOpt = Annotated[
@@ -30,6 +32,13 @@ LabelsOpt = Annotated[
 ModelOpt = Annotated[
     str | None, typer.Option("--model", help="Model URI; default models:/<name>@champion.")
 ]
+TrackingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else the store in DATA_DIR).",
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -41,26 +50,32 @@ def _fail(message: str) -> None:
 # one settings object (environment) for the commands.
 
 
-def _local_store() -> Path | None:
-    """The folder of a local (SQLite) MLflow store, None for a tracking server.
+def _local_store(uri: str | None = None) -> Path | None:
+    """The folder of a local (SQLite) MLflow store (``uri``, else the settings'), None for
+    a tracking server.
 
     Artifacts of a local store go beside it (``models.tracking.artifact_location``),
     also when MLFLOW_TRACKING_URI names the store (``make demo`` sets it for its
     commands): left to MLflow, they would go to ``./mlruns`` in the working directory.
     """
-    from yibao.settings import get_settings
+    if uri is None:
+        from yibao.settings import get_settings
 
-    uri = get_settings().tracking_uri()
+        uri = get_settings().tracking_uri()
     if uri.startswith("sqlite:///"):
         return Path(uri.removeprefix("sqlite:///")).parent
     return None
 
 
-def _tracking() -> None:
+def _tracking(option: str | None) -> str:
+    """Point MLflow at the tracking store (``--tracking-uri``, else the settings); return it."""
     from models.tracking import configure_tracking
-    from yibao.settings import get_settings
+    from yibao import failures
 
-    configure_tracking(get_settings().tracking_uri(), _local_store())
+    uri = failures.tracking_uri(option)
+    with using(MLFLOW):
+        configure_tracking(uri, _local_store(uri))
+    return uri
 
 
 def _model_name(name: str | None) -> str:
@@ -91,26 +106,32 @@ def train_cmd(
         int,
         typer.Option(min=1, help="Most boosting rounds (fewer: faster, usually less accurate)."),
     ] = 1000,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Train the LightGBM model, log it to MLflow and register it as challenger."""
     from models.errors import TrainingDataError
     from models.train import train
-    from yibao.settings import get_settings
 
+    uri = _tracking(tracking_uri)
+    with using(MLFLOW):  # reach the store before minutes of training, not after
+        from models.tracking import ensure_experiment
+
+        ensure_experiment(experiment, _local_store(uri))
     try:
-        result = train(
-            data,
-            labels,
-            experiment=experiment,
-            model_name=_model_name(model_name),
-            tracking_uri=get_settings().tracking_uri(),
-            local_store=_local_store(),
-            book=_book(),
-            capacity=capacity,
-            seed=seed,
-            refit=refit,
-            rounds=max_rounds,
-        )
+        with using(MLFLOW):
+            result = train(
+                data,
+                labels,
+                experiment=experiment,
+                model_name=_model_name(model_name),
+                tracking_uri=uri,
+                local_store=_local_store(uri),
+                book=_book(),
+                capacity=capacity,
+                seed=seed,
+                refit=refit,
+                rounds=max_rounds,
+            )
     except TrainingDataError as exc:
         _fail(str(exc))
         return
@@ -130,16 +151,18 @@ def evaluate_cmd(
     model: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     capacity: Annotated[float, typer.Option(help="Share of claims reviewed.")] = 0.02,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Ranking metrics of a model and of the baselines on labelled claims."""
     from models.errors import ModelError
     from models.evaluate import evaluate
     from models.registry import default_uri
 
-    _tracking()
+    _tracking(tracking_uri)
     try:
         uri = model or default_uri(_model_name(None))
-        result = evaluate(data, uri, labels=labels, capacity=capacity, book=_book())
+        with using(MLFLOW):
+            result = evaluate(data, uri, labels=labels, capacity=capacity, book=_book())
     except ModelError as exc:
         _fail(str(exc))
         return
@@ -175,6 +198,7 @@ def score_cmd(
         Path | None, typer.Option(help="Also write the hospital risk table (JSONL).")
     ] = None,
     rules_only: Annotated[bool, typer.Option(help="Score with the red flags alone.")] = False,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim."""
     from models.data import load_claims
@@ -184,9 +208,10 @@ def score_cmd(
 
     loaded_model = None
     if not rules_only:
-        _tracking()
+        _tracking(tracking_uri)
         try:
-            loaded_model = load_model(model or default_uri(_model_name(None)))
+            with using(MLFLOW):
+                loaded_model = load_model(model or default_uri(_model_name(None)))
         except ModelError as exc:
             _fail(str(exc))
             return
@@ -215,7 +240,8 @@ def score_cmd(
 @models_app.command("list")
 def models_list(
     model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Registered versions, newest first, with aliases and held-out PR-AUC.
 
@@ -224,10 +250,11 @@ def models_list(
     from models.errors import ModelError
     from models.registry import list_versions
 
-    _tracking()
+    _tracking(tracking_uri)
     name = _model_name(model_name)
     try:
-        rows = list_versions(name)
+        with using(MLFLOW):
+            rows = list_versions(name)
     except ModelError as exc:
         _fail(str(exc))
         return
@@ -257,12 +284,13 @@ def models_promote(
         typer.Option(exists=True, dir_okay=False, help="Held-out claims to compare on."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Promote without comparing.")] = False,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Make VERSION the champion if it beats the champion on the same held-out data."""
     from models.errors import ModelError, PromotionRefused
     from models.registry import promote
 
-    _tracking()
+    _tracking(tracking_uri)
     name = _model_name(model_name)
     heldout = None
     if data is not None:
@@ -272,7 +300,8 @@ def models_promote(
         ordered, _, X = featurize(load_claims(data, book=_book()).facts)
         heldout = (X, labels_of(ordered))
     try:
-        result = promote(name, version, force=force, heldout=heldout)
+        with using(MLFLOW):
+            result = promote(name, version, force=force, heldout=heldout)
     except PromotionRefused as exc:
         _fail(str(exc))
         return

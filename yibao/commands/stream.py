@@ -12,6 +12,13 @@ from typing import Annotated
 
 import typer
 
+from yibao.failures import BROKER, using
+
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option("--bootstrap", help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP)."),
+]
+
 
 def broker(
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1.")] = 9092,
@@ -78,18 +85,27 @@ def stream(
         Path | None,
         typer.Option("--dip", help="DIP policy directory (default: DIP_DIR, else bundled)."),
     ] = None,
+    bootstrap: BootstrapOpt = None,
 ) -> None:
-    """Run a stream worker: settle and score claims from Kafka (several may share a group)."""
+    """Run a stream worker: settle and score claims from Kafka (several may share a group).
+
+    Without MLflow the worker scores with the red flags alone and keeps asking for
+    the champion; without a broker it does not start.
+    """
     from dip.errors import DipPolicyError
     from streams.app import create_app, group_id
     from streams.lifecycle import EXIT_DATA_LOST, data_loss_marker, refusal
     from streams.logs import logging_config
+    from streams.status import check_broker
     from streams.worker import StreamWorker, run_worker, web_port_problem
+    from yibao import failures
     from yibao.settings import get_settings
 
     settings = get_settings()
     if dip is not None:
         settings = settings.model_copy(update={"dip_dir": dip})
+    settings = settings.model_copy(update={"kafka_bootstrap": failures.bootstrap(bootstrap)})
+    failures.bound_mlflow_requests(settings.connect_timeout_s)
     busy = web_port_problem(settings.stream_web_host, web_port or settings.stream_web_port)
     if busy:
         typer.echo(f"yibao stream: {busy}", err=True)
@@ -105,6 +121,8 @@ def stream(
     except DipPolicyError as exc:
         typer.echo(f"yibao stream: broken DIP policy: {exc}", err=True)
         raise typer.Exit(2) from None
+    with using(BROKER):  # in one line now, rather than in the worker's logs below
+        check_broker(settings.kafka_bootstrap, settings.connect_timeout_s)
     worker = StreamWorker(
         app,
         agent,
@@ -122,16 +140,25 @@ def stream(
 def replay(
     claims: Annotated[Path, typer.Argument(metavar="CLAIMS.jsonl", help="Claims, one a line.")],
     rate: Annotated[float | None, typer.Option(help="Claims per second (default: max).")] = None,
+    bootstrap: BootstrapOpt = None,
 ) -> None:
     """Send a claims file to the claim topics (realtime / inter-city, keyed by person)."""
     from streams.replay import claim_lines
     from streams.replay import replay as run_replay
+    from yibao import failures
     from yibao.settings import get_settings
 
     if not claims.is_file():
         typer.echo(f"yibao: cannot read {claims}", err=True)
         raise typer.Exit(code=2)
-    counts = run_replay(claim_lines(claims), get_settings().kafka_bootstrap, rate=rate)
+    server = failures.bootstrap(bootstrap)
+    with using(BROKER):
+        counts = run_replay(
+            claim_lines(claims),
+            server,
+            rate=rate,
+            connect_timeout_s=get_settings().connect_timeout_s,
+        )
     for topic, n in sorted(counts.items()):
         typer.echo(f"{topic}: {n}")
 
@@ -142,14 +169,24 @@ def topic_dump(
         "-"
     ),
     idle: Annotated[float, typer.Option(help="Stop after this many seconds without news.")] = 2.0,
+    bootstrap: BootstrapOpt = None,
 ) -> None:
-    """Write every message of a topic, one a line (``yibao clearing`` reads a settlements dump)."""
+    """Write every message of a topic, one a line (`yibao clearing` reads a settlements dump)."""
     import sys
 
     from streams.replay import read_topic
+    from yibao import failures
     from yibao.settings import get_settings
 
-    records = read_topic(get_settings().kafka_bootstrap, topic, idle=idle, timeout=3600)
+    server = failures.bootstrap(bootstrap)
+    with using(BROKER):
+        records = read_topic(
+            server,
+            topic,
+            idle=idle,
+            timeout=3600,
+            connect_timeout_s=get_settings().connect_timeout_s,
+        )
     out = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
     try:
         for r in records:
@@ -175,6 +212,7 @@ def dlq_export(
         ),
     ] = None,
     idle: Annotated[float, typer.Option(help="Stop after this many seconds without news.")] = 2.0,
+    bootstrap: BootstrapOpt = None,
 ) -> None:
     """Export claims.dlq with reasons, source and claim id, to fix and re-send with `yibao replay`.
 
@@ -185,10 +223,15 @@ def dlq_export(
     import sys
 
     from streams.dlq import claim_values, read_dead_letters, summary_lines
+    from yibao import failures
     from yibao.settings import get_settings
 
+    server = failures.bootstrap(bootstrap)
     try:
-        rows = read_dead_letters(get_settings().kafka_bootstrap, idle=idle)
+        with using(BROKER):
+            rows = read_dead_letters(
+                server, idle=idle, connect_timeout_s=get_settings().connect_timeout_s
+            )
     except LookupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
