@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from yibao.commands import register_all
 from yibao.failures import FriendlyGroup, set_debug
+from yibao.help_text import plain_metavars
 from yibao.settings import get_settings
 
+
+class RootGroup(FriendlyGroup):
+    """The ``yibao`` group: one-line failures (FriendlyGroup) and plain help texts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_metavars(self)
+
+
 app = typer.Typer(
-    cls=FriendlyGroup,
+    cls=RootGroup,
     help="yibao: claims settlement and fraud detection for basic medical insurance.",
     no_args_is_help=True,
     add_completion=False,

@@ -191,14 +191,15 @@ def evaluate_cmd(
 def score_cmd(
     data: DataOpt,
     model: ModelOpt = None,
-    out: Annotated[
-        Path | None, typer.Option("-o", "--out", help="Output JSONL; - for stdout.")
-    ] = None,
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Score records, JSON Lines (- = stdout).")
+    ] = "-",
     hospitals: Annotated[
         Path | None, typer.Option(help="Also write the hospital risk table (JSONL).")
     ] = None,
     rules_only: Annotated[bool, typer.Option(help="Score with the red flags alone.")] = False,
     tracking_uri: TrackingOpt = None,
+    out: Annotated[str | None, typer.Option("--out", hidden=True, help="Old name of -o.")] = None,
 ) -> None:
     """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim."""
     from models.data import load_claims
@@ -220,10 +221,11 @@ def score_cmd(
     ordered = sorted(loaded.facts, key=lambda c: c.sort_key)
     records = scorer.score_batch(ordered)
     lines = (json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
-    if out is None or str(out) == "-":
+    output = out or output
+    if output == "-":
         sys.stdout.writelines(lines)
     else:
-        with open(out, "w", encoding="utf-8") as sink:
+        with open(output, "w", encoding="utf-8") as sink:
             sink.writelines(lines)
     if hospitals is not None:
         with open(hospitals, "w", encoding="utf-8") as fh:

@@ -5,6 +5,7 @@ Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -268,22 +269,32 @@ def disable_user(name: str, database_url: DatabaseOpt = None) -> None:
 
 @labels_app.command("export")
 def labels_export_cmd(
-    output: Annotated[Path, typer.Option("-o", "--output", help="labels.jsonl to write.")],
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Label rows, JSON Lines (- = stdout).")
+    ] = "-",
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Write decided claims as label rows for ``yibao train --labels``."""
+    """Write decided claims as label rows for `yibao train --labels`."""
+    import sys
+
     from review.labels import label_lines
 
     db = _session(database_url)
     try:
         count = 0
-        with output.open("w", encoding="utf-8") as handle:
+        with contextlib.ExitStack() as stack:
+            handle = (
+                sys.stdout
+                if output == "-"
+                else stack.enter_context(open(output, "w", encoding="utf-8"))
+            )
             for line in label_lines(db):
                 handle.write(line)
                 count += 1
+            handle.flush()
     finally:
         db.close()
-    typer.echo(f"{count} labels written to {output}")
+    typer.echo(f"{count} labels written to {'stdout' if output == '-' else output}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -86,6 +86,13 @@ def stream(
         typer.Option("--dip", help="DIP policy directory (default: DIP_DIR, else bundled)."),
     ] = None,
     bootstrap: BootstrapOpt = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri",
+            help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else the store in DATA_DIR).",
+        ),
+    ] = None,
 ) -> None:
     """Run a stream worker: settle and score claims from Kafka (several may share a group).
 
@@ -104,7 +111,12 @@ def stream(
     settings = get_settings()
     if dip is not None:
         settings = settings.model_copy(update={"dip_dir": dip})
-    settings = settings.model_copy(update={"kafka_bootstrap": failures.bootstrap(bootstrap)})
+    settings = settings.model_copy(
+        update={
+            "kafka_bootstrap": failures.bootstrap(bootstrap),
+            "mlflow_tracking_uri": tracking_uri or settings.mlflow_tracking_uri,
+        }
+    )
     failures.bound_mlflow_requests(settings.connect_timeout_s)
     busy = web_port_problem(settings.stream_web_host, web_port or settings.stream_web_port)
     if busy:
