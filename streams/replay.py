@@ -15,6 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,14 @@ def claim_lines(path: Path) -> Iterator[bytes]:
                 yield line
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One claim message to send: its bytes and headers beyond ``yibao.kind``."""
+
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
 def replay(
     lines: Iterable[bytes],
     bootstrap: str,
@@ -68,6 +77,28 @@ def replay(
     Raises:
         kafka.errors.KafkaError: the broker could not be reached in time.
     """
+    return send_claims(
+        (Outgoing(line) for line in lines),
+        bootstrap,
+        rate=rate,
+        linger_ms=linger_ms,
+        connect_timeout_s=connect_timeout_s,
+    )
+
+
+def send_claims(
+    messages: Iterable[Outgoing],
+    bootstrap: str,
+    *,
+    rate: float | None = None,
+    linger_ms: int = 5,
+    connect_timeout_s: float = 10.0,
+) -> Counter[str]:
+    """Send claim messages as ``replay`` does, each with its own extra headers.
+
+    Raises:
+        kafka.errors.KafkaError: the broker could not be reached in time.
+    """
     from kafka import KafkaProducer
 
     timeout_ms = int(connect_timeout_s * 1000)
@@ -83,7 +114,8 @@ def replay(
     counts: Counter[str] = Counter()
     start = time.monotonic()
     try:
-        for i, line in enumerate(lines):
+        for i, message in enumerate(messages):
+            line = message.value
             if rate:
                 ahead = start + i / rate - time.monotonic()
                 if ahead > 0:
@@ -95,8 +127,8 @@ def replay(
                 continue
             obj = _decoded(line)
             key, topic = claim_key_and_topic(obj)
-            kind = [(KIND_HEADER, kind_of(obj).encode())]
-            producer.send(topic, value=line, key=key, headers=kind)
+            headers = [(KIND_HEADER, kind_of(obj).encode()), *message.headers]
+            producer.send(topic, value=line, key=key, headers=headers)
             counts[topic] += 1
         producer.flush()
     finally:

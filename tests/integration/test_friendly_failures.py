@@ -58,6 +58,8 @@ ARGS: dict[str, list[str]] = {
     "replay": ["{claims}"],
     "topic-dump": ["settlements"],
     "dlq export": [],
+    "dlq resend": ["--claim-id", "C1"],
+    "dlq mark-handled": ["--offset", "0:0"],
     "status": ["--timeout", "3"],
     "train": ["--data", "{claims}"],
     "evaluate": ["--data", "{claims}"],

@@ -24,6 +24,8 @@ SERVICES_USED: dict[str, frozenset[str]] = {
     "replay": frozenset({"broker"}),
     "topic-dump": frozenset({"broker"}),
     "dlq export": frozenset({"broker"}),
+    "dlq resend": frozenset({"broker"}),
+    "dlq mark-handled": frozenset({"broker"}),
     "status": frozenset({"broker"}),  # a down database is reported as "no follower offsets"
     "train": frozenset({"mlflow"}),
     "evaluate": frozenset({"mlflow"}),
