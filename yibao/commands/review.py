@@ -141,6 +141,7 @@ def follow_cmd(
 
     from review.follow import follow
     from review.follow_metrics import FollowMetrics
+    from streams.status import check_broker
     from yibao import failures
     from yibao.settings import get_settings
 
@@ -159,8 +160,11 @@ def follow_cmd(
             )
             raise typer.Exit(2) from None
     server = failures.bootstrap(bootstrap)
+    # One line now if there is no broker; once running, the Kafka client's own
+    # reconnection errors stay in the log (failures.using would silence them).
     with using(BROKER):
-        stats = asyncio.run(follow(server, sessions, until_idle_s=until_idle, metrics=metrics))
+        check_broker(server, settings.connect_timeout_s)
+    stats = asyncio.run(follow(server, sessions, until_idle_s=until_idle, metrics=metrics))
     loaded = ", ".join(f"{k} {v}" for k, v in sorted(stats.loaded.items()))
     typer.echo(f"loaded {loaded or 'nothing'} in {stats.batches} batches; {stats.bad} bad")
 
