@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent
 COMPILED_MODULES = [
     "settlement/batch.py",
     "settlement/claim.py",
+    "settlement/claim_checks.py",
+    "settlement/claim_fields.py",
+    "settlement/claim_items.py",
     "settlement/engine.py",
     "settlement/errors.py",
     "settlement/idnumber.py",

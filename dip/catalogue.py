@@ -107,22 +107,7 @@ def build_catalogue(
         los_exclude_at_least: stays of at least this many days are left out.
     """
     weights = {year - 3 + index: weight for index, weight in enumerate(YEAR_WEIGHTS)}
-    keys: dict[tuple[str, str | None], _Stats] = {}
-    area = _Stats()
-    for case in cases:
-        discharged = case.discharge_date.year
-        if case.region != region or discharged not in weights:
-            continue
-        los = (case.discharge_date - case.admission_date).days
-        if los <= los_exclude_at_most or los >= los_exclude_at_least:
-            continue
-        principal = case.procedures[0] if case.procedures else None
-        key = (case.diagnosis, principal)
-        stats = keys.get(key)
-        if stats is None:
-            stats = keys[key] = _Stats()
-        stats.add(discharged, case.level, case.total_fen)
-        area.add(discharged, case.level, case.total_fen)
+    keys, area = _tally_keys(cases, region, weights, los_exclude_at_most, los_exclude_at_least)
     warnings: list[str] = []
     if not area.by_year:
         return Catalogue(
@@ -178,6 +163,33 @@ def build_catalogue(
                 " average cost is 0, which a DIP policy refuses; edit it before use"
             )
     return Catalogue(core + comprehensive, area.count, warnings)
+
+
+def _tally_keys(
+    cases: Iterable[DipCase],
+    region: str,
+    weights: dict[int, int],
+    los_exclude_at_most: int,
+    los_exclude_at_least: int,
+) -> tuple[dict[tuple[str, str | None], _Stats], _Stats]:
+    """The area's cases of the weighted years by key (diagnosis, principal procedure), and all."""
+    keys: dict[tuple[str, str | None], _Stats] = {}
+    area = _Stats()
+    for case in cases:
+        discharged = case.discharge_date.year
+        if case.region != region or discharged not in weights:
+            continue
+        los = (case.discharge_date - case.admission_date).days
+        if los <= los_exclude_at_most or los >= los_exclude_at_least:
+            continue
+        principal = case.procedures[0] if case.procedures else None
+        key = (case.diagnosis, principal)
+        stats = keys.get(key)
+        if stats is None:
+            stats = keys[key] = _Stats()
+        stats.add(discharged, case.level, case.total_fen)
+        area.add(discharged, case.level, case.total_fen)
+    return keys, area
 
 
 def _score(mean: Fraction, mean_all: Fraction) -> int:

@@ -88,6 +88,23 @@ class PeriodTally:
             area = self.areas[region] = AreaTally(region)
         area.add(result)
 
+    def add_totals(
+        self, region: str, hospital_id: str, cases: int, points: int, item_fund_fen: int
+    ) -> None:
+        """Fold a hospital's totals summed elsewhere (the stream's shards) into the month.
+
+        Such totals carry no level (month records do not show it; 0 here).
+        """
+        area = self.areas.get(region)
+        if area is None:
+            area = self.areas[region] = AreaTally(region)
+        h = area.hospitals.get(hospital_id)
+        if h is None:
+            h = area.hospitals[hospital_id] = HospitalTally(hospital_id, 0)
+        h.cases += cases
+        h.points += points
+        h.item_fund_fen += item_fund_fen
+
 
 @dataclass(frozen=True, slots=True)
 class HospitalYear:
@@ -188,32 +205,11 @@ def clear_area(area: AreaTally, year: int, budget: BudgetYear) -> AreaYear | Non
         )
     else:
         compensation = dict.fromkeys(claims, 0)
-    results: list[HospitalYear] = []
-    special = 0
-    for h in hospitals:
-        e = entitlement[h.hospital_id]
-        comp = compensation[h.hospital_id]
-        advances = sum(
-            round_half_up(fund * budget.advance_rate, FOUR) for fund in h.fund_by_month.values()
-        )
-        annual = e + comp
-        special += h.special_review
-        results.append(
-            HospitalYear(
-                hospital_id=h.hospital_id,
-                level=h.level,
-                cases=h.cases,
-                points=h.points,
-                patient_borne=h.patient_borne_fen,
-                item_fund=h.item_fund_fen,
-                entitlement=e,
-                compensation=comp,
-                surplus=max(0, e - h.item_fund_fen),
-                annual=annual,
-                advances=advances,
-                balance=annual - advances,
-            )
-        )
+    results = [
+        _hospital_year(h, entitlement[h.hospital_id], compensation[h.hospital_id], budget)
+        for h in hospitals
+    ]
+    special = sum(h.special_review for h in hospitals)
     cases = sum(h.cases for h in hospitals)
     return AreaYear(
         region=area.region,
@@ -232,6 +228,30 @@ def clear_area(area: AreaTally, year: int, budget: BudgetYear) -> AreaYear | Non
         unassigned=area.unassigned,
         special_review_share=round_half_up(special * FOUR, cases),
         hospitals=results,
+    )
+
+
+def _hospital_year(
+    h: HospitalTally, entitlement: int, compensation: int, budget: BudgetYear
+) -> HospitalYear:
+    """One hospital's year-end figures, with its monthly advances (sections 6 and 7)."""
+    advances = sum(
+        round_half_up(fund * budget.advance_rate, FOUR) for fund in h.fund_by_month.values()
+    )
+    annual = entitlement + compensation
+    return HospitalYear(
+        hospital_id=h.hospital_id,
+        level=h.level,
+        cases=h.cases,
+        points=h.points,
+        patient_borne=h.patient_borne_fen,
+        item_fund=h.item_fund_fen,
+        entitlement=entitlement,
+        compensation=compensation,
+        surplus=max(0, entitlement - h.item_fund_fen),
+        annual=annual,
+        advances=advances,
+        balance=annual - advances,
     )
 
 
@@ -347,4 +367,17 @@ def month_records(
                     ),
                 }
             )
+    return records, warnings
+
+
+def months_records(
+    tallies: dict[str, PeriodTally], budgets: dict[str, dict[int, BudgetYear]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """:func:`month_records` of several months (``YYYY-MM`` -> tally), months in order."""
+    records: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for month in sorted(tallies):
+        got, warned = month_records(tallies[month], month, budgets)
+        records.extend(got)
+        warnings.extend(warned)
     return records, warnings

@@ -4,7 +4,8 @@ Refuses unknown, missing and duplicated keys, duplicated groups, wrong types,
 impossible values and YAML anchors, naming the file, the field and what would
 be valid. Numbers are read from their YAML text into fixed point, never through
 a binary float. The bounded YAML reading (no aliases, a nesting limit, plain
-keys, float literals kept as text) is the settlement policy loader's.
+keys, float literals kept as text) is :func:`settlement.strict_yaml.read_strict_yaml`,
+shared with the settlement policy loader.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from dip.errors import DipPolicyError
 from dip.numbers import FOUR, parse_fixed
@@ -31,14 +30,14 @@ from dip.policy import (
     DipVersion,
     Group,
 )
-from settlement.policy_loader import (  # the bounded YAML reading, shared on purpose
-    MAX_POLICY_FILE_BYTES,
-    _cut,
-    _DuplicateKey,
-    _Refused,
-    _StrictLoader,
-    _YamlNumber,
+from settlement.strict_yaml import (
+    MAX_YAML_FILE_BYTES,
+    StrictYamlError,
+    YamlNumber,
+    read_strict_yaml,
 )
+from settlement.strict_yaml import join_field as _join
+from settlement.strict_yaml import yaml_kind as _kind
 
 _REGION = re.compile(r"[0-9]{6}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -106,26 +105,9 @@ def load_dip_file(path: str | Path) -> DipPolicy:
     path = Path(path)
     file = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_POLICY_FILE_BYTES:
-            raise DipPolicyError(
-                file, "", f"is {size} bytes, over the limit of {MAX_POLICY_FILE_BYTES} bytes"
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DipPolicyError(file, "", f"cannot be read: {exc}") from exc
-    try:
-        document = yaml.load(text, Loader=_StrictLoader)
-    except _Refused as exc:
-        raise DipPolicyError(file, exc.field, exc.problem) from None
-    except _DuplicateKey as exc:
-        raise DipPolicyError(
-            file, _cut(str(exc.key)), f"duplicated key on line {exc.line}; each key may appear once"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise DipPolicyError(file, "", f"is not valid YAML: {exc}") from None
-    except (ValueError, RecursionError) as exc:
-        raise DipPolicyError(file, "", f"is not valid YAML: {type(exc).__name__}") from None
+        document = read_strict_yaml(path, MAX_YAML_FILE_BYTES)
+    except StrictYamlError as exc:
+        raise DipPolicyError(file, exc.field, exc.problem) from exc.__cause__
     return _Reader(file).policy(document, expected_region=path.stem)
 
 
@@ -165,7 +147,7 @@ class _Reader:
         return self.mapping(value, field, LEVELS)
 
     def fixed(self, value: Any, field: str, decimals: int, what: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | _YamlNumber):
+        if isinstance(value, bool) or not isinstance(value, int | YamlNumber):
             raise self.fail(field, f"must be a number ({what}), got {_kind(value)} {_shown(value)}")
         try:
             return parse_fixed(str(value), decimals)
@@ -436,10 +418,6 @@ class _Reader:
         return years
 
 
-def _join(field: str, key: object) -> str:
-    return f"{field}.{_cut(str(key))}" if field else _cut(str(key))
-
-
 def _shown(value: object) -> str:
     if isinstance(value, str):
         text = str(value)
@@ -447,19 +425,3 @@ def _shown(value: object) -> str:
     if isinstance(value, list | dict):
         return _kind(value)
     return repr(value)
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int | _YamlNumber):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    return type(value).__name__

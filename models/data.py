@@ -23,6 +23,8 @@ from detection.facts import ClaimFacts, facts_from_claim
 
 log = logging.getLogger(__name__)
 
+UNMATCHED_EXAMPLES = 5  # label ids shown when labels name claims the file does not hold
+
 
 @dataclass
 class LoadedClaims:
@@ -32,6 +34,8 @@ class LoadedClaims:
     skipped: int = 0
     skipped_by_code: Counter[str] = field(default_factory=Counter)
     relabelled: int = 0
+    unmatched_labels: int = 0  # label rows naming no valid claim of the file
+    unmatched_examples: list[str] = field(default_factory=list)  # a few, identity numbers masked
     fingerprint: str = ""  # sha256 of the claims file (and labels file)
 
 
@@ -139,7 +143,31 @@ def load_claims(path: Path, labels: Path | None = None, book: object | None = No
                 loaded.relabelled += 1
             facts.append(fact)
         loaded.facts = facts
+        _count_unmatched(loaded, table)
     loaded.fingerprint = file_sha256(paths)
     if loaded.skipped:
         log.info("skipped %d claims: %s", loaded.skipped, dict(loaded.skipped_by_code))
     return loaded
+
+
+def _count_unmatched(loaded: LoadedClaims, table: dict[str, tuple[bool, str | None]]) -> None:
+    """Count label rows whose claim_id is no valid claim of the file, and log a few.
+
+    A clerk's decision on a claim the file does not hold (another period's file, a
+    claim settlement rejected) teaches nothing; saying how many keeps a wrong join
+    (labels of another file) from passing as a training run on the claims' own
+    labels. Claim ids are free text from the submitting system and could embed an
+    identity number, so the examples are masked.
+    """
+    from settlement.idnumber import mask_identity_numbers
+
+    known = {fact.claim_id for fact in loaded.facts}
+    unmatched = sorted(claim_id for claim_id in table if claim_id not in known)
+    loaded.unmatched_labels = len(unmatched)
+    loaded.unmatched_examples = [mask_identity_numbers(c) for c in unmatched[:UNMATCHED_EXAMPLES]]
+    if unmatched:
+        log.warning(
+            "%d label rows match no claim of the file (e.g. %s)",
+            len(unmatched),
+            ", ".join(loaded.unmatched_examples),
+        )

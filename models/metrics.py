@@ -71,3 +71,79 @@ def ranking_metrics(
     out["fraudulent_hospitals"] = int(hosp_y.sum())
     out["hospitals"] = len(hosp_y)
     return out
+
+
+def top_share(scores: np.ndarray, capacity: float) -> np.ndarray:
+    """A mask of the claims flagged at ``capacity``: the top share by score.
+
+    The same ranking as :func:`ranking_metrics` (stable: ties keep file order).
+    """
+    k = max(1, round(capacity * len(scores)))
+    flagged = np.zeros(len(scores), dtype=bool)
+    flagged[np.argsort(-scores, kind="stable")[:k]] = True
+    return flagged
+
+
+def scheme_metrics(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    fraud_types: Sequence[str | None],
+    capacity: float = DEFAULT_CAPACITY,
+) -> dict[str, dict[str, Any]]:
+    """Per fraud scheme: how well its claims rank among the honest ones.
+
+    ``ap`` is the average precision of the scheme's claims against every honest
+    claim, other schemes' claims left out; ``recall_at_capacity`` is the share of
+    the scheme's claims among the top ``capacity`` share of all claims (the
+    clerks' queue). A fraudulent claim without a type counts as ``unspecified``.
+    """
+    from sklearn.metrics import average_precision_score
+
+    y = labels.astype(bool)
+    flagged = top_share(scores, capacity)
+    schemes = np.array([t or "unspecified" for t in fraud_types], dtype=object)
+    out: dict[str, dict[str, Any]] = {}
+    for scheme in sorted({str(s) for s in schemes[y]}):
+        mine = y & (schemes == scheme)
+        keep = mine | ~y
+        ap = average_precision_score(mine[keep].astype(int), scores[keep]) if (~y).any() else None
+        out[scheme] = {
+            "ap": None if ap is None else float(ap),
+            "recall_at_capacity": float(flagged[mine].mean()),
+            "claims": int(mine.sum()),
+        }
+    return out
+
+
+def slice_metrics(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    slices: Sequence[str],
+    capacity: float = DEFAULT_CAPACITY,
+) -> dict[str, dict[str, Any]]:
+    """Per slice (a region, a hospital level): ranking within it, recall in the queue.
+
+    ``ap`` is the average precision of the slice's claims ranked among
+    themselves (None when the slice holds one class only); ``recall_at_capacity``
+    is the share of the slice's fraudulent claims in the top ``capacity`` share
+    of all claims, since the clerks review one queue for every slice.
+    """
+    from sklearn.metrics import average_precision_score
+
+    y = labels.astype(bool)
+    flagged = top_share(scores, capacity)
+    keys = np.array(list(slices), dtype=object)
+    out: dict[str, dict[str, Any]] = {}
+    for key in sorted({str(k) for k in keys}):
+        mine = keys == key
+        positives = int((y & mine).sum())
+        both = 0 < positives < int(mine.sum())
+        out[key] = {
+            "ap": float(average_precision_score(y[mine].astype(int), scores[mine]))
+            if both
+            else None,
+            "recall_at_capacity": float(flagged[y & mine].mean()) if positives else None,
+            "claims": int(mine.sum()),
+            "positives": positives,
+        }
+    return out

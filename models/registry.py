@@ -2,7 +2,10 @@
 
 Aliases: ``challenger`` marks the newest trained version, ``champion`` the one
 scoring in production. :func:`promote` moves ``champion`` to a version only
-when it beats the current champion on the same held-out data (or on demand).
+when it beats the current champion and the rules baseline on claims neither
+model was fitted on (or on demand). Only "the alias does not exist" reads as
+"no champion yet": any other error reading the registry aborts a promotion,
+since a running stream hot-reloads whatever ``champion`` points to.
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-HELDOUT_ARTIFACT = "heldout/heldout.npz"
+# The untouched slice: claims of hospitals no fitting step saw (not boosting, early
+# stopping, refit or baselines), with their rules-only scores.
+HELDOUT_ARTIFACT = "heldout/untouched.npz"
 BASELINES_ARTIFACT = "baselines/baselines.joblib"
+UNTOUCHED_TAG = "untouched_slice"  # digest of the training data and the untouched hospitals
+CLAIMS_TAG = "claims_sha256"  # sha256 of the claims file the run was trained on
 
 
 @dataclass
@@ -124,25 +131,70 @@ def save_npz(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def set_aliases_after_training(name: str, version: str) -> list[str]:
-    """Mark a new version ``challenger``; also ``champion`` when there is none yet."""
+def champion_version(name: str) -> str | None:
+    """The version the ``champion`` alias points to; None only when there is none.
+
+    "None" means the registered model or its alias does not exist. Any other
+    failure (a server error, an unreachable or broken store) raises: treating it
+    as "no champion" would promote a model without comparing it.
+
+    Raises:
+        ModelError: the registry could not be read.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        aliases = MlflowClient().get_registered_model(name).aliases
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise ModelError(f"{_store_error(exc)}; the champion of {name} is left as it is") from exc
+    except Exception as exc:  # a bad URI or driver fails before MLflow wraps it
+        raise ModelError(f"{_store_error(exc)}; the champion of {name} is left as it is") from exc
+    version = aliases.get(CHAMPION)
+    return None if version is None else str(version)
+
+
+def set_aliases_after_training(name: str, version: str, *, beats_rules: bool) -> list[str]:
+    """Mark a new version ``challenger``; also ``champion`` when there is none yet.
+
+    Args:
+        name: registered model name.
+        version: the new version.
+        beats_rules: whether the version beat the rules baseline on its untouched
+            hospitals; a version that does not is never made champion here.
+
+    Raises:
+        ModelError: the champion alias could not be read (nothing is changed then).
+    """
     from mlflow import MlflowClient
 
+    previous = champion_version(name)  # read first: a failure changes nothing
     client = MlflowClient()
     client.set_registered_model_alias(name, CHALLENGER, version)
     aliases = [CHALLENGER]
-    try:
-        client.get_model_version_by_alias(name, CHAMPION)
-    except Exception:  # no champion yet: the first model takes the role
+    if previous is None and beats_rules:  # the first model worth the clerks' time
         client.set_registered_model_alias(name, CHAMPION, version)
         aliases.append(CHAMPION)
+    elif previous is None:
+        log.warning(
+            "%s/%s does not beat the rules baseline on its untouched hospitals: "
+            "registered as challenger, not made champion",
+            name,
+            version,
+        )
     return aliases
 
 
 def list_versions(name: str) -> list[dict[str, Any]]:
-    """Every version of the model, newest first, with aliases and held-out PR-AUC.
+    """Every version of the model, newest first, with aliases and untouched-hospital PR-AUC.
 
-    A model that is not registered yet has no versions: the list is empty.
+    The PR-AUC is the registered model's on the hospitals its run kept out of every
+    fitting step (``test_claim_pr_auc``); runs made before that slice existed show
+    None rather than their validation split's number, which early stopping and the
+    refit had seen. A model that is not registered yet has no versions: the list is
+    empty.
 
     Raises:
         ModelError: the tracking store cannot be read (unreachable server, bad URI).
@@ -172,7 +224,8 @@ def list_versions(name: str) -> list[dict[str, Any]]:
                 "aliases": sorted(by_version.get(str(mv.version), [])),
                 "run_id": mv.run_id,
                 "created": mv.creation_timestamp,
-                "valid_claim_pr_auc": metrics.get("valid_claim_pr_auc"),
+                "test_claim_pr_auc": metrics.get("test_claim_pr_auc"),
+                "test_rules_only_claim_pr_auc": metrics.get("test_rules_only_claim_pr_auc"),
                 "data_sha256": (run.data.tags.get("data_sha256") if run else None),
             }
         )
@@ -191,6 +244,17 @@ def _store_error(exc: Exception) -> str:
 
 
 @dataclass
+class HeldOut:
+    """Claims to compare models on, with their rules-only scores and where they come from."""
+
+    X: np.ndarray
+    y: np.ndarray
+    rules: np.ndarray
+    source: str
+    claims_sha256: str | None = None  # of the claims file (None for a run's untouched slice)
+
+
+@dataclass
 class PromotionResult:
     """What :func:`promote` decided and on which numbers."""
 
@@ -200,6 +264,8 @@ class PromotionResult:
     challenger_pr_auc: float | None
     champion_pr_auc: float | None
     forced: bool
+    rules_pr_auc: float | None = None
+    compared_on: str | None = None
 
 
 def promote(
@@ -207,57 +273,104 @@ def promote(
     version: str,
     *,
     force: bool = False,
-    heldout: tuple[np.ndarray, np.ndarray] | None = None,
+    heldout: HeldOut | None = None,
 ) -> PromotionResult:
-    """Move the ``champion`` alias to ``version`` if it beats the champion.
+    """Move the ``champion`` alias to ``version`` if it beats the champion and the rules.
 
-    Both models are scored on the same held-out rows: ``heldout`` when given,
-    else the held-out split saved with the candidate's training run.
+    Both models are scored on claims neither was fitted on: ``heldout`` when given
+    (a file that must not be either run's training file), else the untouched slice
+    stored with the candidate's run, usable only when the champion's run kept the
+    same slice out (same data, same split).
 
     Args:
         name: registered model name.
         version: the candidate version.
         force: promote without comparing (an operator's decision, logged).
-        heldout: feature matrix and labels to compare on.
+        heldout: claims to compare on, with their rules-only scores.
 
     Raises:
-        PromotionRefused: the candidate does not beat the champion.
-        ModelError: the version or its held-out data does not exist.
+        PromotionRefused: the candidate does not beat the champion or the rules.
+        ModelError: the registry cannot be read, or the version or data to compare
+            on does not exist (the champion is left as it is).
     """
     from mlflow import MlflowClient
     from sklearn.metrics import average_precision_score
 
-    client = MlflowClient()
-    try:
-        current = client.get_model_version_by_alias(name, CHAMPION)
-        previous: str | None = str(current.version)
-    except Exception:
-        previous = None
-    if force or previous is None or previous == str(version):
-        client.set_registered_model_alias(name, CHAMPION, version)
+    previous = champion_version(name)
+    if force or previous == str(version):
+        MlflowClient().set_registered_model_alias(name, CHAMPION, version)
         log.warning("champion of %s set to version %s (forced=%s)", name, version, force)
         return PromotionResult(str(version), previous, True, None, None, force)
     candidate = load_model(f"models:/{name}/{version}")
-    try:
-        champion = load_model(f"models:/{name}/{previous}")
-    except ModelError as exc:
+    champion = None
+    if previous is not None:
+        try:
+            champion = load_model(f"models:/{name}/{previous}")
+        except ModelError as exc:
+            raise PromotionRefused(
+                f"champion {name}/{previous} cannot be compared ({exc}); use --force to replace it"
+            ) from exc
+    data = _comparison_data(candidate, champion, heldout)
+    if not 0 < int(data.y.sum()) < len(data.y):
+        raise ModelError(f"{data.source} needs both fraud and non-fraud claims to compare")
+    new_auc = float(average_precision_score(data.y, candidate.predict(data.X)))
+    rules_auc = float(average_precision_score(data.y, data.rules))
+    old_auc = None
+    if champion is not None:
+        old_auc = float(average_precision_score(data.y, champion.predict(data.X)))
+        if new_auc <= old_auc:
+            raise PromotionRefused(
+                f"version {version} does not beat champion {previous} on {data.source}: "
+                f"PR-AUC {new_auc:.4f} <= {old_auc:.4f}; use --force to promote anyway"
+            )
+    if new_auc <= rules_auc:
         raise PromotionRefused(
-            f"champion {name}/{previous} cannot be compared ({exc}); use --force to replace it"
-        ) from exc
-    if heldout is None:
-        if candidate.run_id is None:
-            raise ModelError(f"{name}/{version} has no run with held-out data")
-        arrays = load_run_npz(candidate.run_id, HELDOUT_ARTIFACT)
-        heldout = (arrays["X"], arrays["y"])
-    X, y = heldout
-    if not 0 < int(y.sum()) < len(y):
-        raise ModelError("held-out data needs both fraud and non-fraud claims to compare")
-    new_auc = float(average_precision_score(y, candidate.predict(X)))
-    old_auc = float(average_precision_score(y, champion.predict(X)))
-    if new_auc <= old_auc:
-        raise PromotionRefused(
-            f"version {version} does not beat champion {previous} on the same held-out data: "
-            f"PR-AUC {new_auc:.4f} <= {old_auc:.4f}; use --force to promote anyway"
+            f"version {version} does not beat the rules baseline on {data.source}: "
+            f"PR-AUC {new_auc:.4f} <= {rules_auc:.4f}; use --force to promote anyway"
         )
-    client.set_registered_model_alias(name, CHAMPION, version)
-    return PromotionResult(str(version), previous, True, new_auc, old_auc, False)
+    MlflowClient().set_registered_model_alias(name, CHAMPION, version)
+    return PromotionResult(
+        str(version), previous, True, new_auc, old_auc, False, rules_auc, data.source
+    )
+
+
+def _comparison_data(
+    candidate: LoadedModel, champion: LoadedModel | None, heldout: HeldOut | None
+) -> HeldOut:
+    """The claims to compare on, refused when either model was fitted on them."""
+    runs = [m for m in (candidate, champion) if m is not None and m.run_id is not None]
+    tags = {m.label: _run_tags(m.run_id) for m in runs if m.run_id is not None}
+    if heldout is not None:
+        for label, run_tags in tags.items():
+            if heldout.claims_sha256 and run_tags.get(CLAIMS_TAG) == heldout.claims_sha256:
+                raise ModelError(
+                    f"{heldout.source} is the file {label} was trained on; "
+                    "compare on claims neither model was fitted on"
+                )
+        return heldout
+    slice_tag = tags.get(candidate.label, {}).get(UNTOUCHED_TAG)
+    if candidate.run_id is None or slice_tag is None:
+        raise ModelError(
+            f"{candidate.label} has no untouched slice stored with its run (trained before "
+            "yibao kept one); compare on a file neither model was fitted on with --data FILE"
+        )
+    if champion is not None and tags.get(champion.label, {}).get(UNTOUCHED_TAG) != slice_tag:
+        raise ModelError(
+            f"champion {champion.label} was trained on other data or another split, so it "
+            f"may have been fitted on the untouched hospitals of {candidate.label}; compare "
+            "on a file neither model was fitted on with --data FILE"
+        )
+    arrays = load_run_npz(candidate.run_id, HELDOUT_ARTIFACT)
+    return HeldOut(
+        X=arrays["X"],
+        y=arrays["y"],
+        rules=arrays["rules"],
+        source=f"the untouched hospitals of {candidate.label}",
+    )
+
+
+def _run_tags(run_id: str) -> dict[str, str]:
+    from mlflow import MlflowClient
+
+    tags: dict[str, str] = MlflowClient().get_run(run_id).data.tags
+    return tags

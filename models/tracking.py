@@ -14,6 +14,13 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# MLflow 3's UI opens an experiment in its GenAI view unless the experiment tag
+# ``mlflow.experimentKind`` says otherwise (the UI reads the tag, and its
+# "experiment type" selector writes it); "custom_model_development" is the
+# model-training view with runs, metrics and charts side by side.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING_KIND = "custom_model_development"
+
 
 def configure_tracking(uri: str, local_dir: Path | None = None) -> str:
     """Point MLflow at the tracking store ``uri`` and return it.
@@ -42,10 +49,25 @@ def artifact_location(local_dir: Path | None) -> str | None:
 
 
 def ensure_experiment(name: str, local_dir: Path | None = None) -> str:
-    """The id of experiment ``name``, created if missing (artifacts beside a local store)."""
+    """The id of experiment ``name``, created if missing (artifacts beside a local store).
+
+    The experiment is marked a model-training experiment, so the MLflow UI opens
+    it on its runs; an experiment made by an older yibao gets the mark too, one
+    whose kind someone chose in the UI keeps that choice.
+    """
     import mlflow
 
     found = mlflow.get_experiment_by_name(name)
-    if found is not None:
-        return str(found.experiment_id)
-    return str(mlflow.create_experiment(name, artifact_location=artifact_location(local_dir)))
+    if found is None:
+        return str(
+            mlflow.create_experiment(
+                name,
+                artifact_location=artifact_location(local_dir),
+                tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING_KIND},
+            )
+        )
+    if EXPERIMENT_KIND_TAG not in found.tags:
+        mlflow.MlflowClient().set_experiment_tag(
+            found.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND
+        )
+    return str(found.experiment_id)

@@ -1,26 +1,35 @@
 """Train the LightGBM fraud model and record everything about it in MLflow.
 
-Validation is split by hospital (a model must generalise to hospitals it has
-not seen), class imbalance is handled with ``scale_pos_weight``, and boosting
-stops early on the validation split. The run holds parameters, metrics, plots,
-the data fingerprint, the held-out rows (features only, no identifiers), the
+Hospitals are split three ways: an untouched slice that no fitting step sees
+(its metrics are the ones `models list` shows and promotion compares on), a
+validation split for early stopping, and the training split. Class imbalance is
+handled with ``scale_pos_weight``; after early stopping the model is refitted on
+training and validation hospitals. The run holds parameters, metrics, plots,
+the data fingerprint, the untouched rows (features only, no identifiers), the
 fitted baselines and the registered model with its signature.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from detection.features import FEATURE_NAMES, FEATURE_VERSION
+from detection.features import FEATURE_NAMES
+from models.data import LoadedClaims
 from models.errors import TrainingDataError
 from models.metrics import DEFAULT_CAPACITY
+from models.splits import Split, split_by_hospital, split_three_ways
+
+__all__ = ["TrainResult", "fit_booster", "split_by_hospital", "train"]
+
+if TYPE_CHECKING:
+    from models.runlog import RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "force_row_wise": True,
     "seed": 7,
 }
+# Generous on purpose: the validation hospitals hold only a handful of fraudulent
+# ones, so their PR-AUC curve is noisy, and stopping 50 rounds after a bump
+# stopped at 230-500 rounds while other simulations' PR-AUC kept rising to about
+# 1,000 rounds.
+EARLY_STOPPING = 200
 # Scores may only rise with the claim's cost relative to its peers. That
 # includes the cost against its DIP group: an ultra-low case is suspicious,
 # but a model that scores a claim lower for billing more would reward padding
@@ -65,17 +79,9 @@ class TrainResult:
     aliases: list[str]
     metrics: dict[str, float]
     seconds: dict[str, float]
-
-
-def split_by_hospital(
-    hospital_ids: list[str], valid_share: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Train and validation row indices, no hospital on both sides."""
-    from sklearn.model_selection import GroupShuffleSplit
-
-    splitter = GroupShuffleSplit(n_splits=1, test_size=valid_share, random_state=seed)
-    train_idx, valid_idx = next(splitter.split(np.zeros(len(hospital_ids)), groups=hospital_ids))
-    return np.sort(train_idx), np.sort(valid_idx)
+    beats_rules: bool = True  # on the untouched hospitals
+    unmatched_labels: int = 0  # label rows that matched no claim
+    unmatched_examples: list[str] = field(default_factory=list)  # a few, masked
 
 
 def fit_booster(
@@ -112,33 +118,134 @@ def fit_booster(
     )
 
 
-def _plots(booster: Any, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    import matplotlib
+@dataclass
+class Prepared:
+    """Loaded claims in event order with their features, labels and hospitals."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import precision_recall_curve
+    loaded: LoadedClaims
+    ordered: list[Any]  # ClaimFacts
+    feats: list[Any]  # Features
+    X: np.ndarray
+    y: np.ndarray
+    hospitals: list[str]
 
-    figures = {}
-    gain = booster.feature_importance(importance_type="gain")
-    order = np.argsort(gain)
-    fig, ax = plt.subplots(figsize=(7, 8))
-    ax.barh([FEATURE_NAMES[i] for i in order], gain[order])
-    ax.set_xlabel("total gain")
-    ax.set_title("Feature importance")
-    fig.tight_layout()
-    figures["feature_importance.png"] = fig
-    fig, ax = plt.subplots(figsize=(6, 5))
-    for label, (y, s) in curves.items():
-        precision, recall, _ = precision_recall_curve(y, s)
-        ax.plot(recall, precision, label=label)
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_title("Precision-recall on held-out hospitals")
-    ax.legend()
-    fig.tight_layout()
-    figures["precision_recall.png"] = fig
-    return figures
+
+@dataclass
+class Fitted:
+    """The model to register, what early stopping found, and the fitted baselines."""
+
+    booster: Any
+    valid_scores: np.ndarray  # the split model's, on validation hospitals
+    best_iteration: int
+    threshold: float
+    baselines: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def prepare(data: Path, labels: Path | None, book: object | None) -> Prepared:
+    """Load and validate the claims, compute their features in event order."""
+    from models.data import load_claims
+    from models.matrix import featurize, labels_of
+
+    loaded = load_claims(data, labels, book)
+    ordered, feats, X = featurize(loaded.facts)
+    y = labels_of(ordered)
+    if len(y) < 50 or not 0 < int(y.sum()) < len(y):
+        raise TrainingDataError(
+            f"{data}: need at least 50 valid claims with both fraud and non-fraud labels "
+            f"(got {len(y)} claims, {int(y.sum())} fraud)"
+        )
+    return Prepared(loaded, ordered, feats, X, y, [f.hospital_id for f in ordered])
+
+
+def checked_split(prep: Prepared, valid_share: float, test_share: float, seed: int) -> Split:
+    """The three hospital slices; each one measured on must hold both classes."""
+    split = split_three_ways(prep.hospitals, prep.y, valid_share, test_share, seed)
+    for name, rows in (("validation", split.valid), ("untouched", split.test)):
+        if not 0 < int(prep.y[rows].sum()) < len(rows):
+            raise TrainingDataError(f"the {name} hospitals hold only one class; add data")
+    return split
+
+
+def fit(
+    prep: Prepared,
+    split: Split,
+    *,
+    params: dict[str, Any] | None,
+    rounds: int,
+    early_stopping: int,
+    refit: bool,
+    capacity: float,
+    seed: int,
+) -> Fitted:
+    """Boost with early stopping on validation, refit on train+validation, fit baselines."""
+    from models.baselines import fit_baselines
+
+    X, y = prep.X, prep.y
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    tr, va = split.train, split.valid
+    booster = fit_booster(X[tr], y[tr], X[va], y[va], params, rounds, early_stopping)
+    seconds["boosting"] = time.perf_counter() - t
+    valid_scores = booster.predict(X[va], num_iteration=booster.best_iteration)
+    best_iteration = max(int(booster.best_iteration), 1)
+    if refit:
+        t = time.perf_counter()
+        booster = fit_booster(X[split.fit], y[split.fit], None, None, params, best_iteration)
+        seconds["refit"] = time.perf_counter() - t
+    # Flag the top `capacity` share of claims the model has not seen: quantiles of
+    # in-sample scores sit too high (the model has learnt those claims), so new
+    # claims would be flagged far less often than the clerks' capacity.
+    threshold = float(np.quantile(valid_scores, 1.0 - capacity))
+    t = time.perf_counter()
+    baselines = fit_baselines(X[tr], y[tr], seed)
+    seconds["baselines"] = time.perf_counter() - t
+    return Fitted(booster, valid_scores, best_iteration, threshold, baselines, seconds)
+
+
+def measure(
+    prep: Prepared, split: Split, fitted: Fitted, capacity: float
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Metrics of the model and baselines on validation and untouched hospitals.
+
+    ``valid_*``: the split model on the hospitals early stopping watched (so a
+    little optimistic). ``test_*``: the registered model on the untouched
+    hospitals, the number to quote. Also returns the untouched scores per scorer.
+    """
+    from models.baselines import baseline_scores, rules_scores
+    from models.metrics import ranking_metrics
+
+    X, y = prep.X, prep.y
+    te, va = split.test, split.valid
+    best = fitted.booster.best_iteration or None
+    slices = {
+        "valid_": (va, {"lightgbm": fitted.valid_scores}),
+        "test_": (te, {"lightgbm": fitted.booster.predict(X[te], num_iteration=best)}),
+    }
+    metrics: dict[str, float] = {}
+    for prefix, (rows, scorers) in slices.items():
+        scorers["rules_only"] = rules_scores([prep.feats[i] for i in rows])
+        scorers.update(baseline_scores(fitted.baselines, X[rows]))
+        hospitals = [prep.hospitals[i] for i in rows]
+        for label, scores in scorers.items():
+            name = prefix if label == "lightgbm" else f"{prefix}{label}_"
+            for key, value in ranking_metrics(scores, y[rows], hospitals, capacity).items():
+                if value is not None:
+                    metrics[name + key] = float(value)
+    metrics["best_iteration"] = float(fitted.best_iteration)
+    metrics["threshold"] = fitted.threshold
+    return metrics, slices["test_"][1]
+
+
+def untouched_digest(prep: Prepared, split: Split) -> str:
+    """Which claims the untouched slice is: the data's fingerprint and its hospitals.
+
+    Two runs with the same digest kept the same hospitals of the same data out of
+    fitting, so either's untouched slice is new to both.
+    """
+    hospitals = sorted({prep.hospitals[i] for i in split.test})
+    text = "\n".join([prep.loaded.fingerprint, *hospitals])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def train(
@@ -152,13 +259,14 @@ def train(
     book: object | None = None,
     params: dict[str, Any] | None = None,
     valid_share: float = 0.25,
+    test_share: float = 0.2,
     seed: int = 7,
     capacity: float = DEFAULT_CAPACITY,
     rounds: int = 1000,
-    early_stopping: int = 200,
+    early_stopping: int = EARLY_STOPPING,
     refit: bool = True,
 ) -> TrainResult:
-    """Train, evaluate on held-out hospitals, log to MLflow and register the model.
+    """Train, evaluate on untouched hospitals, log to MLflow and register the model.
 
     Args:
         data: labelled claims JSONL.
@@ -166,168 +274,156 @@ def train(
         experiment: MLflow experiment name.
         model_name: registered model name.
         tracking_uri: the MLflow tracking store.
-        local_store: the folder of a local store (created; artifacts beside it), None
-            for a server.
+        local_store: a local store's folder (artifacts beside it); None for a server.
         book: the settlement policies that validate the claims (None: bundled).
         params: LightGBM parameters overriding the defaults.
-        valid_share: share of hospitals held out for validation.
+        valid_share: share of the remaining hospitals held out for early stopping.
+        test_share: share of hospitals no fitting step sees (the untouched slice).
         seed: split seed.
         capacity: share of claims flagged; sets the score threshold.
         rounds: maximum boosting rounds.
-        early_stopping: rounds without improvement before stopping. Generous on
-            purpose: the held-out hospitals hold only a handful of fraudulent
-            ones, so their PR-AUC curve is noisy, and stopping 50 rounds after a
-            bump stopped at 230-500 rounds while other simulations' PR-AUC kept
-            rising to about 1,000 rounds.
-        refit: after early stopping, refit on all hospitals with the best number of
-            rounds (the model learns from every fraudulent hospital; the logged
-            validation metrics stay those of the split model).
+        early_stopping: rounds without improvement before stopping.
+        refit: after early stopping, refit on training and validation hospitals
+            with the best number of rounds (validation metrics stay the split model's).
 
     Returns:
-        Run id, model URI, version and aliases, validation metrics and timings.
+        Run id, model URI, version and aliases, metrics and timings.
+
+    Raises:
+        TrainingDataError: too few claims, or a slice with one class only.
+        ModelError: the registry could not be read to set the aliases.
     """
-    import joblib
-    import mlflow
-    import mlflow.lightgbm
-    from mlflow.models import infer_signature
-
-    from models.baselines import baseline_scores, fit_baselines, rules_scores
-    from models.data import load_claims
-    from models.matrix import featurize, labels_of
-    from models.metrics import ranking_metrics
-    from models.registry import (
-        BASELINES_ARTIFACT,
-        HELDOUT_ARTIFACT,
-        save_npz,
-        set_aliases_after_training,
-    )
-    from models.tracking import configure_tracking, ensure_experiment
-
-    seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    loaded = load_claims(data, labels, book)
-    seconds["load"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    ordered, feats, X = featurize(loaded.facts)
-    y = labels_of(ordered)
-    seconds["features"] = time.perf_counter() - t
-    if len(y) < 50 or not 0 < int(y.sum()) < len(y):
-        raise TrainingDataError(
-            f"{data}: need at least 50 valid claims with both fraud and non-fraud labels "
-            f"(got {len(y)} claims, {int(y.sum())} fraud)"
-        )
-    hospitals = [f.hospital_id for f in ordered]
-    train_idx, valid_idx = split_by_hospital(hospitals, valid_share, seed)
-    if not 0 < int(y[valid_idx].sum()) < len(valid_idx):
-        raise TrainingDataError("the validation hospitals hold only one class; add data")
-
-    t = time.perf_counter()
-    booster = fit_booster(
-        X[train_idx], y[train_idx], X[valid_idx], y[valid_idx], params, rounds, early_stopping
+    prep = prepare(data, labels, book)
+    loading = time.perf_counter() - t0
+    split = checked_split(prep, valid_share, test_share, seed)
+    fitted = fit(
+        prep,
+        split,
+        params=params,
+        rounds=rounds,
+        early_stopping=early_stopping,
+        refit=refit,
+        capacity=capacity,
+        seed=seed,
     )
-    seconds["boosting"] = time.perf_counter() - t
-    X_valid, y_valid = X[valid_idx], y[valid_idx]
-    valid_hosp = [hospitals[i] for i in valid_idx]
-    valid_scores = booster.predict(X_valid, num_iteration=booster.best_iteration)
-    best_iteration = max(int(booster.best_iteration), 1)
-    if refit:
-        t = time.perf_counter()
-        split_booster = booster
-        booster = fit_booster(X, y, None, None, params, best_iteration)
-        seconds["refit"] = time.perf_counter() - t
-        del split_booster
-    # Flag the top `capacity` share of claims the model has not seen: quantiles of
-    # in-sample scores sit too high (the model has learnt those claims), so new
-    # claims would be flagged far less often than the clerks' capacity.
-    threshold = float(np.quantile(valid_scores, 1.0 - capacity))
+    metrics, test_scores = measure(prep, split, fitted, capacity)
+    settings = {
+        "valid_share": valid_share,
+        "test_share": test_share,
+        "split_seed": seed,
+        "capacity": capacity,
+        "max_rounds": rounds,
+        "early_stopping_rounds": early_stopping,
+        "refit_on_train_and_valid": refit,
+    }
+    record = _run_record(Path(data), prep, split, fitted, metrics, test_scores, params, settings)
+    record.seconds = {"load_and_features": loading, **fitted.seconds}
+    return _log_and_register(
+        record,
+        experiment=experiment,
+        model_name=model_name,
+        tracking_uri=tracking_uri,
+        local_store=local_store,
+        seed=seed,
+        started=t0,
+    )
 
-    t = time.perf_counter()
-    fitted = fit_baselines(X[train_idx], y[train_idx], seed)
-    seconds["baselines"] = time.perf_counter() - t
-    scorers = {"lightgbm": valid_scores, "rules_only": rules_scores([feats[i] for i in valid_idx])}
-    scorers.update(baseline_scores(fitted, X_valid))
-    metrics: dict[str, float] = {}
-    for label, scores in scorers.items():
-        prefix = "valid_" if label == "lightgbm" else f"valid_{label}_"
-        for key, value in ranking_metrics(scores, y_valid, valid_hosp, capacity).items():
-            if value is not None:
-                metrics[prefix + key] = float(value)
-    metrics["best_iteration"] = float(best_iteration)
-    metrics["threshold"] = threshold
 
-    configure_tracking(tracking_uri, local_store)
-    experiment_id = ensure_experiment(experiment, local_store)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        booster.free_dataset()
-        mlflow.log_params(
-            {
-                **{f"lgb_{k}": v for k, v in {**DEFAULT_PARAMS, **(params or {})}.items()},
-                "scale_pos_weight": round(
-                    (len(train_idx) - y[train_idx].sum()) / max(int(y[train_idx].sum()), 1), 4
-                ),
-                "valid_share": valid_share,
-                "split_seed": seed,
-                "capacity": capacity,
-                "claims": len(y),
-                "fraud_claims": int(y.sum()),
-                "skipped": loaded.skipped,
-                "relabelled": loaded.relabelled,
-                "feature_version": FEATURE_VERSION,
-                "n_features": len(FEATURE_NAMES),
-                "data_sha256": loaded.fingerprint,
-                "max_rounds": rounds,
-                "early_stopping_rounds": early_stopping,
-                "refit_on_all": refit,
-            }
-        )
-        mlflow.set_tags({"data_sha256": loaded.fingerprint, "data_file": Path(data).name})
-        mlflow.log_metrics(metrics)
-        mlflow.log_metrics({f"seconds_{k}": v for k, v in seconds.items()})
-        for name, fig in _plots(
-            booster,
-            {k: (y_valid, v) for k, v in scorers.items()},
-        ).items():
-            mlflow.log_figure(fig, name)
-        mlflow.log_dict(
-            {"feature_names": list(FEATURE_NAMES), "skipped_by_code": dict(loaded.skipped_by_code)},
-            "features.json",
-        )
-        with tempfile.TemporaryDirectory() as tmp:
-            held = Path(tmp) / "heldout.npz"
-            held.write_bytes(save_npz({"X": X_valid, "y": y_valid}))
-            mlflow.log_artifact(str(held), Path(HELDOUT_ARTIFACT).parent.as_posix())
-            base = Path(tmp) / "baselines.joblib"
-            joblib.dump(fitted, base)
-            mlflow.log_artifact(str(base), Path(BASELINES_ARTIFACT).parent.as_posix())
-        signature = infer_signature(_frame(X_valid[:50]), booster.predict(X_valid[:50]))
-        info = mlflow.lightgbm.log_model(
-            booster,
-            name="model",
-            signature=signature,
-            registered_model_name=model_name,
-            metadata={
-                "threshold": threshold,
-                "feature_names": list(FEATURE_NAMES),
-                "feature_version": FEATURE_VERSION,
-                "capacity": capacity,
-            },
-        )
-        version = str(info.registered_model_version)
-        run_id = run.info.run_id
-    aliases = set_aliases_after_training(model_name, version)
-    seconds["total"] = time.perf_counter() - t0
+def _log_and_register(
+    record: RunRecord,
+    *,
+    experiment: str,
+    model_name: str,
+    tracking_uri: str,
+    local_store: Path | None,
+    seed: int,
+    started: float,
+) -> TrainResult:
+    """Log the run, register its model and set the aliases it earned."""
+    from models.registry import set_aliases_after_training
+    from models.runlog import log_training_run
+
+    run_id, version = log_training_run(
+        record,
+        experiment=experiment,
+        model_name=model_name,
+        tracking_uri=tracking_uri,
+        local_store=local_store,
+        seed=seed,
+    )
+    better = beats_rules(record.metrics, f"{model_name}/{version}")
+    aliases = set_aliases_after_training(model_name, version, beats_rules=better)
+    seconds = {**record.seconds, "total": time.perf_counter() - started}
     log.info("trained %s/%s in %.1fs: %s", model_name, version, seconds["total"], seconds)
     return TrainResult(
         run_id=run_id,
         model_uri=f"models:/{model_name}/{version}",
         version=version,
         aliases=aliases,
-        metrics=metrics,
+        metrics=record.metrics,
         seconds=seconds,
+        beats_rules=better,
+        unmatched_labels=record.loaded.unmatched_labels,
+        unmatched_examples=record.loaded.unmatched_examples,
     )
 
 
-def _frame(X: np.ndarray) -> Any:
-    import pandas as pd
+def beats_rules(metrics: dict[str, float], label: str) -> bool:
+    """Whether the model beats the rules baseline on its untouched hospitals (warns if not)."""
+    model = metrics.get("test_claim_pr_auc", float("nan"))
+    rules = metrics.get("test_rules_only_claim_pr_auc", float("nan"))
+    if model > rules:
+        return True
+    log.warning(
+        "%s does not beat the rules baseline on untouched hospitals (PR-AUC %.4f <= %.4f): "
+        "registered, never promoted automatically",
+        label,
+        model,
+        rules,
+    )
+    return False
 
-    return pd.DataFrame(X, columns=list(FEATURE_NAMES))
+
+def _run_record(
+    data: Path,
+    prep: Prepared,
+    split: Split,
+    fitted: Fitted,
+    metrics: dict[str, float],
+    test_scores: dict[str, np.ndarray],
+    params: dict[str, Any] | None,
+    settings: dict[str, Any],
+) -> RunRecord:
+    """What the MLflow run records, from the training stages' results."""
+    from models.runlog import RunRecord
+
+    sizes = {
+        "scale_pos_weight": _pos_weight(prep.y[split.train]),
+        "claims": len(prep.y),
+        "fraud_claims": int(prep.y.sum()),
+        "untouched_claims": len(split.test),
+    }
+    return RunRecord(
+        data=data,
+        loaded=prep.loaded,
+        booster=fitted.booster,
+        baselines=fitted.baselines,
+        params={**DEFAULT_PARAMS, **(params or {})},
+        settings={**settings, **sizes},
+        metrics=metrics,
+        seconds={},
+        untouched={"X": prep.X[split.test], "y": prep.y[split.test]},
+        untouched_scores=test_scores,
+        untouched_digest=untouched_digest(prep, split),
+        period=(
+            min(f.discharge_date for f in prep.ordered),
+            max(f.discharge_date for f in prep.ordered),
+        ),
+        threshold=fitted.threshold,
+        capacity=float(settings["capacity"]),
+    )
+
+
+def _pos_weight(y: np.ndarray) -> float:
+    return round((len(y) - int(y.sum())) / max(int(y.sum()), 1), 4)

@@ -20,7 +20,14 @@ from settlement.layers import (
     shown_ratio,
 )
 from settlement.money import RATIO_ONE, format_fen, format_ratio, round_ratio
-from settlement.policy import Catalogue, FilingReduction, PolicyBook, PolicyVersion
+from settlement.policy import (
+    Catalogue,
+    ClaimTypeRule,
+    FilingReduction,
+    PolicyBook,
+    PolicyVersion,
+    SchemePolicy,
+)
 from settlement.state import (
     NO_TOTALS,
     CompactMemoryState,
@@ -57,85 +64,32 @@ def compute_settlement(
         The outcome, all amounts in fen and the ratio in ten-thousandths, and
         the claim's change to ``totals`` (``NO_TOTALS`` when none).
     """
-    over_price = 0
     if catalogue is None:
-        total = category_b = category_c = 0
-        for item in claim.items:
-            total += item.amount_fen
-            if item.category == "B":
-                category_b += item.amount_fen
-            elif item.category == "C":
-                category_c += item.amount_fen
-        category_self_pay = category_c + round_ratio(category_b, policy.category_b_self_pay)
+        total, category_self_pay = category_amounts(claim, policy)
+        over_price = 0
     else:
         total, category_self_pay, over_price = catalogue_amounts(claim, policy, catalogue)
     eligible = total - category_self_pay
     ci_pay = ma_pay = 0
     delta = NO_TOTALS
     if claim.claim_type == "ltc":
-        setting: str = claim.ltc_setting  # type: ignore[assignment]
-        ceiling = claim.ltc_days * policy.ltc_per_diem_fen[setting]  # type: ignore[operator]
-        ltc_ratio = policy.ltc_ratio.get(setting)
-        if ltc_ratio is None:
-            fund_pay = min(eligible, ceiling)
-            ratio = RATIO_ONE
-        else:  # spec 8.7: a co-payment, then the daily cap
-            fund_pay = min(round_ratio(eligible, ltc_ratio), ceiling)
-            ratio = ltc_ratio
+        fund_pay, ratio = _ltc_fund_pay(claim, policy, eligible)
         deductible, over_cap = 0, 0
     else:
         inpatient = claim.claim_type == "inpatient"
         scheme = policy.schemes[claim.scheme]
-        rule = scheme.rule_for(claim.claim_type)
-        cap = scheme.annual_cap_fen
-        if claim.category is not None and scheme.categories:  # spec 8.3
-            person_category = scheme.categories.get(claim.category)
-            if person_category is not None:
-                block = person_category.inpatient if inpatient else person_category.outpatient
-                if block is not None:
-                    rule = block
-                if person_category.annual_cap_fen is not None:
-                    cap = person_category.annual_cap_fen
+        rule, cap = _rule_and_cap(claim, scheme, inpatient)
         level = claim.hospital_level
-        base = rule.deductible_fen[level]
-        if inpatient and totals.admissions and rule.deductible_repeat_factor is not None:
-            base = round_ratio(base, rule.deductible_repeat_factor)  # spec 8.5
-        deductible = min(eligible, base)
-        if inpatient and rule.deductible_year_max_fen is not None:
-            left = rule.deductible_year_max_fen - totals.deductibles
-            deductible = min(deductible, left if left > 0 else 0)
-        filing: FilingReduction | None = None
-        subtract = 0
-        if claim.intercity:
-            if policy.intercity_filing is None:
-                if not claim.intercity_registered:
-                    subtract = policy.intercity_unregistered_reduction
-            else:  # spec 8.6
-                name = claim.intercity_filing
-                if name is None:
-                    name = "long_term" if claim.intercity_registered else "none"
-                filing = policy.intercity_filing.get(name)
-        b = eligible - deductible
-        if rule.bands is None:
-            ratio = reduced_ratio(rule.ratio_at(level), filing, subtract)
-            payable = round_ratio(b, ratio)
-        else:  # spec 8.2
-            payable = (band_sum(rule.bands, 0, b, level, filing, subtract) + 5000) // 10000
-            ratio = shown_ratio(payable, b)
+        deductible = _deductible(rule, level, eligible, inpatient, totals)
+        filing, subtract = _filing(claim, policy)
+        payable, ratio = _payable(rule, level, eligible - deductible, filing, subtract)
         left = cap - fund_paid_this_year
         fund_pay = min(payable, left if left > 0 else 0)
         over_cap = payable - fund_pay
-        ci_base = ma_base = 0
-        critical = scheme.critical_illness
-        if critical is not None:  # spec 8.8
-            ci_base = eligible - fund_pay
-            ci_pay = critical_illness_pay(critical, ci_base, totals.ci_base, totals.ci_paid)
-        if claim.assistance is not None and policy.assistance:  # spec 8.9
-            assistance = policy.assistance.get(claim.assistance)
-            if assistance is not None:
-                ma_base = eligible - fund_pay - ci_pay
-                ma_pay = assistance_pay(assistance, ma_base, totals.ma_base, totals.ma_paid)
-        if inpatient or critical is not None or ma_base or ma_pay:
+        ci_base, ci_pay, ma_base, ma_pay = _layers(
+            claim, policy, scheme, eligible - fund_pay, totals
+        )
+        if inpatient or scheme.critical_illness is not None or ma_base or ma_pay:
             delta = YearTotals(
                 1 if inpatient else 0,
                 deductible if inpatient else 0,
@@ -165,6 +119,108 @@ def compute_settlement(
         total - fund_pay - ci_pay - ma_pay,
     )
     return outcome, delta
+
+
+def category_amounts(claim: Claim, policy: PolicyVersion) -> tuple[int, int]:
+    """``(total, category_self_pay)`` without a catalogue (spec section 4, steps 3 and 4)."""
+    total = category_b = category_c = 0
+    for item in claim.items:
+        total += item.amount_fen
+        if item.category == "B":
+            category_b += item.amount_fen
+        elif item.category == "C":
+            category_c += item.amount_fen
+    return total, category_c + round_ratio(category_b, policy.category_b_self_pay)
+
+
+def _ltc_fund_pay(claim: Claim, policy: PolicyVersion, eligible: int) -> tuple[int, int]:
+    """``(fund_pay, ratio)`` of a long-term-care claim (spec step 6 and 8.7)."""
+    setting = claim.ltc_setting
+    days = claim.ltc_days
+    if setting is None or days is None:  # parse_claim gives every ltc claim both
+        raise ValueError(f"claim {claim.claim_id}: an ltc claim needs ltc.setting and ltc.days")
+    ceiling = days * policy.ltc_per_diem_fen[setting]
+    ltc_ratio = policy.ltc_ratio.get(setting)
+    if ltc_ratio is None:
+        return min(eligible, ceiling), RATIO_ONE
+    # spec 8.7: a co-payment, then the daily cap
+    return min(round_ratio(eligible, ltc_ratio), ceiling), ltc_ratio
+
+
+def _rule_and_cap(claim: Claim, scheme: SchemePolicy, inpatient: bool) -> tuple[ClaimTypeRule, int]:
+    """The claim-type rule and annual cap, the person category's where it has one (8.3)."""
+    rule = scheme.rule_for(claim.claim_type)
+    cap = scheme.annual_cap_fen
+    if claim.category is not None and scheme.categories:  # spec 8.3
+        person_category = scheme.categories.get(claim.category)
+        if person_category is not None:
+            block = person_category.inpatient if inpatient else person_category.outpatient
+            if block is not None:
+                rule = block
+            if person_category.annual_cap_fen is not None:
+                cap = person_category.annual_cap_fen
+    return rule, cap
+
+
+def _deductible(
+    rule: ClaimTypeRule, level: int, eligible: int, inpatient: bool, totals: YearTotals
+) -> int:
+    """Spec step 7, with 8.5's repeat factor and yearly maximum for in-patient stays."""
+    base = rule.deductible_fen[level]
+    if inpatient and totals.admissions and rule.deductible_repeat_factor is not None:
+        base = round_ratio(base, rule.deductible_repeat_factor)  # spec 8.5
+    deductible = min(eligible, base)
+    if inpatient and rule.deductible_year_max_fen is not None:
+        left = rule.deductible_year_max_fen - totals.deductibles
+        deductible = min(deductible, left if left > 0 else 0)
+    return deductible
+
+
+def _payable(
+    rule: ClaimTypeRule, level: int, base: int, filing: FilingReduction | None, subtract: int
+) -> tuple[int, int]:
+    """``(payable, ratio)`` of ``base`` (eligible - deductible): step 9, or 8.2's bands."""
+    if rule.bands is None:
+        ratio = reduced_ratio(rule.ratio_at(level), filing, subtract)
+        return round_ratio(base, ratio), ratio
+    payable = (band_sum(rule.bands, 0, base, level, filing, subtract) + 5000) // 10000
+    return payable, shown_ratio(payable, base)
+
+
+def _layers(
+    claim: Claim, policy: PolicyVersion, scheme: SchemePolicy, left_over: int, totals: YearTotals
+) -> tuple[int, int, int, int]:
+    """``(ci_base, ci_pay, ma_base, ma_pay)``: critical illness (8.8), then assistance (8.9).
+
+    ``left_over`` is eligible - fund_pay, the base of critical illness.
+    """
+    ci_base = ci_pay = ma_base = ma_pay = 0
+    critical = scheme.critical_illness
+    if critical is not None:  # spec 8.8
+        ci_base = left_over
+        ci_pay = critical_illness_pay(critical, ci_base, totals.ci_base, totals.ci_paid)
+    if claim.assistance is not None and policy.assistance:  # spec 8.9
+        assistance = policy.assistance.get(claim.assistance)
+        if assistance is not None:
+            ma_base = left_over - ci_pay
+            ma_pay = assistance_pay(assistance, ma_base, totals.ma_base, totals.ma_paid)
+    return ci_base, ci_pay, ma_base, ma_pay
+
+
+def _filing(claim: Claim, policy: PolicyVersion) -> tuple[FilingReduction | None, int]:
+    """The inter-city reduction: 8.6's filing category, else step 8's unregistered one."""
+    filing: FilingReduction | None = None
+    subtract = 0
+    if claim.intercity:
+        if policy.intercity_filing is None:
+            if not claim.intercity_registered:
+                subtract = policy.intercity_unregistered_reduction
+        else:  # spec 8.6
+            name = claim.intercity_filing
+            if name is None:
+                name = "long_term" if claim.intercity_registered else "none"
+            filing = policy.intercity_filing.get(name)
+    return filing, subtract
 
 
 def catalogue_amounts(

@@ -24,6 +24,11 @@ _NUMERIC_STRING = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?")
 _JSON_NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
 # The integer part of an amount has at most 8 digits (99,999,999.99).
 _MAX_WHOLE_DIGITS = 8
+#: The largest whole number a JSON literal is read as (the largest finite binary64
+#: double, about 1.8e308): JSON Schema validators read numbers as doubles, so to
+#: them ``1e308`` is an integer and ``1e309`` infinity, not an integer.
+MAX_JSON_INTEGER = int(1.7976931348623157e308)
+_MAX_JSON_INTEGER_DIGITS = len(str(MAX_JSON_INTEGER))
 
 
 class AmountError(ValueError):
@@ -77,8 +82,9 @@ def _fen_from_parts(negative: bool, whole: str, frac: str, exponent: str, text: 
 def json_integer_value(text: str) -> int | None:
     """The integer a non-integer JSON literal denotes (``"2.0"``, ``"5e1"``), or None.
 
-    None when the literal is not a number, not whole, or its value has more than
-    ``MAX_NUMBER_CHARS`` digits (so ``1e999999999`` is never materialised).
+    None when the literal is not a number, not whole, or its magnitude is over
+    :data:`MAX_JSON_INTEGER` (checked on the digit count first, so
+    ``1e999999999`` is never materialised).
     """
     if len(text) > MAX_NUMBER_CHARS:
         return None
@@ -86,9 +92,11 @@ def json_integer_value(text: str) -> int | None:
     if not match:
         return None
     digits, power = exact_decimal(match[2], match[3] or "", match[4] or "")
-    if power < 0 or len(digits) + power > MAX_NUMBER_CHARS:
+    if power < 0 or len(digits) + power > _MAX_JSON_INTEGER_DIGITS:
         return None
     value = int(digits + "0" * power)
+    if value > MAX_JSON_INTEGER:
+        return None
     return -value if match[1] else value
 
 

@@ -15,21 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from settlement.catalogue_loader import CATALOGUE_SUFFIX, load_catalogue_file
 from settlement.errors import PolicyError
-from settlement.money import (
-    MAX_NUMBER_CHARS,
-    AmountError,
-    parse_ratio_text,
-    parse_yuan_text,
-    shown,
-)
 from settlement.policy import (
     CLAIM_TYPES_WITH_RATIO,
     FILING_CATEGORIES,
-    HOSPITAL_LEVELS,
     LTC_SETTINGS,
     SCHEMES,
     Assistance,
@@ -43,125 +33,21 @@ from settlement.policy import (
     RegionPolicy,
     SchemePolicy,
 )
+from settlement.policy_values import PolicyValueReader, shown_value
+from settlement.strict_yaml import (
+    MAX_YAML_DEPTH,
+    MAX_YAML_FILE_BYTES,
+    StrictYamlError,
+    read_strict_yaml,
+)
+from settlement.strict_yaml import yaml_kind as _kind
 
 _REGION = re.compile(r"[0-9]{6}")
-_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _REPEAT_KEYS = ("deductible_repeat_factor", "deductible_year_max")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: The largest policy file read, in bytes (a real one is a few KiB).
-MAX_POLICY_FILE_BYTES = 8 << 20
+MAX_POLICY_FILE_BYTES = MAX_YAML_FILE_BYTES
 #: The deepest nesting of mappings and lists in a policy file (a real one has 6).
-MAX_POLICY_DEPTH = 32
-
-
-class _YamlNumber(str):
-    """The literal text of a YAML float, so 0.70 stays exactly 0.70."""
-
-    __slots__ = ()
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: object, line: int) -> None:
-        super().__init__(key, line)
-        self.key = key
-        self.line = line
-
-
-class _Refused(Exception):
-    """A policy document refused while it is composed, before any value is built."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(field, problem)
-        self.field = field
-        self.problem = problem
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that keeps float text, refuses duplicate mapping keys, and is bounded.
-
-    Composing refuses anchors and aliases (an alias bomb expands to billions of
-    values; a policy is short enough to write out), nesting deeper than
-    ``MAX_POLICY_DEPTH`` (PyYAML composes recursively) and keys that are lists
-    or mappings, each naming the field where it was found.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.field_path: list[str] = []
-
-    def field(self) -> str:
-        return "".join(self.field_path).lstrip(".")
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        # index: the key node of a mapping value, the position in a list, None for a key.
-        if isinstance(index, yaml.ScalarNode):
-            self.field_path.append("." + _cut(str(index.value)))
-        elif isinstance(index, int):
-            self.field_path.append(f"[{index}]")
-        else:
-            self.field_path.append("")  # the document, or a key
-        try:
-            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-                raise _Refused(
-                    self.field() or "(top level)",
-                    "YAML anchors and aliases (& and *) are not allowed in a policy file;"
-                    " write each value out",
-                )
-            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
-                if isinstance(parent, yaml.MappingNode) and index is None:
-                    raise _Refused(  # a key: only a plain scalar can name a field
-                        self.field() or "(top level)",
-                        "a key must be a plain name or number, not a list or mapping",
-                    )
-                if len(self.field_path) > MAX_POLICY_DEPTH:
-                    raise _Refused(
-                        self.field(),
-                        f"nested deeper than {MAX_POLICY_DEPTH} levels; a policy has about 6",
-                    )
-            return super().compose_node(parent, index)
-        finally:
-            self.field_path.pop()
-
-
-def _construct_float_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> _YamlNumber:
-    return _YamlNumber(loader.construct_scalar(node).replace("_", ""))
-
-
-def _construct_bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
-    # A long integer literal stays text, so the field check refuses it by name
-    # (int() would raise beyond 4300 digits, and sexagesimal 1:2:3... grows fast).
-    text = loader.construct_scalar(node)
-    if len(text) > MAX_NUMBER_CHARS:
-        return _YamlNumber(text)
-    return loader.construct_yaml_int(node)
-
-
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in mapping:
-            raise _DuplicateKey(key, key_node.start_mark.line + 1)
-        mapping[key] = loader.construct_object(value_node, deep=True)
-    return mapping
-
-
-def _construct_timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
-    # An impossible date such as 2017-13-01 stays text, so the field check can name it.
-    try:
-        return loader.construct_yaml_timestamp(node)
-    except ValueError:
-        return loader.construct_scalar(node)
-
-
-_StrictLoader.add_constructor("tag:yaml.org,2002:float", _construct_float_text)
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_bounded_int)
-_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_or_text)
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
-)
+MAX_POLICY_DEPTH = MAX_YAML_DEPTH
 
 
 def bundled_policy_dir() -> Path:
@@ -204,99 +90,26 @@ def load_policy_file(path: str | Path) -> RegionPolicy:
     path = Path(path)
     file = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_POLICY_FILE_BYTES:
-            raise PolicyError(
-                file, "", f"is {size} bytes, over the limit of {MAX_POLICY_FILE_BYTES} bytes"
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(file, "", f"cannot be read: {exc}") from exc
-    try:
-        document = yaml.load(text, Loader=_StrictLoader)
-    except _Refused as exc:
-        raise PolicyError(file, exc.field, exc.problem) from None
-    except _DuplicateKey as exc:
-        raise PolicyError(
-            file,
-            _cut(str(exc.key)),
-            f"duplicated key on line {exc.line}; each key may appear once",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(file, "", f"is not valid YAML: {exc}") from None
-    except (ValueError, RecursionError) as exc:  # a constructor's own failure, still the file's
-        raise PolicyError(file, "", f"is not valid YAML: {type(exc).__name__}") from None
+        document = read_strict_yaml(path, MAX_POLICY_FILE_BYTES)
+    except StrictYamlError as exc:
+        raise PolicyError(file, exc.field, exc.problem) from exc.__cause__
     return _FileReader(file).region_policy(document, expected_region=path.stem)
 
 
-class _FileReader:
+class _FileReader(PolicyValueReader):
     """Validates one parsed policy document; every error names file and field."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, field: str, problem: str) -> PolicyError:
-        return PolicyError(self.file, field, problem)
-
-    def mapping(
-        self, value: Any, field: str, required: tuple[Any, ...], optional: tuple[Any, ...] = ()
-    ) -> dict[Any, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(field or "(top level)", f"must be a mapping, got {_kind(value)}")
-        allowed = set(required) | set(optional)
-        for key in value:
-            if key not in allowed:
-                valid = ", ".join(str(k) for k in (*required, *optional))
-                raise self.fail(_join(field, key), f"unknown key; valid keys here: {valid}")
-        for key in required:
-            if key not in value:
-                raise self.fail(_join(field, key), "is required but missing")
-        return value
-
-    def ratio(self, value: Any, field: str) -> int:
-        text = self.number_text(value, field, "a ratio from 0 to 1 with at most 4 decimals")
-        try:
-            return parse_ratio_text(text)
-        except AmountError as exc:
-            raise self.fail(
-                field, f"{exc}; a ratio is from 0 to 1 with at most 4 decimals"
-            ) from None
-
-    def yuan(self, value: Any, field: str) -> int:
-        text = self.number_text(value, field, "an amount in yuan with at most 2 decimals")
-        try:
-            return parse_yuan_text(text)
-        except AmountError as exc:
-            raise self.fail(
-                field, f"{exc}; an amount is 0 to 99999999.99 yuan with at most 2 decimals"
-            ) from None
-
-    def number_text(self, value: Any, field: str, what: str) -> str:
-        if isinstance(value, bool) or not isinstance(value, int | _YamlNumber):
-            raise self.fail(field, f"must be a number ({what}), got {_kind(value)} {_shown(value)}")
-        return str(value)
-
-    def day(self, value: Any, field: str) -> date:
-        if type(value) is date:
-            return value
-        if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise self.fail(field, f"must be a date written YYYY-MM-DD, got {_shown(value)}")
 
     def region_policy(self, document: Any, expected_region: str) -> RegionPolicy:
         top = self.mapping(document, "", ("region", "versions"), ("name",))
         region = top["region"]
         if not isinstance(region, str) or not _REGION.fullmatch(region):
             raise self.fail(
-                "region", f'must be a quoted 6-digit code like "441800", got {_shown(region)}'
+                "region", f'must be a quoted 6-digit code like "441800", got {shown_value(region)}'
             )
         if region != expected_region:
             raise self.fail(
                 "region",
-                f"is {_shown(region)} but the file is named {expected_region}.yaml;"
+                f"is {shown_value(region)} but the file is named {expected_region}.yaml;"
                 " they must match",
             )
         name = top.get("name")
@@ -459,24 +272,6 @@ class _FileReader:
             ),
         )
 
-    def level_map(self, raw: Any, field: str, read: Any) -> dict[int, int]:
-        """A map naming exactly the hospital levels 1, 2 and 3, each value read by ``read``."""
-        if isinstance(raw, dict):
-            for key in raw:
-                if type(key) is not int:
-                    raise self.fail(
-                        f"{field}.{_cut(str(key))}",
-                        "hospital levels are the plain numbers 1, 2 and 3 (not quoted)",
-                    )
-        levels = self.mapping(raw, field, HOSPITAL_LEVELS)
-        return {level: read(levels[level], f"{field}.{level}") for level in HOSPITAL_LEVELS}
-
-    def ratio_or_levels(self, raw: Any, field: str) -> tuple[int, dict[int, int] | None]:
-        """One ratio, or a map of hospital levels to ratios (spec 8.1)."""
-        if isinstance(raw, dict):
-            return 0, self.level_map(raw, field, self.ratio)
-        return self.ratio(raw, field), None
-
     def bands(self, raw: Any, field: str, level_maps: bool) -> tuple[Band, ...]:
         """Marginal bands (spec 8.2; 8.8 without level maps)."""
         if not isinstance(raw, list) or not raw:
@@ -504,7 +299,7 @@ class _FileReader:
                     raise self.fail(
                         f"{where}.up_to",
                         "the last band's up_to must be null (no upper end),"
-                        f" got {_shown(up_to_raw)}",
+                        f" got {shown_value(up_to_raw)}",
                     )
                 up_to = self.yuan(up_to_raw, f"{where}.up_to")
                 if up_to <= previous:
@@ -524,18 +319,6 @@ class _FileReader:
                 ratio, level_ratio = self.ratio(body["ratio"], f"{where}.ratio"), None
             out.append(Band(up_to, ratio, level_ratio))
         return tuple(out)
-
-    def named(self, raw: Any, field: str, what: str) -> dict[str, Any]:
-        """A mapping whose keys are names of ``[a-z0-9_]{1,32}`` (categories)."""
-        if not isinstance(raw, dict):
-            raise self.fail(field, f"must be a mapping of {what} names, got {_kind(raw)}")
-        for key in raw:
-            if not isinstance(key, str) or not _NAME.fullmatch(key):
-                raise self.fail(
-                    _join(field, key),
-                    f"a {what} name is 1-32 characters of a-z, 0-9 and _, got {_shown(key)}",
-                )
-        return raw
 
     def critical_illness(self, raw: Any, field: str) -> CriticalIllness:
         body = self.mapping(raw, field, ("threshold", "bands", "annual_cap"))
@@ -583,37 +366,3 @@ def _repeats(rule: ClaimTypeRule | None) -> bool:
     return rule is not None and (
         rule.deductible_repeat_factor is not None or rule.deductible_year_max_fen is not None
     )
-
-
-def _join(field: str, key: object) -> str:
-    return f"{field}.{_cut(str(key))}" if field else _cut(str(key))
-
-
-def _cut(name: str) -> str:
-    """A key as shown in a field path, a huge one cut short."""
-    return name if len(name) <= 40 else f"{name[:40]}..."
-
-
-def _shown(value: object) -> str:
-    """A short repr of a policy value for a message (never a huge one)."""
-    if isinstance(value, str):
-        return shown(value)
-    if isinstance(value, list | dict):
-        return _kind(value)
-    return repr(value)
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int | _YamlNumber):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    return type(value).__name__

@@ -166,16 +166,41 @@ def inpatient_bill(
             surgical diagnoses are often treated conservatively, more so at
             level 1). Interventions (angiography, ventilation) are drawn too.
     """
-    p = h.prices
-    prof = PROFILES[dx.group]
     bill: Bill = []
+    k = h.intensity * dx.severity * boost
+    _bed_and_tests(r, h, dx, los, k, workup, bill)
+    if not treatment:
+        return bill
+    _treatment(r, h, dx, los, k, bill)
+    if operated is None:
+        operated = operate(r, dx, h.level)
+    _interventions(r, h, dx, los, operated, bill)
+    p = h.prices
+    if r.random() < 0.35 * h.c_rate:
+        code = C_INPATIENT[int(r.random() * len(C_INPATIENT))]
+        qty = max(1, int(r.random() * los)) if code == "110900003" else 1 + int(r.random() * 4)
+        bill.append((code, qty, p[code] * qty))
+    if dx.procedure and operated and r.random() < 0.3 * h.c_rate:
+        units = 1 + int(r.random() * 2)
+        bill.append(("C02020102", units, p["C02020102"] * units))
+    return repack(bill, h)
+
+
+def _bed_and_tests(
+    r: random.Random, h: Hospital, dx: Diagnosis, los: int, k: float, workup: bool, bill: Bill
+) -> None:
+    """Add a stay's bed, nursing and doctor days, admission work-up and repeated labs.
+
+    ``k`` is the stay's intensity (hospital x severity x boost).
+    """
+    p = h.prices
     a = bill.append
     room = "110900002" if r.random() < 0.15 * h.c_rate + 0.05 else "110900001"
     a((room, los, p[room] * los))
     nursing = "120100002" if dx.severity >= 1.4 else "120100001"
     a((nursing, los, p[nursing] * los))
     a(("110200003", los, p["110200003"] * los))
-    k = h.intensity * dx.severity * boost
+    prof = PROFILES[dx.group]
     if workup:
         for code in ADMISSION_LABS:
             if r.random() < 0.8:
@@ -188,9 +213,15 @@ def inpatient_bill(
         if r.random() < 0.7:
             qty = 1 + int(r.random() * repeat)
             a((code, qty, p[code] * qty))
-    if not treatment:
-        return bill
-    drugs = prof.drugs
+
+
+def _treatment(
+    r: random.Random, h: Hospital, dx: Diagnosis, los: int, k: float, bill: Bill
+) -> None:
+    """Add a stay's drugs, TCM, infusions and physiotherapy."""
+    p = h.prices
+    a = bill.append
+    drugs = PROFILES[dx.group].drugs
     n = 2 + int(r.random() * min(4, len(drugs) - 1))
     start = int(r.random() * len(drugs))
     daily = k * _DRUG_LEVEL[h.level]
@@ -212,8 +243,15 @@ def inpatient_bill(
         a(("340100001", physio, p["340100001"] * physio))
         training = max(1, round(los * 0.6 * r.random()))
         a(("340200001", training, p["340200001"] * training))
-    if operated is None:
-        operated = operate(r, dx, h.level)
+
+
+def _interventions(
+    r: random.Random, h: Hospital, dx: Diagnosis, los: int, operated: bool, bill: Bill
+) -> None:
+    """Add a stay's interventions and, when ``operated``, its operation with
+    anaesthesia, sutures, dressings and implant."""
+    p = h.prices
+    a = bill.append
     for code, units in interventions(r, dx, h.level):
         qty = min(units, los) if units > 1 else 1
         a((code, qty, p[code] * qty))
@@ -229,14 +267,6 @@ def inpatient_bill(
         if material:
             units = 1 + (r.random() < 0.3)
             a((material, units, p[material] * units))
-    if r.random() < 0.35 * h.c_rate:
-        code = C_INPATIENT[int(r.random() * len(C_INPATIENT))]
-        qty = max(1, int(r.random() * los)) if code == "110900003" else 1 + int(r.random() * 4)
-        a((code, qty, p[code] * qty))
-    if dx.procedure and operated and r.random() < 0.3 * h.c_rate:
-        units = 1 + int(r.random() * 2)
-        a(("C02020102", units, p["C02020102"] * units))
-    return repack(bill, h)
 
 
 DAY_BASED = frozenset(("110900001", "110900002", "120100001", "120100002", "110200003"))

@@ -6,17 +6,16 @@ process; :mod:`simulator.generate` merges them in submission-time order.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from bisect import bisect_right
-from typing import Any
 
 from simulator.bills import (
     Bill,
     chronic_prescription,
     chronic_refill_bill,
     inpatient_bill,
-    ltc_bill,
     mix,
     outpatient_bill,
     pad_days,
@@ -38,9 +37,11 @@ from simulator.dip_coding import (
     sicker,
 )
 from simulator.episode import DAY_SECONDS as _DAY
-from simulator.episode import Episode
+from simulator.episode import Claim, Episode, Visit, stay_of, stay_ts, visit_of
 from simulator.fraud import related_diagnosis
 from simulator.fraud_episodes import fraud_episode
+from simulator.hospitals import Hospital
+from simulator.ltc import ltc_claims
 from simulator.render import Renderer
 from simulator.world import World
 
@@ -76,18 +77,31 @@ class DayGenerator(Renderer):
         """Whether a claim submitted at ``ts`` may be drawn (see ``SimConfig.spill``)."""
         return self.config.spill or ts < self._window_end
 
+    def claim(self, ts: int, ep: Episode) -> Claim:
+        """``ep`` as a claim submitted at ``ts``: a stay without DIP fields gets them
+        now (:meth:`code`), so the day's draws keep their order however the claim
+        is recorded later."""
+        if ep.claim_type == "inpatient" and ep.coding is None:
+            self.code(ep)
+        return ts, ep
+
     def push(self, ts: int, ep: Episode) -> None:
         """Record an episode submitted at ``ts`` (never before the day being drawn).
 
-        An in-patient stay without DIP fields gets them here (:meth:`code`).
+        An in-patient stay without DIP fields gets them here (:meth:`claim`).
         """
-        if ep.claim_type == "inpatient" and ep.coding is None:
-            self.code(ep)
+        ts, ep = self.claim(ts, ep)
         if ts < self._day_start:
             # A follow-up that ended before today (short second stay after a
             # late-submitted first one) is submitted today, at its time of day.
             ts = self._day_start + ts % _DAY
         self.drawn.append((ts, ep))
+
+    def record(self, claims: list[Claim]) -> int:
+        """Record claims made by an episode (:meth:`push`); returns how many."""
+        for ts, ep in claims:
+            self.push(ts, ep)
+        return len(claims)
 
     def code(self, ep: Episode) -> Coding:
         """Draw a stay's secondary diagnoses and discharge way and read its procedures
@@ -115,7 +129,7 @@ class DayGenerator(Renderer):
         self._day_start = day * _DAY
         r = random.Random((self.config.seed << 21) + i)
         self._rng = r
-        self._ltc_day(r, day)
+        self.record(ltc_claims(self.world, r, day))
         self._day(r, day, self.world.day_budgets[i])
         out, self.drawn = self.drawn, []
         return out
@@ -143,217 +157,191 @@ class DayGenerator(Renderer):
         ]
         return i, [ts for ts, _k in today], offsets, "".join(parts), later
 
-    def _ltc_day(self, r: random.Random, day: int) -> None:
-        date = dt.date.fromordinal(day)
-        todays = [b for b in self.world.beneficiaries if b.day_of_month == date.day]
-        if not todays:
-            return
-        last = date.replace(day=1) - dt.timedelta(days=1)
-        first = last.replace(day=1)
-        span = last.day
-        for b in todays:
-            key = b.person * 131 + b.provider
-            days = span
-            if r.random() < 0.15:  # a hospital stay or a visit to family
-                days = max(1, span - 1 - int(r.random() * 10))
-            h = self.world.network.hospitals[b.provider]
-            bill = ltc_bill(h, b.setting, days, key)
-            pop = self.world.populations[b.region]
-            dx = "I69.3" if mix(key, 9) < 0.5 else "G30.9" if mix(key, 10) < 0.5 else "I63.9"
-            ep = Episode(
-                "ltc",
-                b.region,
-                b.person,
-                b.provider,
-                first.toordinal(),
-                last.toordinal(),
-                dx,
-                bill,
-                pop.l_registered[b.person],
-                ltc=(b.setting, days),
-            )
-            self.push(day * _DAY + 9 * 3600 + int(r.random() * 8 * 3600), ep)
-
     def _day(self, r: random.Random, day: int, budget: int) -> None:
+        """Draw visits and stays until the day's budget of claims is spent."""
         world = self.world
-        config = self.config
-        regions = world.regions
-        region_cum = world.region_cum
-        network = world.network
-        hospitals = network.hospitals
-        date = dt.date.fromordinal(day)
-        season = min(5, (date.month - 1) // 2)
-        inpatient_share = config.inpatient_share
-        ic_rate = {(c, f): world.intercity_rate(c, f) for c in regions for f in (False, True)}
-        region_total = region_cum[-1]
-        n_regions = len(regions)
-        pick_tables = network.pick_tables
+        season = min(5, (dt.date.fromordinal(day).month - 1) // 2)
+        inpatient_share = self.config.inpatient_share
+        self._ic_rate = {
+            (c, f): world.intercity_rate(c, f) for c in world.regions for f in (False, True)
+        }
+        self._pick_tables = world.network.pick_tables
+        hospitals = world.network.hospitals
         remaining = budget
         rnd = r.random
-        out = self.drawn
-        day_ts = day * _DAY
-        tables = self.picker.tables
-        pick_dx = self.picker.pick
-        level_cum_in = world.level_cum_in
-        level_cum_out = world.level_cum_out
         while remaining > 0:
             inpatient = rnd() < inpatient_share
-            ri = bisect_right(region_cum, rnd() * region_total)
-            if ri >= n_regions:
-                ri = n_regions - 1
-            region = regions[ri]
+            ri, region, person, hregion, registered = self._patient(r, inpatient)
             pop = world.populations[region]
-            # Inlined RegionPopulation.draw (hot path; same draws).
-            cum = pop.cum_in if inpatient else pop.cum_out
-            cell = bisect_right(cum, rnd() * cum[-1])
-            cells = pop.cells
-            if cell >= len(cells):
-                cell = len(cells) - 1
-            cell_first, cell_size = cells[cell][2], cells[cell][3]
-            person = cell_first + int(rnd() * cell_size)
-            band = pop.l_band[person]
-            female = pop.l_female[person]
             chronic = pop.l_chronic[person]
-            registered = pop.l_registered[person]
-            hregion = region
-            dest = pop.l_dest[person]
-            if registered and dest >= 0 and rnd() < 0.75:
-                hregion = regions[dest]
-            elif rnd() < ic_rate[(region, inpatient)]:
-                others, cum = world.dest_cum[region]
-                hregion = others[_bisect(cum, rnd() * cum[-1])]
-                # Referrals are usually filed; emergencies while travelling are not.
-                registered = rnd() < (0.65 if inpatient else 0.25)
             person_key = ri * 10_000_000 + person
             refill = not inpatient and chronic >= 0 and rnd() < 0.75
             if refill:
-                home_key = (person_key, hregion)
-                hi = self._home.get(home_key, -1)
-                if hi < 0:
-                    level = 1 + _bisect(
-                        world.level_cum_out, mix(person_key, 31) * world.level_cum_out[-1]
-                    )
-                    hi = network.pick(hregion, level, mix(person_key, 32))
-                    if len(self._home) > 300_000:
-                        self._home.clear()
-                    self._home[home_key] = hi
+                hi = self._home_hospital(person_key, hregion)
             else:
-                lc = level_cum_in if inpatient else level_cum_out
-                level = bisect_right(lc, rnd() * lc[-1])
-                level = 3 if level > 2 else level + 1
-                # Inlined HospitalNetwork.pick (hot path; same draws).
-                hcum, hidx = pick_tables[(hregion, level)]
-                k = bisect_right(hcum, rnd() * hcum[-1])
-                hi = hidx[k if k < len(hidx) else len(hidx) - 1]
+                hi = self._pick_hospital(r, hregion, inpatient)
             h = hospitals[hi]
+            visit = Visit(
+                day,
+                h,
+                hi,
+                region,
+                person,
+                registered,
+                inpatient,
+                pop.l_band[person],
+                pop.l_female[person],
+                season,
+            )
             if h.scheme is not None and rnd() < h.fraud_share:
-                used = fraud_episode(
-                    self,
-                    r,
-                    day,
-                    h,
-                    hi,
-                    region,
-                    person,
-                    registered,
-                    inpatient,
-                    band,
-                    female,
-                    season,
-                    remaining,
-                )
-                if used:
-                    remaining -= used
+                made = fraud_episode(self, r, visit, remaining)
+                if made:
+                    remaining -= self.record(made)
                     continue
             if refill:
                 dx = BY_CODE[CHRONIC[chronic]]
                 bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
-                self.push_outpatient(
-                    r,
-                    day,
-                    Episode("outpatient", region, person, hi, day, day, dx.code, bill, registered),
-                )
+                self.push_outpatient(r, day, visit_of(visit, day, dx.code, bill))
                 remaining -= 1
                 continue
-            # Inlined DiagnosisPicker.pick (hot path; same draws).
-            u = rnd()
-            table = tables.get((inpatient, AGE_GROUP_OF_BAND[band], female, h.case_mix, season))
-            if table is None:
-                code = pick_dx(u, inpatient, AGE_GROUP_OF_BAND[band], female, h.case_mix, season)
-            else:
-                dx_cum, dx_codes = table
-                j = bisect_right(dx_cum, u * dx_cum[-1])
-                code = dx_codes[j if j < len(dx_codes) else len(dx_codes) - 1]
-            if rnd() < CODING_ERROR:
-                # Honest data-entry slip: a diagnosis meant for another patient.
-                code = self.picker.pick(
-                    rnd(), inpatient, int(rnd() * 3), rnd() < 0.5, h.case_mix, season
-                )
-            dx = BY_CODE[code]
+            dx = BY_CODE[self._diagnosis(r, visit)]
             if not inpatient:
-                if dx.code == "N18.5":
-                    bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
-                else:
-                    bill = outpatient_bill(r, h, dx)
-                # Inlined push_outpatient (same draws).
-                sec = 28_800 + int(46_800 * rnd() * (0.35 + 0.65 * rnd()))
-                out.append(
-                    (
-                        day_ts + sec,
-                        Episode("outpatient", region, person, hi, day, day, code, bill, registered),
-                    )
-                )
-                remaining -= 1
-                if remaining > 0 and rnd() < SECOND_VISIT:
-                    # A second department the same day: same person, hospital and
-                    # date, another diagnosis - what a duplicate bill looks like.
-                    code2 = self.picker.pick(
-                        rnd(), False, AGE_GROUP_OF_BAND[band], female, h.case_mix, season
-                    )
-                    if code2 != code:
-                        bill2 = outpatient_bill(r, h, BY_CODE[code2])
-                        self.push_outpatient(
-                            r,
-                            day,
-                            Episode(
-                                "outpatient", region, person, hi, day, day, code2, bill2, registered
-                            ),
-                        )
-                        remaining -= 1
-                continue
-            if dx.group == "gi" and remaining > 2 and rnd() < OUTBREAK:
-                remaining -= self._outbreak(r, day, h, hi, region, remaining)
-                continue
-            remaining -= self.stay(r, day, h, hi, region, person, registered, dx, remaining)
+                remaining -= self._visits(r, visit, dx, person_key, remaining)
+            elif dx.group == "gi" and remaining > 2 and rnd() < OUTBREAK:
+                remaining -= self._outbreak(r, visit, remaining)
+            else:
+                remaining -= self.record(self.stay(r, visit, dx, remaining))
 
-    def _outbreak(
-        self, r: random.Random, day: int, h: Any, hi: int, region: str, remaining: int
+    def _patient(self, r: random.Random, inpatient: bool) -> tuple[int, str, int, str, bool]:
+        """Who needs care and where: (region index, region, person, the hospital's
+        region, whether care there is filed)."""
+        world = self.world
+        rnd = r.random
+        regions = world.regions
+        region_cum = world.region_cum
+        ri = bisect_right(region_cum, rnd() * region_cum[-1])
+        if ri >= len(regions):
+            ri = len(regions) - 1
+        region = regions[ri]
+        pop = world.populations[region]
+        # Inlined RegionPopulation.draw (hot path; same draws).
+        cum = pop.cum_in if inpatient else pop.cum_out
+        cell = bisect_right(cum, rnd() * cum[-1])
+        cells = pop.cells
+        if cell >= len(cells):
+            cell = len(cells) - 1
+        person = cells[cell][2] + int(rnd() * cells[cell][3])
+        registered = pop.l_registered[person]
+        hregion = region
+        dest = pop.l_dest[person]
+        if registered and dest >= 0 and rnd() < 0.75:
+            hregion = regions[dest]
+        elif rnd() < self._ic_rate[(region, inpatient)]:
+            others, cum = world.dest_cum[region]
+            hregion = others[_bisect(cum, rnd() * cum[-1])]
+            # Referrals are usually filed; emergencies while travelling are not.
+            registered = rnd() < (0.65 if inpatient else 0.25)
+        return ri, region, person, hregion, registered
+
+    def _home_hospital(self, person_key: int, hregion: str) -> int:
+        """The hospital where a chronic patient refills prescriptions (cached; bounded)."""
+        home_key = (person_key, hregion)
+        hi = self._home.get(home_key, -1)
+        if hi < 0:
+            level_cum = self.world.level_cum_out
+            level = 1 + _bisect(level_cum, mix(person_key, 31) * level_cum[-1])
+            hi = self.world.network.pick(hregion, level, mix(person_key, 32))
+            if len(self._home) > 300_000:
+                self._home.clear()
+            self._home[home_key] = hi
+        return hi
+
+    def _pick_hospital(self, r: random.Random, hregion: str, inpatient: bool) -> int:
+        """A hospital of ``hregion``: a level by the shares of visits or stays, then a
+        hospital of that level by size."""
+        world = self.world
+        lc = world.level_cum_in if inpatient else world.level_cum_out
+        level = bisect_right(lc, r.random() * lc[-1])
+        level = 3 if level > 2 else level + 1
+        # Inlined HospitalNetwork.pick (hot path; same draws).
+        hcum, hidx = self._pick_tables[(hregion, level)]
+        k = bisect_right(hcum, r.random() * hcum[-1])
+        return hidx[k if k < len(hidx) else len(hidx) - 1]
+
+    def _diagnosis(self, r: random.Random, visit: Visit) -> str:
+        """The code of a visit's or stay's honest diagnosis (rarely one keyed for
+        another patient)."""
+        rnd = r.random
+        h = visit.hospital
+        inpatient, season = visit.inpatient, visit.season
+        group = AGE_GROUP_OF_BAND[visit.band]
+        # Inlined DiagnosisPicker.pick (hot path; same draws).
+        u = rnd()
+        table = self.picker.tables.get((inpatient, group, visit.female, h.case_mix, season))
+        if table is None:
+            code = self.picker.pick(u, inpatient, group, visit.female, h.case_mix, season)
+        else:
+            dx_cum, dx_codes = table
+            j = bisect_right(dx_cum, u * dx_cum[-1])
+            code = dx_codes[j if j < len(dx_codes) else len(dx_codes) - 1]
+        if rnd() < CODING_ERROR:
+            # Honest data-entry slip: a diagnosis meant for another patient.
+            code = self.picker.pick(
+                rnd(), inpatient, int(rnd() * 3), rnd() < 0.5, h.case_mix, season
+            )
+        return code
+
+    def pick_diagnosis(self, r: random.Random, visit: Visit, inpatient: bool) -> str:
+        """A diagnosis code for the visit's patient at its hospital and season, drawn as
+        for a stay (``inpatient``) or an outpatient visit."""
+        h = visit.hospital
+        group = AGE_GROUP_OF_BAND[visit.band]
+        return self.picker.pick(
+            r.random(), inpatient, group, visit.female, h.case_mix, visit.season
+        )
+
+    def _visits(
+        self, r: random.Random, visit: Visit, dx: Diagnosis, person_key: int, remaining: int
     ) -> int:
+        """An honest outpatient visit, sometimes followed by another department's the
+        same day; returns claims used."""
+        h, hi, day = visit.hospital, visit.hi, visit.day
+        if dx.code == "N18.5":
+            bill = chronic_refill_bill(r, h, dx, self._prescription(h, hi, dx, person_key))
+        else:
+            bill = outpatient_bill(r, h, dx)
+        ep = Episode(
+            "outpatient", visit.region, visit.person, hi, day, day, dx.code, bill, visit.registered
+        )
+        # Inlined push_outpatient (hot path; same draws): a visit needs no coding
+        # and is submitted on its day.
+        self.drawn.append((self.outpatient_ts(r, day), ep))
+        if remaining > 1 and r.random() < SECOND_VISIT:
+            # A second department the same day: same person, hospital and
+            # date, another diagnosis - what a duplicate bill looks like.
+            code2 = self.pick_diagnosis(r, visit, False)
+            if code2 != dx.code:
+                bill2 = outpatient_bill(r, h, BY_CODE[code2])
+                self.push_outpatient(r, day, visit_of(visit, day, code2, bill2))
+                return 2
+        return 1
+
+    def _outbreak(self, r: random.Random, visit: Visit, remaining: int) -> int:
         """Honest cluster: several people of one town admitted together (food poisoning).
 
         Looks like a ghost-patient group admission, but the patients are
         ordinary insured persons of all ages.
         """
-        pop = self.world.populations[region]
+        pop = self.world.populations[visit.region]
         dx = BY_CODE["K52.9"]
         n = min(remaining, 3 + int(r.random() * 6))
-        dis = day - self.lag(r)
+        dis = visit.day - self.lag(r)
         for _ in range(n):
             person = pop.draw(r.random(), r.random(), True)
             los = max(1, round(dx.los * r.lognormvariate(0.0, 0.3)))
-            bill = inpatient_bill(r, h, dx, los)
-            ep = Episode(
-                "inpatient",
-                region,
-                person,
-                hi,
-                dis - los,
-                dis,
-                dx.code,
-                bill,
-                pop.l_registered[person],
-            )
-            self.push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
+            bill = inpatient_bill(r, visit.hospital, dx, los)
+            patient = dataclasses.replace(visit, person=person, registered=pop.l_registered[person])
+            self.push(stay_ts(r, visit.day), stay_of(patient, dx.code, bill, los, dis))
         return n
 
     @staticmethod
@@ -361,7 +349,7 @@ class DayGenerator(Renderer):
         """Days between discharge and submission: mostly settled at discharge."""
         return 0 if r.random() < 0.65 else 1 if r.random() < 0.6 else 2 + int(r.random() * 4)
 
-    def _prescription(self, h: Any, hi: int, dx: Diagnosis, person_key: int) -> Bill:
+    def _prescription(self, h: Hospital, hi: int, dx: Diagnosis, person_key: int) -> Bill:
         """The person's usual prescription at hospital ``hi`` (cached; bounded)."""
         key = (person_key, hi, dx.code)
         rx = self._rx.get(key)
@@ -372,81 +360,69 @@ class DayGenerator(Renderer):
             self._rx[key] = rx
         return rx
 
+    def outpatient_ts(self, r: random.Random, day: int) -> int:
+        """Submission time of an outpatient visit on ``day``: clinics open 08:00-21:00,
+        busiest in the morning."""
+        return day * _DAY + 8 * 3600 + int(13 * 3600 * r.random() * (0.35 + 0.65 * r.random()))
+
     def push_outpatient(self, r: random.Random, day: int, ep: Episode) -> None:
-        # Clinics open 08:00-21:00, busiest in the morning.
-        sec = 8 * 3600 + int(13 * 3600 * r.random() * (0.35 + 0.65 * r.random()))
-        self.push(day * _DAY + sec, ep)
+        """Record an outpatient visit on ``day`` at a clinic hour."""
+        self.push(self.outpatient_ts(r, day), ep)
 
     def discharge_ts(self, r: random.Random, dis: int) -> int:
-        return (dis + self.lag(r)) * _DAY + 9 * 3600 + int(r.random() * 9 * 3600)
+        """Submission time of a stay discharged on ``dis``."""
+        return stay_ts(r, dis + self.lag(r))
 
     def draw_los(self, r: random.Random, dx: Diagnosis, level: int, teaching: bool) -> int:
         f = _LOS_LEVEL[level] * (1.1 if teaching else 1.0)
         return max(1, min(90, round(dx.los * f * r.lognormvariate(0.0, 0.45))))
 
-    def standard_stay(self, h: Any, hi: int, dx: Diagnosis) -> tuple[int, Bill]:
+    def standard_stay(self, h: Hospital, hi: int, dx: Diagnosis) -> tuple[int, Bill]:
         """The hospital's package bill of a standard stay and its length (a fresh copy)."""
         salt = (self.config.seed << 24) + hi * 64 + DX_INDEX[dx.code]
         los, bill = standard_bill(h, dx, salt)
         return los, list(bill)
 
-    def stay(
-        self,
-        r: random.Random,
-        day: int,
-        h: Any,
-        hi: int,
-        region: str,
-        person: int,
-        registered: bool,
-        dx: Diagnosis,
-        remaining: int,
-    ) -> int:
-        """An honest stay submitted on ``day``, with its honest follow-ups; returns claims used."""
+    def stay_bill(self, r: random.Random, h: Hospital, hi: int, dx: Diagnosis) -> tuple[int, Bill]:
+        """An honest stay's length and bill: the package of a standard stay, else drawn."""
+        if dx.standard:
+            return self.standard_stay(h, hi, dx)
+        los = self.draw_los(r, dx, h.level, h.teaching)
+        return los, inpatient_bill(r, h, dx, los)
+
+    def stay(self, r: random.Random, visit: Visit, dx: Diagnosis, remaining: int) -> list[Claim]:
+        """An honest stay submitted on the visit's day, with its honest follow-ups
+        (at most ``remaining`` claims in all); returns the claims made."""
+        h, hi, day = visit.hospital, visit.hi, visit.day
         # The claim is submitted on `day`: discharge was 0-5 days earlier.
         dis = day - self.lag(r)
-        if dx.standard:
-            los, bill = self.standard_stay(h, hi, dx)
-        else:
-            los = self.draw_los(r, dx, h.level, h.teaching)
-            bill = inpatient_bill(r, h, dx, los)
-            if (
-                r.random() < AWAITING_PLACEMENT
-                and self.world.populations[region].l_band[person] >= 7
-            ):
-                # An elderly patient stays on, waiting for a care place or family.
-                extra = 2 + int(r.random() * 9)
-                bill = pad_days(bill, extra)
-                los += extra
-        ep = Episode("inpatient", region, person, hi, dis - los, dis, dx.code, bill, registered)
-        self.push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
-        used = 1
+        los, bill = self.stay_bill(r, h, hi, dx)
+        if (
+            not dx.standard
+            and r.random() < AWAITING_PLACEMENT
+            and self.world.populations[visit.region].l_band[visit.person] >= 7
+        ):
+            # An elderly patient stays on, waiting for a care place or family.
+            extra = 2 + int(r.random() * 9)
+            bill = pad_days(bill, extra)
+            los += extra
+        first = stay_of(visit, dx.code, bill, los, dis)
+        made = [self.claim(stay_ts(r, day), first)]
         # Chemotherapy comes in cycles three weeks apart, billed identically.
         if dx.code == "Z51.1":
             adm = dis - los
-            for _ in range(min(remaining - used, 1 + int(r.random() * 3))):
+            for _ in range(min(remaining - 1, 1 + int(r.random() * 3))):
                 adm += 19 + int(r.random() * 5)
-                nxt = Episode(
-                    "inpatient",
-                    region,
-                    person,
-                    hi,
-                    adm,
-                    adm + los,
-                    dx.code,
-                    list(ep.bill),
-                    registered,
-                    coding=ep.coding,
-                )
+                cycle = stay_of(visit, dx.code, list(first.bill), los, adm + los)
+                cycle.coding = first.coding
                 ts = self.discharge_ts(r, adm + los)
                 if not self.fits(ts):
                     break
-                self.push(ts, nxt)
-                used += 1
-            return used
+                made.append((ts, cycle))
+            return made
         # Honest re-admission: relapse, complication or transfer up.
         p = dx.readmit * (1.6 if dx.ages[2] > 1.0 else 1.0)
-        if used < remaining and r.random() < p:
+        if remaining > 1 and r.random() < p:
             gap = int(r.random() * 2) if r.random() < 0.2 else 2 + int(r.random() * 26)
             dx2 = related_diagnosis(r, dx)
             h2i = hi
@@ -454,16 +430,14 @@ class DayGenerator(Renderer):
                 h2i = self.world.network.pick(h.region, 3, r.random())
             h2 = self.world.network.hospitals[h2i]
             los2 = self.draw_los(r, dx2, h2.level, h2.teaching)
-            adm2 = dis + gap
             bill2 = inpatient_bill(r, h2, dx2, los2)
-            nxt = Episode(
-                "inpatient", region, person, h2i, adm2, adm2 + los2, dx2.code, bill2, registered
+            again = stay_of(
+                dataclasses.replace(visit, hi=h2i), dx2.code, bill2, los2, dis + gap + los2
             )
-            ts = self.discharge_ts(r, adm2 + los2)
+            ts = self.discharge_ts(r, dis + gap + los2)
             if self.fits(ts):
-                self.push(ts, nxt)
-                used += 1
-        return used
+                made.append(self.claim(ts, again))
+        return made
 
 
 def _bisect(cum: list[float], x: float) -> int:

@@ -13,7 +13,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
-from simulator.regions import AGE_BANDS, BAND_60_PLUS, BAND_ADULT, N_BANDS
+from simulator.regions import BAND_60_PLUS, BAND_ADULT, N_BANDS
 
 
 @dataclass(frozen=True)
@@ -229,8 +229,3 @@ class DiagnosisPicker:
         if not weights:  # e.g. no diagnosis fits: fall back to a common one
             return [1.0], ["J06.9"]
         return list(accumulate(weights)), codes
-
-
-def band_age_range(band: int) -> tuple[int, int]:
-    """Ages covered by a band."""
-    return AGE_BANDS[band]

@@ -11,7 +11,7 @@ all (low-threshold admission) is the fraud.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from simulator.bills import inpatient_bill
 from simulator.diagnoses import AGE_GROUP_OF_BAND, BY_CODE
@@ -21,8 +21,7 @@ from simulator.dip_coding import (
     Coding,
     costlier_principal,
 )
-from simulator.episode import DAY_SECONDS as _DAY
-from simulator.episode import Episode
+from simulator.episode import Claim, Visit, stay_of, stay_ts
 
 if TYPE_CHECKING:
     from simulator.days import DayGenerator
@@ -49,20 +48,8 @@ PHANTOM_SHARE = 0.7  # high-coded stays given a procedure not done (else a costl
 PAD_SHARE = 0.4  # high-coded stays that also list extra comorbidities
 
 
-def high_coding(
-    gen: DayGenerator,
-    r: random.Random,
-    day: int,
-    h: Any,
-    hi: int,
-    region: str,
-    person: int,
-    registered: bool,
-    band: int,
-    female: bool,
-    season: int,
-) -> int:
-    """An honest stay coded into a higher-score DIP group; returns claims used (1).
+def high_coding(gen: DayGenerator, r: random.Random, visit: Visit) -> list[Claim]:
+    """An honest stay coded into a higher-score DIP group.
 
     Either a procedure that was not done is written first (a stent, an
     angiography, a ventilation: codes honest stays of the diagnosis carry), or
@@ -70,31 +57,15 @@ def high_coding(
     added when the patient has none), the real principal moving to the
     secondary list. The bill, the stay and the care are what they were.
     """
-    group = AGE_GROUP_OF_BAND[band]
+    h = visit.hospital
     code = ""
     for _ in range(4):  # the hospital codes up the stays that lend themselves to it
-        code = gen.picker.pick(r.random(), True, group, female, h.case_mix, season)
+        code = gen.pick_diagnosis(r, visit, True)
         if code in PHANTOM_PROCEDURES:
             break
     dx = BY_CODE[code]
-    if dx.standard:
-        los, bill = gen.standard_stay(h, hi, dx)
-    else:
-        los = gen.draw_los(r, dx, h.level, h.teaching)
-        bill = inpatient_bill(r, h, dx, los)
-    dis = day - gen.lag(r)
-    ep = Episode(
-        "inpatient",
-        region,
-        person,
-        hi,
-        dis - los,
-        dis,
-        dx.code,
-        bill,
-        registered,
-        fraud="high_coding",
-    )
+    los, bill = gen.stay_bill(r, h, visit.hi, dx)
+    ep = stay_of(visit, dx.code, bill, los, visit.day - gen.lag(r), fraud="high_coding")
     honest = gen.code(ep)
     diagnoses = list(honest.diagnoses)
     procedures = list(honest.procedures)
@@ -116,49 +87,24 @@ def high_coding(
             if extra not in diagnoses and extra[:3] != ep.dx[:3]:
                 diagnoses.append(extra)
     ep.coding = Coding(tuple(diagnoses[:15]), tuple(procedures[:15]), honest.discharge_way)
-    gen.push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
-    return 1
+    return [gen.claim(stay_ts(r, visit.day), ep)]
 
 
-def low_threshold_admission(
-    gen: DayGenerator,
-    r: random.Random,
-    day: int,
-    h: Any,
-    hi: int,
-    region: str,
-    person: int,
-    registered: bool,
-    band: int,
-    female: bool,
-    season: int,
-) -> int:
-    """A patient who needed a visit admitted for 1-3 days (sometimes 4); returns claims used (1).
+def low_threshold_admission(gen: DayGenerator, r: random.Random, visit: Visit) -> list[Claim]:
+    """A patient who needed a visit admitted for 1-3 days (sometimes 4).
 
     The diagnosis is drawn as for an outpatient visit (a cold, gastritis,
     hypertension, back pain); the stay bills admission tests, a little of the
     usual treatment and the bed days: an ultra-low case that still earns points.
     """
-    group = AGE_GROUP_OF_BAND[band]
-    code = gen.picker.pick(r.random(), False, group, female, h.case_mix, season)
+    h = visit.hospital
+    group = AGE_GROUP_OF_BAND[visit.band]
+    code = gen.pick_diagnosis(r, visit, False)
     if code not in LOW_THRESHOLD:
         fits = [c for c in LOW_THRESHOLD if BY_CODE[c].ages[group] > 0]
         code = fits[int(r.random() * len(fits))]
     dx = BY_CODE[code]
     los = 1 + int(r.random() * 3) + (r.random() < 0.1)
     bill = inpatient_bill(r, h, dx, los, boost=0.7, operated=False)
-    dis = day - gen.lag(r)
-    ep = Episode(
-        "inpatient",
-        region,
-        person,
-        hi,
-        dis - los,
-        dis,
-        dx.code,
-        bill,
-        registered,
-        fraud="low_threshold_admission",
-    )
-    gen.push(day * _DAY + 9 * 3600 + int(r.random() * 9 * 3600), ep)
-    return 1
+    ep = stay_of(visit, dx.code, bill, los, visit.day - gen.lag(r), fraud="low_threshold_admission")
+    return [gen.claim(stay_ts(r, visit.day), ep)]

@@ -86,32 +86,13 @@ def assign_fraud(
     if not item_schemes and not dip_schemes:
         return FraudPlan([])
     shares = network.expected_shares(region_weights, config.inpatient_share)
-    regular = [i for i, h in enumerate(network.hospitals) if not h.ltc]
-    base: dict[int, float] = {}
-    members: dict[str, list[int]] = {s: [] for s in config.schemes}
-    scale: dict[str, float] = {}
-
-    def enlist(scheme: str, rng: random.Random) -> bool:
-        free = [i for i in regular if i not in base]
-        # Bigger hospitals are somewhat likelier picks, so fraud is not only
-        # a small-hospital trait.
-        weights = [
-            LEVEL_AFFINITY[scheme][network.hospitals[i].level] * network.hospitals[i].size ** 0.5
-            for i in free
-        ]
-        if not free or sum(weights) == 0:
-            return False
-        i = rng.choices(free, weights=weights)[0]
-        network.hospitals[i].scheme = scheme
-        base[i] = rng.uniform(0.25, 1.0)
-        members[scheme].append(i)
-        return True
-
+    enlisted = _Enlisted(network, config.schemes)
     # Hospitals per scheme: as many for a DIP scheme as for an item-billing one.
     per_scheme = max(
-        2, round(config.fraud_hospital_share * len(regular) / max(1, len(item_schemes)))
+        2, round(config.fraud_hospital_share * len(enlisted.regular) / max(1, len(item_schemes)))
     )
     dip_rng = random.Random(f"yibao-dip-fraud-{config.seed}")
+    scale: dict[str, float] = {}
     for schemes, rate, r in (
         (item_schemes, config.fraud_rate, rng),
         (dip_schemes, config.dip_rate, dip_rng),
@@ -121,27 +102,68 @@ def assign_fraud(
         part = rate * (1 - config.ltc_share) / len(schemes)
         for _ in range(per_scheme):
             for scheme in schemes:
-                enlist(scheme, r)
+                enlisted.enlist(scheme, r)
         for scheme in schemes:
-            while True:
-                mass = sum(shares[i] * base[i] for i in members[scheme])
-                k = part / mass if mass > 0 else 0.0
-                too_high = sum(1 for i in members[scheme] if base[i] * k > MAX_FRAUD_SHARE)
-                if too_high <= len(members[scheme]) // 4 or not enlist(scheme, r):
-                    break
-            scale[scheme] = k
-    chosen = sorted(base)
+            scale[scheme] = enlisted.scale(scheme, part, shares, r)
+    chosen = sorted(enlisted.base)
     for i in chosen:
         h = network.hospitals[i]
         assert h.scheme is not None
-        f = min(MAX_FRAUD_SHARE, max(MIN_FRAUD_SHARE, base[i] * scale[h.scheme]))
-        c = _CLAIMS_PER_TRIGGER.get(h.scheme, 1)
-        lab = _LABELLED_PER_TRIGGER.get(h.scheme, 1)
-        # f = s*lab / (s*c + (1-s)) solved for the per-episode trigger s.
-        h.fraud_share = min(0.9, f / (lab - f * (c - 1)))
+        _set_trigger(h, enlisted.base[i] * scale[h.scheme])
         if h.scheme == "ghost_patient":
             h.ghost_list = _ghost_list(populations.get(h.region), np_rng)
     return FraudPlan(chosen)
+
+
+class _Enlisted:
+    """The fraudulent hospitals chosen so far: each one's base propensity, and the
+    members of each scheme."""
+
+    def __init__(self, network: HospitalNetwork, schemes: tuple[str, ...]) -> None:
+        self.network = network
+        self.regular = [i for i, h in enumerate(network.hospitals) if not h.ltc]
+        self.base: dict[int, float] = {}
+        self.members: dict[str, list[int]] = {s: [] for s in schemes}
+
+    def enlist(self, scheme: str, rng: random.Random) -> bool:
+        """Give ``scheme`` one more hospital; False when none is left to enlist."""
+        hospitals = self.network.hospitals
+        free = [i for i in self.regular if i not in self.base]
+        # Bigger hospitals are somewhat likelier picks, so fraud is not only
+        # a small-hospital trait.
+        weights = [
+            LEVEL_AFFINITY[scheme][hospitals[i].level] * hospitals[i].size ** 0.5 for i in free
+        ]
+        if not free or sum(weights) == 0:
+            return False
+        i = rng.choices(free, weights=weights)[0]
+        hospitals[i].scheme = scheme
+        self.base[i] = rng.uniform(0.25, 1.0)
+        self.members[scheme].append(i)
+        return True
+
+    def scale(self, scheme: str, part: float, shares: list[float], rng: random.Random) -> float:
+        """The factor of the scheme's base propensities that makes its expected share
+        of claims ``part``, enlisting hospitals while too many would exceed
+        ``MAX_FRAUD_SHARE``."""
+        members, base = self.members[scheme], self.base
+        while True:
+            mass = sum(shares[i] * base[i] for i in members)
+            k = part / mass if mass > 0 else 0.0
+            too_high = sum(1 for i in members if base[i] * k > MAX_FRAUD_SHARE)
+            if too_high <= len(members) // 4 or not self.enlist(scheme, rng):
+                return k
+
+
+def _set_trigger(h: Hospital, propensity: float) -> None:
+    """Set the hospital's per-episode trigger so that the share of its claims
+    labelled fraudulent is ``propensity`` (bounded)."""
+    assert h.scheme is not None
+    f = min(MAX_FRAUD_SHARE, max(MIN_FRAUD_SHARE, propensity))
+    c = _CLAIMS_PER_TRIGGER.get(h.scheme, 1)
+    lab = _LABELLED_PER_TRIGGER.get(h.scheme, 1)
+    # f = s*lab / (s*c + (1-s)) solved for the per-episode trigger s.
+    h.fraud_share = min(0.9, f / (lab - f * (c - 1)))
 
 
 def _ghost_list(pop: RegionPopulation | None, np_rng: np.random.Generator) -> list[int]:

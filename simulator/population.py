@@ -23,7 +23,6 @@ from simulator.regions import (
     CHRONIC_OUTPATIENT_MULT,
     CHRONIC_PREVALENCE,
     INPATIENT_UTIL,
-    N_BANDS,
     OUTPATIENT_UTIL,
     REGIONS,
     employee_probabilities,
@@ -169,33 +168,11 @@ def build_population(
     cum_out: list[float] = []
     cum_in: list[float] = []
     offset = 0
-    n_dest = len(dest_weights)
     dest_p = np.array(dest_weights, dtype=float)
     for band, n in enumerate(counts.tolist()):
-        lo, hi = AGE_BANDS[band]
-        n_chronic = int(rng.binomial(n, CHRONIC_PREVALENCE[band])) if n else 0
-        age_days = rng.integers(lo * 365, hi * 365, size=n)
-        birth = ref - age_days.astype("timedelta64[D]")
-        parts["birth"].append(birth)
-        parts["employee"].append(rng.random(n) < emp_prob[band])
-        parts["band"].append(np.full(n, band, dtype=np.int8))
-        parts["female"].append(rng.random(n) < 0.5)
-        chronic = np.full(n, -1, dtype=np.int16)
-        if n_chronic:
-            w = np.array(chronic_weights[band], dtype=float)
-            chronic[:n_chronic] = rng.choice(len(w), size=n_chronic, p=w / w.sum())
-        parts["chronic"].append(chronic)
-        reg_share = REGISTERED_SHARE_RETIRED if band >= BAND_60_PLUS else REGISTERED_SHARE_WORKING
-        if band < BAND_ADULT or dest_p.sum() == 0:
-            reg_share = 0.0
-        registered = rng.random(n) < reg_share
-        dest = np.full(n, -1, dtype=np.int8)
-        if registered.any():
-            dest[registered] = rng.choice(
-                n_dest, size=int(registered.sum()), p=dest_p / dest_p.sum()
-            )
-        parts["registered"].append(registered)
-        parts["dest"].append(dest)
+        n_chronic = _sample_band(
+            rng, band, n, ref, emp_prob[band], chronic_weights[band], dest_p, parts
+        )
         for is_chronic, first, cell_size in (
             (True, offset, n_chronic),
             (False, offset + n_chronic, n - n_chronic),
@@ -208,26 +185,10 @@ def build_population(
             cum_out.append(out_w * cell_size)
             cum_in.append(in_w * cell_size)
         offset += n
-    birth = np.concatenate(parts["birth"])
     female = np.concatenate(parts["female"])
-    birth_int = _yyyymmdd(birth)
-    districts = np.array([int(d) for d in region.districts], dtype=np.int64)
-    district = districts[rng.integers(0, len(districts), size=size)]
-    seq = _draw_seq(rng, female)
-    ids = _id_numbers(district, birth_int, seq)
-    # Re-draw the sequence digits of the rare persons whose number collides.
-    for _ in range(20):
-        _uniq, first_idx, counts_u = np.unique(ids, return_index=True, return_counts=True)
-        if (counts_u == 1).all():
-            break
-        keep = np.zeros(size, dtype=bool)
-        keep[first_idx] = True
-        redo = ~keep
-        seq[redo] = _draw_seq(rng, female[redo])
-        ids[redo] = _id_numbers(district[redo], birth_int[redo], seq[redo])
     return RegionPopulation(
         code=code,
-        person_id=ids,
+        person_id=_unique_ids(rng, region.districts, np.concatenate(parts["birth"]), female),
         employee=np.concatenate(parts["employee"]),
         band=np.concatenate(parts["band"]),
         female=female,
@@ -238,6 +199,67 @@ def build_population(
         cum_out=list(accumulate(cum_out)),
         cum_in=list(accumulate(cum_in)),
     )
+
+
+def _sample_band(
+    rng: np.random.Generator,
+    band: int,
+    n: int,
+    ref: np.datetime64,
+    emp_prob: float,
+    chronic_weights: list[float],
+    dest_p: np.ndarray,
+    parts: dict[str, list[np.ndarray]],
+) -> int:
+    """Sample the ``n`` persons of an age band into ``parts``, the chronic ones first;
+    returns how many are chronic."""
+    lo, hi = AGE_BANDS[band]
+    n_chronic = int(rng.binomial(n, CHRONIC_PREVALENCE[band])) if n else 0
+    age_days = rng.integers(lo * 365, hi * 365, size=n)
+    parts["birth"].append(ref - age_days.astype("timedelta64[D]"))
+    parts["employee"].append(rng.random(n) < emp_prob)
+    parts["band"].append(np.full(n, band, dtype=np.int8))
+    parts["female"].append(rng.random(n) < 0.5)
+    chronic = np.full(n, -1, dtype=np.int16)
+    if n_chronic:
+        w = np.array(chronic_weights, dtype=float)
+        chronic[:n_chronic] = rng.choice(len(w), size=n_chronic, p=w / w.sum())
+    parts["chronic"].append(chronic)
+    reg_share = REGISTERED_SHARE_RETIRED if band >= BAND_60_PLUS else REGISTERED_SHARE_WORKING
+    if band < BAND_ADULT or dest_p.sum() == 0:
+        reg_share = 0.0
+    registered = rng.random(n) < reg_share
+    dest = np.full(n, -1, dtype=np.int8)
+    if registered.any():
+        dest[registered] = rng.choice(
+            len(dest_p), size=int(registered.sum()), p=dest_p / dest_p.sum()
+        )
+    parts["registered"].append(registered)
+    parts["dest"].append(dest)
+    return n_chronic
+
+
+def _unique_ids(
+    rng: np.random.Generator, districts: tuple[str, ...], birth: np.ndarray, female: np.ndarray
+) -> np.ndarray:
+    """Identity numbers for persons of these birth dates and sexes, each in one of the
+    region's districts; the rare collisions get new sequence digits."""
+    size = len(birth)
+    birth_int = _yyyymmdd(birth)
+    codes = np.array([int(d) for d in districts], dtype=np.int64)
+    district = codes[rng.integers(0, len(codes), size=size)]
+    seq = _draw_seq(rng, female)
+    ids = _id_numbers(district, birth_int, seq)
+    for _ in range(20):
+        _uniq, first_idx, counts_u = np.unique(ids, return_index=True, return_counts=True)
+        if (counts_u == 1).all():
+            break
+        keep = np.zeros(size, dtype=bool)
+        keep[first_idx] = True
+        redo = ~keep
+        seq[redo] = _draw_seq(rng, female[redo])
+        ids[redo] = _id_numbers(district[redo], birth_int[redo], seq[redo])
+    return ids
 
 
 def _draw_seq(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
@@ -255,11 +277,3 @@ def _yyyymmdd(dates: np.ndarray) -> np.ndarray:
     d = (dates - months.astype("datetime64[D]")).astype(np.int64) + 1
     out: np.ndarray = y * 10000 + m * 100 + d
     return out
-
-
-def age_band_of(age_years: int) -> int:
-    """The index of the age band holding ``age_years``."""
-    for i, (lo, hi) in enumerate(AGE_BANDS):
-        if lo <= age_years < hi:
-            return i
-    return N_BANDS - 1

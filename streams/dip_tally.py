@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dip.cases import GROUPED, DipCase, assess
-from dip.clearing import AreaTally, HospitalTally, PeriodTally, month_records
+from dip.clearing import PeriodTally, months_records
 from dip.policy import DipBook
 from settlement.claim import Claim
 from settlement.state import SettledOutcome
@@ -78,24 +78,8 @@ def dip_month_records(
     tallies: dict[str, PeriodTally] = {}
     for shard in shards:
         for (month, region, hospital_id), (cases, points, fund) in shard.dip.items():
-            if period is not None and month != period:
-                continue
-            areas = tallies.setdefault(month, PeriodTally()).areas
-            area = areas.get(region)
-            if area is None:
-                area = areas[region] = AreaTally(region)
-            h = area.hospitals.get(hospital_id)
-            if h is None:
-                # level: month records do not show it
-                h = area.hospitals[hospital_id] = HospitalTally(hospital_id, 0)
-            h.cases += cases
-            h.points += points
-            h.item_fund_fen += fund
+            if period is None or month == period:
+                tally = tallies.setdefault(month, PeriodTally())
+                tally.add_totals(region, hospital_id, cases, points, fund)
     budgets = {region: policy.years for region, policy in book.regions.items()}
-    records: list[dict[str, Any]] = []
-    warnings: list[str] = []
-    for month in sorted(tallies):
-        got, warned = month_records(tallies[month], month, budgets)
-        records.extend(got)
-        warnings.extend(warned)
-    return records, warnings
+    return months_records(tallies, budgets)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.claimgen import generate
+from detection.features import FEATURE_VERSION
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +36,11 @@ def _write(path: Path, claims: list[dict], broken: int = 0) -> Path:
     return path
 
 
+def _simulate(path: Path, seed: int, claims: int) -> list[dict]:
+    _cli("simulate", "--seed", str(seed), "--claims", str(claims), "-o", str(path))
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, monkeypatch_module=None):
     from yibao.settings import get_settings
@@ -46,10 +51,12 @@ def env(tmp_path_factory, monkeypatch_module=None):
     mp.delenv("MLFLOW_TRACKING_URI", raising=False)
     mp.setenv("MODEL_NAME", "test-fraud")
     get_settings.cache_clear()
-    train_claims = generate(seed=21, claims=3000, hospitals=40, fraud_hospitals=10)
-    test_claims = generate(seed=22, claims=2500, hospitals=40, fraud_hospitals=10)
+    # The simulator's worlds, where the model beats the rules on unseen hospitals (in
+    # tests.claimgen's small world it does not, and is then never made champion).
+    train_claims = _simulate(root / "train.jsonl", seed=1, claims=3000)
+    test_claims = _simulate(root / "test.jsonl", seed=2, claims=2500)
     paths = {
-        "train": _write(root / "train.jsonl", train_claims),
+        "train": root / "train.jsonl",
         "test": _write(root / "test.jsonl", test_claims, broken=3),
         "root": root,
     }
@@ -89,6 +96,66 @@ def test_evaluate_json(env, trained) -> None:
         assert set(row) >= EVAL_KEYS
     assert result["baselines_fitted_on"] == "training data of the model's run"
     assert 0 < result["claim_pr_auc"] <= 1
+    claims = [json.loads(line) for line in env["test"].read_text().splitlines()[:2500]]
+    schemes = {c["fraud_type"] for c in claims if c.get("is_fraud")}
+    assert set(result["per_scheme"]) == schemes and len(schemes) >= 3
+    for row in result["per_scheme"].values():
+        assert set(row) == {"ap", "recall_at_capacity", "claims"}
+        assert 0 < row["ap"] <= 1 and 0 <= row["recall_at_capacity"] <= 1
+    assert sum(r["claims"] for r in result["per_scheme"].values()) == round(
+        result["fraud_rate"] * result["claims"]
+    )
+    for field in ("per_region", "per_level"):
+        rows = result[field]
+        assert sum(r["claims"] for r in rows.values()) == result["claims"]
+        for row in rows.values():
+            assert set(row) == {"ap", "recall_at_capacity", "claims", "positives"}
+    assert set(result["per_level"]) <= {"1", "2", "3"}
+
+
+def test_evaluation_is_logged_to_mlflow(env, trained) -> None:
+    from mlflow import MlflowClient
+
+    out = _cli("evaluate", "--data", str(env["test"]), "--json", "--experiment", "it")
+    result = json.loads(out.stdout)
+    run = MlflowClient().get_run(result["mlflow_run_id"])
+    metrics = run.data.metrics
+    for scheme, row in result["per_scheme"].items():
+        assert metrics[f"ap.{scheme}"] == pytest.approx(row["ap"])
+        assert metrics[f"recall_at_capacity.{scheme}"] == pytest.approx(row["recall_at_capacity"])
+    for level, row in result["per_level"].items():
+        assert metrics[f"claims.level.{level}"] == row["claims"]
+    assert metrics["claim_pr_auc"] == pytest.approx(result["claim_pr_auc"])
+    assert metrics["rules_only.claim_pr_auc"] == pytest.approx(
+        result["baselines"]["rules_only"]["claim_pr_auc"]
+    )
+    assert run.data.tags["model"] == "test-fraud/1"
+    assert run.data.tags["data_sha256"] == result["data_sha256"]
+    assert run.info.run_name == "evaluate-test-fraud-v1-test"
+
+
+def test_labels_naming_no_claim_are_reported_masked(env, trained) -> None:
+    from yibao.cli import app
+
+    test_claims = [json.loads(line) for line in env["test"].read_text().splitlines()[:2]]
+    person_id = test_claims[0]["patient"]["person_id"]
+    labels = env["root"] / "labels.jsonl"
+    rows = [
+        {"claim_id": test_claims[1]["claim_id"], "is_fraud": True, "fraud_type": "upcoding"},
+        {"claim_id": f"OLD-{person_id}-1", "is_fraud": True, "fraud_type": "upcoding"},
+        {"claim_id": "OLD-2", "is_fraud": False, "fraud_type": None},
+    ]
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = CliRunner().invoke(
+        app, ["evaluate", "--data", str(env["test"]), "--labels", str(labels), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: 2 label rows match no claim of the data file" in result.stderr
+    assert "OLD-2" in result.stderr
+    assert person_id not in result.output
+    assert f"OLD-{person_id[:6]}" in result.stderr
+    evaluation = json.loads(result.stdout)
+    assert evaluation["unmatched_labels"] == 2
 
 
 def test_score_writes_records(env, trained) -> None:
@@ -104,7 +171,7 @@ def test_score_writes_records(env, trained) -> None:
 
 
 def test_promotion_needs_a_better_model(env, trained) -> None:
-    from models.errors import PromotionRefused
+    from models.errors import ModelError, PromotionRefused
     from models.registry import list_versions, promote
     from models.train import train
     from yibao.settings import get_settings
@@ -128,10 +195,24 @@ def test_promotion_needs_a_better_model(env, trained) -> None:
     # Version 1 beats the (forced) champion 2 on the same held-out rows of its run.
     back = promote("test-fraud", "1")
     assert back.promoted and back.challenger_pr_auc > back.champion_pr_auc
+    assert back.compared_on == "the untouched hospitals of test-fraud/1"
+    assert back.challenger_pr_auc > back.rules_pr_auc
     rows = {r["version"]: r["aliases"] for r in list_versions("test-fraud")}
     assert rows == {"2": ["challenger"], "1": ["champion"]}
+    # A file either model was trained on is no fair ground for a comparison.
+    with pytest.raises(ModelError, match="is the file test-fraud/2 was trained on"):
+        promote("test-fraud", "2", heldout=_heldout(env["train"]))
+    # A model worse than the rules is not promoted on independent claims either.
+    with pytest.raises(PromotionRefused, match="does not beat"):
+        promote("test-fraud", "2", heldout=_heldout(env["test"]))
     out = _cli("models", "list")
     assert "test-fraud/1" in out.output and "champion" in out.output
+
+
+def _heldout(path: Path):
+    from yibao.commands.detect import _heldout_file
+
+    return _heldout_file(path)
 
 
 def test_cli_promote_refusal_exits_nonzero(env, trained) -> None:
@@ -159,7 +240,28 @@ def test_run_records_fingerprint_and_artifacts(env, trained) -> None:
     assert run.data.params["data_sha256"] == expected
     names = {a.path for a in client.list_artifacts(mv.run_id)}
     assert {"feature_importance.png", "precision_recall.png", "features.json"} <= names
-    assert "valid_claim_pr_auc" in run.data.metrics
+    assert {"valid_claim_pr_auc", "test_claim_pr_auc", "test_rules_only_claim_pr_auc"} <= set(
+        run.data.metrics
+    )
+    # Named and tagged so that runs line up in the UI's comparison.
+    assert re.fullmatch(r"train-\d{8}-\d{8}-seed7", run.info.run_name)
+    assert run.data.tags["seed"] == "7"
+    assert run.data.tags["feature_version"] == str(FEATURE_VERSION)
+    assert run.data.tags["yibao.stage"] == "train"
+    # MLflow 3's UI opens the experiment in its model-training view, not the GenAI one.
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_models_list_shows_untouched_hospitals_metric(env, trained) -> None:
+    from mlflow import MlflowClient
+
+    rows = {r["version"]: r for r in json.loads(_cli("models", "list", "--json").stdout)}
+    run = MlflowClient().get_run(rows["1"]["run_id"])
+    assert rows["1"]["test_claim_pr_auc"] == run.data.metrics["test_claim_pr_auc"]
+    assert "valid_claim_pr_auc" not in rows["1"]
+    text = _cli("models", "list").output
+    assert f"untouched_pr_auc={run.data.metrics['test_claim_pr_auc']:.4f}" in text
 
 
 def test_no_identity_number_in_any_artifact(env, trained) -> None:

@@ -60,7 +60,10 @@ def test_worker_swaps_to_the_new_champion_without_restart(store, tmp_path):
     from models.registry import promote
     from models.train import train
 
-    train(store["data"], **store["train_args"], rounds=30, early_stopping=10)  # version 1: champion
+    train(store["data"], **store["train_args"], rounds=30, early_stopping=10)  # version 1
+    # In this small world the model need not beat the rules, and then training does not
+    # make it champion; an operator's forced promotion does (what is tested is the swap).
+    promote(MODEL, "1", force=True)
     broker = start_broker()
     worker = None
     try:
@@ -135,10 +138,12 @@ def test_restarted_worker_keeps_its_fraud_feature_memory(store, tmp_path):
     since it (read again from the claim topics) rebuild the memory: each claim once."""
     from detection.facts import facts_from_claim
     from detection.features import FeatureState, batch_features
+    from models.registry import promote
     from models.train import train
     from streams.feature_snapshot import load_snapshot, snapshot_path
 
     train(store["data"], **store["train_args"], rounds=30, early_stopping=10)
+    promote(MODEL, "1", force=True)  # champion even if it does not beat the rules here
     first = lines_of(41, 500)
     second = lines_of(42, 400)
     # a resubmitted claim id (answered "duplicate") and a line that is not JSON: never learned

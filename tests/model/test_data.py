@@ -59,3 +59,26 @@ def test_labels_file_overrides_claim_labels(tmp_path) -> None:
     others = [cid for cid in by_id if cid not in (first, second)]
     assert all(by_id[c].is_fraud == plain[c].is_fraud for c in others)
     assert loaded.fingerprint != load_claims(path).fingerprint
+
+
+def test_labels_naming_no_claim_are_counted_and_masked(tmp_path) -> None:
+    claims = generate(seed=4, claims=50, hospitals=5, fraud_hospitals=1)
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in claims))
+    person_id = claims[0]["patient"]["person_id"]
+    rows = [{"claim_id": claims[0]["claim_id"], "is_fraud": True, "fraud_type": "upcoding"}]
+    rows += [{"claim_id": f"X{i}", "is_fraud": True, "fraud_type": None} for i in range(7)]
+    rows.append({"claim_id": f"Z-{person_id}", "is_fraud": False, "fraud_type": None})
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = load_claims(path, labels)
+    assert loaded.relabelled == 1
+    assert loaded.unmatched_labels == 8
+    assert len(loaded.unmatched_examples) == 5
+    masked = f"Z-{person_id[:6]}{'*' * 8}{person_id[-4:]}"
+    assert load_claims(path, labels).unmatched_examples[-1] == "X4"
+    assert all(person_id not in e for e in loaded.unmatched_examples)
+    only_odd = tmp_path / "odd.jsonl"
+    only_odd.write_text(json.dumps(rows[-1]) + "\n")
+    assert load_claims(path, only_odd).unmatched_examples == [masked]
+    assert load_claims(path).unmatched_labels == 0

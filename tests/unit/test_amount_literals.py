@@ -81,7 +81,21 @@ def test_huge_exponents_cost_nothing() -> None:
 
 @pytest.mark.parametrize(
     ("literal", "expected"),
-    [("2.0", 2), ("5e1", 50), ("2.5", None), ("-3.0", -3), ("1e100", None), ("1e99", 10**99)],
+    [
+        ("2.0", 2),
+        ("5e1", 50),
+        ("2.5", None),
+        ("-3.0", -3),
+        ("1e99", 10**99),
+        # Bounded as JSON Schema validators read numbers (binary64): 1e308 is an
+        # integer to them, so a claim's quantity of 1e308 is not malformed;
+        # 1e309 is infinity to them, not an integer.
+        ("1e100", 10**100),
+        ("1e308", 10**308),
+        ("-1.7976931348623157e308", -(17976931348623157 * 10**292)),
+        ("1.7976931348623158e308", None),
+        ("1e309", None),
+    ],
 )
 def test_json_integer_is_exact_and_bounded(literal: str, expected: int | None) -> None:
     assert json_integer(JsonNumber(literal)) == expected

@@ -9,11 +9,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from yibao.failures import MLFLOW, using
+
+if TYPE_CHECKING:
+    from models.registry import HeldOut
+
+# The clerks' review capacity, models.metrics.DEFAULT_CAPACITY: repeated here since
+# the CLI must start (settle, dip) without numpy, which models.metrics imports.
+DEFAULT_CAPACITY = 0.02
 
 models_app = typer.Typer(help="The model registry: list versions, promote a champion.")
 
@@ -97,8 +104,16 @@ def train_cmd(
     labels: LabelsOpt = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "yibao-fraud",
     model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
-    capacity: Annotated[float, typer.Option(help="Share of claims flagged.")] = 0.02,
+    capacity: Annotated[
+        float, typer.Option(help="Share of claims flagged (the clerks' review capacity).")
+    ] = DEFAULT_CAPACITY,
     seed: Annotated[int, typer.Option(help="Seed of the hospital split.")] = 7,
+    test_share: Annotated[
+        float,
+        typer.Option(
+            min=0.05, max=0.5, help="Share of hospitals no fitting step sees (the untouched slice)."
+        ),
+    ] = 0.2,
     refit: Annotated[
         bool, typer.Option(help="Refit on all hospitals after early stopping (slower, better).")
     ] = True,
@@ -109,7 +124,7 @@ def train_cmd(
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Train the LightGBM model, log it to MLflow and register it as challenger."""
-    from models.errors import TrainingDataError
+    from models.errors import ModelError, TrainingDataError
     from models.train import train
 
     uri = _tracking(tracking_uri)
@@ -129,20 +144,35 @@ def train_cmd(
                 book=_book(),
                 capacity=capacity,
                 seed=seed,
+                test_share=test_share,
                 refit=refit,
                 rounds=max_rounds,
             )
-    except TrainingDataError as exc:
+    except (TrainingDataError, ModelError) as exc:
         _fail(str(exc))
         return
     typer.echo(f"run_id: {result.run_id}")
     typer.echo(f"model_uri: {result.model_uri}")
     typer.echo(f"aliases: {', '.join(result.aliases)}")
+    m = result.metrics
     typer.echo(
-        f"held-out PR-AUC {result.metrics.get('valid_claim_pr_auc', float('nan')):.4f}, "
-        f"hospital precision@10 {result.metrics.get('valid_hospital_precision_at_10', 0):.2f}, "
+        f"untouched hospitals: PR-AUC {m.get('test_claim_pr_auc', float('nan')):.4f} "
+        f"(rules only {m.get('test_rules_only_claim_pr_auc', float('nan')):.4f}), "
+        f"hospital precision@10 {m.get('test_hospital_precision_at_10', 0):.2f}, "
         f"{result.seconds['total']:.1f}s"
     )
+    if not result.beats_rules:
+        typer.echo(
+            "warning: the model does not beat the rules baseline on its untouched hospitals; "
+            "it is registered but not promoted",
+            err=True,
+        )
+    if result.unmatched_labels:
+        typer.echo(
+            f"warning: {result.unmatched_labels} label rows match no claim of the data file "
+            f"and were not used (e.g. {', '.join(result.unmatched_examples)})",
+            err=True,
+        )
 
 
 def evaluate_cmd(
@@ -150,15 +180,21 @@ def evaluate_cmd(
     labels: LabelsOpt = None,
     model: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    capacity: Annotated[float, typer.Option(help="Share of claims reviewed.")] = 0.02,
+    capacity: Annotated[
+        float, typer.Option(help="Share of claims reviewed (the clerks' review capacity).")
+    ] = DEFAULT_CAPACITY,
+    experiment: Annotated[
+        str, typer.Option(help="MLflow experiment the evaluation run is logged to.")
+    ] = "yibao-fraud",
     tracking_uri: TrackingOpt = None,
 ) -> None:
-    """Ranking metrics of a model and of the baselines on labelled claims."""
+    """Ranking metrics of a model and of the baselines on labelled claims, logged to MLflow."""
     from models.errors import ModelError
-    from models.evaluate import evaluate
+    from models.evaluate import evaluate, log_evaluation
     from models.registry import default_uri
+    from models.tracking import ensure_experiment
 
-    _tracking(tracking_uri)
+    store = _tracking(tracking_uri)
     try:
         uri = model or default_uri(_model_name(None))
         with using(MLFLOW):
@@ -166,6 +202,17 @@ def evaluate_cmd(
     except ModelError as exc:
         _fail(str(exc))
         return
+    with using(MLFLOW):
+        experiment_id = ensure_experiment(experiment, _local_store(store))
+        result["mlflow_run_id"] = log_evaluation(
+            result, data=data, model_uri=uri, experiment_id=experiment_id
+        )
+    if result["unmatched_labels"]:
+        typer.echo(
+            f"warning: {result['unmatched_labels']} label rows match no claim of the data "
+            f"file and were not used (e.g. {', '.join(result['unmatched_label_examples'])})",
+            err=True,
+        )
     if as_json:
         typer.echo(json.dumps(result, sort_keys=True))
         return
@@ -186,6 +233,23 @@ def evaluate_cmd(
     for name, row in rows:
         cells = "".join(f"{row[k]:>26.4f}" if row[k] is not None else f"{'-':>26}" for k in keys)
         typer.echo(f"{name:<22}{cells}")
+    _echo_slices(result)
+
+
+def _echo_slices(result: dict[str, Any]) -> None:
+    """The model's per-scheme, per-region and per-level rows of an evaluation."""
+    for title, field in (
+        ("scheme", "per_scheme"),
+        ("hospital region", "per_region"),
+        ("hospital level", "per_level"),
+    ):
+        typer.echo(f"\n{title:<26}{'claims':>8}{'ap':>10}{'recall_at_capacity':>20}")
+        for key, row in result[field].items():
+            cells = "".join(
+                f"{'-':>{w}}" if row[k] is None else f"{row[k]:>{w}.4f}"
+                for k, w in (("ap", 10), ("recall_at_capacity", 20))
+            )
+            typer.echo(f"{key:<26}{row['claims']:>8}{cells}")
 
 
 def score_cmd(
@@ -245,7 +309,7 @@ def models_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
     tracking_uri: TrackingOpt = None,
 ) -> None:
-    """Registered versions, newest first, with aliases and held-out PR-AUC.
+    """Registered versions, newest first, with aliases and untouched-hospital PR-AUC.
 
     Exits 0 with a note when none is registered yet, 1 when the store cannot be read.
     """
@@ -270,10 +334,11 @@ def models_list(
         )
         return
     for row in rows:
-        auc = row["valid_claim_pr_auc"]
+        auc, rules = row["test_claim_pr_auc"], row["test_rules_only_claim_pr_auc"]
         typer.echo(
             f"{name}/{row['version']:<4} {','.join(row['aliases']) or '-':<22} "
-            f"pr_auc={'-' if auc is None else f'{auc:.4f}'} run={row['run_id']}"
+            f"untouched_pr_auc={'-' if auc is None else f'{auc:.4f}'} "
+            f"rules={'-' if rules is None else f'{rules:.4f}'} run={row['run_id']}"
         )
 
 
@@ -283,40 +348,58 @@ def models_promote(
     model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
     data: Annotated[
         Path | None,
-        typer.Option(exists=True, dir_okay=False, help="Held-out claims to compare on."),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Labelled claims neither model was fitted on to compare on "
+            "(default: the candidate's untouched hospitals).",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Promote without comparing.")] = False,
     tracking_uri: TrackingOpt = None,
 ) -> None:
-    """Make VERSION the champion if it beats the champion on the same held-out data."""
-    from models.errors import ModelError, PromotionRefused
+    """Make VERSION champion if it beats the champion and the rules on unseen claims."""
+    from models.errors import ModelError
     from models.registry import promote
 
     _tracking(tracking_uri)
     name = _model_name(model_name)
-    heldout = None
-    if data is not None:
-        from models.data import load_claims
-        from models.matrix import featurize, labels_of
-
-        ordered, _, X = featurize(load_claims(data, book=_book()).facts)
-        heldout = (X, labels_of(ordered))
+    heldout = _heldout_file(data) if data is not None else None
     try:
         with using(MLFLOW):
             result = promote(name, version, force=force, heldout=heldout)
-    except PromotionRefused as exc:
-        _fail(str(exc))
-        return
-    except ModelError as exc:
+    except ModelError as exc:  # PromotionRefused too: the message says why
         _fail(str(exc))
         return
     if result.challenger_pr_auc is not None:
+        against = (
+            f"{result.champion_pr_auc:.4f} of {name}/{result.previous}, "
+            if result.champion_pr_auc is not None
+            else ""
+        )
         typer.echo(
             f"{name}/{version} is champion (PR-AUC {result.challenger_pr_auc:.4f} > "
-            f"{result.champion_pr_auc:.4f} of {name}/{result.previous})"
+            f"{against}rules only {result.rules_pr_auc:.4f}, on {result.compared_on})"
         )
     else:
         typer.echo(f"{name}/{version} is champion (previous: {result.previous or 'none'})")
+
+
+def _heldout_file(data: Path) -> HeldOut:
+    """A labelled claims file as claims to compare models on."""
+    from models.baselines import rules_scores
+    from models.data import file_sha256, load_claims
+    from models.matrix import featurize, labels_of
+    from models.registry import HeldOut
+
+    ordered, feats, X = featurize(load_claims(data, book=_book()).facts)
+    return HeldOut(
+        X=X,
+        y=labels_of(ordered),
+        rules=rules_scores(feats),
+        source=data.name,
+        claims_sha256=file_sha256([data]),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,64 @@
+"""Hospital splits of a training set: no hospital on two sides of any split.
+
+A model must generalise to hospitals it has not seen, so rows are split by
+hospital: the untouched slice no fitting step sees, the validation split that
+early stopping watches, and the training split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def split_by_hospital(
+    hospital_ids: list[str], valid_share: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train and validation row indices, no hospital on both sides."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    splitter = GroupShuffleSplit(n_splits=1, test_size=valid_share, random_state=seed)
+    train_idx, valid_idx = next(splitter.split(np.zeros(len(hospital_ids)), groups=hospital_ids))
+    return np.sort(train_idx), np.sort(valid_idx)
+
+
+def untouched_rows(
+    hospital_ids: list[str], labels: np.ndarray, share: float, seed: int
+) -> np.ndarray:
+    """Row indices of about ``share`` of the hospitals, fraudulent ones among them.
+
+    Hospitals are kept whole and the fraud share is stratified, so the slice holds
+    fraudulent hospitals even when few hospitals are; fraud gathers in a few
+    hospitals, and a random slice of them could hold none.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    folds = max(2, round(1 / share))
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    _, rows = next(splitter.split(np.zeros(len(hospital_ids)), labels, groups=hospital_ids))
+    return np.sort(rows)
+
+
+@dataclass
+class Split:
+    """Row indices of the three hospital slices; no hospital is in two of them."""
+
+    train: np.ndarray  # fits the booster and the baselines
+    valid: np.ndarray  # early stopping, then refitted on with train
+    test: np.ndarray  # untouched: no fitting step sees it
+
+    @property
+    def fit(self) -> np.ndarray:
+        """The rows the refit learns from: training and validation hospitals."""
+        return np.sort(np.concatenate([self.train, self.valid]))
+
+
+def split_three_ways(
+    hospital_ids: list[str], labels: np.ndarray, valid_share: float, test_share: float, seed: int
+) -> Split:
+    """The untouched slice (``test_share`` of hospitals), then ``valid_share`` of the rest."""
+    test = untouched_rows(hospital_ids, labels, test_share, seed)
+    rest = np.setdiff1d(np.arange(len(hospital_ids)), test, assume_unique=True)
+    train, valid = split_by_hospital([hospital_ids[i] for i in rest], valid_share, seed)
+    return Split(train=rest[train], valid=rest[valid], test=test)
