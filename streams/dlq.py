@@ -62,7 +62,9 @@ def _int(text: str | None) -> int | None:
     return int(text) if text is not None and text.lstrip("-").isdigit() else None
 
 
-def read_dead_letters(bootstrap: str, *, idle: float = 2.0) -> list[dict[str, Any]]:
+def read_dead_letters(
+    bootstrap: str, *, idle: float = 2.0, connect_timeout_s: float = 10.0
+) -> list[dict[str, Any]]:
     """Every dead letter on the topic, as rows in (partition, offset) order.
 
     Reads every partition from the start without a consumer group (nothing is
@@ -71,7 +73,9 @@ def read_dead_letters(bootstrap: str, *, idle: float = 2.0) -> list[dict[str, An
     Raises:
         LookupError: the topic does not exist on the broker.
     """
-    records = read_topic(bootstrap, CLAIMS_DLQ, idle=idle, timeout=3600)
+    records = read_topic(
+        bootstrap, CLAIMS_DLQ, idle=idle, timeout=3600, connect_timeout_s=connect_timeout_s
+    )
     rows = [dead_letter_row(r) for r in records]
     rows.sort(key=lambda r: (r["dlq"]["partition"], r["dlq"]["offset"]))
     log.info("read %d dead letters from %s", len(rows), CLAIMS_DLQ)

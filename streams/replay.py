@@ -15,6 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,21 @@ def claim_lines(path: Path) -> Iterator[bytes]:
                 yield line
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One claim message to send: its bytes and headers beyond ``yibao.kind``."""
+
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
 def replay(
-    lines: Iterable[bytes], bootstrap: str, *, rate: float | None = None, linger_ms: int = 5
+    lines: Iterable[bytes],
+    bootstrap: str,
+    *,
+    rate: float | None = None,
+    linger_ms: int = 5,
+    connect_timeout_s: float = 10.0,
 ) -> Counter[str]:
     """Send every line; return counts per topic.
 
@@ -58,20 +72,50 @@ def replay(
         bootstrap: Kafka bootstrap servers.
         rate: claims per second, or None for as fast as possible.
         linger_ms: producer batching delay.
+        connect_timeout_s: longest wait for the broker at start and for a send's metadata.
+
+    Raises:
+        kafka.errors.KafkaError: the broker could not be reached in time.
+    """
+    return send_claims(
+        (Outgoing(line) for line in lines),
+        bootstrap,
+        rate=rate,
+        linger_ms=linger_ms,
+        connect_timeout_s=connect_timeout_s,
+    )
+
+
+def send_claims(
+    messages: Iterable[Outgoing],
+    bootstrap: str,
+    *,
+    rate: float | None = None,
+    linger_ms: int = 5,
+    connect_timeout_s: float = 10.0,
+) -> Counter[str]:
+    """Send claim messages as ``replay`` does, each with its own extra headers.
+
+    Raises:
+        kafka.errors.KafkaError: the broker could not be reached in time.
     """
     from kafka import KafkaProducer
 
+    timeout_ms = int(connect_timeout_s * 1000)
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         linger_ms=linger_ms,
         batch_size=256 * 1024,
         max_request_size=MAX_SEND_BYTES,
+        bootstrap_timeout_ms=timeout_ms,
+        max_block_ms=timeout_ms,
     )
     counts: Counter[str] = Counter()
     start = time.monotonic()
     try:
-        for i, line in enumerate(lines):
+        for i, message in enumerate(messages):
+            line = message.value
             if rate:
                 ahead = start + i / rate - time.monotonic()
                 if ahead > 0:
@@ -83,8 +127,8 @@ def replay(
                 continue
             obj = _decoded(line)
             key, topic = claim_key_and_topic(obj)
-            kind = [(KIND_HEADER, kind_of(obj).encode())]
-            producer.send(topic, value=line, key=key, headers=kind)
+            headers = [(KIND_HEADER, kind_of(obj).encode()), *message.headers]
+            producer.send(topic, value=line, key=key, headers=headers)
             counts[topic] += 1
         producer.flush()
     finally:
@@ -94,12 +138,20 @@ def replay(
 
 
 async def _read_all(
-    bootstrap: str, topic: str, want: int | None, idle: float, timeout: float
+    bootstrap: str, topic: str, want: int | None, idle: float, timeout: float, connect: float
 ) -> list[Any]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await c.start()
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        request_timeout_ms=int(connect * 1000),
+    )
+    try:
+        await asyncio.wait_for(c.start(), connect)
+    except BaseException:
+        await c.stop()
+        raise
     try:
         parts: set[int] = set()
         wait_until = time.monotonic() + 20.0
@@ -130,11 +182,21 @@ async def _read_all(
 
 
 def read_topic(
-    bootstrap: str, topic: str, want: int | None = None, idle: float = 1.0, timeout: float = 120.0
+    bootstrap: str,
+    topic: str,
+    want: int | None = None,
+    idle: float = 1.0,
+    timeout: float = 120.0,
+    connect_timeout_s: float = 10.0,
 ) -> list[Any]:
     """Every record of ``topic`` (all partitions, from the start), with aiokafka.
 
     Reads until at least ``want`` records are in and nothing new came for
     ``idle`` seconds (end offsets are not trusted: Tansu under-reports them).
+
+    Raises:
+        aiokafka.errors.KafkaError, TimeoutError: no broker answered within
+            ``connect_timeout_s``.
+        LookupError: the topic has no partitions.
     """
-    return asyncio.run(_read_all(bootstrap, topic, want, idle, timeout))
+    return asyncio.run(_read_all(bootstrap, topic, want, idle, timeout, connect_timeout_s))

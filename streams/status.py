@@ -150,6 +150,26 @@ async def gather(
     return status
 
 
+def check_broker(bootstrap: str, timeout: float) -> None:
+    """Return if a broker at ``bootstrap`` answers within ``timeout`` seconds, else raise.
+
+    Raises:
+        aiokafka.errors.KafkaError, OSError, TimeoutError: no broker answered.
+    """
+    from aiokafka import AIOKafkaConsumer
+
+    async def _check() -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000)
+        )
+        try:
+            await asyncio.wait_for(consumer.start(), timeout)
+        finally:
+            await consumer.stop()
+
+    asyncio.run(_check())
+
+
 async def _broker_status(
     bootstrap: str, groups: list[str], follower_offsets: dict[tuple[str, int], int] | None
 ) -> Status:

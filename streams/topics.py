@@ -14,6 +14,9 @@ CLAIMS_INTERCITY = "claims.intercity"
 SETTLEMENTS = "settlements"
 FRAUD_FLAGS = "fraud.flags"
 CLAIMS_DLQ = "claims.dlq"
+#: What operators did with dead letters (``yibao dlq resend`` / ``mark-handled``), one
+#: record per dead letter handled; made on first use, so not in ``topic_layout``.
+CLAIMS_DLQ_HANDLED = "claims.dlq.handled"
 
 INGRESS_TOPICS = (CLAIMS_REALTIME, CLAIMS_INTERCITY)
 #: Every input topic the worker reads (settles from ``claims``, forwards the rest).

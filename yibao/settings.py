@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest a worker takes to stop (SIGTERM or failure) before it exits anyway.",
     )
+    connect_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a command waits for the broker, MLflow or the database before "
+        "it gives up with one line saying what it tried.",
+    )
     model_poll_seconds: float = 30.0
     feature_snapshot_seconds: float = Field(
         default=120.0,

@@ -188,6 +188,9 @@ def check_yibao(args: list[str]) -> None:
     path = ["yibao"]
     rest = list(args)
     while hasattr(cmd, "commands"):  # a group (typer vendors its own click classes)
+        flags = {o for p in cmd.params if getattr(p, "is_flag", False) for o in p.opts}
+        while rest and rest[0] in flags and rest[0] != "--help":  # yibao --debug status
+            rest.pop(0)
         if not rest or rest[0].startswith("-"):
             break
         name = rest.pop(0)
@@ -207,6 +210,10 @@ def check_yibao(args: list[str]) -> None:
     if hasattr(cmd, "commands"):
         return
     for param in cmd.params:
+        if getattr(param, "hidden", False) and opts.get(param.name) not in (None, ()):
+            raise AssertionError(
+                f"`{' '.join(path)}`: {param.opts[0]} is an old name kept for scripts"
+            )
         if param.required:
             name = param.opts[0] if param.opts else param.name
             assert opts.get(param.name) not in (None, ()), f"`{' '.join(path)}`: missing {name}"
@@ -284,10 +291,12 @@ def test_the_checker_catches_wrong_commands() -> None:
     check_yibao(["settle", "claims.jsonl", "-o", "out.jsonl"])
     check_yibao(["models", "promote", "3", "--data", "HELDOUT.jsonl"])
     check_yibao(["--help"])
+    check_yibao(["--debug", "dlq", "export"])
     for wrong in (
         ["settel", "claims.jsonl"],
         ["settle", "claims.jsonl", "--bogus"],
         ["score", "claims.jsonl"],  # --data is required; a positional is extra
+        ["score", "--data", "claims.jsonl", "--out", "scores.jsonl"],  # old name of -o
         ["models", "promot", "3"],
     ):
         with pytest.raises(AssertionError):

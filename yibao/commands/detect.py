@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from yibao.failures import MLFLOW, using
+
 if TYPE_CHECKING:
     from models.registry import HeldOut
 
@@ -37,6 +39,13 @@ LabelsOpt = Annotated[
 ModelOpt = Annotated[
     str | None, typer.Option("--model", help="Model URI; default models:/<name>@champion.")
 ]
+TrackingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else the store in DATA_DIR).",
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -48,26 +57,32 @@ def _fail(message: str) -> None:
 # one settings object (environment) for the commands.
 
 
-def _local_store() -> Path | None:
-    """The folder of a local (SQLite) MLflow store, None for a tracking server.
+def _local_store(uri: str | None = None) -> Path | None:
+    """The folder of a local (SQLite) MLflow store (``uri``, else the settings'), None for
+    a tracking server.
 
     Artifacts of a local store go beside it (``models.tracking.artifact_location``),
     also when MLFLOW_TRACKING_URI names the store (``make demo`` sets it for its
     commands): left to MLflow, they would go to ``./mlruns`` in the working directory.
     """
-    from yibao.settings import get_settings
+    if uri is None:
+        from yibao.settings import get_settings
 
-    uri = get_settings().tracking_uri()
+        uri = get_settings().tracking_uri()
     if uri.startswith("sqlite:///"):
         return Path(uri.removeprefix("sqlite:///")).parent
     return None
 
 
-def _tracking() -> None:
+def _tracking(option: str | None) -> str:
+    """Point MLflow at the tracking store (``--tracking-uri``, else the settings); return it."""
     from models.tracking import configure_tracking
-    from yibao.settings import get_settings
+    from yibao import failures
 
-    configure_tracking(get_settings().tracking_uri(), _local_store())
+    uri = failures.tracking_uri(option)
+    with using(MLFLOW):
+        configure_tracking(uri, _local_store(uri))
+    return uri
 
 
 def _model_name(name: str | None) -> str:
@@ -106,27 +121,33 @@ def train_cmd(
         int,
         typer.Option(min=1, help="Most boosting rounds (fewer: faster, usually less accurate)."),
     ] = 1000,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Train the LightGBM model, log it to MLflow and register it as challenger."""
     from models.errors import ModelError, TrainingDataError
     from models.train import train
-    from yibao.settings import get_settings
 
+    uri = _tracking(tracking_uri)
+    with using(MLFLOW):  # reach the store before minutes of training, not after
+        from models.tracking import ensure_experiment
+
+        ensure_experiment(experiment, _local_store(uri))
     try:
-        result = train(
-            data,
-            labels,
-            experiment=experiment,
-            model_name=_model_name(model_name),
-            tracking_uri=get_settings().tracking_uri(),
-            local_store=_local_store(),
-            book=_book(),
-            capacity=capacity,
-            seed=seed,
-            test_share=test_share,
-            refit=refit,
-            rounds=max_rounds,
-        )
+        with using(MLFLOW):
+            result = train(
+                data,
+                labels,
+                experiment=experiment,
+                model_name=_model_name(model_name),
+                tracking_uri=uri,
+                local_store=_local_store(uri),
+                book=_book(),
+                capacity=capacity,
+                seed=seed,
+                test_share=test_share,
+                refit=refit,
+                rounds=max_rounds,
+            )
     except (TrainingDataError, ModelError) as exc:
         _fail(str(exc))
         return
@@ -165,6 +186,7 @@ def evaluate_cmd(
     experiment: Annotated[
         str, typer.Option(help="MLflow experiment the evaluation run is logged to.")
     ] = "yibao-fraud",
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Ranking metrics of a model and of the baselines on labelled claims, logged to MLflow."""
     from models.errors import ModelError
@@ -172,17 +194,19 @@ def evaluate_cmd(
     from models.registry import default_uri
     from models.tracking import ensure_experiment
 
-    _tracking()
+    store = _tracking(tracking_uri)
     try:
         uri = model or default_uri(_model_name(None))
-        result = evaluate(data, uri, labels=labels, capacity=capacity, book=_book())
+        with using(MLFLOW):
+            result = evaluate(data, uri, labels=labels, capacity=capacity, book=_book())
     except ModelError as exc:
         _fail(str(exc))
         return
-    experiment_id = ensure_experiment(experiment, _local_store())
-    result["mlflow_run_id"] = log_evaluation(
-        result, data=data, model_uri=uri, experiment_id=experiment_id
-    )
+    with using(MLFLOW):
+        experiment_id = ensure_experiment(experiment, _local_store(store))
+        result["mlflow_run_id"] = log_evaluation(
+            result, data=data, model_uri=uri, experiment_id=experiment_id
+        )
     if result["unmatched_labels"]:
         typer.echo(
             f"warning: {result['unmatched_labels']} label rows match no claim of the data "
@@ -231,13 +255,15 @@ def _echo_slices(result: dict[str, Any]) -> None:
 def score_cmd(
     data: DataOpt,
     model: ModelOpt = None,
-    out: Annotated[
-        Path | None, typer.Option("-o", "--out", help="Output JSONL; - for stdout.")
-    ] = None,
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Score records, JSON Lines (- = stdout).")
+    ] = "-",
     hospitals: Annotated[
         Path | None, typer.Option(help="Also write the hospital risk table (JSONL).")
     ] = None,
     rules_only: Annotated[bool, typer.Option(help="Score with the red flags alone.")] = False,
+    tracking_uri: TrackingOpt = None,
+    out: Annotated[str | None, typer.Option("--out", hidden=True, help="Old name of -o.")] = None,
 ) -> None:
     """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim."""
     from models.data import load_claims
@@ -247,9 +273,10 @@ def score_cmd(
 
     loaded_model = None
     if not rules_only:
-        _tracking()
+        _tracking(tracking_uri)
         try:
-            loaded_model = load_model(model or default_uri(_model_name(None)))
+            with using(MLFLOW):
+                loaded_model = load_model(model or default_uri(_model_name(None)))
         except ModelError as exc:
             _fail(str(exc))
             return
@@ -258,10 +285,11 @@ def score_cmd(
     ordered = sorted(loaded.facts, key=lambda c: c.sort_key)
     records = scorer.score_batch(ordered)
     lines = (json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
-    if out is None or str(out) == "-":
+    output = out or output
+    if output == "-":
         sys.stdout.writelines(lines)
     else:
-        with open(out, "w", encoding="utf-8") as sink:
+        with open(output, "w", encoding="utf-8") as sink:
             sink.writelines(lines)
     if hospitals is not None:
         with open(hospitals, "w", encoding="utf-8") as fh:
@@ -278,7 +306,8 @@ def score_cmd(
 @models_app.command("list")
 def models_list(
     model_name: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Registered versions, newest first, with aliases and untouched-hospital PR-AUC.
 
@@ -287,10 +316,11 @@ def models_list(
     from models.errors import ModelError
     from models.registry import list_versions
 
-    _tracking()
+    _tracking(tracking_uri)
     name = _model_name(model_name)
     try:
-        rows = list_versions(name)
+        with using(MLFLOW):
+            rows = list_versions(name)
     except ModelError as exc:
         _fail(str(exc))
         return
@@ -326,16 +356,18 @@ def models_promote(
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Promote without comparing.")] = False,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Make VERSION champion if it beats the champion and the rules on unseen claims."""
     from models.errors import ModelError
     from models.registry import promote
 
-    _tracking()
+    _tracking(tracking_uri)
     name = _model_name(model_name)
     heldout = _heldout_file(data) if data is not None else None
     try:
-        result = promote(name, version, force=force, heldout=heldout)
+        with using(MLFLOW):
+            result = promote(name, version, force=force, heldout=heldout)
     except ModelError as exc:  # PromotionRefused too: the message says why
         _fail(str(exc))
         return

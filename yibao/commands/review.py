@@ -5,12 +5,15 @@ Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from yibao.failures import BROKER, DATABASE, using
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -30,34 +33,57 @@ class ResetTo(StrEnum):
     latest = "latest"
 
 
-def _sessions() -> sessionmaker[Session]:
-    """Sessions on the configured review database, migrated to the newest schema."""
-    from review.db import make_engine, session_factory, upgrade_head
-    from yibao.settings import get_settings
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Review database URL (default: DATABASE_URL, else review.db in DATA_DIR).",
+    ),
+]
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option("--bootstrap", help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP)."),
+]
 
-    engine = make_engine(get_settings().review_database_url())
-    upgrade_head(engine)
+
+def _sessions(database_url: str | None) -> sessionmaker[Session]:
+    """Sessions on the review database (option, else settings), migrated to the newest schema."""
+    from review.db import make_engine, session_factory, upgrade_head
+    from yibao import failures
+
+    url = failures.database_url(database_url)
+    with using(DATABASE):
+        engine = make_engine(url)
+        upgrade_head(engine)
     return session_factory(engine)
 
 
-def _session() -> Session:
-    return _sessions()()
+def _session(database_url: str | None) -> Session:
+    return _sessions(database_url)()
 
 
 @review_app.command("serve")
 def serve_cmd(
     host: Annotated[str | None, typer.Option(help="Listen address (REVIEW_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (REVIEW_PORT).")] = None,
+    database_url: DatabaseOpt = None,
 ) -> None:
     """Run the review app (migrates the database to the newest schema first)."""
     import uvicorn
 
     from review.app import create_app
     from review.security import install_log_masking
+    from yibao import failures
     from yibao.settings import get_settings
 
     settings = get_settings()
-    application = create_app(settings)
+    if database_url is not None:
+        settings = settings.model_copy(update={"database_url": database_url})
+    settings = settings.model_copy(
+        update={"database_url": failures.database_url(settings.database_url)}
+    )
+    with using(DATABASE):
+        application = create_app(settings)
     config = uvicorn.Config(
         application,
         host=host or settings.review_host,
@@ -77,11 +103,12 @@ def load_cmd(
     settlements: Annotated[Path | None, typer.Option(help="Settlement records JSONL.")] = None,
     scores: Annotated[Path | None, typer.Option(help="Score records JSONL.")] = None,
     hospitals: Annotated[Path | None, typer.Option(help="Hospital risk table JSONL.")] = None,
+    database_url: DatabaseOpt = None,
 ) -> None:
     """Load claims, settlements and scores into the review database (upserts by claim_id)."""
     from review import ingest
 
-    db = _session()
+    db = _session(database_url)
     try:
         for label, path, loader in (
             ("claims", claims, ingest.load_claims),
@@ -104,22 +131,23 @@ def load_cmd(
 
 @review_app.command("follow")
 def follow_cmd(
-    bootstrap: Annotated[
-        str | None, typer.Option(help="Kafka bootstrap servers (KAFKA_BOOTSTRAP).")
-    ] = None,
+    bootstrap: BootstrapOpt = None,
     until_idle: Annotated[
         float | None, typer.Option(help="Stop after this many seconds without messages.")
     ] = None,
+    database_url: DatabaseOpt = None,
 ) -> None:
     """Load the stream's claims, settlements and fraud.flags into the review database."""
     import asyncio
 
     from review.follow import follow
     from review.follow_metrics import FollowMetrics
+    from streams.status import check_broker
+    from yibao import failures
     from yibao.settings import get_settings
 
     settings = get_settings()
-    sessions = _sessions()
+    sessions = _sessions(database_url)
     metrics = FollowMetrics()
     if settings.follow_metrics_port:
         try:
@@ -132,7 +160,11 @@ def follow_cmd(
                 err=True,
             )
             raise typer.Exit(2) from None
-    server = bootstrap or settings.kafka_bootstrap
+    server = failures.bootstrap(bootstrap)
+    # One line now if there is no broker; once running, the Kafka client's own
+    # reconnection errors stay in the log (failures.using would silence them).
+    with using(BROKER):
+        check_broker(server, settings.connect_timeout_s)
     stats = asyncio.run(follow(server, sessions, until_idle_s=until_idle, metrics=metrics))
     loaded = ", ".join(f"{k} {v}" for k, v in sorted(stats.loaded.items()))
     typer.echo(f"loaded {loaded or 'nothing'} in {stats.batches} batches; {stats.bad} bad")
@@ -149,24 +181,28 @@ def reset_offsets_cmd(
         ),
     ],
     bootstrap: Annotated[
-        str | None, typer.Option(help="Kafka bootstrap servers (KAFKA_BOOTSTRAP), for latest.")
+        str | None,
+        typer.Option(help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP), for latest."),
     ] = None,
+    database_url: DatabaseOpt = None,
 ) -> None:
     """Rewrite the follower's stored offsets (stop `yibao review follow` first)."""
     import asyncio
 
     from review.follow import end_offsets, reset_offsets
-    from yibao.settings import get_settings
+    from yibao import failures
 
+    sessions = _sessions(database_url)  # the database first: it is what changes
     new = None
     if to is ResetTo.latest:
-        server = bootstrap or get_settings().kafka_bootstrap
+        server = failures.bootstrap(bootstrap)
         try:
-            new = asyncio.run(end_offsets(server))
+            with using(BROKER):
+                new = asyncio.run(end_offsets(server))
         except LookupError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
-    db = _session()
+    db = sessions()
     try:
         changes = reset_offsets(db, new)
     finally:
@@ -195,6 +231,7 @@ def add_user(
     password: Annotated[
         str | None, typer.Option(help="Password; else $YIBAO_USER_PASSWORD, else a prompt.")
     ] = None,
+    database_url: DatabaseOpt = None,
 ) -> None:
     """Create a user, or reset an existing user's role and password."""
     from review.errors import InvalidInput
@@ -211,7 +248,7 @@ def add_user(
         users.check_password(password)
     except InvalidInput as exc:
         raise typer.BadParameter(str(exc), param_hint="--password") from None
-    db = _session()
+    db = _session(database_url)
     try:
         users.save_user(db, name, role, password)
     finally:
@@ -220,12 +257,12 @@ def add_user(
 
 
 @users_app.command("disable")
-def disable_user(name: str) -> None:
+def disable_user(name: str, database_url: DatabaseOpt = None) -> None:
     """Disable a user: their sessions stop working at the next request."""
     from review.errors import NotFound
     from review.services import users
 
-    db = _session()
+    db = _session(database_url)
     try:
         users.disable_user(db, name)
     except NotFound as exc:
@@ -290,21 +327,32 @@ def list_users() -> None:
 
 @labels_app.command("export")
 def labels_export_cmd(
-    output: Annotated[Path, typer.Option("-o", "--output", help="labels.jsonl to write.")],
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Label rows, JSON Lines (- = stdout).")
+    ] = "-",
+    database_url: DatabaseOpt = None,
 ) -> None:
-    """Write decided claims as label rows for ``yibao train --labels``."""
+    """Write decided claims as label rows for `yibao train --labels`."""
+    import sys
+
     from review.labels import label_lines
 
-    db = _session()
+    db = _session(database_url)
     try:
         count = 0
-        with output.open("w", encoding="utf-8") as handle:
+        with contextlib.ExitStack() as stack:
+            handle = (
+                sys.stdout
+                if output == "-"
+                else stack.enter_context(open(output, "w", encoding="utf-8"))
+            )
             for line in label_lines(db):
                 handle.write(line)
                 count += 1
+            handle.flush()
     finally:
         db.close()
-    typer.echo(f"{count} labels written to {output}")
+    typer.echo(f"{count} labels written to {'stdout' if output == '-' else output}", err=True)
 
 
 def register(app: typer.Typer) -> None:

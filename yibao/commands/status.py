@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Annotated
 
 import typer
@@ -30,32 +29,50 @@ def status(
     max_lag: Annotated[
         int, typer.Option(help="Messages a group or the review follower may be behind.")
     ] = 10_000,
-    debug: Annotated[bool, typer.Option(help="Show the traceback of an unexpected error.")] = False,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option("--bootstrap", help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP)."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Review database, for the follower's position (default: DATABASE_URL).",
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option(hidden=True, help="Same as `yibao --debug status`.")
+    ] = False,
 ) -> None:
     """Broker, topics, group lag, workers and their model, dead letters, the review follower."""
     import asyncio
 
     from streams.app import group_id
     from streams.status import assess, gather, render
+    from yibao import failures
     from yibao.settings import get_settings
 
-    if not debug:
-        # The Kafka client logs every failed connection attempt (with tracebacks):
-        # the outcome is the one line below.
-        for name in ("aiokafka", "asyncio"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+    if debug:
+        failures.set_debug(True)
+    debug = failures.debugging()
+    server = failures.bootstrap(bootstrap)
     settings = get_settings()
     urls = worker or [f"http://127.0.0.1:{settings.stream_web_port}"]
     try:
-        found = asyncio.run(
-            gather(
-                settings.kafka_bootstrap,
-                groups=group or [group_id("yibao-stream")],
-                worker_urls=urls,
-                follower_offsets=_follower_offsets(settings.review_database_url()),
-                timeout=timeout,
+        with failures.using(failures.BROKER):  # its failures are part of the report
+            found = asyncio.run(
+                gather(
+                    server,
+                    groups=group or [group_id("yibao-stream")],
+                    worker_urls=urls,
+                    follower_offsets=_follower_offsets(
+                        database_url or settings.review_database_url()
+                    ),
+                    timeout=timeout,
+                )
             )
-        )
+    except failures.ServiceUnavailable:
+        raise  # one line, from the app
     except Exception as exc:
         if debug:
             raise

@@ -1,5 +1,5 @@
 """CLI adapter for the stream service: ``yibao broker``, ``stream``, ``replay``, ``topic-dump``,
-``dlq export``.
+``dlq export|resend|mark-handled``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from yibao.failures import BROKER, using
+
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option("--bootstrap", help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP)."),
+]
 
 
 def broker(
@@ -78,18 +85,39 @@ def stream(
         Path | None,
         typer.Option("--dip", help="DIP policy directory (default: DIP_DIR, else bundled)."),
     ] = None,
+    bootstrap: BootstrapOpt = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri",
+            help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else the store in DATA_DIR).",
+        ),
+    ] = None,
 ) -> None:
-    """Run a stream worker: settle and score claims from Kafka (several may share a group)."""
+    """Run a stream worker: settle and score claims from Kafka (several may share a group).
+
+    Without MLflow the worker scores with the red flags alone and keeps asking for
+    the champion; without a broker it does not start.
+    """
     from dip.errors import DipPolicyError
     from streams.app import create_app, group_id
     from streams.lifecycle import EXIT_DATA_LOST, data_loss_marker, refusal
     from streams.logs import logging_config
+    from streams.status import check_broker
     from streams.worker import StreamWorker, run_worker, web_port_problem
+    from yibao import failures
     from yibao.settings import get_settings
 
     settings = get_settings()
     if dip is not None:
         settings = settings.model_copy(update={"dip_dir": dip})
+    settings = settings.model_copy(
+        update={
+            "kafka_bootstrap": failures.bootstrap(bootstrap),
+            "mlflow_tracking_uri": tracking_uri or settings.mlflow_tracking_uri,
+        }
+    )
+    failures.bound_mlflow_requests(settings.connect_timeout_s)
     busy = web_port_problem(settings.stream_web_host, web_port or settings.stream_web_port)
     if busy:
         typer.echo(f"yibao stream: {busy}", err=True)
@@ -105,6 +133,8 @@ def stream(
     except DipPolicyError as exc:
         typer.echo(f"yibao stream: broken DIP policy: {exc}", err=True)
         raise typer.Exit(2) from None
+    with using(BROKER):  # in one line now, rather than in the worker's logs below
+        check_broker(settings.kafka_bootstrap, settings.connect_timeout_s)
     worker = StreamWorker(
         app,
         agent,
@@ -122,16 +152,25 @@ def stream(
 def replay(
     claims: Annotated[Path, typer.Argument(metavar="CLAIMS.jsonl", help="Claims, one a line.")],
     rate: Annotated[float | None, typer.Option(help="Claims per second (default: max).")] = None,
+    bootstrap: BootstrapOpt = None,
 ) -> None:
     """Send a claims file to the claim topics (realtime / inter-city, keyed by person)."""
     from streams.replay import claim_lines
     from streams.replay import replay as run_replay
+    from yibao import failures
     from yibao.settings import get_settings
 
     if not claims.is_file():
         typer.echo(f"yibao: cannot read {claims}", err=True)
         raise typer.Exit(code=2)
-    counts = run_replay(claim_lines(claims), get_settings().kafka_bootstrap, rate=rate)
+    server = failures.bootstrap(bootstrap)
+    with using(BROKER):
+        counts = run_replay(
+            claim_lines(claims),
+            server,
+            rate=rate,
+            connect_timeout_s=get_settings().connect_timeout_s,
+        )
     for topic, n in sorted(counts.items()):
         typer.echo(f"{topic}: {n}")
 
@@ -142,14 +181,24 @@ def topic_dump(
         "-"
     ),
     idle: Annotated[float, typer.Option(help="Stop after this many seconds without news.")] = 2.0,
+    bootstrap: BootstrapOpt = None,
 ) -> None:
-    """Write every message of a topic, one a line (``yibao clearing`` reads a settlements dump)."""
+    """Write every message of a topic, one a line (`yibao clearing` reads a settlements dump)."""
     import sys
 
     from streams.replay import read_topic
+    from yibao import failures
     from yibao.settings import get_settings
 
-    records = read_topic(get_settings().kafka_bootstrap, topic, idle=idle, timeout=3600)
+    server = failures.bootstrap(bootstrap)
+    with using(BROKER):
+        records = read_topic(
+            server,
+            topic,
+            idle=idle,
+            timeout=3600,
+            connect_timeout_s=get_settings().connect_timeout_s,
+        )
     out = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
     try:
         for r in records:
@@ -175,6 +224,15 @@ def dlq_export(
         ),
     ] = None,
     idle: Annotated[float, typer.Option(help="Stop after this many seconds without news.")] = 2.0,
+    unhandled: Annotated[
+        bool,
+        typer.Option(
+            "--unhandled",
+            help="Leave out dead letters already re-sent or marked handled (`yibao dlq resend`, "
+            "`yibao dlq mark-handled`).",
+        ),
+    ] = False,
+    bootstrap: BootstrapOpt = None,
 ) -> None:
     """Export claims.dlq with reasons, source and claim id, to fix and re-send with `yibao replay`.
 
@@ -185,10 +243,20 @@ def dlq_export(
     import sys
 
     from streams.dlq import claim_values, read_dead_letters, summary_lines
+    from yibao import failures
     from yibao.settings import get_settings
 
+    server = failures.bootstrap(bootstrap)
     try:
-        rows = read_dead_letters(get_settings().kafka_bootstrap, idle=idle)
+        with using(BROKER):
+            rows = read_dead_letters(
+                server, idle=idle, connect_timeout_s=get_settings().connect_timeout_s
+            )
+            if unhandled:
+                from streams.dlq_actions import place_of, read_handled
+
+                handled = read_handled(server, connect_timeout_s=get_settings().connect_timeout_s)
+                rows = [r for r in rows if place_of(r) not in handled]
     except LookupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -209,6 +277,111 @@ def dlq_export(
         typer.echo(f"{len(values)} original messages written to {claims_out}", err=True)
 
 
+ClaimIdsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--claim-id", help="A dead letter's claim id (repeat for more)."),
+]
+PlacesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--offset",
+        metavar="PARTITION:OFFSET",
+        help="A dead letter's place on claims.dlq, as `yibao dlq export` shows it under "
+        "dlq (repeat for more).",
+    ),
+]
+
+
+def _chosen(
+    server: str, claim_ids: list[str] | None, offsets: list[str] | None, idle: float
+) -> list[dict[str, object]]:
+    """The dead letters selected by claim id and place; exit 2 if a selector finds none."""
+    from streams.dlq import read_dead_letters
+    from streams.dlq_actions import parse_place, select
+    from yibao.settings import get_settings
+
+    if not claim_ids and not offsets:
+        raise typer.BadParameter("choose dead letters with --claim-id or --offset")
+    try:
+        places = [parse_place(o) for o in offsets or ()]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--offset") from None
+    with using(BROKER):
+        rows = read_dead_letters(
+            server, idle=idle, connect_timeout_s=get_settings().connect_timeout_s
+        )
+    chosen = select(rows, claim_ids or (), places)
+    if chosen.unmatched:
+        typer.echo(f"error: no such dead letter: {', '.join(chosen.unmatched)}", err=True)
+        raise typer.Exit(2)
+    return chosen.rows
+
+
+def dlq_resend(
+    claim_id: ClaimIdsOpt = None,
+    offset: PlacesOpt = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="Also re-send dead letters handled before.")
+    ] = False,
+    note: Annotated[str, typer.Option(help="Why, kept with the handled record.")] = "",
+    idle: Annotated[float, typer.Option(help="Stop reading after this many idle seconds.")] = 2.0,
+    bootstrap: BootstrapOpt = None,
+) -> None:
+    """Re-send chosen dead letters, unchanged, to the claim log and mark them handled.
+
+    For a claim that failed for a reason since removed (a policy added, a fault
+    fixed); a claim that must be corrected goes through `yibao dlq export`, the
+    fix, and `yibao replay`. Each message carries a yibao.resent_from header
+    naming its dead letter.
+    """
+    from streams.dlq_actions import mark_handled, place_of, read_handled, resend
+    from yibao import failures
+    from yibao.settings import get_settings
+
+    timeout = get_settings().connect_timeout_s
+    server = failures.bootstrap(bootstrap)
+    rows = _chosen(server, claim_id, offset, idle)
+    with using(BROKER):
+        handled = read_handled(server, connect_timeout_s=timeout)
+    done_before = [r for r in rows if place_of(r) in handled]
+    if done_before and not again:
+        listed = ", ".join(
+            f"{r['claim_id']} ({handled[place_of(r)]['action']} {handled[place_of(r)]['at']})"
+            for r in done_before
+        )
+        typer.echo(f"error: handled before: {listed}; --again re-sends them", err=True)
+        raise typer.Exit(2)
+    with using(BROKER):
+        sent = resend(server, rows, connect_timeout_s=timeout)
+        mark_handled(server, rows, action="resent", note=note, connect_timeout_s=timeout)
+    typer.echo(f"{sent} claims re-sent; {len(rows)} dead letters marked handled")
+
+
+def dlq_mark_handled(
+    claim_id: ClaimIdsOpt = None,
+    offset: PlacesOpt = None,
+    note: Annotated[str, typer.Option(help="What was done, e.g. the ticket number.")] = "",
+    idle: Annotated[float, typer.Option(help="Stop reading after this many idle seconds.")] = 2.0,
+    bootstrap: BootstrapOpt = None,
+) -> None:
+    """Mark chosen dead letters handled, so that `yibao dlq export --unhandled` leaves them out."""
+    from streams.dlq_actions import mark_handled
+    from yibao import failures
+    from yibao.settings import get_settings
+
+    server = failures.bootstrap(bootstrap)
+    rows = _chosen(server, claim_id, offset, idle)
+    with using(BROKER):
+        n = mark_handled(
+            server,
+            rows,
+            action="handled",
+            note=note,
+            connect_timeout_s=get_settings().connect_timeout_s,
+        )
+    typer.echo(f"{n} dead letters marked handled")
+
+
 def register(app: typer.Typer) -> None:
     """Add the stream commands to the CLI."""
     app.command("broker")(broker)
@@ -217,4 +390,6 @@ def register(app: typer.Typer) -> None:
     app.command("topic-dump")(topic_dump)
     dlq = typer.Typer(help="The dead-letter topic claims.dlq: messages the worker could not read.")
     dlq.command("export")(dlq_export)
+    dlq.command("resend")(dlq_resend)
+    dlq.command("mark-handled")(dlq_mark_handled)
     app.add_typer(dlq, name="dlq")
