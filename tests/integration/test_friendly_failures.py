@@ -72,6 +72,8 @@ ARGS: dict[str, list[str]] = {
     "review reset-offsets": ["--to", "latest"],
     "users add": ["alice", "--role", "clerk", "--password", "a-long-enough-password-1"],
     "users disable": ["alice"],
+    "users unlock": ["alice"],
+    "users list": [],
     "labels export": ["-o", "{tmp}/labels.jsonl"],
 }
 

@@ -16,6 +16,8 @@ SERVICES_USED: dict[str, frozenset[str]] = {
     "dip year": frozenset(),
     "dip month": frozenset(),
     "dip build": frozenset(),
+    "rules check": frozenset(),
+    "rules list": frozenset(),
     "simulate": frozenset(),
     "demo": frozenset(),  # starts its own broker, MLflow store and database
     "broker": frozenset(),  # starts the broker
@@ -38,6 +40,8 @@ SERVICES_USED: dict[str, frozenset[str]] = {
     "review reset-offsets": frozenset({"broker", "database"}),
     "users add": frozenset({"database"}),
     "users disable": frozenset({"database"}),
+    "users unlock": frozenset({"database"}),
+    "users list": frozenset({"database"}),
     "labels export": frozenset({"database"}),
 }
 

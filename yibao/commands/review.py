@@ -292,12 +292,13 @@ def unlock_user(
     address: Annotated[
         str | None, typer.Option(help="Client address to unlock (all its user names).")
     ] = None,
+    database_url: DatabaseOpt = None,
 ) -> None:
     """Lift a login lock-out: forget the failed logins of a user and/or an address."""
     from review.errors import InvalidInput
     from review.services import users
 
-    db = _session()
+    db = _session(database_url)
     try:
         removed = users.unlock(db, name, address)
     except InvalidInput as exc:
@@ -308,12 +309,12 @@ def unlock_user(
 
 
 @users_app.command("list")
-def list_users() -> None:
+def list_users(database_url: DatabaseOpt = None) -> None:
     """Users with role, state and failed logins in the lock-out window."""
     from review.services import users
 
     policy = _lockout_policy()
-    db = _session()
+    db = _session(database_url)
     try:
         rows = users.list_users(db, policy)
     finally:
