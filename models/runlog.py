@@ -37,6 +37,7 @@ class RunRecord:
     period: tuple[date, date]  # first and last discharge date of the claims
     threshold: float
     capacity: float = 0.0
+    calibration: dict[str, Any] | None = None  # Platt.to_dict(): raw score -> probability
 
     def run_name(self, seed: int) -> str:
         first, last = self.period
@@ -146,6 +147,7 @@ def _log_model(record: RunRecord, model_name: str) -> str:
             "feature_names": list(FEATURE_NAMES),
             "feature_version": FEATURE_VERSION,
             "capacity": record.capacity,
+            "calibration": record.calibration or {},
         },
     )
     return str(info.registered_model_version)

@@ -25,6 +25,7 @@ EVAL_KEYS = {
     "recall_at_capacity",
     "skipped",
 }
+MODEL_EVAL_KEYS = {"ece", "flagged_share", "threshold"}
 
 
 def _write(path: Path, claims: list[dict], broken: int = 0) -> Path:
@@ -89,8 +90,11 @@ def test_train_prints_run_and_model(trained) -> None:
 def test_evaluate_json(env, trained) -> None:
     out = _cli("evaluate", "--data", str(env["test"]), "--json", "--capacity", "0.05")
     result = json.loads(out.stdout)
-    assert set(result) >= EVAL_KEYS
+    assert set(result) >= EVAL_KEYS | MODEL_EVAL_KEYS
     assert result["skipped"] == 3 and result["claims"] == 2500
+    assert 0 <= result["ece"] <= 1 and 0 < result["threshold"] < 1
+    flagged = sum(s >= result["threshold"] for s in _scores(env, "eval-scores.jsonl"))
+    assert result["flagged_share"] == pytest.approx(flagged / 2500)
     assert set(result["baselines"]) == {"rules_only", "logistic_regression", "isolation_forest"}
     for row in result["baselines"].values():
         assert set(row) >= EVAL_KEYS
@@ -156,6 +160,12 @@ def test_labels_naming_no_claim_are_reported_masked(env, trained) -> None:
     assert f"OLD-{person_id[:6]}" in result.stderr
     evaluation = json.loads(result.stdout)
     assert evaluation["unmatched_labels"] == 2
+
+
+def _scores(env, name: str, *extra: str) -> list[float]:
+    path = env["root"] / name
+    _cli("score", "--data", str(env["test"]), "-o", str(path), *extra)
+    return [json.loads(line)["fraud_score"] for line in path.read_text().splitlines()]
 
 
 def test_score_writes_records(env, trained) -> None:

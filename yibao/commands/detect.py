@@ -209,6 +209,13 @@ def evaluate_cmd(
     for name, row in rows:
         cells = "".join(f"{row[k]:>26.4f}" if row[k] is not None else f"{'-':>26}" for k in keys)
         typer.echo(f"{name:<22}{cells}")
+    share, ece = result["flagged_share"], result["ece"]
+    typer.echo(
+        f"threshold {result['threshold']:.4f} flags "
+        + ("-" if share is None else f"{share:.2%}")
+        + f" of claims (capacity {result['capacity']:.2%}); calibration error (ECE, 10 bins) "
+        + ("-" if ece is None else f"{ece:.4f}")
+    )
     _echo_slices(result)
 
 
