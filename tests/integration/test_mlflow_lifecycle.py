@@ -168,6 +168,22 @@ def _scores(env, name: str, *extra: str) -> list[float]:
     return [json.loads(line)["fraud_score"] for line in path.read_text().splitlines()]
 
 
+def test_cross_fitted_scores_come_from_models_not_fitted_on_the_claims(env, trained) -> None:
+    path = env["root"] / "crossfit.jsonl"
+    _cli("score", "--data", str(env["train"]), "-o", str(path), "--cross-fit", "3")
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(records) == 3000
+    assert {r["model_version"] for r in records} == {"test-fraud/1 (cross-fitted)"}
+    plain = env["root"] / "plain.jsonl"
+    _cli("score", "--data", str(env["train"]), "-o", str(plain))
+    in_sample = {
+        r["claim_id"]: r["fraud_score"] for r in map(json.loads, plain.read_text().splitlines())
+    }
+    common = [r for r in records if r["claim_id"] in in_sample]
+    # the model has learnt its training claims: out of fold they score differently
+    assert sum(r["fraud_score"] != in_sample[r["claim_id"]] for r in common) > len(common) / 2
+
+
 def test_score_writes_records(env, trained) -> None:
     out_path = env["root"] / "scores.jsonl"
     hosp_path = env["root"] / "hospitals.jsonl"
@@ -250,6 +266,7 @@ def test_run_records_fingerprint_and_artifacts(env, trained) -> None:
     assert run.data.params["data_sha256"] == expected
     names = {a.path for a in client.list_artifacts(mv.run_id)}
     assert {"feature_importance.png", "precision_recall.png", "features.json"} <= names
+    assert {"test_ece", "test_flagged_share"} <= set(run.data.metrics)
     assert {"valid_claim_pr_auc", "test_claim_pr_auc", "test_rules_only_claim_pr_auc"} <= set(
         run.data.metrics
     )

@@ -245,10 +245,17 @@ def score_cmd(
         Path | None, typer.Option(help="Also write the hospital risk table (JSONL).")
     ] = None,
     rules_only: Annotated[bool, typer.Option(help="Score with the red flags alone.")] = False,
+    cross_fit: Annotated[
+        int,
+        typer.Option(
+            help="Score labelled claims the model was trained on out of fold: K hospital "
+            "folds, each scored by the model's setup refitted on the other folds (0: off)."
+        ),
+    ] = 0,
 ) -> None:
     """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim."""
     from models.data import load_claims
-    from models.errors import ModelError
+    from models.errors import ModelError, TrainingDataError
     from models.registry import default_uri, load_model
     from models.score import Scorer, hospital_table
 
@@ -263,7 +270,14 @@ def score_cmd(
     loaded = load_claims(data, book=_book())
     scorer = Scorer(loaded_model)
     ordered = sorted(loaded.facts, key=lambda c: c.sort_key)
-    records = scorer.score_batch(ordered)
+    if cross_fit and loaded_model is not None:
+        try:
+            records = _cross_fitted(loaded_model, ordered, cross_fit)
+        except TrainingDataError as exc:
+            _fail(f"{data}: {exc}")
+            return
+    else:
+        records = scorer.score_batch(ordered)
     lines = (json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
     if out is None or str(out) == "-":
         sys.stdout.writelines(lines)
@@ -280,6 +294,28 @@ def score_cmd(
         f"{loaded.skipped} skipped",
         err=True,
     )
+
+
+def _cross_fitted(model: Any, ordered: list[Any], folds: int) -> list[dict[str, Any]]:
+    """Score records of claims in event order, each from a model not fitted on its hospital."""
+    from models.crossfit import fold_models, run_training_setup
+    from models.matrix import featurize, labels_of
+    from models.score import Scorer
+
+    if model.run_id is None:
+        _fail("cross-fitting needs a model with a training run (its parameters and rounds)")
+    params, rounds = run_training_setup(model.run_id)
+    _, feats, X = featurize(ordered)  # already in event order
+    y = labels_of(ordered)
+    records: list[dict[str, Any]] = [{} for _ in ordered]
+    hospitals = [f.hospital_id for f in ordered]
+    for rows, fold_model in fold_models(
+        model, X, y, hospitals, params=params, rounds=rounds, folds=folds
+    ):
+        fold = Scorer(fold_model).records([ordered[i] for i in rows], [feats[i] for i in rows])
+        for i, rec in zip(rows, fold, strict=True):
+            records[i] = rec
+    return records
 
 
 @models_app.command("list")
