@@ -132,6 +132,23 @@ def load_baselines(run_id: str) -> dict[str, Any] | None:
     return loaded
 
 
+def load_drift_reference(run_id: str) -> dict[str, Any] | None:
+    """The training data's per-feature bins and shares, or None for runs made before."""
+    import json
+
+    import mlflow
+
+    from models.drift import REFERENCE_ARTIFACT
+
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REFERENCE_ARTIFACT)
+    except Exception:  # missing artifact: MLflow raises its own exception types
+        return None
+    with open(path, encoding="utf-8") as fh:
+        loaded: dict[str, Any] = json.load(fh)
+    return loaded
+
+
 def save_npz(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]

@@ -418,6 +418,8 @@ def _run_record(
     settings: dict[str, Any],
 ) -> RunRecord:
     """What the MLflow run records, from the training stages' results."""
+    from models.drift import reference
+    from models.metrics import scheme_metrics
     from models.runlog import RunRecord
 
     sizes = {
@@ -445,6 +447,13 @@ def _run_record(
         threshold=fitted.threshold,
         capacity=float(settings["capacity"]),
         calibration=fitted.calibration.to_dict(),
+        drift_reference=reference(prep.X, FEATURE_NAMES),
+        untouched_schemes=scheme_metrics(
+            test_scores["lightgbm"],
+            prep.y[split.test],
+            [prep.ordered[i].fraud_type for i in split.test],
+            float(settings["capacity"]),
+        ),
     )
 
 

@@ -184,6 +184,13 @@ def test_cross_fitted_scores_come_from_models_not_fitted_on_the_claims(env, trai
     assert sum(r["fraud_score"] != in_sample[r["claim_id"]] for r in common) > len(common) / 2
 
 
+def test_the_training_data_does_not_drift_from_itself(env, trained) -> None:
+    out = _cli("models", "drift", str(env["train"]), "--json")
+    result = json.loads(out.stdout)
+    assert result["model"] == "test-fraud/1" and result["threshold"] == 0.2
+    assert result["drifted"] == [] and max(result["psi"].values()) < 1e-6
+
+
 def test_score_writes_records(env, trained) -> None:
     out_path = env["root"] / "scores.jsonl"
     hosp_path = env["root"] / "hospitals.jsonl"
@@ -266,6 +273,10 @@ def test_run_records_fingerprint_and_artifacts(env, trained) -> None:
     assert run.data.params["data_sha256"] == expected
     names = {a.path for a in client.list_artifacts(mv.run_id)}
     assert {"feature_importance.png", "precision_recall.png", "features.json"} <= names
+    assert {"calibration.png", "model_card.md", "drift"} <= names
+    card = Path(client.download_artifacts(mv.run_id, "model_card.md")).read_text()
+    assert expected in card and str(FEATURE_VERSION) in card
+    assert "## Per fraud scheme" in card and "## Known limits" in card
     assert {"test_ece", "test_flagged_share"} <= set(run.data.metrics)
     assert {"valid_claim_pr_auc", "test_claim_pr_auc", "test_rules_only_claim_pr_auc"} <= set(
         run.data.metrics

@@ -355,6 +355,60 @@ def models_list(
         )
 
 
+@models_app.command("drift")
+def models_drift(
+    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Claims JSONL.")],
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Population stability index per feature between the model's training data and DATA.
+
+    Lists the features above 0.2 and exits 1 when there are any.
+    """
+    from detection.features import FEATURE_NAMES
+    from models.data import load_claims
+    from models.drift import PSI_THRESHOLD, drift
+    from models.errors import ModelError
+    from models.matrix import featurize
+    from models.registry import default_uri, load_drift_reference, load_model
+
+    _tracking()
+    try:
+        loaded_model = load_model(model or default_uri(_model_name(None)))
+    except ModelError as exc:
+        _fail(str(exc))
+        return
+    ref = load_drift_reference(loaded_model.run_id) if loaded_model.run_id else None
+    if ref is None:
+        _fail(f"{loaded_model.label} has no training reference (trained before drift "
+              "monitoring); retrain it with `yibao train`")  # fmt: skip
+        return
+    _, _, X = featurize(load_claims(data, book=_book()).facts)
+    values = drift(ref, X, FEATURE_NAMES)
+    over = sorted((n for n, v in values.items() if v > PSI_THRESHOLD), key=lambda n: -values[n])
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "model": loaded_model.label,
+                    "claims": len(X),
+                    "threshold": PSI_THRESHOLD,
+                    "psi": values,
+                    "drifted": over,
+                },
+                sort_keys=True,
+            )
+        )
+    else:
+        typer.echo(f"{len(X)} claims against the training data of {loaded_model.label}")
+        for name in sorted(values, key=lambda n: -values[n]):
+            mark = "  DRIFT" if name in over else ""
+            typer.echo(f"{name:<34}{values[name]:>10.4f}{mark}")
+        typer.echo(f"{len(over)} feature(s) above PSI {PSI_THRESHOLD}")
+    if over:
+        raise typer.Exit(1)
+
+
 @models_app.command("promote")
 def models_promote(
     version: Annotated[str, typer.Argument(help="Version to make champion.")],
