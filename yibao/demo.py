@@ -33,7 +33,7 @@ DEMO_USERS = (
 )
 # Folds of hospitals for the year's out-of-fold scores: each fold refits the demo
 # model's rounds on the other folds (docs/data-scientist-guide.md has the cost).
-CROSS_FIT_FOLDS = 5
+CROSS_FIT_FOLDS = 3
 
 
 @dataclass(frozen=True)
