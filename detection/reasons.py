@@ -233,6 +233,19 @@ def feature_text(name: str, features: Features) -> str:
     return _TEXTS[name](features, name)
 
 
+# Facts about the claim a clerk cannot act on: they shift the score (a level-3
+# hospital bills more) but are not a reason to look at a claim, so they are
+# never shown as one.
+STRUCTURAL: frozenset[str] = frozenset(
+    {"is_inpatient", "is_outpatient", "is_ltc", "hospital_level", "age_years"}
+)
+
+
+def is_actionable(name: str) -> bool:
+    """Whether a feature may be shown to clerks as a reason (not a structural fact)."""
+    return name not in STRUCTURAL
+
+
 # Short labels for summaries such as a hospital's main reasons.
 FEATURE_LABELS: dict[str, str] = {
     "is_inpatient": "claim type",

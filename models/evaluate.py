@@ -39,6 +39,7 @@ def evaluate(
         One JSON-ready object; ``baselines`` holds the same keys per baseline.
     """
     from models.baselines import baseline_scores, fit_baselines, rules_scores
+    from models.calibration import expected_calibration_error, flagged_share
     from models.data import load_claims
     from models.matrix import featurize, labels_of
     from models.metrics import ranking_metrics, scheme_metrics, slice_metrics
@@ -58,6 +59,11 @@ def evaluate(
     result: dict[str, Any] = {"model": model.label, **common}
     scores = model.predict(X)
     result.update(ranking_metrics(scores, y, hospitals, capacity))
+    # The model's stored threshold, chosen on unseen hospitals to flag `capacity`
+    # of new claims: the share it flags here is what the clerks would receive.
+    result["threshold"] = model.threshold
+    result["flagged_share"] = flagged_share(scores, model.threshold)
+    result["ece"] = expected_calibration_error(scores, y)
     result["per_scheme"] = scheme_metrics(scores, y, [f.fraud_type for f in ordered], capacity)
     result["per_region"] = slice_metrics(scores, y, [f.hospital_region for f in ordered], capacity)
     result["per_level"] = slice_metrics(

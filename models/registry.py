@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from detection.features import FEATURE_NAMES, FEATURE_VERSION
+from models.calibration import Platt
 from models.errors import ModelError, PromotionRefused
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,13 @@ class LoadedModel:
     label: str  # "yibao-fraud/3", shown as model_version in score records
     run_id: str | None
     feature_version: str
+    calibration: Platt = field(default_factory=Platt)  # identity for older models
+    capacity: float | None = None  # the share of new claims the threshold should flag
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(X, num_threads=1 if len(X) < 500 else 0))
+        """Calibrated scores: the chance each claim is fraudulent."""
+        raw = np.asarray(self.booster.predict(X, num_threads=1 if len(X) < 500 else 0))
+        return self.calibration.apply(raw)
 
 
 def default_uri(model_name: str) -> str:
@@ -100,6 +105,8 @@ def load_model(uri: str) -> LoadedModel:
         label=label,
         run_id=mv.run_id if mv is not None else info.run_id,
         feature_version=str(meta.get("feature_version")),
+        calibration=Platt.from_dict(meta.get("calibration")),
+        capacity=float(meta["capacity"]) if meta.get("capacity") else None,
     )
 
 
@@ -122,6 +129,23 @@ def load_baselines(run_id: str) -> dict[str, Any] | None:
     except Exception:  # missing artifact: MLflow raises its own exception types
         return None
     loaded: dict[str, Any] = joblib.load(path)
+    return loaded
+
+
+def load_drift_reference(run_id: str) -> dict[str, Any] | None:
+    """The training data's per-feature bins and shares, or None for runs made before."""
+    import json
+
+    import mlflow
+
+    from models.drift import REFERENCE_ARTIFACT
+
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REFERENCE_ARTIFACT)
+    except Exception:  # missing artifact: MLflow raises its own exception types
+        return None
+    with open(path, encoding="utf-8") as fh:
+        loaded: dict[str, Any] = json.load(fh)
     return loaded
 
 

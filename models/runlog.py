@@ -37,6 +37,9 @@ class RunRecord:
     period: tuple[date, date]  # first and last discharge date of the claims
     threshold: float
     capacity: float = 0.0
+    calibration: dict[str, Any] | None = None  # Platt.to_dict(): raw score -> probability
+    drift_reference: dict[str, Any] | None = None  # models.drift.reference of the training data
+    untouched_schemes: dict[str, Any] | None = None  # scheme_metrics on the untouched hospitals
 
     def run_name(self, seed: int) -> str:
         first, last = self.period
@@ -99,6 +102,12 @@ def log_training_run(
         curves = {k: (y_test, v) for k, v in record.untouched_scores.items()}
         for name, fig in _plots(record.booster, curves).items():
             mlflow.log_figure(fig, name)
+        from models.card import calibration_figure, model_card
+
+        mlflow.log_figure(
+            calibration_figure(y_test, record.untouched_scores["lightgbm"]), "calibration.png"
+        )
+        mlflow.log_text(model_card(record, record.untouched_schemes or {}), "model_card.md")
         mlflow.log_dict(
             {
                 "feature_names": list(FEATURE_NAMES),
@@ -107,6 +116,10 @@ def log_training_run(
             },
             "features.json",
         )
+        if record.drift_reference is not None:
+            from models.drift import REFERENCE_ARTIFACT
+
+            mlflow.log_dict(record.drift_reference, REFERENCE_ARTIFACT)
         _log_artifacts(record)
         version = _log_model(record, model_name)
         return str(run.info.run_id), version
@@ -146,6 +159,7 @@ def _log_model(record: RunRecord, model_name: str) -> str:
             "feature_names": list(FEATURE_NAMES),
             "feature_version": FEATURE_VERSION,
             "capacity": record.capacity,
+            "calibration": record.calibration or {},
         },
     )
     return str(info.registered_model_version)

@@ -15,7 +15,7 @@ import numpy as np
 
 from detection.facts import ClaimFacts
 from detection.features import FEATURE_NAMES, Features, FeatureState
-from detection.reasons import FEATURE_LABELS, feature_text
+from detection.reasons import FEATURE_LABELS, feature_text, is_actionable
 from detection.rules import evaluate_rules, rules_score
 from models.matrix import to_matrix
 from models.registry import LoadedModel
@@ -99,9 +99,9 @@ class Scorer:
         reasons = []
         if contrib is not None:
             values = contrib[: len(FEATURE_NAMES)]
-            for i in np.argsort(-values, kind="stable")[:TOP_REASONS]:
-                if values[i] <= 0:
-                    break
+            ranked = (i for i in np.argsort(-values, kind="stable") if values[i] > 0)
+            actionable = [i for i in ranked if is_actionable(FEATURE_NAMES[i])]
+            for i in actionable[:TOP_REASONS]:
                 name = FEATURE_NAMES[i]
                 reasons.append(
                     {

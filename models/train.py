@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from detection.features import FEATURE_NAMES
+from models.calibration import Platt, capacity_threshold, fit_platt
 from models.data import LoadedClaims
 from models.errors import TrainingDataError
 from models.metrics import DEFAULT_CAPACITY
@@ -135,10 +136,11 @@ class Fitted:
     """The model to register, what early stopping found, and the fitted baselines."""
 
     booster: Any
-    valid_scores: np.ndarray  # the split model's, on validation hospitals
+    valid_scores: np.ndarray  # the split model's, on validation hospitals, calibrated
     best_iteration: int
     threshold: float
     baselines: dict[str, Any]
+    calibration: Platt = field(default_factory=Platt)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -187,7 +189,11 @@ def fit(
     tr, va = split.train, split.valid
     booster = fit_booster(X[tr], y[tr], X[va], y[va], params, rounds, early_stopping)
     seconds["boosting"] = time.perf_counter() - t
-    valid_scores = booster.predict(X[va], num_iteration=booster.best_iteration)
+    raw_valid = booster.predict(X[va], num_iteration=booster.best_iteration)
+    # Calibrated on hospitals the booster did not train on, so a score reads as the
+    # chance a new claim is fraudulent (the refit's scores are mapped the same way).
+    calibration = fit_platt(raw_valid, y[va])
+    valid_scores = calibration.apply(raw_valid)
     best_iteration = max(int(booster.best_iteration), 1)
     if refit:
         t = time.perf_counter()
@@ -196,11 +202,19 @@ def fit(
     # Flag the top `capacity` share of claims the model has not seen: quantiles of
     # in-sample scores sit too high (the model has learnt those claims), so new
     # claims would be flagged far less often than the clerks' capacity.
-    threshold = float(np.quantile(valid_scores, 1.0 - capacity))
+    threshold = capacity_threshold(valid_scores, capacity)
     t = time.perf_counter()
     baselines = fit_baselines(X[tr], y[tr], seed)
     seconds["baselines"] = time.perf_counter() - t
-    return Fitted(booster, valid_scores, best_iteration, threshold, baselines, seconds)
+    return Fitted(
+        booster=booster,
+        valid_scores=valid_scores,
+        best_iteration=best_iteration,
+        threshold=threshold,
+        baselines=baselines,
+        seconds=seconds,
+        calibration=calibration,
+    )
 
 
 def measure(
@@ -213,14 +227,16 @@ def measure(
     hospitals, the number to quote. Also returns the untouched scores per scorer.
     """
     from models.baselines import baseline_scores, rules_scores
+    from models.calibration import expected_calibration_error, flagged_share
     from models.metrics import ranking_metrics
 
     X, y = prep.X, prep.y
     te, va = split.test, split.valid
     best = fitted.booster.best_iteration or None
+    test_scores = fitted.calibration.apply(fitted.booster.predict(X[te], num_iteration=best))
     slices = {
         "valid_": (va, {"lightgbm": fitted.valid_scores}),
-        "test_": (te, {"lightgbm": fitted.booster.predict(X[te], num_iteration=best)}),
+        "test_": (te, {"lightgbm": test_scores}),
     }
     metrics: dict[str, float] = {}
     for prefix, (rows, scorers) in slices.items():
@@ -234,6 +250,12 @@ def measure(
                     metrics[name + key] = float(value)
     metrics["best_iteration"] = float(fitted.best_iteration)
     metrics["threshold"] = fitted.threshold
+    # The untouched hospitals stand for new data: the share the threshold flags
+    # there, and how far the calibrated scores are from observed fraud rates.
+    metrics["test_flagged_share"] = float(flagged_share(test_scores, fitted.threshold) or 0.0)
+    metrics["test_ece"] = float(expected_calibration_error(test_scores, y[te]) or 0.0)
+    metrics["calibration_slope"] = fitted.calibration.slope
+    metrics["calibration_intercept"] = fitted.calibration.intercept
     return metrics, slices["test_"][1]
 
 
@@ -396,6 +418,8 @@ def _run_record(
     settings: dict[str, Any],
 ) -> RunRecord:
     """What the MLflow run records, from the training stages' results."""
+    from models.drift import reference
+    from models.metrics import scheme_metrics
     from models.runlog import RunRecord
 
     sizes = {
@@ -422,6 +446,14 @@ def _run_record(
         ),
         threshold=fitted.threshold,
         capacity=float(settings["capacity"]),
+        calibration=fitted.calibration.to_dict(),
+        drift_reference=reference(prep.X, FEATURE_NAMES),
+        untouched_schemes=scheme_metrics(
+            test_scores["lightgbm"],
+            prep.y[split.test],
+            [prep.ordered[i].fraud_type for i in split.test],
+            float(settings["capacity"]),
+        ),
     )
 
 

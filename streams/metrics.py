@@ -28,6 +28,14 @@ class StreamMetrics:
         self.scored = Counter(
             "yibao_scored", "Claims scored, by model version.", ["version"], registry=r
         )
+        self.flagged = Counter(
+            "yibao_flagged", "Claims flagged for review, by model version.", ["version"], registry=r
+        )
+        self.flag_rate = Gauge(
+            "yibao_flag_rate",
+            "Share of the last scored claims flagged (window: streams.flag_rate).",
+            registry=r,
+        )
         self.scoring_errors = Counter(
             "yibao_scoring_errors", "Batches settled but not scored (scorer failed).", registry=r
         )

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from settlement.jsonio import encode_record_bytes
+from streams.flag_rate import FlagRateWindow
 from streams.metrics import StreamMetrics
 from streams.outbox import Outbox
 from streams.topics import FRAUD_FLAGS
@@ -36,6 +37,8 @@ class ScoringPipeline:
         self.outbox = outbox
         self.metrics = metrics
         self._last_stage1: asyncio.Future[Any] | None = None
+        self.flag_rate = FlagRateWindow()
+        self._rate_version: str | None = None
 
     def submit(self, scorer: Any, claims: list[Any]) -> asyncio.Future[tuple[list[Any], int]]:
         """Score a batch after the batches before it: resolves to (flag futures, flags)."""
@@ -77,7 +80,19 @@ class ScoringPipeline:
             self.metrics.scoring_errors.inc()
             return [], 0
         self.metrics.scored.labels(scorer.version).inc(len(batch.facts))
+        self._count_flags(scorer, len(batch.facts), len(scores))
         self.metrics.feature_claims.set(scorer.feature_state.claims_seen)
         for score in scores:
             self.outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), encode_record_bytes(score))
         return await self.outbox.flush(), len(scores)
+
+    def _count_flags(self, scorer: Any, scored: int, flagged: int) -> None:
+        """The live flag rate against the model's capacity (warns when it strays)."""
+        if scorer.version != self._rate_version:  # another model, another threshold
+            self.flag_rate.reset()
+            self._rate_version = scorer.version
+        self.metrics.flagged.labels(scorer.version).inc(flagged)
+        capacity = getattr(getattr(scorer, "model", None), "capacity", None)
+        self.flag_rate.observe(scored, flagged, capacity)
+        if self.flag_rate.rate is not None:
+            self.metrics.flag_rate.set(self.flag_rate.rate)

@@ -66,6 +66,7 @@ ARGS: dict[str, list[str]] = {
     "score": ["--data", "{claims}", "-o", "{tmp}/scores.jsonl"],
     "models list": [],
     "models promote": ["1"],
+    "models drift": ["{claims}"],
     "review serve": ["--port", "{port}"],
     "review load": ["--claims", "{claims}"],
     "review follow": ["--until-idle", "1"],

@@ -25,6 +25,7 @@ EVAL_KEYS = {
     "recall_at_capacity",
     "skipped",
 }
+MODEL_EVAL_KEYS = {"ece", "flagged_share", "threshold"}
 
 
 def _write(path: Path, claims: list[dict], broken: int = 0) -> Path:
@@ -89,8 +90,11 @@ def test_train_prints_run_and_model(trained) -> None:
 def test_evaluate_json(env, trained) -> None:
     out = _cli("evaluate", "--data", str(env["test"]), "--json", "--capacity", "0.05")
     result = json.loads(out.stdout)
-    assert set(result) >= EVAL_KEYS
+    assert set(result) >= EVAL_KEYS | MODEL_EVAL_KEYS
     assert result["skipped"] == 3 and result["claims"] == 2500
+    assert 0 <= result["ece"] <= 1 and 0 < result["threshold"] < 1
+    flagged = sum(s >= result["threshold"] for s in _scores(env, "eval-scores.jsonl"))
+    assert result["flagged_share"] == pytest.approx(flagged / 2500)
     assert set(result["baselines"]) == {"rules_only", "logistic_regression", "isolation_forest"}
     for row in result["baselines"].values():
         assert set(row) >= EVAL_KEYS
@@ -156,6 +160,35 @@ def test_labels_naming_no_claim_are_reported_masked(env, trained) -> None:
     assert f"OLD-{person_id[:6]}" in result.stderr
     evaluation = json.loads(result.stdout)
     assert evaluation["unmatched_labels"] == 2
+
+
+def _scores(env, name: str, *extra: str) -> list[float]:
+    path = env["root"] / name
+    _cli("score", "--data", str(env["test"]), "-o", str(path), *extra)
+    return [json.loads(line)["fraud_score"] for line in path.read_text().splitlines()]
+
+
+def test_cross_fitted_scores_come_from_models_not_fitted_on_the_claims(env, trained) -> None:
+    path = env["root"] / "crossfit.jsonl"
+    _cli("score", "--data", str(env["train"]), "-o", str(path), "--cross-fit", "3")
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(records) == 3000
+    assert {r["model_version"] for r in records} == {"test-fraud/1 (cross-fitted)"}
+    plain = env["root"] / "plain.jsonl"
+    _cli("score", "--data", str(env["train"]), "-o", str(plain))
+    in_sample = {
+        r["claim_id"]: r["fraud_score"] for r in map(json.loads, plain.read_text().splitlines())
+    }
+    common = [r for r in records if r["claim_id"] in in_sample]
+    # the model has learnt its training claims: out of fold they score differently
+    assert sum(r["fraud_score"] != in_sample[r["claim_id"]] for r in common) > len(common) / 2
+
+
+def test_the_training_data_does_not_drift_from_itself(env, trained) -> None:
+    out = _cli("models", "drift", str(env["train"]), "--json")
+    result = json.loads(out.stdout)
+    assert result["model"] == "test-fraud/1" and result["threshold"] == 0.2
+    assert result["drifted"] == [] and max(result["psi"].values()) < 1e-6
 
 
 def test_score_writes_records(env, trained) -> None:
@@ -240,6 +273,11 @@ def test_run_records_fingerprint_and_artifacts(env, trained) -> None:
     assert run.data.params["data_sha256"] == expected
     names = {a.path for a in client.list_artifacts(mv.run_id)}
     assert {"feature_importance.png", "precision_recall.png", "features.json"} <= names
+    assert {"calibration.png", "model_card.md", "drift"} <= names
+    card = Path(client.download_artifacts(mv.run_id, "model_card.md")).read_text()
+    assert expected in card and str(FEATURE_VERSION) in card
+    assert "## Per fraud scheme" in card and "## Known limits" in card
+    assert {"test_ece", "test_flagged_share"} <= set(run.data.metrics)
     assert {"valid_claim_pr_auc", "test_claim_pr_auc", "test_rules_only_claim_pr_auc"} <= set(
         run.data.metrics
     )

@@ -34,6 +34,7 @@ SERVICES_USED: dict[str, frozenset[str]] = {
     "score": frozenset({"mlflow"}),
     "models list": frozenset({"mlflow"}),
     "models promote": frozenset({"mlflow"}),
+    "models drift": frozenset({"mlflow"}),
     "review serve": frozenset({"database"}),
     "review load": frozenset({"database"}),
     "review follow": frozenset({"broker", "database"}),

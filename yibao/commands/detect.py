@@ -233,6 +233,13 @@ def evaluate_cmd(
     for name, row in rows:
         cells = "".join(f"{row[k]:>26.4f}" if row[k] is not None else f"{'-':>26}" for k in keys)
         typer.echo(f"{name:<22}{cells}")
+    share, ece = result["flagged_share"], result["ece"]
+    typer.echo(
+        f"threshold {result['threshold']:.4f} flags "
+        + ("-" if share is None else f"{share:.2%}")
+        + f" of claims (capacity {result['capacity']:.2%}); calibration error (ECE, 10 bins) "
+        + ("-" if ece is None else f"{ece:.4f}")
+    )
     _echo_slices(result)
 
 
@@ -264,10 +271,17 @@ def score_cmd(
     rules_only: Annotated[bool, typer.Option(help="Score with the red flags alone.")] = False,
     tracking_uri: TrackingOpt = None,
     out: Annotated[str | None, typer.Option("--out", hidden=True, help="Old name of -o.")] = None,
+    cross_fit: Annotated[
+        int,
+        typer.Option(
+            help="Score labelled claims the model was trained on out of fold: K hospital "
+            "folds, each scored by the model's setup refitted on the other folds (0: off)."
+        ),
+    ] = 0,
 ) -> None:
     """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim."""
     from models.data import load_claims
-    from models.errors import ModelError
+    from models.errors import ModelError, TrainingDataError
     from models.registry import default_uri, load_model
     from models.score import Scorer, hospital_table
 
@@ -283,7 +297,14 @@ def score_cmd(
     loaded = load_claims(data, book=_book())
     scorer = Scorer(loaded_model)
     ordered = sorted(loaded.facts, key=lambda c: c.sort_key)
-    records = scorer.score_batch(ordered)
+    if cross_fit and loaded_model is not None:
+        try:
+            records = _cross_fitted(loaded_model, ordered, cross_fit)
+        except TrainingDataError as exc:
+            _fail(f"{data}: {exc}")
+            return
+    else:
+        records = scorer.score_batch(ordered)
     lines = (json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
     output = out or output
     if output == "-":
@@ -301,6 +322,28 @@ def score_cmd(
         f"{loaded.skipped} skipped",
         err=True,
     )
+
+
+def _cross_fitted(model: Any, ordered: list[Any], folds: int) -> list[dict[str, Any]]:
+    """Score records of claims in event order, each from a model not fitted on its hospital."""
+    from models.crossfit import fold_models, run_training_setup
+    from models.matrix import featurize, labels_of
+    from models.score import Scorer
+
+    if model.run_id is None:
+        _fail("cross-fitting needs a model with a training run (its parameters and rounds)")
+    params, rounds = run_training_setup(model.run_id)
+    _, feats, X = featurize(ordered)  # already in event order
+    y = labels_of(ordered)
+    records: list[dict[str, Any]] = [{} for _ in ordered]
+    hospitals = [f.hospital_id for f in ordered]
+    for rows, fold_model in fold_models(
+        model, X, y, hospitals, params=params, rounds=rounds, folds=folds
+    ):
+        fold = Scorer(fold_model).records([ordered[i] for i in rows], [feats[i] for i in rows])
+        for i, rec in zip(rows, fold, strict=True):
+            records[i] = rec
+    return records
 
 
 @models_app.command("list")
@@ -340,6 +383,62 @@ def models_list(
             f"untouched_pr_auc={'-' if auc is None else f'{auc:.4f}'} "
             f"rules={'-' if rules is None else f'{rules:.4f}'} run={row['run_id']}"
         )
+
+
+@models_app.command("drift")
+def models_drift(
+    data: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Claims JSONL.")],
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Population stability index per feature between the model's training data and DATA.
+
+    Lists the features above 0.2 and exits 1 when there are any.
+    """
+    from detection.features import FEATURE_NAMES
+    from models.data import load_claims
+    from models.drift import PSI_THRESHOLD, drift
+    from models.errors import ModelError
+    from models.matrix import featurize
+    from models.registry import default_uri, load_drift_reference, load_model
+
+    _tracking(tracking_uri)
+    try:
+        with using(MLFLOW):
+            loaded_model = load_model(model or default_uri(_model_name(None)))
+    except ModelError as exc:
+        _fail(str(exc))
+        return
+    ref = load_drift_reference(loaded_model.run_id) if loaded_model.run_id else None
+    if ref is None:
+        _fail(f"{loaded_model.label} has no training reference (trained before drift "
+              "monitoring); retrain it with `yibao train`")  # fmt: skip
+        return
+    _, _, X = featurize(load_claims(data, book=_book()).facts)
+    values = drift(ref, X, FEATURE_NAMES)
+    over = sorted((n for n, v in values.items() if v > PSI_THRESHOLD), key=lambda n: -values[n])
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "model": loaded_model.label,
+                    "claims": len(X),
+                    "threshold": PSI_THRESHOLD,
+                    "psi": values,
+                    "drifted": over,
+                },
+                sort_keys=True,
+            )
+        )
+    else:
+        typer.echo(f"{len(X)} claims against the training data of {loaded_model.label}")
+        for name in sorted(values, key=lambda n: -values[n]):
+            mark = "  DRIFT" if name in over else ""
+            typer.echo(f"{name:<34}{values[name]:>10.4f}{mark}")
+        typer.echo(f"{len(over)} feature(s) above PSI {PSI_THRESHOLD}")
+    if over:
+        raise typer.Exit(1)
 
 
 @models_app.command("promote")
