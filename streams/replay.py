@@ -132,7 +132,9 @@ def send_claims(
             counts[topic] += 1
         producer.flush()
     finally:
-        producer.close()
+        # bounded: after a failed flush an unbounded close would wait for a dead
+        # broker, here or in kafka-python's exit hook (the process never ends)
+        producer.close(timeout=connect_timeout_s)
     log.info("replay done", extra={"counts": dict(counts), "seconds": time.monotonic() - start})
     return counts
 
