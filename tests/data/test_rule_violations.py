@@ -22,7 +22,7 @@ from detection.rule_state import RuleState
 from detection.rulebook_loader import load_rule_dir
 from settlement.policy_loader import load_policy_dir
 from simulator.config import SimConfig
-from simulator.generate import simulate_lines
+from simulator.generate import simulate, simulate_lines
 from simulator.items import CATALOGUE
 from simulator.rule_violations import LOOKALIKES, VIOLATIONS
 
@@ -90,3 +90,14 @@ def test_suspicious_rules_find_their_violations(report: RuleLabelReport) -> None
 def test_the_tables_key_items_the_simulator_bills() -> None:
     book = load_rule_dir(None)
     assert set(book.by_item) <= set(CATALOGUE)
+
+
+def test_the_dict_and_text_paths_and_parallel_days_agree() -> None:
+    config = SimConfig(seed=3, claims=3_000, rule_violation_rate=0.1)
+    text = list(simulate_lines(config))
+    dicts = [
+        json.dumps(c, separators=(",", ":"), ensure_ascii=False) + "\n" for c in simulate(config)
+    ]
+    assert dicts == text
+    assert list(simulate_lines(config, workers=2)) == text
+    assert any('"rule_violations"' in line for line in text)
