@@ -262,10 +262,25 @@ def score_cmd(
         Path | None, typer.Option(help="Also write the hospital risk table (JSONL).")
     ] = None,
     rules_only: Annotated[bool, typer.Option(help="Score with the red flags alone.")] = False,
+    audit_rules: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-rules",
+            help="Rule catalogue directory (docs/rules.md); default the bundled tables.",
+        ),
+    ] = None,
+    no_audit: Annotated[
+        bool, typer.Option("--no-audit", help="Leave out the audit-rule hits.")
+    ] = False,
     tracking_uri: TrackingOpt = None,
     out: Annotated[str | None, typer.Option("--out", hidden=True, help="Old name of -o.")] = None,
 ) -> None:
-    """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim."""
+    """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim.
+
+    Beside the score, ``audit_hits`` are the claim's hits of the rule catalogue
+    (as ``yibao rules check`` gives them) and ``flagged_by_rule`` says whether
+    one is ``certain``: such a claim goes to review whatever the model says.
+    """
     from models.data import load_claims
     from models.errors import ModelError
     from models.registry import default_uri, load_model
@@ -284,6 +299,8 @@ def score_cmd(
     scorer = Scorer(loaded_model)
     ordered = sorted(loaded.facts, key=lambda c: c.sort_key)
     records = scorer.score_batch(ordered)
+    if not no_audit:
+        _add_audit_hits(records, data, audit_rules)
     lines = (json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
     output = out or output
     if output == "-":
@@ -301,6 +318,27 @@ def score_cmd(
         f"{loaded.skipped} skipped",
         err=True,
     )
+
+
+def _add_audit_hits(records: list[dict[str, Any]], data: Path, rules_dir: str | None) -> None:
+    """Put each claim's audit-rule hits beside its score (input order, as the stream)."""
+    from detection.errors import RuleBookError
+    from detection.rule_batch import certain_hit, hits_by_claim
+    from detection.rule_evaluators import RuleEngine
+    from detection.rule_state import RuleState
+    from detection.rulebook_loader import load_rule_dir
+
+    try:
+        rule_book = load_rule_dir(Path(rules_dir) if rules_dir else None)
+    except RuleBookError as exc:
+        _fail(str(exc))
+        return
+    with open(data, "rb") as fh:
+        hits = hits_by_claim(RuleEngine(rule_book), RuleState(), _book(), fh)  # type: ignore[arg-type]
+    for rec in records:
+        found = hits.get(rec["claim_id"], [])
+        rec["audit_hits"] = found
+        rec["flagged_by_rule"] = certain_hit(found)
 
 
 @models_app.command("list")
