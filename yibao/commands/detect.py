@@ -277,9 +277,9 @@ def score_cmd(
 ) -> None:
     """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim.
 
-    Beside the score, ``audit_hits`` are the claim's hits of the rule catalogue
-    (as ``yibao rules check`` gives them) and ``flagged_by_rule`` says whether
-    one is ``certain``: such a claim goes to review whatever the model says.
+    Beside the score, audit_hits are the claim's hits of the rule catalogue
+    (as yibao rules check gives them) and flagged_by_rule says whether one is
+    certain: such a claim goes to review whatever the model says.
     """
     from models.data import load_claims
     from models.errors import ModelError
