@@ -234,6 +234,31 @@ def evaluate_cmd(
         cells = "".join(f"{row[k]:>26.4f}" if row[k] is not None else f"{'-':>26}" for k in keys)
         typer.echo(f"{name:<22}{cells}")
     _echo_slices(result)
+    _echo_audit(result)
+
+
+def _echo_audit(result: dict[str, Any]) -> None:
+    """Audit rules alone, the model alone and both at the review capacity."""
+    audit = result.get("audit_rules")
+    if not audit:
+        return
+    typer.echo(
+        f"\naudit rules at capacity {result['capacity']}: {audit['positives']} positives "
+        f"(fraud labels or rule violations), {audit['claims_with_certain_hits']} claims "
+        f"with a certain hit"
+    )
+    typer.echo(
+        f"{'plan':<24}{'selected':>10}{'reviewed':>10}{'found':>8}{'precision':>11}"
+        f"{'recall':>9}{'at stake recovered':>20}"
+    )
+    for plan in ("audit_rules_only", "model_only", "audit_rules_and_model"):
+        row = audit[plan]
+        p = "-" if row["precision"] is None else f"{row['precision']:.4f}"
+        r = "-" if row["recall"] is None else f"{row['recall']:.4f}"
+        typer.echo(
+            f"{plan:<24}{row['claims_selected']:>10}{row['reviewed']:>10}"
+            f"{row['positives_found']:>8}{p:>11}{r:>9}{row['amount_at_stake_recovered']:>20}"
+        )
 
 
 def _echo_slices(result: dict[str, Any]) -> None:
