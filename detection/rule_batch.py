@@ -85,3 +85,40 @@ def check_lines(
                 "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
             )
             yield rejected_record(fallback_id, [issue])
+
+
+def hits_by_claim(
+    engine: RuleEngine,
+    state: RuleState,
+    book: PolicyBook,
+    stream: BinaryIO,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every valid claim's hits, by claim id, folding each claim id once (its first line).
+
+    What ``yibao score`` puts beside the score: settlement answers a repeated
+    claim id as a duplicate and the stream checks only settled claims, so a
+    repeat is neither checked nor folded again. Rejected lines are left out.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for number, line in numbered_lines(stream, MAX_DOCUMENT_BYTES):
+        if not isinstance(line, bytes):
+            continue
+        try:
+            obj = decode_claim(line, MAX_DOCUMENT_BYTES + 1)
+        except ValueError:
+            continue
+        check = parse_claim(obj, book)
+        claim = check.claim
+        if claim is None or claim.claim_id in out:
+            continue
+        try:
+            out[claim.claim_id] = [h.as_dict() for h in engine.check(claim, state)]
+        except Exception as exc:  # a bug of ours: logged, the claim gets no hits
+            _LOG.error("line %d: rules failed: %s", number, internal_issue(exc).message)
+            out[claim.claim_id] = []
+    return out
+
+
+def certain_hit(hits: list[dict[str, Any]]) -> bool:
+    """Whether any hit is of a ``certain`` rule (flagged whatever a model says)."""
+    return any(h["result"] == "certain" for h in hits)

@@ -84,7 +84,54 @@ def evaluate(
         for name, scores in scorers.items()
     }
     result["baselines_fitted_on"] = fitted_on
+    result["audit_rules"] = _audit_rules(data, ordered, scores, y, capacity, book)
     return result
+
+
+def _audit_rules(
+    data: Path, ordered: list[Any], scores: Any, y: Any, capacity: float, book: object | None
+) -> dict[str, Any]:
+    """The audit-rule catalogue alone, the model alone and both at the review capacity
+    (docs/rules.md). A positive is a fraud label or an injected rule violation
+    (the simulator's ``rule_violations``)."""
+    import json
+
+    from detection.rule_batch import hits_by_claim
+    from detection.rule_evaluators import RuleEngine
+    from detection.rule_metrics import rules_and_model_at_capacity
+    from detection.rule_state import RuleState
+    from detection.rulebook_loader import load_rule_dir
+    from models.data import bundled_book
+
+    with open(data, "rb") as fh:
+        hits = hits_by_claim(
+            RuleEngine(load_rule_dir(None)),
+            RuleState(),
+            book or bundled_book(),  # type: ignore[arg-type]
+            fh,
+        )
+    violated: set[str] = set()
+    with open(data, "rb") as fh:
+        for line in fh:
+            if b'"rule_violations"' in line:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict) and obj.get("rule_violations"):
+                    violated.add(str(obj.get("claim_id")))
+    ids = [f.claim_id for f in ordered]
+    positives = [bool(y[i]) or c in violated for i, c in enumerate(ids)]
+    table = rules_and_model_at_capacity(ids, positives, [float(s) for s in scores], hits, capacity)
+    return {
+        "positives": sum(positives),
+        "rule_violations": sum(1 for c in ids if c in violated),
+        "claims_with_certain_hits": sum(
+            1 for c in ids if any(h["result"] == "certain" for h in hits.get(c, ()))
+        ),
+        "claims_with_hits": sum(1 for c in ids if hits.get(c)),
+        **table,
+    }
 
 
 # MLflow metric names allow letters, digits and _ - . / : and spaces.
@@ -113,6 +160,12 @@ def evaluation_metrics(result: dict[str, Any]) -> dict[str, float]:
     for baseline, row in result.get("baselines", {}).items():
         for key, value in row.items():
             put(f"{baseline}.{key}", value)
+    for plan, row in result.get("audit_rules", {}).items():
+        if isinstance(row, dict):
+            for key, value in row.items():
+                if key.startswith("amount_at_stake"):
+                    value = float(value)
+                put(f"{plan}.{key}", value)
     return out
 
 

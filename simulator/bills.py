@@ -17,13 +17,13 @@ from simulator.items import ADMISSION_LABS, C_INPATIENT, C_OUTPATIENT, PROFILES
 
 Bill = list[tuple[str, int, int]]
 
-_NO_ANAESTHESIA = ("331302001",)
+_NO_ANAESTHESIA = ("331302001000000",)
 # Daily drug units of a stay by hospital level: bigger hospitals treat more
 # intensively (ILLUSTRATIVE, tuned so that mean stay costs come out near
 # 4k / 7k / 14k yuan at levels 1 / 2 / 3).
 _DRUG_LEVEL = {1: 1.7, 2: 2.6, 3: 3.6}
-_TCM = ("ZA04CAA001", "ZA12BAA001")
-_MATERIALS = {"330803001": "C03010101", "331501001": "C05010101"}
+_TCM = ("ZA04CAA0010", "ZA12BAA0010")
+_MATERIALS = {"331003006000000": "C0301010100001000001", "331501001000000": "C0501010100001000001"}
 
 
 def _add(bill: Bill, prices: dict[str, int], code: str, qty: int) -> None:
@@ -65,7 +65,7 @@ def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float =
     prof = PROFILES[dx.group]
     bill: Bill = []
     a = bill.append
-    consult = "110200002" if h.level == 3 and r.random() < 0.55 else "110200001"
+    consult = "110200002000000" if h.level == 3 and r.random() < 0.55 else "110200001000000"
     a((consult, 1, p[consult]))
     drugs = prof.drugs
     n = 1 + (r.random() < 0.55) + (r.random() < 0.2)
@@ -87,16 +87,16 @@ def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float =
         lab = labs[int(r.random() * len(labs))]
         a((lab, 1, p[lab]))
         if r.random() < 0.35 * k:
-            a(("250101001", 1, p["250101001"]))
+            a(("250101015000000", 1, p["250101015000000"]))
     if r.random() < prof.p_exam * k:
         exams = prof.exams
         exam = exams[int(r.random() * len(exams))]
         a((exam, 1, p[exam]))
     if r.random() < prof.p_iv:
         days = 1 + int(r.random() * 3)
-        a(("120400001", days, p["120400001"] * days))
-        a(("XB05BBA001", days, p["XB05BBA001"] * days))
-        a(("XJ01DDA001", days, p["XJ01DDA001"] * days))
+        a(("120400006000000", days, p["120400006000000"] * days))
+        a(("XB05BBA001B0", days, p["XB05BBA001B0"] * days))
+        a(("XJ01DDA001B0", days, p["XJ01DDA001B0"] * days))
     if r.random() < 0.07 * h.c_rate:
         code = C_OUTPATIENT[int(r.random() * len(C_OUTPATIENT))]
         units = 1 + int(r.random() * 2)
@@ -112,11 +112,11 @@ def chronic_prescription(h: Hospital, dx: Diagnosis, person_key: int) -> Bill:
     p = h.prices
     bill: Bill = []
     if dx.code == "N18.5":
-        _add(bill, p, "311000001", 1)
+        _add(bill, p, "311000001000000", 1)
         if mix(person_key, 7) < 0.6:
-            _add(bill, p, "XB03XAA001", 1)
+            _add(bill, p, "XB03XAA001B0", 1)
         return repack(bill, h)
-    _add(bill, p, "110200001", 1)
+    _add(bill, p, "110200001000000", 1)
     drugs = PROFILES[dx.group].drugs
     n = 1 + (mix(person_key, 1) < 0.6) + (mix(person_key, 2) < 0.25)
     seen = set()
@@ -178,11 +178,13 @@ def inpatient_bill(
     p = h.prices
     if r.random() < 0.35 * h.c_rate:
         code = C_INPATIENT[int(r.random() * len(C_INPATIENT))]
-        qty = max(1, int(r.random() * los)) if code == "110900003" else 1 + int(r.random() * 4)
+        qty = (
+            max(1, int(r.random() * los)) if code == "110900003000000" else 1 + int(r.random() * 4)
+        )
         bill.append((code, qty, p[code] * qty))
     if dx.procedure and operated and r.random() < 0.3 * h.c_rate:
         units = 1 + int(r.random() * 2)
-        bill.append(("C02020102", units, p["C02020102"] * units))
+        bill.append(("C0202010200001000001", units, p["C0202010200001000001"] * units))
     return repack(bill, h)
 
 
@@ -195,11 +197,11 @@ def _bed_and_tests(
     """
     p = h.prices
     a = bill.append
-    room = "110900002" if r.random() < 0.15 * h.c_rate + 0.05 else "110900001"
+    room = "110900002000000" if r.random() < 0.15 * h.c_rate + 0.05 else "110900001000000"
     a((room, los, p[room] * los))
-    nursing = "120100002" if dx.severity >= 1.4 else "120100001"
+    nursing = "120100002000000" if dx.severity >= 1.4 else "120100003000000"
     a((nursing, los, p[nursing] * los))
-    a(("110200003", los, p["110200003"] * los))
+    a(("110200003000000", los, p["110200003000000"] * los))
     prof = PROFILES[dx.group]
     if workup:
         for code in ADMISSION_LABS:
@@ -235,14 +237,14 @@ def _treatment(
         a((tcm, units, p[tcm] * units))
     if dx.group not in ("rehab", "psych", "eye"):
         n_iv = max(1, round(los * (0.5 + 0.4 * r.random())))
-        a(("120400001", n_iv, p["120400001"] * n_iv))
+        a(("120400006000000", n_iv, p["120400006000000"] * n_iv))
         bags = n_iv * (1 + (r.random() < 0.5))
-        a(("XB05BBA001", bags, p["XB05BBA001"] * bags))
+        a(("XB05BBA001B0", bags, p["XB05BBA001B0"] * bags))
     if dx.group == "rehab" or (dx.group in ("neuro", "ortho") and r.random() < 0.5):
         physio = max(1, round(los * 0.8))
-        a(("340100001", physio, p["340100001"] * physio))
+        a(("340100001000000", physio, p["340100001000000"] * physio))
         training = max(1, round(los * 0.6 * r.random()))
-        a(("340200001", training, p["340200001"] * training))
+        a(("340200001000000", training, p["340200001000000"] * training))
 
 
 def _interventions(
@@ -258,18 +260,20 @@ def _interventions(
     if dx.procedure and operated:
         a((dx.procedure, 1, p[dx.procedure]))
         if dx.procedure not in _NO_ANAESTHESIA:
-            a(("330100001", 1, p["330100001"]))
+            a(("330100005000000", 1, p["330100005000000"]))
         sutures = 1 + int(r.random() * 3)
-        a(("C02020101", sutures, p["C02020101"] * sutures))
+        a(("C0202010100001000001", sutures, p["C0202010100001000001"] * sutures))
         dressings = 2 + int(r.random() * 6)
-        a(("C14010101", dressings, p["C14010101"] * dressings))
+        a(("C1401010100001000001", dressings, p["C1401010100001000001"] * dressings))
         material = _MATERIALS.get(dx.procedure)
         if material:
             units = 1 + (r.random() < 0.3)
             a((material, units, p[material] * units))
 
 
-DAY_BASED = frozenset(("110900001", "110900002", "120100001", "120100002", "110200003"))
+DAY_BASED = frozenset(
+    ("110900001000000", "110900002000000", "120100003000000", "120100002000000", "110200003000000")
+)
 
 
 def pad_days(bill: Bill, extra: int) -> Bill:
@@ -302,15 +306,15 @@ def standard_bill(h: Hospital, dx: Diagnosis, salt: int) -> tuple[int, Bill]:
         bill: Bill = []
         p = h.prices
         for code, qty in (
-            ("331302001", 1),
-            ("110900001", los),
-            ("120100001", los),
-            ("110200003", los),
-            ("250101001", 1),
-            ("250501001", 1),
-            ("220100001", 1),
-            ("XJ01DCA001", 2),
-            ("XB05BBA001", 2),
+            ("331302001000000", 1),
+            ("110900001000000", los),
+            ("120100003000000", los),
+            ("110200003000000", los),
+            ("250101015000000", 1),
+            ("250501001000000", 1),
+            ("220100001000000", 1),
+            ("XJ01DCA001B0", 2),
+            ("XB05BBA001B0", 2),
         ):
             _add(bill, p, code, qty)
         return los, repack(bill, h)
@@ -318,16 +322,16 @@ def standard_bill(h: Hospital, dx: Diagnosis, salt: int) -> tuple[int, Bill]:
         bill = []
         p = h.prices
         for code, qty in (
-            ("110900001", los),
-            ("120100001", los),
-            ("110200003", los),
-            ("250101001", 1),
-            ("250301001", 1),
-            ("XL01CDA001", 1 + (r.random() < 0.5)),
-            ("XL01XAA001", 1),
-            ("XA04AAA001", 2),
-            ("XB05BBA001", 4),
-            ("120400001", los),
+            ("110900001000000", los),
+            ("120100003000000", los),
+            ("110200003000000", los),
+            ("250101015000000", 1),
+            ("250305001000000", 1),
+            ("XL01CDA001B0", 1 + (r.random() < 0.5)),
+            ("XL01XAA001B0", 1),
+            ("XA04AAA001B0", 2),
+            ("XB05BBA001B0", 4),
+            ("120400006000000", los),
         ):
             _add(bill, p, code, qty)
         return los, repack(bill, h)
@@ -338,9 +342,9 @@ def ltc_bill(h: Hospital, setting: str, days: int, person_key: int) -> Bill:
     """A month of long-term care: care days, sometimes self-paid extras."""
     p = h.prices
     bill: Bill = []
-    _add(bill, p, "130100001" if setting == "institutional" else "130100002", days)
+    _add(bill, p, "130100001000000" if setting == "institutional" else "130100002000000", days)
     if mix(person_key, 3) < h.c_rate:
-        _add(bill, p, "130100003", days)
+        _add(bill, p, "130100003000000", days)
     if mix(person_key, 4) < 0.4:
-        _add(bill, p, "C06010101", 2 + int(mix(person_key, 5) * 6))
+        _add(bill, p, "C0601010100001000001", 2 + int(mix(person_key, 5) * 6))
     return bill

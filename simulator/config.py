@@ -35,6 +35,10 @@ class SimConfig:
             DIP scheme the part each item-billing scheme gets (``fraud_rate``
             x 2/7, so 1.4% for the default 5%).
         corrupt_rate: share of lines made invalid on purpose (0 to 1).
+        rule_violation_rate: probability that an honest in-patient or
+            out-patient claim breaks an audit rule (labelled
+            ``rule_violations``), and again that it is an honest look-alike of
+            one (``rule_lookalike``); 0 to 0.2, see simulator.rule_violations.
         ageing: use a Shanghai-like age structure (over 30% aged 60+).
         fraud_hospital_share: share of hospitals that run a fraud scheme.
         inpatient_share: share of non-ltc claims that are inpatient stays.
@@ -53,6 +57,7 @@ class SimConfig:
     fraud_rate: float = 0.05
     dip_fraud_rate: float | None = None
     corrupt_rate: float = 0.0
+    rule_violation_rate: float = 0.0
     ageing: bool = False
     fraud_hospital_share: float = 0.09
     inpatient_share: float = 0.24
@@ -84,6 +89,10 @@ class SimConfig:
             raise SimConfigError(f"fraud_rate must be 0 to 0.5, got {self.fraud_rate}")
         if self.dip_fraud_rate is not None and not 0.0 <= self.dip_fraud_rate <= 0.5:
             raise SimConfigError(f"dip_fraud_rate must be 0 to 0.5, got {self.dip_fraud_rate}")
+        if not 0.0 <= self.rule_violation_rate <= 0.2:
+            raise SimConfigError(
+                f"rule_violation_rate must be 0 to 0.2, got {self.rule_violation_rate}"
+            )
         if not 0.0 <= self.corrupt_rate <= 1.0:
             raise SimConfigError(f"corrupt_rate must be 0 to 1, got {self.corrupt_rate}")
         if not 0.0 < self.fraud_hospital_share <= 0.5:

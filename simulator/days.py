@@ -43,6 +43,7 @@ from simulator.fraud_episodes import fraud_episode
 from simulator.hospitals import Hospital
 from simulator.ltc import ltc_claims
 from simulator.render import Renderer
+from simulator.rule_violations import inject, rule_rng
 from simulator.world import World
 
 SECOND_VISIT = 0.02  # outpatient visits followed by another department the same day
@@ -132,7 +133,16 @@ class DayGenerator(Renderer):
         self.record(ltc_claims(self.world, r, day))
         self._day(r, day, self.world.day_budgets[i])
         out, self.drawn = self.drawn, []
+        rate = self.config.rule_violation_rate
+        if rate > 0:
+            inject(
+                rule_rng(self.config.seed, i), out, rate, self.world.network.hospitals, self._person
+            )
         return out
+
+    def _person(self, ep: Episode) -> tuple[str, bool]:
+        pop = self.world.populations[ep.region]
+        return pop.person_id[ep.person].decode(), pop.l_female[ep.person]
 
     def day_block(self, i: int) -> DayBlock:
         """Day ``i`` rendered as JSON Lines: the claims due that day as one text

@@ -53,20 +53,20 @@ COMORBIDITY_COST = 0.07
 
 # Bill items coded as procedures: item code -> ICD-9-CM-3 codes (principal first).
 OPERATION_CODES: dict[str, tuple[str, ...]] = {
-    "330803001": ("36.07", "00.66"),  # PCI: drug-eluting stent, balloon angioplasty
-    "331003001": ("47.09",),  # appendectomy (open; laparoscopic 47.01 at level 3 mostly)
-    "331005001": ("51.23",),  # laparoscopic cholecystectomy
-    "331101001": ("60.29",),  # transurethral prostatectomy
-    "331201001": ("13.41", "13.71"),  # phacoemulsification, intraocular lens
-    "331301001": ("74.1",),  # low cervical caesarean section
-    "331302001": ("73.59",),  # manually assisted delivery
-    "331501001": ("81.54",),  # total knee replacement (81.52 partial hip for a fracture)
-    "331502001": ("79.32",),  # open reduction and internal fixation, radius and ulna
-    "330803002": ("88.56",),  # coronary angiography
-    "330804001": ("88.41",),  # cerebral arteriography
-    "311503001": ("96.71",),  # invasive mechanical ventilation under 96 hours
-    "310800001": ("45.13",),  # gastroscopy
-    "XL01CDA001": ("99.25",),  # chemotherapy infusion
+    "331003006000000": ("36.07", "00.66"),  # PCI: drug-eluting stent, balloon angioplasty
+    "331003001000000": ("47.09",),  # appendectomy (open; laparoscopic 47.01 at level 3 mostly)
+    "331005001000000": ("51.23",),  # laparoscopic cholecystectomy
+    "331101001000000": ("60.29",),  # transurethral prostatectomy
+    "331201001000000": ("13.41", "13.71"),  # phacoemulsification, intraocular lens
+    "331301001000000": ("74.1",),  # low cervical caesarean section
+    "331302001000000": ("73.59",),  # manually assisted delivery
+    "331501001000000": ("81.54",),  # total knee replacement (81.52 partial hip for a fracture)
+    "331502001000000": ("79.32",),  # open reduction and internal fixation, radius and ulna
+    "330803002000000": ("88.56",),  # coronary angiography
+    "330804001000000": ("88.41",),  # cerebral arteriography
+    "311503001000000": ("96.71",),  # invasive mechanical ventilation under 96 hours
+    "310800001000000": ("45.13",),  # gastroscopy
+    "XL01CDA001B0": ("99.25",),  # chemotherapy infusion
 }
 _HIP = "81.52"
 _LAPAROSCOPIC_APPENDECTOMY = "47.01"
@@ -86,15 +86,15 @@ OPERATE: dict[str, tuple[float, float, float]] = {
 # Interventional and diagnostic procedures billed with their own item:
 # diagnosis -> (item, units per stay (1 = once), probability by level 1, 2, 3).
 INTERVENTIONS: dict[str, tuple[tuple[str, int, tuple[float, float, float]], ...]] = {
-    "I20.0": (("330803002", 1, (0.02, 0.3, 0.5)),),
-    "I21.9": (("330803002", 1, (0.02, 0.3, 0.5)),),
-    "I25.1": (("330803002", 1, (0.0, 0.08, 0.18)),),
-    "I50.9": (("330803002", 1, (0.0, 0.03, 0.08)), ("311503001", 3, (0.0, 0.02, 0.04))),
-    "I63.9": (("330804001", 1, (0.0, 0.05, 0.15)),),
-    "G45.9": (("330804001", 1, (0.0, 0.03, 0.08)),),
-    "J15.9": (("311503001", 3, (0.0, 0.06, 0.12)),),
-    "J44.1": (("311503001", 3, (0.02, 0.08, 0.12)),),
-    "J18.9": (("311503001", 3, (0.0, 0.02, 0.04)),),
+    "I20.0": (("330803002000000", 1, (0.02, 0.3, 0.5)),),
+    "I21.9": (("330803002000000", 1, (0.02, 0.3, 0.5)),),
+    "I25.1": (("330803002000000", 1, (0.0, 0.08, 0.18)),),
+    "I50.9": (("330803002000000", 1, (0.0, 0.03, 0.08)), ("311503001000000", 3, (0.0, 0.02, 0.04))),
+    "I63.9": (("330804001000000", 1, (0.0, 0.05, 0.15)),),
+    "G45.9": (("330804001000000", 1, (0.0, 0.03, 0.08)),),
+    "J15.9": (("311503001000000", 3, (0.0, 0.06, 0.12)),),
+    "J44.1": (("311503001000000", 3, (0.02, 0.08, 0.12)),),
+    "J18.9": (("311503001000000", 3, (0.0, 0.02, 0.04)),),
 }
 
 # Discharge ways (离院方式) and their weights: 1 on medical advice, 2 transfer
@@ -175,9 +175,9 @@ def procedures_of(bill: Bill, dx: Diagnosis, level: int, salt: float) -> tuple[s
         codes = OPERATION_CODES.get(code)
         if codes is None:
             continue
-        if code == "331501001" and dx.code.startswith("S72"):
+        if code == "331501001000000" and dx.code.startswith("S72"):
             codes = (_HIP,)
-        elif code == "331003001" and salt < (0.7 if level == 3 else 0.3):
+        elif code == "331003001000000" and salt < (0.7 if level == 3 else 0.3):
             codes = (_LAPAROSCOPIC_APPENDECTOMY,)
         found.append((-CATALOGUE[code][1], amount, codes))
     found.sort(key=lambda x: x[0])

@@ -24,10 +24,12 @@ class Episode:
         "dx",
         "fraud",
         "hospital",
+        "lookalike",
         "ltc",
         "person",
         "region",
         "registered",
+        "rules",
     )
 
     def __init__(
@@ -58,6 +60,10 @@ class Episode:
         self.ltc = ltc
         # An in-patient stay's DIP fields, set when it is recorded (DayGenerator.push).
         self.coding = coding
+        # Audit-rule labels set by simulator.rule_violations: the rules the
+        # claim was made to break, or the rule it was made to come close to.
+        self.rules: tuple[str, ...] = ()
+        self.lookalike: str | None = None
 
 
 Claim = tuple[int, Episode]  # an episode and its submission ts

@@ -209,7 +209,11 @@ def substitute(r: random.Random, h: Hospital, bill: Bill, inpatient: bool) -> Bi
     by_quantity = r.random() < 0.5
     has_c = any(CATALOGUE[c][0] == "C" and c in SUBSTITUTES for c, _q, _a in bill)
     if not has_c:
-        pool = ("XA11JAC001", "XV06DBC001", "C14010102") if inpatient else ("XA11JAC001",)
+        pool = (
+            ("XA11JAC001A0", "XV06DBC001K0", "C1401010200001000001")
+            if inpatient
+            else ("XA11JAC001A0",)
+        )
         code = pool[int(r.random() * len(pool))]
         qty = 1 + int(r.random() * 4)
         bill = [*bill, (code, qty, h.prices[code] * qty)]

@@ -12,7 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from simulator.items import CATALOGUE, price_list
+from simulator.items import CATALOGUE, RULE_ITEMS, price_list
 from simulator.regions import REGIONS
 
 # Share of visits and stays by hospital level (ILLUSTRATIVE; Chinese patients
@@ -21,7 +21,10 @@ LEVEL_SHARE_OUTPATIENT = {1: 0.36, 2: 0.34, 3: 0.30}
 LEVEL_SHARE_INPATIENT = {1: 0.14, 2: 0.42, 3: 0.44}
 # Share of hospitals that bill some drugs by the pack rather than the unit.
 PACK_HOSPITALS = 0.15
-DRUGS = tuple(code for code, (_c, _p, kind) in CATALOGUE.items() if kind == "drug")
+# Drugs a hospital may dispense by the pack (not the rule-violation items).
+DRUGS = tuple(
+    code for code, (_c, _p, kind) in CATALOGUE.items() if kind == "drug" and code not in RULE_ITEMS
+)
 
 
 @dataclass
@@ -131,8 +134,8 @@ class HospitalNetwork:
                     prices=price_list(1, rng.uniform(0.95, 1.05)),
                 )
                 # LTC per-day fees are set by each institution around the per-diem.
-                h.prices["130100001"] = rng.randrange(13500, 17000, 500)
-                h.prices["130100002"] = rng.randrange(9500, 12000, 500)
+                h.prices["130100001000000"] = rng.randrange(13500, 17000, 500)
+                h.prices["130100002000000"] = rng.randrange(9500, 12000, 500)
                 providers.append(len(self.hospitals))
                 self.hospitals.append(h)
             self.ltc_providers[code] = providers

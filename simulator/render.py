@@ -110,6 +110,10 @@ class Renderer:
             claim["ltc"] = {"setting": ep.ltc[0], "days": ep.ltc[1]}
         claim["is_fraud"] = ep.fraud is not None
         claim["fraud_type"] = ep.fraud
+        if ep.rules:
+            claim["rule_violations"] = list(ep.rules)
+        if ep.lookalike is not None:
+            claim["rule_lookalike"] = ep.lookalike
         return claim
 
     def render_tail(self, ep: Episode, ts: int) -> str:
@@ -145,6 +149,10 @@ class Renderer:
         if ep.ltc is not None:
             ltc = f',"ltc":{{"setting":"{ep.ltc[0]}","days":{ep.ltc[1]}}}'
         fraud = f'"is_fraud":true,"fraud_type":"{ep.fraud}"' if ep.fraud else _HONEST
+        if ep.rules:
+            fraud += ',"rule_violations":[' + ",".join(f'"{c}"' for c in ep.rules) + "]"
+        if ep.lookalike is not None:
+            fraud += f',"rule_lookalike":"{ep.lookalike}"'
         coding = ""
         if ep.coding is not None:
             c = ep.coding

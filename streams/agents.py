@@ -18,6 +18,7 @@ from typing import Any
 from settlement.engine import Settler
 from settlement.jsonio import encode_record_bytes
 from streams.agent_config import AgentConfig, group_consumer_options
+from streams.audit_rules import StreamRules
 from streams.dip_tally import DipScorer, dip_month_records
 from streams.feature_memory import FeatureMemory
 from streams.lifecycle import finished_within
@@ -51,6 +52,7 @@ class SettlementAgent:
         watcher: the model watcher (None: never score).
         metrics: where to count.
         dip_book: the DIP policies (``dip.loader.load_dip_dir``); None keeps no DIP tally.
+        audit: the audit rules (streams/audit_rules.py); None checks none.
     """
 
     def __init__(
@@ -60,8 +62,10 @@ class SettlementAgent:
         watcher: ModelWatcher | None = None,
         metrics: StreamMetrics | None = None,
         dip_book: Any = None,
+        audit: StreamRules | None = None,
     ) -> None:
         self.config = config
+        self.audit = audit
         self.book = book
         self.dip_book = dip_book
         self._dip = DipScorer(dip_book) if dip_book is not None else None
@@ -81,7 +85,7 @@ class SettlementAgent:
         self._claims_partitions = 1  # partitions of the ``claims`` log (start())
         self._rules = MessageRules(book, config.max_claim_bytes, 1)  # partitions: start()
         self._scoring: ScoringPipeline | None = None  # start()
-        self.memory = FeatureMemory(config, watcher, self._rules, self.metrics)
+        self.memory = FeatureMemory(config, watcher, self._rules, self.metrics, audit)
         self._uncommitted: dict[Any, int] = {}
         self._committed: dict[Any, int] = {}  # claim topic-partition -> committed offset
         self._last_commit = 0.0
@@ -126,7 +130,7 @@ class SettlementAgent:
         self._answer_partition = len({counts[SETTLEMENTS], *(counts[t] for t in CLAIM_TOPICS)}) == 1
         self._rules.claims_partitions = counts[CLAIMS]
         self._outbox = Outbox(self._producer, counts)
-        self._scoring = ScoringPipeline(Outbox(self._producer, counts), self.metrics)
+        self._scoring = ScoringPipeline(Outbox(self._producer, counts), self.metrics, self.audit)
         self._consumer.subscribe(list(CLAIM_TOPICS), listener=RebalanceListener(self))
 
     def fail(self, exc: BaseException) -> None:
@@ -294,6 +298,7 @@ class SettlementAgent:
         assert outbox is not None and pipeline is not None, "process() before start()"
         metrics = self.metrics
         scorer = self.watcher.scorer if self.watcher is not None else None
+        checking = scorer is not None or self.audit is not None
         commits = {}
         to_score: list[Any] = []
         stamps: list[int] = []
@@ -332,7 +337,7 @@ class SettlementAgent:
                     n_dlq += 1
                     key = r.key if r.key is None or len(r.key) <= 1024 else None
                     outbox.add(CLAIMS_DLQ, key, *rules.dead_letter(r.value, headers))
-                elif claim is not None and scorer is not None and r.offset >= learned_to:
+                elif claim is not None and checking and r.offset >= learned_to:
                     to_score.append(claim)
                 stamps.append(r.timestamp)
             commits[tp] = recs[-1].offset + 1
@@ -347,7 +352,7 @@ class SettlementAgent:
                 outbox.add(changelog, key, value, partition=n)
         futures = await outbox.flush()
         scoring = None
-        if to_score and scorer is not None:
+        if to_score:
             # Scored after the answers are on their way (streams/scoring_pipeline.py).
             scoring = pipeline.submit(scorer, to_score)
         return _Pending(futures, commits, stamps, statuses, n_dlq, scoring)

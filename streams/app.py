@@ -65,6 +65,7 @@ def create_app(
 
     from dip.loader import load_dip_dir
     from settlement.policy_loader import load_policy_dir
+    from streams.audit_rules import StreamRules
 
     book = load_policy_dir(settings.policies_dir)
     dip_book = load_dip_dir(settings.dip_dir)  # strict: a broken file stops start-up
@@ -85,7 +86,9 @@ def create_app(
         if score
         else None
     )
-    agent = SettlementAgent(config, book, watcher, metrics, dip_book)
+    # The audit rules run where scoring does; a broken catalogue stops start-up.
+    audit = StreamRules.load(settings.rules_dir) if score else None
+    agent = SettlementAgent(config, book, watcher, metrics, dip_book, audit)
     metrics.set_model(watcher.version if watcher else "none")
     app = faust.App(
         app_id,

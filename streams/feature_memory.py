@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from streams.audit_rules import StreamRules
 from streams.feature_snapshot import (
     FeatureSnapshot,
     fork_snapshot,
@@ -40,6 +41,8 @@ class FeatureMemory:
         watcher: the model watcher whose scorer holds the feature state (None: no scoring).
         rules: how messages are read (to find the claims that settled, when re-learning).
         metrics: where snapshots are counted.
+        audit: the stream's audit rules, whose windows are snapshotted and restored
+            with the feature memory (None: no rules).
     """
 
     def __init__(
@@ -48,8 +51,10 @@ class FeatureMemory:
         watcher: ModelWatcher | None,
         rules: MessageRules,
         metrics: StreamMetrics,
+        audit: StreamRules | None = None,
     ) -> None:
         self.config = config
+        self.audit = audit
         self.watcher = watcher
         self.rules = rules
         self.metrics = metrics
@@ -128,6 +133,7 @@ class FeatureMemory:
             state=state,
             feature_version=FEATURE_VERSION,
             marks={k: m for k, m in self.marks.items() if m[0] == offsets.get(k, 0) - 1},
+            rule_state=self.audit.snapshot() if self.audit is not None else None,
         )
         path = snapshot_path(self.config.snapshot_dir, self.config.group_id, numbers)
         # Forked here, while nothing learns: the child's copy is exactly this memory.
@@ -206,6 +212,8 @@ class FeatureMemory:
             )
             return
         self.marks.update(snap.marks)
+        if self.audit is not None:
+            self.audit.restore(snap.rule_state)
         from_snapshot = snap.state.claims_seen
         relearned = await self._relearn(reader, committed, shards, snap.state, snap.offsets)
         # Normally the committed offsets are past the snapshot's; after a manual reset
@@ -302,7 +310,7 @@ class FeatureMemory:
                 if recs and recs[-1].offset >= end - 1:
                     pending.discard(tp)
             if chunk:
-                learned += await asyncio.to_thread(_learn_in_order, state, chunk)
+                learned += await asyncio.to_thread(_learn_in_order, state, chunk, self.audit)
             for tp in list(pending):  # gone from the log (retention): nothing more to read
                 if tp not in batch and await reader.position(tp) >= targets[tp][1]:
                     pending.discard(tp)
@@ -310,8 +318,10 @@ class FeatureMemory:
         return learned
 
 
-def _learn_in_order(state: Any, claims: list[Any]) -> int:
+def _learn_in_order(state: Any, claims: list[Any], audit: StreamRules | None = None) -> int:
     from detection.facts import facts_from_claim
     from detection.features import batch_features
 
+    if audit is not None:
+        audit.learn(claims)
     return len(batch_features([facts_from_claim(c) for c in claims], state))

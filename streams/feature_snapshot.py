@@ -52,6 +52,8 @@ class FeatureSnapshot:
     #: (claim topic, partition) -> (offset, timestamp, key) of the last message learned:
     #: a restarted worker checks they are still there (same topics, not recreated ones)
     marks: dict[tuple[str, int], tuple[int, int, bytes | None]] = field(default_factory=dict)
+    #: the audit rules' per-person windows (RuleState.to_dict), learned to the same offsets
+    rule_state: dict[str, Any] | None = None
     taken_at: float = field(default_factory=time.time)
     format: int = SNAPSHOT_FORMAT
 

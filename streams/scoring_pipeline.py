@@ -6,17 +6,21 @@
    flagged claims) without the GIL, so stage 2 of batch *k* overlaps stage 1
    of batch *k+1* and the settling of the batches after it.
 
-A scoring fault never stops settling: the batch's flags are lost, logged and
-counted (``yibao_scoring_errors``). Measured numbers: docs/stream.md.
+Stage 1 also checks the claims against the audit-rule catalogue and folds
+them into its windows (streams/audit_rules.py), so a certain hit is flagged
+with or without a model. A scoring fault never stops settling: the batch's
+flags are lost, logged and counted (``yibao_scoring_errors``). Measured numbers: docs/stream.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from settlement.jsonio import encode_record_bytes
+from streams.audit_rules import StreamRules, merge_flags
 from streams.flag_rate import FlagRateWindow
 from streams.metrics import StreamMetrics
 from streams.outbox import Outbox
@@ -31,17 +35,25 @@ class ScoringPipeline:
     Args:
         outbox: where flags go (``fraud.flags``).
         metrics: where scored claims and faults are counted.
+        audit: the audit rules and their windows (None: no rules).
     """
 
-    def __init__(self, outbox: Outbox, metrics: StreamMetrics) -> None:
+    def __init__(
+        self, outbox: Outbox, metrics: StreamMetrics, audit: StreamRules | None = None
+    ) -> None:
         self.outbox = outbox
         self.metrics = metrics
+        self.audit = audit
         self._last_stage1: asyncio.Future[Any] | None = None
         self.flag_rate = FlagRateWindow()
         self._rate_version: str | None = None
 
-    def submit(self, scorer: Any, claims: list[Any]) -> asyncio.Future[tuple[list[Any], int]]:
-        """Score a batch after the batches before it: resolves to (flag futures, flags)."""
+    def submit(
+        self, scorer: Any | None, claims: list[Any]
+    ) -> asyncio.Future[tuple[list[Any], int]]:
+        """Score a batch after the batches before it: resolves to (flag futures, flags).
+
+        ``scorer`` None: no model loaded, the audit rules alone flag."""
         features = asyncio.ensure_future(self._features(scorer, claims, self._last_stage1))
         self._last_stage1 = features
         return asyncio.ensure_future(self._flag(scorer, features))
@@ -55,12 +67,18 @@ class ScoringPipeline:
         """Make the next batch's features wait for ``task`` (a snapshot pickling the memory)."""
         self._last_stage1 = task
 
-    async def _features(self, scorer: Any, claims: list[Any], previous: Any) -> Any:
-        """Stage 1, after the previous batch's: the batch's features, or None."""
+    def _stage1(self, scorer: Any | None, claims: list[Any]) -> _Stage1:
+        # The rules first: their windows must learn the batch even if features fail.
+        hits = self.audit.check(claims) if self.audit is not None else None
+        feats = scorer.features(claims) if scorer is not None else None
+        return _Stage1(claims, feats, hits)
+
+    async def _features(self, scorer: Any | None, claims: list[Any], previous: Any) -> Any:
+        """Stage 1, after the previous batch's: the batch's features and rule hits, or None."""
         if previous is not None:
             await asyncio.shield(previous)
         try:
-            return await asyncio.to_thread(scorer.features, claims)
+            return await asyncio.to_thread(self._stage1, scorer, claims)
         except Exception:
             # Settling is the duty; a scoring fault must not stop it (nor loop on
             # redelivery). The batch's flags are lost and counted.
@@ -68,20 +86,26 @@ class ScoringPipeline:
             self.metrics.scoring_errors.inc()
             return None
 
-    async def _flag(self, scorer: Any, features: Any) -> tuple[list[Any], int]:
+    async def _flag(self, scorer: Any | None, features: Any) -> tuple[list[Any], int]:
         """Stage 2: score the featurized batch and send its flags: (futures, flags)."""
-        batch = await asyncio.shield(features)
-        if batch is None:
+        stage = await asyncio.shield(features)
+        if stage is None:
             return [], 0
-        try:
-            scores = await asyncio.to_thread(scorer.flags, batch)
-        except Exception:
-            log.exception("scoring failed; batch settled without flags")
-            self.metrics.scoring_errors.inc()
-            return [], 0
-        self.metrics.scored.labels(scorer.version).inc(len(batch.facts))
-        self._count_flags(scorer, len(batch.facts), len(scores))
-        self.metrics.feature_claims.set(scorer.feature_state.claims_seen)
+        scores: list[dict[str, Any]] = []
+        batch = stage.feats
+        if scorer is not None and batch is not None:
+            try:
+                scores = await asyncio.to_thread(scorer.flags, batch)
+            except Exception:
+                log.exception("scoring failed; batch settled without flags")
+                self.metrics.scoring_errors.inc()
+                return [], 0
+            self.metrics.scored.labels(scorer.version).inc(len(batch.facts))
+            self._count_flags(scorer, len(batch.facts), len(scores))  # the model's own rate
+            self.metrics.feature_claims.set(scorer.feature_state.claims_seen)
+        if stage.hits is not None:
+            version = scorer.version if scorer is not None else "none"
+            scores = merge_flags(stage.claims, stage.hits, scores, version)
         for score in scores:
             self.outbox.add(FRAUD_FLAGS, score["claim_id"].encode(), encode_record_bytes(score))
         return await self.outbox.flush(), len(scores)
@@ -96,3 +120,12 @@ class ScoringPipeline:
         self.flag_rate.observe(scored, flagged, capacity)
         if self.flag_rate.rate is not None:
             self.metrics.flag_rate.set(self.flag_rate.rate)
+
+
+@dataclass
+class _Stage1:
+    """A batch after stage 1: its claims, features (None: no model) and hits (None: no rules)."""
+
+    claims: list[Any]
+    feats: Any
+    hits: list[list[dict[str, Any]]] | None

@@ -33,7 +33,7 @@ PCI_STENT = "331003006000000"  # inpatient only
 TRAMADOL = "XN02AXT001A0"  # 4 a day
 ALBUMIN = "XB05AAR001B0"  # 2 a day, 10 a stay; ceiling 380.00, 350.00 from 2026
 HEAD_CT = "210300001000000"  # once a day
-CONSULTATION = "110200001000000"  # twice a day; ceiling 25.00 (level 3), 15.00 (1-2)
+CONSULTATION = "110200001000000"  # three times a day; ceiling 25.00 (level 3), 15.00 (1-2)
 HBA1C = "250302001000000"  # once a natural month
 BLOOD_COUNT = "250101015000000"  # 3 in 7 days
 GENERAL_ANAESTHESIA = "330100005000000"
@@ -363,9 +363,10 @@ def cases() -> list[Case]:
         {"items": [(HEAD_CT, "200.00", 2)], "discharged": "2026-03-04"},
     )
     one(
-        "two consultations the same day (at the limit)",
+        "three consultations the same day (at the limit)",
         MALE,
         adult,
+        {"items": [(CONSULTATION, "10.00", 1)], "claim_type": "outpatient"},
         {"items": [(CONSULTATION, "10.00", 1)], "claim_type": "outpatient"},
         {"items": [(CONSULTATION, "10.00", 1)], "claim_type": "outpatient"},
     )

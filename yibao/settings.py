@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     dip_dir: Path | None = Field(
         default=None, description="DIP policy directory (stream and review app); None = bundled."
     )
+    rules_dir: Path | None = Field(
+        default=None, description="Audit-rule catalogue (stream); None = bundled (docs/rules.md)."
+    )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
     mlflow_tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; None = sqlite store in data_dir."

@@ -374,7 +374,7 @@ def test_secondary_diagnoses_rise_with_age(claims: list[dict[str, Any]]) -> None
 def test_honest_procedures_match_the_bill(claims: list[dict[str, Any]]) -> None:
     stays = [c for c in _dip_fields_of_stays(claims) if not c["is_fraud"]]
     item_of = {code: item for item, codes in OPERATION_CODES.items() for code in codes}
-    item_of["81.52"], item_of["47.01"] = "331501001", "331003001"
+    item_of["81.52"], item_of["47.01"] = "331501001000000", "331003001000000"
     operated = 0
     for c in stays:
         billed = {i["code"] for i in c["items"]}

@@ -117,6 +117,32 @@ def test_evaluate_json(env, trained) -> None:
     assert set(result["per_level"]) <= {"1", "2", "3"}
 
 
+def test_evaluate_reports_audit_rules_model_and_both(env, trained) -> None:
+    path = env["root"] / "violations.jsonl"
+    _cli("simulate", "--seed", "3", "--claims", "2000", "--rule-violation-rate", "0.1",
+         "-o", str(path))  # fmt: skip
+    claims = [json.loads(line) for line in path.read_text().splitlines()]
+    out = _cli("evaluate", "--data", str(path), "--json", "--capacity", "0.05")
+    audit = json.loads(out.stdout)["audit_rules"]
+    violated = sum(1 for c in claims if c.get("rule_violations"))
+    assert audit["rule_violations"] == violated > 50
+    assert audit["positives"] == violated + sum(1 for c in claims if c["is_fraud"])
+    plans = ("audit_rules_only", "model_only", "audit_rules_and_model")
+    budget = round(0.05 * len(claims))
+    for plan in plans:
+        row = audit[plan]
+        assert row["reviewed"] <= budget
+        assert float(row["amount_at_stake_recovered"]) <= float(row["amount_at_stake_total"])
+    rules, model, both = (audit[p] for p in plans)
+    assert model["reviewed"] == budget and model["claims_selected"] == budget
+    # certain hits cost no review, so both plans with rules select them beside the budget
+    assert rules["claims_selected"] >= audit["claims_with_certain_hits"]
+    assert both["claims_selected"] == audit["claims_with_certain_hits"] + budget
+    assert both["positives_found"] >= model["positives_found"]
+    text = _cli("evaluate", "--data", str(path), "--capacity", "0.05").output
+    assert "audit_rules_and_model" in text and "at stake recovered" in text
+
+
 def test_evaluation_is_logged_to_mlflow(env, trained) -> None:
     from mlflow import MlflowClient
 

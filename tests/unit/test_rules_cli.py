@@ -72,3 +72,33 @@ def test_list_shows_rules_and_red_flag_codes() -> None:
     codes = [entry["rule_code"] for entry in listed]
     assert "YB-XB-001" in codes and "YB-RF-001" in codes
     assert len(codes) == len(set(codes))
+
+
+def test_score_puts_the_audit_hits_beside_the_score(tmp_path: Path) -> None:
+    from simulator.config import SimConfig
+    from simulator.generate import simulate_lines
+
+    source = tmp_path / "claims.jsonl"
+    text = "".join(simulate_lines(SimConfig(seed=5, claims=1_500, rule_violation_rate=0.1)))
+    source.write_text(text, encoding="utf-8")
+    checked, scored = tmp_path / "hits.jsonl", tmp_path / "scores.jsonl"
+    done = yibao("rules", "check", str(source), "-o", str(checked))
+    assert done.returncode == 0, done.stderr
+    done = yibao("score", "--data", str(source), "--rules-only", "-o", str(scored))
+    assert done.returncode == 0, done.stderr
+    hits = {}
+    for line in checked.read_text(encoding="utf-8").splitlines():
+        answer = json.loads(line)
+        hits[answer["claim_id"]] = answer["hits"]
+    records = [json.loads(line) for line in scored.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == len(hits)
+    certain = 0
+    for rec in records:
+        assert rec["audit_hits"] == hits[rec["claim_id"]]
+        assert rec["flagged_by_rule"] == any(h["result"] == "certain" for h in rec["audit_hits"])
+        certain += rec["flagged_by_rule"]
+    assert certain > 0
+
+    done = yibao("score", "--data", str(source), "--rules-only", "--no-audit", "-o", str(scored))
+    assert done.returncode == 0, done.stderr
+    assert "audit_hits" not in scored.read_text(encoding="utf-8")

@@ -241,6 +241,31 @@ def evaluate_cmd(
         + ("-" if ece is None else f"{ece:.4f}")
     )
     _echo_slices(result)
+    _echo_audit(result)
+
+
+def _echo_audit(result: dict[str, Any]) -> None:
+    """Audit rules alone, the model alone and both at the review capacity."""
+    audit = result.get("audit_rules")
+    if not audit:
+        return
+    typer.echo(
+        f"\naudit rules at capacity {result['capacity']}: {audit['positives']} positives "
+        f"(fraud labels or rule violations), {audit['claims_with_certain_hits']} claims "
+        f"with a certain hit"
+    )
+    typer.echo(
+        f"{'plan':<24}{'selected':>10}{'reviewed':>10}{'found':>8}{'precision':>11}"
+        f"{'recall':>9}{'at stake recovered':>20}"
+    )
+    for plan in ("audit_rules_only", "model_only", "audit_rules_and_model"):
+        row = audit[plan]
+        p = "-" if row["precision"] is None else f"{row['precision']:.4f}"
+        r = "-" if row["recall"] is None else f"{row['recall']:.4f}"
+        typer.echo(
+            f"{plan:<24}{row['claims_selected']:>10}{row['reviewed']:>10}"
+            f"{row['positives_found']:>8}{p:>11}{r:>9}{row['amount_at_stake_recovered']:>20}"
+        )
 
 
 def _echo_slices(result: dict[str, Any]) -> None:
@@ -269,6 +294,16 @@ def score_cmd(
         Path | None, typer.Option(help="Also write the hospital risk table (JSONL).")
     ] = None,
     rules_only: Annotated[bool, typer.Option(help="Score with the red flags alone.")] = False,
+    audit_rules: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-rules",
+            help="Rule catalogue directory (docs/rules.md); default the bundled tables.",
+        ),
+    ] = None,
+    no_audit: Annotated[
+        bool, typer.Option("--no-audit", help="Leave out the audit-rule hits.")
+    ] = False,
     tracking_uri: TrackingOpt = None,
     out: Annotated[str | None, typer.Option("--out", hidden=True, help="Old name of -o.")] = None,
     cross_fit: Annotated[
@@ -279,7 +314,12 @@ def score_cmd(
         ),
     ] = 0,
 ) -> None:
-    """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim."""
+    """Score claims: fraud score, flag, red flags and reasons, one JSON line per claim.
+
+    Beside the score, audit_hits are the claim's hits of the rule catalogue
+    (as yibao rules check gives them) and flagged_by_rule says whether one is
+    certain: such a claim goes to review whatever the model says.
+    """
     from models.data import load_claims
     from models.errors import ModelError, TrainingDataError
     from models.registry import default_uri, load_model
@@ -305,6 +345,8 @@ def score_cmd(
             return
     else:
         records = scorer.score_batch(ordered)
+    if not no_audit:
+        _add_audit_hits(records, data, audit_rules)
     lines = (json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
     output = out or output
     if output == "-":
@@ -344,6 +386,27 @@ def _cross_fitted(model: Any, ordered: list[Any], folds: int) -> list[dict[str, 
         for i, rec in zip(rows, fold, strict=True):
             records[i] = rec
     return records
+
+
+def _add_audit_hits(records: list[dict[str, Any]], data: Path, rules_dir: str | None) -> None:
+    """Put each claim's audit-rule hits beside its score (input order, as the stream)."""
+    from detection.errors import RuleBookError
+    from detection.rule_batch import certain_hit, hits_by_claim
+    from detection.rule_evaluators import RuleEngine
+    from detection.rule_state import RuleState
+    from detection.rulebook_loader import load_rule_dir
+
+    try:
+        rule_book = load_rule_dir(Path(rules_dir) if rules_dir else None)
+    except RuleBookError as exc:
+        _fail(str(exc))
+        return
+    with open(data, "rb") as fh:
+        hits = hits_by_claim(RuleEngine(rule_book), RuleState(), _book(), fh)  # type: ignore[arg-type]
+    for rec in records:
+        found = hits.get(rec["claim_id"], [])
+        rec["audit_hits"] = found
+        rec["flagged_by_rule"] = certain_hit(found)
 
 
 @models_app.command("list")

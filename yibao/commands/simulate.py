@@ -43,6 +43,13 @@ DipFraudRateOpt = Annotated[
     ),
 ]
 CorruptRateOpt = Annotated[float, typer.Option(help="Share of lines made invalid on purpose.")]
+RuleViolationRateOpt = Annotated[
+    float,
+    typer.Option(
+        help="Probability that an honest claim breaks an audit rule (labelled rule_violations),"
+        " and again that it is an honest look-alike (rule_lookalike); 0 to 0.2."
+    ),
+]
 AgeingOpt = Annotated[
     bool, typer.Option("--ageing", help="Shanghai-like age structure (30%+ aged 60+).")
 ]
@@ -79,6 +86,7 @@ def simulate_cmd(
     fraud_rate: FraudRateOpt = 0.05,
     dip_fraud_rate: DipFraudRateOpt = None,
     corrupt_rate: CorruptRateOpt = 0.0,
+    rule_violation_rate: RuleViolationRateOpt = 0.0,
     ageing: AgeingOpt = False,
     spill: SpillOpt = True,
     workers: WorkersOpt = 0,
@@ -100,6 +108,7 @@ def simulate_cmd(
             fraud_rate=fraud_rate,
             dip_fraud_rate=dip_fraud_rate,
             corrupt_rate=corrupt_rate,
+            rule_violation_rate=rule_violation_rate,
             ageing=ageing,
             spill=spill,
         )
