@@ -13,9 +13,18 @@ import numpy as np
 
 
 def split_by_hospital(
-    hospital_ids: list[str], valid_share: float, seed: int
+    hospital_ids: list[str], valid_share: float, seed: int, labels: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train and validation row indices, no hospital on both sides."""
+    """Train and validation row indices, no hospital on both sides.
+
+    With ``labels`` the fraud share is stratified (as for the untouched slice), so
+    validation holds fraudulent hospitals even when few are; an unstratified draw
+    of a quarter of 100 hospitals of which 12 commit fraud can miss them all.
+    """
+    if labels is not None:
+        rows = untouched_rows(hospital_ids, labels, valid_share, seed)
+        rest = np.setdiff1d(np.arange(len(hospital_ids)), rows, assume_unique=True)
+        return rest, rows
     from sklearn.model_selection import GroupShuffleSplit
 
     splitter = GroupShuffleSplit(n_splits=1, test_size=valid_share, random_state=seed)
@@ -60,5 +69,7 @@ def split_three_ways(
     """The untouched slice (``test_share`` of hospitals), then ``valid_share`` of the rest."""
     test = untouched_rows(hospital_ids, labels, test_share, seed)
     rest = np.setdiff1d(np.arange(len(hospital_ids)), test, assume_unique=True)
-    train, valid = split_by_hospital([hospital_ids[i] for i in rest], valid_share, seed)
+    train, valid = split_by_hospital(
+        [hospital_ids[i] for i in rest], valid_share, seed, labels[rest]
+    )
     return Split(train=rest[train], valid=rest[valid], test=test)
