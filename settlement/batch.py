@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, TextIO
 
 from settlement.engine import Settler, rejected_record
 from settlement.errors import MALFORMED, ClaimIssue, internal_issue
-from settlement.jsonio import MAX_DOCUMENT_BYTES, encode_record, numbered_lines
+from settlement.jsonio import MAX_DOCUMENT_BYTES, encode_record_bytes, numbered_lines
 
 _LOG = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ def settle_file(
     write = out.write
     for record in settle_lines(settler, stream, max_line_bytes):
         counts[record["status"]] += 1
-        write(encode_record(record))
+        # orjson's bytes equal encode_record's text (settlement.jsonio), at a fifth of the cost
+        write(encode_record_bytes(record).decode())
         write("\n")
     return counts
