@@ -51,6 +51,7 @@ def build(root: Path, n: int, url: str | None = None) -> tuple[str, dict[str, st
 
     from review import ingest
     from review.db import make_engine, session_factory, upgrade_head
+    from review.derived import refresh_derived
     from testkit.review_data import add_demo_users, fake_score, make_claims
 
     if url:  # an external database (PostgreSQL): empty the review tables first
@@ -69,7 +70,7 @@ def build(root: Path, n: int, url: str | None = None) -> tuple[str, dict[str, st
     with session_factory(engine)() as db:
         ingest.load_claim_objects(db, claims)
         ingest.load_score_objects(db, scores)
-        ingest.refresh_derived(db)
+        refresh_derived(db)
         add_demo_users(db, datetime(2026, 1, 1))
         db.commit()
     if engine.dialect.name == "postgresql":

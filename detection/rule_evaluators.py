@@ -5,6 +5,8 @@ windows longer than the claim, the person's :class:`~detection.rule_state.RuleSt
 and returns hits that name the rule, the bill line, the evidence (the row as
 written and what was observed) and the amount at stake in fen. Pure and
 deterministic: the same claims in the same order give the same hits.
+
+(:class:`RuleHit` lives in :mod:`detection.rulebook`; it is imported from here too.)
 """
 
 from __future__ import annotations
@@ -14,31 +16,20 @@ from datetime import date
 from typing import Any
 
 from detection.rule_state import PersonWindow, RuleState, state_key
-from detection.rulebook import KnowledgeEntry, KnowledgeRow, Rule, RuleBook, claim_context
+from detection.rulebook import (
+    KnowledgeEntry,
+    KnowledgeRow,
+    Rule,
+    RuleBook,
+    RuleHit,
+    claim_context,
+    sex_and_age,
+    window_bounds,
+)
 from settlement.claim import Claim
 from settlement.money import format_fen
 
-
-@dataclass(frozen=True, slots=True)
-class RuleHit:
-    """One rule broken by one claim: where, why, and how much money it puts at stake."""
-
-    rule_code: str
-    result: str  # certain / suspicious
-    item_index: int  # 0-based line of the claim's items
-    item_code: str
-    amount_at_stake_fen: int
-    evidence: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule_code": self.rule_code,
-            "result": self.result,
-            "item_index": self.item_index,
-            "item_code": self.item_code,
-            "evidence": self.evidence,
-            "amount_at_stake": format_fen(self.amount_at_stake_fen),
-        }
+__all__ = ["RuleEngine", "RuleHit"]
 
 
 #: What an evaluator returns when nothing fires: shared, never changed.
@@ -78,7 +69,7 @@ class _Visit:
 
     def read_person(self) -> None:
         if not self.sex:
-            self.sex, self.age = _sex_and_age(self.claim.person_id, self.claim.admission_date)
+            self.sex, self.age = sex_and_age(self.claim.person_id, self.claim.admission_date)
 
 
 def _hit(rule: Rule, row: KnowledgeRow, index: int, code: str, fen: int, **seen: Any) -> RuleHit:
@@ -166,18 +157,6 @@ def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     ]
 
 
-def _window_bounds(rule: Rule, day: int) -> tuple[int, int]:
-    window = rule.window
-    if window.kind == "month":
-        served = date.fromordinal(day)
-        first = served.replace(day=1)
-        following = date(served.year + served.month // 12, served.month % 12 + 1, 1)
-        return first.toordinal(), following.toordinal() - 1
-    if window.kind == "days":
-        return day - window.days + 1, day
-    return day, day
-
-
 def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     code = row.item_code
     here = v.quantity(code)
@@ -190,7 +169,7 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         first, last = v.admission, v.day
         allowed *= v.day - v.admission + 1
     else:
-        first, last = _window_bounds(rule, v.day)
+        first, last = window_bounds(rule, v.day)
     if rule.window.kind != "claim" and v.person is not None:
         before = v.person.quantity_between(code, first, last)
     count = before + here
@@ -289,14 +268,6 @@ def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         _hit(rule, row, i, row.item_code, v.amounts[i], missing=required, window=str(rule.window))
         for i in v.lines[row.item_code]
     ]
-
-
-def _sex_and_age(person_id: str, admission: date) -> tuple[str, int]:
-    """Sex (17th character: odd for men) and whole years at admission, from a valid number."""
-    sex = "M" if int(person_id[16]) % 2 else "F"
-    born = date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
-    age = admission.year - born.year - ((admission.month, admission.day) < (born.month, born.day))
-    return sex, age
 
 
 class RuleEngine:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from settlement.money import format_fen
+
 #: The evaluators a rule may name; a new kind of logic is code, a new rule is a row.
 LOGICS = (
     "restriction",
@@ -314,3 +316,46 @@ def _all_rows(entry: KnowledgeEntry) -> list[KnowledgeRow]:
     for versions in entry.regional.values():
         rows.extend(versions)
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """One rule broken by one claim: where, why, and how much money it puts at stake."""
+
+    rule_code: str
+    result: str  # certain / suspicious
+    item_index: int  # 0-based line of the claim's items
+    item_code: str
+    amount_at_stake_fen: int
+    evidence: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule_code": self.rule_code,
+            "result": self.result,
+            "item_index": self.item_index,
+            "item_code": self.item_code,
+            "evidence": self.evidence,
+            "amount_at_stake": format_fen(self.amount_at_stake_fen),
+        }
+
+
+def window_bounds(rule: Rule, day: int) -> tuple[int, int]:
+    """First and last day (ordinals) of the rule's window around ``day``."""
+    window = rule.window
+    if window.kind == "month":
+        served = date.fromordinal(day)
+        first = served.replace(day=1)
+        following = date(served.year + served.month // 12, served.month % 12 + 1, 1)
+        return first.toordinal(), following.toordinal() - 1
+    if window.kind == "days":
+        return day - window.days + 1, day
+    return day, day
+
+
+def sex_and_age(person_id: str, admission: date) -> tuple[str, int]:
+    """Sex (17th character: odd for men) and whole years at admission, from a valid number."""
+    sex = "M" if int(person_id[16]) % 2 else "F"
+    born = date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
+    age = admission.year - born.year - ((admission.month, admission.day) < (born.month, born.day))
+    return sex, age

@@ -7,6 +7,8 @@ early stopping watches, and the training split.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,3 +75,13 @@ def split_three_ways(
         [hospital_ids[i] for i in rest], valid_share, seed, labels[rest]
     )
     return Split(train=rest[train], valid=rest[valid], test=test)
+
+
+def untouched_digest(fingerprint: str, hospitals: Sequence[str], split: Split) -> str:
+    """Which claims the untouched slice is: the data's fingerprint and its hospitals.
+
+    Two runs with the same digest kept the same hospitals of the same data out of
+    fitting, so either's untouched slice is new to both.
+    """
+    kept_out = sorted({hospitals[i] for i in split.test})
+    return hashlib.sha256("\n".join([fingerprint, *kept_out]).encode()).hexdigest()

@@ -11,7 +11,6 @@ fitted baselines and the registered model with its signature.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from models.calibration import Platt, capacity_threshold, fit_platt
 from models.data import LoadedClaims
 from models.errors import TrainingDataError
 from models.metrics import DEFAULT_CAPACITY
-from models.splits import Split, split_by_hospital, split_three_ways
+from models.splits import Split, split_by_hospital, split_three_ways, untouched_digest
 
 __all__ = ["TrainResult", "fit_booster", "split_by_hospital", "train"]
 
@@ -259,17 +258,6 @@ def measure(
     return metrics, slices["test_"][1]
 
 
-def untouched_digest(prep: Prepared, split: Split) -> str:
-    """Which claims the untouched slice is: the data's fingerprint and its hospitals.
-
-    Two runs with the same digest kept the same hospitals of the same data out of
-    fitting, so either's untouched slice is new to both.
-    """
-    hospitals = sorted({prep.hospitals[i] for i in split.test})
-    text = "\n".join([prep.loaded.fingerprint, *hospitals])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def train(
     data: Path,
     labels: Path | None = None,
@@ -439,7 +427,7 @@ def _run_record(
         seconds={},
         untouched={"X": prep.X[split.test], "y": prep.y[split.test]},
         untouched_scores=test_scores,
-        untouched_digest=untouched_digest(prep, split),
+        untouched_digest=untouched_digest(prep.loaded.fingerprint, prep.hospitals, split),
         period=(
             min(f.discharge_date for f in prep.ordered),
             max(f.discharge_date for f in prep.ordered),

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review import ingest
+from review.derived import refresh_derived
 from review.follow_metrics import FollowMetrics
 from review.models import StreamOffset
 from settlement.jsonio import decode_claim
@@ -110,6 +111,22 @@ def record_identity(message: Any) -> str:
     return f"{message.offset}:{message.timestamp}"
 
 
+async def _seek_stored(
+    consumer: Any, partitions: list[Any], rows: dict[tuple[str, int], Any], recreated: Any
+) -> dict[Any, int]:
+    """Seek each partition to its stored offset (the beginning when none or recreated)."""
+    positions: dict[Any, int] = {}
+    for tp in partitions:
+        row = rows.get((tp.topic, tp.partition))
+        if row is not None and tp not in recreated:
+            consumer.seek(tp, row.next_offset)
+            positions[tp] = row.next_offset
+        else:
+            await consumer.seek_to_beginning(tp)
+            positions[tp] = await consumer.position(tp)
+    return positions
+
+
 async def follow(
     bootstrap: str,
     sessions: Callable[[], Session],
@@ -152,15 +169,7 @@ async def follow(
         with sessions() as db:
             rows = {(o.topic, o.partition): o for o in db.scalars(select(StreamOffset))}
         recreated = await _recreated(consumer, partitions, rows)
-        positions: dict[Any, int] = {}
-        for tp in partitions:
-            row = rows.get((tp.topic, tp.partition))
-            if row is not None and tp not in recreated:
-                consumer.seek(tp, row.next_offset)
-                positions[tp] = row.next_offset
-            else:
-                await consumer.seek_to_beginning(tp)
-                positions[tp] = await consumer.position(tp)
+        positions = await _seek_stored(consumer, partitions, rows, recreated)
         for tp in recreated:
             metrics.recreated.labels(tp.topic).inc()
         identified = {key for key, row in rows.items() if row.identity is not None} - {
@@ -246,7 +255,7 @@ async def _recreated(consumer: Any, partitions: list[Any], rows: dict[Any, Any])
 
 def _refresh(sessions: Callable[[], Session]) -> None:
     with sessions() as db:
-        ingest.refresh_derived(db)
+        refresh_derived(db)
         db.commit()
 
 

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, case, delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from review.db import meta_value, person_key, person_salt
+from review.db import person_key, person_salt
 from review.models import (
-    REVIEW_READMISSION_WINDOW_DAYS,
     Claim,
     ClaimRule,
     ClaimVersion,
@@ -31,6 +29,7 @@ from review.models import (
     Meta,
     Settlement,
 )
+from review.versions import answer_versions, keep_versions, split_resubmissions
 from settlement.idnumber import mask_identity_numbers, mask_person_id
 from settlement.jsonio import decode_claim
 from settlement.money import parse_amount, parse_fen_text, parse_ratio_text
@@ -232,68 +231,6 @@ def load_claim_objects(session: Session, objects: Iterable[Any]) -> int:
     return _write_batches(rows(), write)
 
 
-def split_resubmissions(
-    session: Session, batch: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Claim rows to store, and resubmissions: a claim id stored with other content.
-
-    The stored content is never replaced (it is what was settled and paid); a
-    row with the same content as stored (a file loaded twice) is stored again.
-    """
-    ids = {row["claim_id"] for row in batch}
-    stored: dict[str, str | None] = {
-        claim_id: claim_json
-        for claim_id, claim_json in session.execute(
-            select(Claim.claim_id, Claim.claim_json).where(Claim.claim_id.in_(ids))
-        )
-    }
-    fresh: list[dict[str, Any]] = []
-    resubmitted: list[dict[str, Any]] = []
-    for row in batch:
-        current = stored.get(row["claim_id"])
-        if current is None or current == row["claim_json"]:
-            fresh.append(row)
-            stored[row["claim_id"]] = row["claim_json"]
-        else:
-            resubmitted.append(row)
-    return fresh, resubmitted
-
-
-def _versions(session: Session, ids: set[str]) -> dict[str, list[ClaimVersion]]:
-    found: dict[str, list[ClaimVersion]] = defaultdict(list)
-    for version in session.scalars(
-        select(ClaimVersion).where(ClaimVersion.claim_id.in_(ids)).order_by(ClaimVersion.version)
-    ):
-        found[version.claim_id].append(version)
-    return found
-
-
-def keep_versions(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Add each resubmitted claim row as the claim's next version (once per content)."""
-    if not rows:
-        return
-    known = _versions(session, {row["claim_id"] for row in rows})
-    now = datetime.now(UTC).replace(tzinfo=None)
-    for row in rows:
-        versions = known[row["claim_id"]]
-        if any(v.claim_json == row["claim_json"] for v in versions):
-            continue
-        bare = next((v for v in versions if v.claim_json is None), None)
-        if bare is not None:  # its settlement came first
-            bare.claim_json, bare.total_fen = row["claim_json"], row["total_fen"]
-            continue
-        version = ClaimVersion(
-            claim_id=row["claim_id"],
-            version=(versions[-1].version if versions else 1) + 1,
-            received_at=row["submitted_at"] or now,
-            claim_json=row["claim_json"],
-            total_fen=row["total_fen"],
-        )
-        session.add(version)
-        versions.append(version)
-    session.flush()
-
-
 def load_claims(session: Session, source: Iterable[str | bytes]) -> int:
     """Load a claims JSONL (spec section 2)."""
     return load_claim_objects(session, (obj for _, obj in _lines(source)))
@@ -370,33 +307,6 @@ def load_settlement_objects(session: Session, records: Iterable[Any]) -> int:
         answer_versions(session, answers)
 
     return _write_batches(rows, write)
-
-
-def answer_versions(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Attach settlement answers to resubmissions: the newest version without one.
-
-    When every version has its answer (or there is none yet), the answer makes a
-    new version whose claim content comes later (:func:`keep_versions`).
-    """
-    if not rows:
-        return
-    known = _versions(session, {row["claim_id"] for row in rows})
-    for row in rows:
-        versions = known[row["claim_id"]]
-        if any(v.record_json == row["record_json"] for v in versions):
-            continue
-        open_version = next((v for v in versions if v.settlement_status is None), None)
-        if open_version is None:
-            open_version = ClaimVersion(
-                claim_id=row["claim_id"],
-                version=(versions[-1].version if versions else 1) + 1,
-                received_at=row["settled_at"],
-            )
-            session.add(open_version)
-            versions.append(open_version)
-        open_version.settlement_status = row["status"]
-        open_version.record_json = row["record_json"]
-    session.flush()
 
 
 def load_settlements(session: Session, source: Iterable[str | bytes]) -> int:
@@ -489,117 +399,3 @@ def load_hospital_risk(session: Session, source: Iterable[str | bytes]) -> int:
     _upsert(session, Hospital.__table__, rows, {})
     session.merge(Meta(key=RISK_SOURCE, value="table"))
     return len(rows)
-
-
-def refresh_readmissions(session: Session, days: int = REVIEW_READMISSION_WINDOW_DAYS) -> int:
-    """Mark in-patient stays that began within ``days`` of the same patient's last discharge."""
-    rows = session.execute(
-        select(Claim.claim_id, Claim.person_key, Claim.admission_date, Claim.discharge_date)
-        .where(Claim.claim_type == "inpatient", Claim.person_key.is_not(None))
-        .where(Claim.admission_date.is_not(None))
-        .order_by(Claim.person_key, Claim.admission_date, Claim.claim_id)
-    ).all()
-    readmitted: list[str] = []
-    last_person, last_discharge = None, None
-    for claim_id, key, admitted, discharged in rows:
-        if (
-            key == last_person
-            and admitted is not None  # always: the query selects only dated stays
-            and last_discharge is not None
-            and timedelta(0) <= admitted - last_discharge <= timedelta(days=days)
-        ):
-            readmitted.append(claim_id)
-        if key != last_person or (
-            discharged and (not last_discharge or discharged > last_discharge)
-        ):
-            last_discharge = discharged
-        last_person = key
-    session.execute(update(Claim).where(Claim.readmission.is_(True)).values(readmission=False))
-    if readmitted:
-        session.execute(
-            update(Claim.__table__)
-            .where(Claim.__table__.c.claim_id == bindparam("cid"))
-            .values(readmission=True),
-            [{"cid": c} for c in readmitted],
-        )
-    return len(readmitted)
-
-
-def refresh_hospitals(session: Session) -> int:
-    """Derive each hospital's risk row from its claims' scores.
-
-    Risk score = mean fraud score of its scored claims; rank 1 = riskiest;
-    top reasons = the most frequent rule codes and reason features among its
-    flagged claims. Once a detector's risk table was loaded, only the claim
-    counts are refreshed (and hospitals new to it are added after its ranks).
-    """
-    stats = session.execute(
-        select(
-            Claim.hospital_id,
-            func.max(Claim.hospital_region),
-            func.max(Claim.hospital_level),
-            func.count(),
-            func.sum(case((Claim.flagged.is_(True), 1), else_=0)),
-            func.avg(Claim.fraud_score),
-        )
-        .where(Claim.hospital_id.is_not(None))
-        .group_by(Claim.hospital_id)
-    ).all()
-    reasons: dict[str, Counter[str]] = defaultdict(Counter)
-    for hospital_id, score_json in session.execute(
-        select(Claim.hospital_id, Claim.score_json).where(Claim.flagged.is_(True))
-    ):
-        if hospital_id is None:
-            continue  # no hospital row to give reasons to (``stats`` skips these claims)
-        try:
-            rec = json.loads(score_json or "{}")
-        except ValueError:
-            continue
-        for hit in rec.get("rule_hits") or []:
-            if isinstance(hit, dict) and hit.get("code"):
-                reasons[hospital_id][f"rule {hit['code']}"] += 1
-        for reason in (rec.get("reasons") or [])[:3]:
-            if isinstance(reason, dict) and reason.get("feature"):
-                reasons[hospital_id][str(reason["feature"])] += 1
-    ordered = sorted(stats, key=lambda r: (-(r[5] or 0.0), r[0]))
-    rows = [
-        {
-            "hospital_id": hospital_id,
-            "region": region,
-            "level": level,
-            "risk_score": round(float(avg or 0.0), 4),
-            "rank": rank,
-            "claims": int(claims or 0),
-            "flagged": int(flagged or 0),
-            "top_reasons_json": json.dumps([r for r, _ in reasons[hospital_id].most_common(5)]),
-        }
-        for rank, (hospital_id, region, level, claims, flagged, avg) in enumerate(ordered, 1)
-    ]
-    if meta_value(session, RISK_SOURCE) == "table":
-        # The detector's risk table stays authoritative: refresh the counts,
-        # and rank hospitals it did not know after those it ranked.
-        known = {h.hospital_id: h for h in session.scalars(select(Hospital))}
-        last = max((h.rank or 0 for h in known.values()), default=0)
-        for row in rows:
-            hospital = known.get(row["hospital_id"])
-            if hospital is not None:
-                hospital.claims, hospital.flagged = row["claims"], row["flagged"]
-            else:
-                last += 1
-                session.add(Hospital(**{**row, "rank": last}))
-        session.flush()
-        return len(rows)
-    session.execute(delete(Hospital))
-    for start in range(0, len(rows), BATCH):
-        session.execute(Hospital.__table__.insert(), rows[start : start + BATCH])
-    return len(rows)
-
-
-def refresh_derived(session: Session) -> None:
-    """Recompute re-admissions and hospital risk rows after a load."""
-    refresh_readmissions(session)
-    refresh_hospitals(session)
-    if session.get_bind().dialect.name == "postgresql":
-        # Fresh planner statistics after a bulk load (autovacuum would come later).
-        session.execute(text("ANALYZE claims"))
-        session.execute(text("ANALYZE claim_rules"))

@@ -9,6 +9,7 @@ diagnosis' severity; prices are the hospital's own.
 from __future__ import annotations
 
 import random
+from bisect import bisect_right
 
 from simulator.diagnoses import Diagnosis
 from simulator.dip_coding import interventions, operate
@@ -57,6 +58,12 @@ def mix(key: int, salt: int) -> float:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     return ((z ^ (z >> 31)) >> 11) / 9007199254740992.0
+
+
+def weighted_index(cum: list[float], x: float) -> int:
+    """The index a draw ``x`` in [0, cum[-1]) falls on in the cumulative weights ``cum``."""
+    i = bisect_right(cum, x)
+    return min(i, len(cum) - 1)
 
 
 def outpatient_bill(r: random.Random, h: Hospital, dx: Diagnosis, boost: float = 1.0) -> Bill:

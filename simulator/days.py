@@ -1,8 +1,7 @@
 """The day loop: the visits, stays and care months drawn for one submission day.
 
 Each day has its own random source, so days can be drawn in any order or
-process; :mod:`simulator.generate` merges them in submission-time order.
-"""
+process (:mod:`simulator.generate` merges them in submission-time order)."""
 
 from __future__ import annotations
 
@@ -20,6 +19,7 @@ from simulator.bills import (
     outpatient_bill,
     pad_days,
     standard_bill,
+    weighted_index,
 )
 from simulator.diagnoses import (
     AGE_GROUP_OF_BAND,
@@ -248,7 +248,7 @@ class DayGenerator(Renderer):
             hregion = regions[dest]
         elif rnd() < self._ic_rate[(region, inpatient)]:
             others, cum = world.dest_cum[region]
-            hregion = others[_bisect(cum, rnd() * cum[-1])]
+            hregion = others[weighted_index(cum, rnd() * cum[-1])]
             # Referrals are usually filed; emergencies while travelling are not.
             registered = rnd() < (0.65 if inpatient else 0.25)
         return ri, region, person, hregion, registered
@@ -259,7 +259,7 @@ class DayGenerator(Renderer):
         hi = self._home.get(home_key, -1)
         if hi < 0:
             level_cum = self.world.level_cum_out
-            level = 1 + _bisect(level_cum, mix(person_key, 31) * level_cum[-1])
+            level = 1 + weighted_index(level_cum, mix(person_key, 31) * level_cum[-1])
             hi = self.world.network.pick(hregion, level, mix(person_key, 32))
             if len(self._home) > 300_000:
                 self._home.clear()
@@ -448,8 +448,3 @@ class DayGenerator(Renderer):
             if self.fits(ts):
                 made.append(self.claim(ts, again))
         return made
-
-
-def _bisect(cum: list[float], x: float) -> int:
-    i = bisect_right(cum, x)
-    return min(i, len(cum) - 1)

@@ -186,6 +186,7 @@ def build_demo_db(database_url: str, n: int, seed: int = 7) -> dict[str, Any]:
 
     from review import ingest
     from review.db import make_engine, session_factory, upgrade_head
+    from review.derived import refresh_derived
 
     engine = make_engine(database_url)
     upgrade_head(engine)
@@ -194,7 +195,7 @@ def build_demo_db(database_url: str, n: int, seed: int = 7) -> dict[str, Any]:
         ingest.load_claim_objects(db, claims)
         ingest.load_settlement_objects(db, records)
         ingest.load_score_objects(db, scores)
-        ingest.refresh_derived(db)
+        refresh_derived(db)
         add_demo_users(db, datetime.now(UTC).replace(tzinfo=None))
         db.commit()
     engine.dispose()

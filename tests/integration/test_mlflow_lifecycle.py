@@ -269,7 +269,7 @@ def test_promotion_needs_a_better_model(env, trained) -> None:
 
 
 def _heldout(path: Path):
-    from yibao.commands.detect import _heldout_file
+    from yibao.commands.model_registry import _heldout_file
 
     return _heldout_file(path)
 

@@ -107,6 +107,7 @@ def load_cmd(
 ) -> None:
     """Load claims, settlements and scores into the review database (upserts by claim_id)."""
     from review import ingest
+    from review.derived import refresh_derived
 
     db = _session(database_url)
     try:
@@ -120,7 +121,7 @@ def load_cmd(
                     count = loader(db, handle)
                 db.commit()
                 typer.echo(f"{label}: {count} loaded from {path}")
-        ingest.refresh_derived(db)
+        refresh_derived(db)
         if hospitals is not None:
             with hospitals.open("rb") as handle:
                 typer.echo(f"hospitals: {ingest.load_hospital_risk(db, handle)} loaded")
