@@ -23,7 +23,8 @@ from settlement.money import parse_fen_text
 from testkit.review_data import build_demo_db, demo_password
 from yibao.settings import Settings
 
-ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+# an 18-character identity number; national material codes (C + 19 digits) are not one
+ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 N_CLAIMS = 400
 

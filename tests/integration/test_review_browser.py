@@ -24,7 +24,8 @@ from testkit.review_data import build_demo_db, demo_password
 pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
-ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+# an 18-character identity number; national material codes (C + 19 digits) are not one
+ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LAUNCH_ARGS = [
     "--no-sandbox",

@@ -28,7 +28,8 @@ from yibao.settings import Settings
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 CLI = [sys.executable, "-m", "yibao.cli"]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+# an 18-character identity number; national material codes (C + 19 digits) are not one
+ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 
 
 def yibao(*args: str | Path, env: dict[str, str] | None = None) -> str:

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from review.app import create_app
 from yibao.settings import Settings
 
-ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+# an 18-character identity number; national material codes (C + 19 digits) are not one
+ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

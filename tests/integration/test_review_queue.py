@@ -15,7 +15,8 @@ from review.models import AuditEntry, Claim, Decision
 from testkit.review_data import build_demo_db, demo_password
 from yibao.settings import Settings
 
-ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+# an 18-character identity number; national material codes (C + 19 digits) are not one
+ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW_ID = re.compile(r'<td><a href="/claims/([^"]+)">')
 

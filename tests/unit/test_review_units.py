@@ -17,7 +17,8 @@ from review.security import (
 )
 from review.templating import ratio, yuan
 
-ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+# an 18-character identity number; national material codes (C + 19 digits) are not one
+ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 
 
 def test_effective_rates_sum_fen_and_weight_the_policy_ratio():
