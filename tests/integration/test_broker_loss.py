@@ -121,7 +121,10 @@ def test_broker_killed_and_restarted_empty_worker_exits_naming_the_cause(tmp_pat
     assert f"yibao stream: exit {code}: broker lost its data" in log
     # restarted by a supervisor, a worker of the group refuses to settle on the emptied broker
     again = subprocess.run(
-        [sys.executable, "-m", "yibao.cli", "stream", "--app-id", "t-loss", "--no-score"],
+        [
+            *(sys.executable, "-m", "yibao.cli", "stream", "--app-id", "t-loss", "--no-score"),
+            *("--web-port", str(free_port())),  # never the default 6066 another process holds
+        ],
         env={**os.environ, "KAFKA_BOOTSTRAP": broker.bootstrap, "DATA_DIR": str(tmp_path)},
         capture_output=True,
         text=True,
