@@ -10,12 +10,12 @@ the rule state in input order, so the answers equal the stream's.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from detection.rule_evaluators import RuleEngine
 from detection.rule_state import RuleState
+from settlement.batch import internal_error_record
 from settlement.claim import parse_claim
 from settlement.engine import rejected_record
 from settlement.errors import MALFORMED, ClaimIssue, internal_issue
@@ -77,14 +77,7 @@ def check_lines(
             else:
                 yield rejected_record(fallback_id, [ClaimIssue(MALFORMED, line.message())])
         except Exception as exc:  # a bug of ours: answered, logged, and the run goes on
-            issue = internal_issue(exc)
-            _LOG.error(
-                "%s: %s\n%s",
-                fallback_id,
-                issue.message,
-                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
-            )
-            yield rejected_record(fallback_id, [issue])
+            yield internal_error_record(fallback_id, exc, _LOG)
 
 
 def hits_by_claim(

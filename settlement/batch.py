@@ -43,14 +43,19 @@ def settle_lines(
             else:
                 record = rejected_record(fallback_id, [ClaimIssue(MALFORMED, line.message())])
         except Exception as exc:
-            record = _internal_error(fallback_id, exc)
+            record = internal_error_record(fallback_id, exc)
         yield record
 
 
-def _internal_error(fallback_id: str, exc: Exception) -> dict[str, Any]:
+def internal_error_record(
+    fallback_id: str, exc: Exception, log: logging.Logger = _LOG
+) -> dict[str, Any]:
+    """The ``internal_error`` answer to a line whose handling raised (a bug of ours).
+
+    The stack goes to ``log``, not to the record; the message is masked the same way.
+    """
     issue = internal_issue(exc)
-    # The stack goes to the log, not to the record; the message is masked the same way.
-    _LOG.error(
+    log.error(
         "%s: %s\n%s",
         fallback_id,
         issue.message,
