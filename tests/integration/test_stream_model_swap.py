@@ -14,6 +14,7 @@ from streams.replay import replay
 from streams.topics import FRAUD_FLAGS, topic_layout
 from testkit.workers import read_topic, start_worker
 from tests.claimgen import generate
+from tests.model_store import model_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -22,25 +23,8 @@ MODEL = "swap-fraud"
 
 @pytest.fixture
 def store(tmp_path):
-    from yibao.settings import get_settings
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DATA_DIR", str(tmp_path / "var"))
-    mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-    mp.setenv("MODEL_NAME", MODEL)
-    get_settings.cache_clear()
-    data = tmp_path / "train.jsonl"
-    claims = generate(seed=21, claims=1500, hospitals=30, fraud_hospitals=8)
-    data.write_text("".join(json.dumps(c) + "\n" for c in claims))
-    settings = get_settings()
-    train_args = {
-        "model_name": MODEL,
-        "tracking_uri": settings.tracking_uri(),
-        "local_store": settings.data_dir,
-    }
-    yield {"data": data, "var": tmp_path / "var", "train_args": train_args}
-    mp.undo()
-    get_settings.cache_clear()
+    with model_store(tmp_path, MODEL) as made:
+        yield made
 
 
 def lines_of(seed: int, n: int) -> list[bytes]:
