@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -40,6 +41,20 @@ def prometheus_binary() -> str:
             pytest.fail("prometheus is missing: apt-get install prometheus (.ci/run does)")
         pytest.skip("prometheus is missing (apt-get install prometheus)")
     return found
+
+
+def wait_until_ready(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.HTTPError, urllib.error.URLError, ConnectionError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} not ready within {timeout} s")
+        time.sleep(0.5)
 
 
 def yibao(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -145,6 +160,8 @@ def test_prometheus_scrapes_a_worker_and_status_sees_it_healthy(broker, tmp_path
     )
     try:
         wait_for_port("127.0.0.1", port, timeout=60)
+        # The port opens before the storage is loaded; until then every API call answers 503.
+        wait_until_ready(f"http://127.0.0.1:{port}/-/ready", timeout=60)
 
         def query(expr: str) -> list[dict]:
             url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
