@@ -55,6 +55,8 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     from review.routers import (
         audit,
         auth,
+        casefiles,
+        cases,
         claims,
         decisions,
         dip,
@@ -91,7 +93,19 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     error_pages.install(app)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, queue, claims, decisions, dip, hospitals, indicators, audit, labels):
+    for module in (
+        auth,
+        queue,
+        claims,
+        decisions,
+        casefiles,
+        cases,
+        dip,
+        hospitals,
+        indicators,
+        audit,
+        labels,
+    ):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

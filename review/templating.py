@@ -109,6 +109,10 @@ def make_templates(directory: Path) -> Environment:
         lstrip_blocks=True,
         finalize=mask_output,
     )
+    # Templates mark their strings with _("..."); until catalogues are loaded the
+    # null translations give the English text back.
+    env.add_extension("jinja2.ext.i18n")
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters["yuan"] = yuan
     env.filters["ratio"] = ratio
     env.filters["percent"] = percent
