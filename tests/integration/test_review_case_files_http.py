@@ -186,6 +186,25 @@ def test_an_html_page_named_pdf_is_refused_and_nothing_is_stored(world):
     assert state_of(clara, request_id) == "requested"
 
 
+def test_a_body_longer_than_ten_files_is_refused_before_it_is_read(world):
+    clara = login(world["app"], "clara")
+    claim_id, _ = paid_flagged_claims(world)[0]
+    request_id = request_documents(clara, claim_id)
+    body = b"x" * (LIMIT * 10 + (1 << 20) + 1)
+    response = clara.post(
+        f"/documents/{request_id}/received",
+        content=body,
+        headers={
+            "content-type": "multipart/form-data; boundary=b",
+            "x-unused": "the CSRF token is not even looked for",
+        },
+    )
+    assert response.status_code == 413
+    assert "the upload is larger than 1,069,056 bytes in all" in response.text
+    assert response.headers["x-frame-options"] == "DENY"  # the app's headers, as ever
+    assert state_of(clara, request_id) == "requested"
+
+
 def test_transitions_out_of_order_are_refused_with_409(world):
     clara = login(world["app"], "clara")
     claim_id, _ = paid_flagged_claims(world)[0]
