@@ -93,7 +93,7 @@ def stored_path(directory: Path, stored_name: str) -> Path:
 
 def write_file(directory: Path, stored_name: str, data: bytes) -> Path:
     """Write ``data`` as a new file readable by this user only; never overwrites."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = stored_path(directory, stored_name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:

@@ -276,7 +276,7 @@ def test_a_recovered_amount_is_checked_and_counted_by_cases_and_indicators(world
     assert f'<span data-k="recovered">{recovered // 100}.{recovered % 100:02d}</span>' in page
 
     # a clerk cannot open a case; the supervisor opens one on that day
-    form = {"period_from": str(day), "period_to": str(day), "note": "inspection"}
+    form = {"period_from": str(day), "period_to": str(day), "note": f"inspection of {ID}"}
     refused = clara.post(
         f"/hospitals/{hospital_id}/cases", data={**form, "csrf_token": token_of(clara)}
     )
@@ -292,8 +292,9 @@ def test_a_recovered_amount_is_checked_and_counted_by_cases_and_indicators(world
     yuan = f"{recovered // 100}.{recovered % 100:02d}"
     assert f'<dd data-k="recovered">{yuan}</dd>' in text
     assert f'data-claim="{claim_id}" data-status="confirmed"' in text
-    assert hospital_id in clara.get("/cases").text
-    assert "/cases/" in clara.get(f"/hospitals/{hospital_id}").text
+    assert "inspection of 110101********4578" in text and not ID_NUMBER.search(text)
+    for page in (clara.get("/cases").text, clara.get(f"/hospitals/{hospital_id}").text):
+        assert hospital_id in page and "/cases/" in page and not ID_NUMBER.search(page)
 
     # indicators: one claim recovered, the amount, this month
     page = sam.get("/indicators?fresh=true").text

@@ -133,13 +133,14 @@ def test_a_download_name_has_an_ascii_fallback_and_the_utf8_name():
 def test_only_names_this_module_made_are_read_from_disk(tmp_path):
     name = attachments.new_stored_name()
     assert re.fullmatch(r"[0-9a-f]{32}", name) and name != attachments.new_stored_name()
-    path = attachments.write_file(tmp_path, name, PDF)
+    path = attachments.write_file(tmp_path / "attachments", name, PDF)
     assert path.read_bytes() == PDF and (path.stat().st_mode & 0o777) == 0o600
+    assert (path.parent.stat().st_mode & 0o777) == 0o700
     for bad in ("../review.db", "/etc/passwd", name + "/..", name.upper(), ""):
         with pytest.raises(ValueError, match="not a stored attachment name"):
             attachments.stored_path(tmp_path, bad)
     with pytest.raises(FileExistsError):
-        attachments.write_file(tmp_path, name, PNG)  # never overwritten
+        attachments.write_file(tmp_path / "attachments", name, PNG)  # never overwritten
 
 
 def test_recoveries_by_month_count_claims_and_sum_fen():
