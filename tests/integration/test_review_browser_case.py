@@ -97,7 +97,7 @@ def test_a_full_case_from_flag_to_recovery_and_label_export(server, browser, tmp
     assert page.locator("ol.decisions [data-k=recovered]").last.inner_text() == format_fen(
         recovered
     )
-    assert "confirmed" in page.locator("h1").inner_text()
+    assert page.locator("h1 .status-confirmed").count() == 1  # by class: any language
     hospital_href = page.locator("dl.facts a[href^='/hospitals/']").first.get_attribute("href")
     shot(page, "31-case-confirmed")
     html.append(page.content())
