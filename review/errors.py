@@ -5,6 +5,8 @@ ReviewError
 ├── InvalidInput   an action, note or assignee is not acceptable (400)
 ├── NotAllowed     the user's role or the claim's assignment forbids it (403)
 └── Conflict       the claim is someone else's to take (409)
+
+ReferenceDataError (a ValueError)   a reference data file is malformed (start-up)
 """
 
 from __future__ import annotations
@@ -37,3 +39,10 @@ HTTP_STATUS: dict[type[ReviewError], int] = {
     NotAllowed: 403,
     Conflict: 409,
 }
+
+
+class ReferenceDataError(ValueError):
+    """A reference data file (names of items, diagnoses, areas) is malformed.
+
+    Not a :class:`ReviewError`: it stops the app's start-up, never a request.
+    """
