@@ -177,6 +177,31 @@ class ClaimRule(Base):
     __table_args__ = (Index("ix_claim_rules_code", "code", "claim_id"),)
 
 
+class AuditHit(Base):
+    """One audit-rule hit of a claim (docs/rules.md): the rule, the item line,
+    the evidence and the amount at stake.
+
+    From the ``audit_hits`` of a score record (``yibao score``) or of a flag
+    (the stream's ``fraud.flags``); a newer record replaces a claim's hits.
+    """
+
+    __tablename__ = "claim_audit_hits"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rule_code: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16))  # certain / suspicious
+    item_index: Mapped[int | None] = mapped_column(Integer)  # 0-based line of the claim's items
+    item_code: Mapped[str | None] = mapped_column(String(64))
+    # {"rule": name, "knowledge": the knowledge row, "observed": what the claim showed},
+    # identity numbers masked.
+    evidence_json: Mapped[str] = mapped_column(Text)
+    amount_at_stake_fen: Mapped[int | None] = mapped_column(BigInteger)
+    __table_args__ = (
+        Index("ix_claim_audit_hits_rule", "rule_code", "claim_id"),
+        Index("ix_claim_audit_hits_result", "result", "claim_id"),
+    )
+
+
 class Settlement(Base):
     """The settlement record of a claim (spec section 6), amounts in fen."""
 
