@@ -327,7 +327,9 @@ def score_row(rec: dict[str, Any]) -> dict[str, Any]:
         for hit in rec.get("rule_hits") or []
         if isinstance(hit, dict) and hit.get("code")
     ]
-    codes += [str(hit["rule_code"]) for hit in audit_hits(rec)]
+    hits = audit_hits(rec)
+    codes += [str(hit["rule_code"]) for hit in hits]
+    results = sorted({str(hit.get("result"))[:16].replace(",", " ") for hit in hits})
     score = rec.get("fraud_score")
     return {
         "claim_id": str(rec["claim_id"]),
@@ -337,6 +339,7 @@ def score_row(rec: dict[str, Any]) -> dict[str, Any]:
         "threshold": float(rec["threshold"]) if rec.get("threshold") is not None else None,
         "model_version": rec.get("model_version"),
         "rule_codes": ",".join(dict.fromkeys(codes))[:512] or None,
+        "audit_results": ",".join(results)[:32] or None,
         "score_json": mask_identity_numbers(json.dumps(rec, ensure_ascii=False, default=str)),
         # Queue fields, used only when the claim itself was not loaded.
         "hospital_id": masked(rec.get("hospital_id"), 64),

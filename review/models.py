@@ -92,6 +92,8 @@ QUEUE_FILTERS = (
     "claim_type",
     "total_fen",
     "submitted_at",
+    # The results of the claim's audit-rule hits, for the queue's result filter.
+    "audit_results",
 )
 
 
@@ -126,6 +128,8 @@ class Claim(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(64))
     rule_codes: Mapped[str | None] = mapped_column(String(512))
+    # "certain", "suspicious" or "certain,suspicious": its audit-rule hits' results.
+    audit_results: Mapped[str | None] = mapped_column(String(32))
     score_json: Mapped[str | None] = mapped_column(Text)
     # Review state.
     status: Mapped[str] = mapped_column(String(24), default="open")
@@ -196,10 +200,6 @@ class AuditHit(Base):
     # identity numbers masked.
     evidence_json: Mapped[str] = mapped_column(Text)
     amount_at_stake_fen: Mapped[int | None] = mapped_column(BigInteger)
-    __table_args__ = (
-        Index("ix_claim_audit_hits_rule", "rule_code", "claim_id"),
-        Index("ix_claim_audit_hits_result", "result", "claim_id"),
-    )
 
 
 class Settlement(Base):

@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Select, func, literal, select, union
 from sqlalchemy.orm import Session
 
-from review.models import STATUSES, AuditHit, Claim, ClaimRule
+from review.models import STATUSES, Claim, ClaimRule
 from settlement.kinds import SCHEMES
 
 PAGE_SIZE = 50
@@ -121,10 +121,9 @@ def filtered(query: Select[Any], f: QueueFilter, user_id: int | None) -> Select[
         codes = literal(",") + Claim.rule_codes + literal(",")
         query = query.where(codes.like(f"%,{code},%", escape="\\"))
     if f.result:
-        hits = select(AuditHit.claim_id).where(AuditHit.result == f.result)
-        if f.rule:  # a hit of this rule with this result
-            hits = hits.where(AuditHit.rule_code == f.rule)
-        query = query.where(Claim.claim_id.in_(hits))
+        # Like the rule filter, inside the covering index (RESULTS need no escaping).
+        results = literal(",") + Claim.audit_results + literal(",")
+        query = query.where(results.like(f"%,{f.result},%"))
     start, end = _parse_date(f.date_from), _parse_date(f.date_to)
     if start:
         query = query.where(Claim.discharge_date >= start)

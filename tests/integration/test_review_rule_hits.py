@@ -76,6 +76,9 @@ def test_hits_are_stored_in_fen_with_their_line_and_evidence(world):
         flagged = db.get(Claim, "RH-CERTAIN")
         assert flagged is not None and flagged.flagged and not flagged.scored
         assert set((flagged.rule_codes or "").split(",")) == {"YB-XB-002", "YB-BZ-001"}
+        assert flagged.audit_results == "certain"
+        both = db.get(Claim, "RH-SUSPICIOUS")
+        assert both is not None and both.audit_results == "suspicious"
 
 
 def test_a_newer_record_replaces_the_claims_hits(world, tmp_path):
@@ -104,6 +107,7 @@ def test_queue_filters_by_rule_code_and_result(world):
     assert queue_ids(client, "rule=YB-XB-002") == {"RH-CERTAIN"}
     assert queue_ids(client, "rule=YB-PC-002&result=suspicious") == {"RH-SUSPICIOUS"}
     assert queue_ids(client, "rule=YB-PC-002&result=certain") == set()
+    assert queue_ids(client, "rule=YB-XB-002&result=certain&region=440100") == {"RH-CERTAIN"}
     # The red flags stay in the same filter.
     assert "RH-SUSPICIOUS" in queue_ids(client, "rule=COST_OUTLIER")
     page = client.get("/queue?status=all&result=certain").text

@@ -13,6 +13,22 @@ down_revision = '0007'
 branch_labels = None
 depends_on = None
 
+OLD_FILTERS = [
+    'insured_region', 'scheme', 'hospital_id', 'discharge_date', 'assigned_to', 'rule_codes',
+    'claim_type', 'total_fen', 'submitted_at',
+]
+# The results of a claim's hits join the covering indexes (review.models.QUEUE_FILTERS).
+NEW_FILTERS = [*OLD_FILTERS, 'audit_results']
+
+
+def _queue_indexes(filters: list[str]) -> None:
+    op.create_index(
+        'ix_claims_queue', 'claims', ['flagged', 'status', 'fraud_score', 'claim_id', *filters]
+    )
+    op.create_index(
+        'ix_claims_queue_all', 'claims', ['flagged', 'fraud_score', 'claim_id', 'status', *filters]
+    )
+
 
 def upgrade() -> None:
     op.create_table(
@@ -27,11 +43,16 @@ def upgrade() -> None:
         sa.Column('amount_at_stake_fen', sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint('claim_id', 'seq'),
     )
-    op.create_index('ix_claim_audit_hits_rule', 'claim_audit_hits', ['rule_code', 'claim_id'])
-    op.create_index('ix_claim_audit_hits_result', 'claim_audit_hits', ['result', 'claim_id'])
+    op.add_column('claims', sa.Column('audit_results', sa.String(32), nullable=True))
+    op.drop_index('ix_claims_queue', table_name='claims')
+    op.drop_index('ix_claims_queue_all', table_name='claims')
+    _queue_indexes(NEW_FILTERS)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_claim_audit_hits_result', table_name='claim_audit_hits')
-    op.drop_index('ix_claim_audit_hits_rule', table_name='claim_audit_hits')
+    op.drop_index('ix_claims_queue', table_name='claims')
+    op.drop_index('ix_claims_queue_all', table_name='claims')
+    _queue_indexes(OLD_FILTERS)
+    with op.batch_alter_table('claims') as batch:
+        batch.drop_column('audit_results')
     op.drop_table('claim_audit_hits')
