@@ -211,3 +211,7 @@ def test_names_beside_codes(world):
     assert '<small class="name">天河区 Tianhe District</small>' in hospitals
     hospital = client.get(f"/hospitals/{HOSPITAL}").text
     assert 'data-k="hospital-area">天河区 Tianhe District<' in hospital
+    # the patient's other claims, with their hospital's area and diagnosis names
+    other = claim_page[claim_page.index("The patient's other claims") :]
+    assert '<small class="name">天河区 Tianhe District</small>' in other
+    assert "E11.9 2型糖尿病不伴有并发症" in other
