@@ -59,6 +59,7 @@ def search_filter(
     region: str = "",
     hospital: str = "",
     rule: str = "",
+    result: str = "",
     scheme: str = "",
     date_from: str = "",
     date_to: str = "",
@@ -101,6 +102,7 @@ def search_filter(
         sort=sort,
         dir=dir,
         person_key=person,
+        result=result,
     )
     problem = f.problem()
     if problem:
