@@ -43,12 +43,14 @@ def group_id(app_id: str) -> str:
 
 
 def faust_datadir(data_dir: Path, app_id: str) -> str:
-    """Faust's ``datadir`` setting for ``app_id``: ``<data_dir>/faust/<app id>``.
+    """Faust's ``datadir`` setting for ``app_id``: ``<data_dir>/faust/<app id>``, made
+    here (Faust makes only the last folder of it, when the app starts).
 
     The setting is a format string (``{conf.name}``), so braces are doubled.
     """
-    path = (Path(data_dir) / "faust" / app_id).as_posix()
-    return path.replace("{", "{{").replace("}", "}}")
+    path = Path(data_dir) / "faust" / app_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path.as_posix().replace("{", "{{").replace("}", "}}")
 
 
 def create_app(

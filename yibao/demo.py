@@ -107,7 +107,8 @@ class Demo:
                     time.sleep(0.5)
                     if output is not None and output.exists():
                         bar.n = _count_lines(output)
-                        bar.refresh()
+                    # a step without an output file shows its elapsed time ticking
+                    bar.refresh()
                 if output is not None and output.exists():
                     bar.n = _count_lines(output)
                     bar.refresh()

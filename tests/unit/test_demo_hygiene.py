@@ -56,6 +56,7 @@ def test_a_workers_faust_directory_is_under_the_data_directory(tmp_path):
     app, _agent = create_app(Settings(data_dir=data_dir), app_id="t-ops", score=False)
     assert Path(app.conf.datadir) == data_dir / "faust" / "t-ops"
     assert Path(app.conf.tabledir).is_relative_to(data_dir)
+    assert Path(app.conf.datadir).is_dir(), "Faust itself makes only the last folder"
 
 
 def test_make_clean_removes_faust_directories_left_in_the_working_directory(tmp_path):
