@@ -256,7 +256,11 @@ class Demo:
             # artifacts the UI serves stay under var/ too (MLflow's default: ./mlartifacts)
             "--artifacts-destination", (self.settings.data_dir / "mlartifacts").resolve().as_uri(),
             "--host", "127.0.0.1", "--port", str(mlflow_port),
-        ])  # fmt: skip
+            # One web process, not 4, and no job runner (7 task consumers the demo
+            # never uses): on 2 cores a worker restarted mid-import held a Ctrl-C
+            # up for the 15 s grace, and the UI was killed.
+            "--workers", "1",
+        ], env={**self.env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # fmt: skip
         self.settle_score_load()
         sup.wait_until(mlflow_ui, lambda: http_ok(f"http://127.0.0.1:{mlflow_port}/health"), 120,
                        "answering")  # fmt: skip
