@@ -192,13 +192,19 @@ class Demo:
               f"{self.today}, claims submitted up to {until.astimezone(CLAIM_TZ):%H:%M} "
               "(+08:00)", flush=True)  # fmt: skip
 
-    def settle_score_load(self) -> None:
+    def settle(self) -> None:
         year = self.home / "claims-year.jsonl"
-        settlements, scores = self.home / "settlements-year.jsonl", self.home / "scores-year.jsonl"
-        hospitals = self.home / "hospitals-year.jsonl"
+        settlements = self.home / "settlements-year.jsonl"
         if not settlements.exists():
             self.batch("settle the year", ["settle", str(year), "-o", str(settlements)],
                        settlements, self.plan.year_claims)  # fmt: skip
+
+    def score_load(self) -> None:
+        """Train a champion if there is none, score the year and load the review database
+        (MLflow's store must exist: the UI made it)."""
+        year = self.home / "claims-year.jsonl"
+        settlements, scores = self.home / "settlements-year.jsonl", self.home / "scores-year.jsonl"
+        hospitals = self.home / "hospitals-year.jsonl"
         if not self.has_champion():
             # 300 rounds: a demo model in well under a minute (the default, up to
             # 1,000, gains a few points of PR-AUC for several times the wait).
@@ -261,9 +267,13 @@ class Demo:
             # up for the 15 s grace, and the UI was killed.
             "--workers", "1",
         ], env={**self.env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # fmt: skip
-        self.settle_score_load()
+        self.settle()  # needs no MLflow: runs while the UI starts
+        # The UI creates a new store's tables; a command opening the store at the same
+        # time migrates it too, and one of them fails ("Online migration expected to
+        # match one row"). So nothing else touches MLflow until the UI answers.
         sup.wait_until(mlflow_ui, lambda: http_ok(f"http://127.0.0.1:{mlflow_port}/health"), 120,
                        "answering")  # fmt: skip
+        self.score_load()
 
         # The demo's broker is new and empty on every run (memory storage): the worker
         # starts from nothing by design, so an earlier run's broker-loss marker is moot.
