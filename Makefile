@@ -61,9 +61,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/settle.py
 
 # Everything `make demo` and the tests write: var/ holds the demo's broker data, MLflow
-# store and artifacts, review DB and logs; mlruns/, mlartifacts/ and mlflow.db are where
-# MLflow put things by default before they went under var/.
+# store and artifacts, review DB, stream worker (Faust) data and logs; mlruns/,
+# mlartifacts/ and mlflow.db are where MLflow put things by default before they went
+# under var/, and <app id>-data/v1/ where stream workers put Faust's data.
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis build test-artifacts
 	rm -rf mlruns mlartifacts mlflow.db
+	for d in *-data; do if [ -d "$$d/v1" ]; then rm -rf "$$d"; fi; done
 	rm -f settlement/*.so detection/*.so dip/*.so settlement__mypyc.*.so settlement/_compiled_sources.py

@@ -14,6 +14,7 @@ import gc
 import logging
 import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streams.agents import AgentConfig, SettlementAgent
@@ -39,6 +40,17 @@ _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 def group_id(app_id: str) -> str:
     """The settlement agent's consumer group of a Faust app id."""
     return f"{app_id}-claims"
+
+
+def faust_datadir(data_dir: Path, app_id: str) -> str:
+    """Faust's ``datadir`` setting for ``app_id``: ``<data_dir>/faust/<app id>``, made
+    here (Faust makes only the last folder of it, when the app starts).
+
+    The setting is a format string (``{conf.name}``), so braces are doubled.
+    """
+    path = Path(data_dir) / "faust" / app_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path.as_posix().replace("{", "{{").replace("}", "}}")
 
 
 def create_app(
@@ -94,6 +106,9 @@ def create_app(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
+        # Faust's own directory: its default, "<app id>-data", is relative to the
+        # working directory and so landed in the repository.
+        datadir=faust_datadir(settings.data_dir, app_id),
         web_enabled=True,
         web_host=settings.stream_web_host,
         web_port=web_port or settings.stream_web_port,

@@ -1,15 +1,20 @@
 """The demo: the whole system on embedded defaults, on one machine.
 
-Starts the embedded broker and an MLflow UI, simulates a year of claims,
-settles and scores them, trains a champion model when there is none, loads the
-review database, starts the stream worker and the review app, and replays a
-live-looking day. A second run reuses what the first one built (files and
-markers under ``DATA_DIR/demo``). Ctrl-C stops every process it started.
+Starts the embedded broker and an MLflow UI, simulates a year of claims (the
+365 days that ended yesterday), settles and scores them, trains a champion
+model when there is none, loads the review database, starts the stream worker
+and the review app, and replays today's claims up to now: the same world's
+persons and hospitals as the year's, so a live claim's patient has a history.
+A second run the same day reuses what the first one built (files and markers
+under ``DATA_DIR/demo``); on a later day the year and today are simulated again
+(the new year ends the new yesterday) and the review database is loaded afresh.
+Ctrl-C stops every process it started.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import signal
@@ -21,6 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from simulator.live import CLAIM_TZ, live_date, year_before
 from yibao.settings import Settings
 from yibao.supervisor import StartError, Supervisor, free_port_from, http_ok, port_open
 
@@ -48,15 +54,35 @@ class DemoPlan:
     replay_rate: float = 25.0
     seed: int = 2026
     partitions: int = 4
+    broker_port: int = 9092  # the first port tried; the next free one is taken
+    mlflow_port: int = 5000
+
+
+# What the demo simulated, settled, scored and loaded for one live day: all of it
+# is made again when the day (or the plan's data) changes.
+DAY_FILES = (
+    "claims-year.jsonl",
+    "claims-today.jsonl",
+    "claims-today.until",
+    "settlements-year.jsonl",
+    "scores-year.jsonl",
+    "hospitals-year.jsonl",
+    "review-loaded.marker",
+)
+DATA_STAMP = "data.json"
 
 
 class Demo:
-    def __init__(self, settings: Settings, plan: DemoPlan) -> None:
+    def __init__(self, settings: Settings, plan: DemoPlan, now: dt.datetime | None = None) -> None:
         self.settings = settings
         self.plan = plan
         self.home = (settings.data_dir / "demo").resolve()
         self.logs = self.home / "logs"
-        self.today = dt.date.today()
+        # The clock is read once: the year ends the day before today, and today's
+        # claims are submitted between its midnight (China time) and now.
+        self.now = (now or dt.datetime.now()).astimezone()
+        self.today = live_date(self.now)
+        self.year_start = year_before(self.today)
         self.env = dict(os.environ)
         self.env["DATA_DIR"] = str(settings.data_dir.resolve())
         self.env["MLFLOW_TRACKING_URI"] = settings.tracking_uri()
@@ -84,46 +110,105 @@ class Demo:
                     time.sleep(0.5)
                     if output is not None and output.exists():
                         bar.n = _count_lines(output)
-                        bar.refresh()
+                    # a step without an output file shows its elapsed time ticking
+                    bar.refresh()
                 if output is not None and output.exists():
                     bar.n = _count_lines(output)
                     bar.refresh()
         if process.returncode != 0:
             raise StartError(f"{name} failed with code {process.returncode}; see {log_path}")
 
+    def data_stamp(self) -> dict[str, object]:
+        """What the files under ``home`` are made from: the live day and the plan."""
+        return {
+            "today": self.today.isoformat(),
+            "seed": self.plan.seed,
+            "year_claims": self.plan.year_claims,
+            "live_claims": self.plan.live_claims,
+        }
+
+    def forget_other_days(self) -> bool:
+        """Remove what was built for another day or plan; True when anything was.
+
+        The review database goes too when it is the demo's own SQLite file: it
+        holds the other year's claims, its users and the follower's offsets.
+        """
+        stamp_path = self.home / DATA_STAMP
+        try:
+            stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self.data_stamp():
+            return False
+        stale = [self.home / name for name in DAY_FILES if (self.home / name).exists()]
+        if stale and self.settings.database_url:
+            raise StartError(
+                f"the demo's data under {self.home} were made for {stamp or 'an older demo'}; "
+                f"today's need an empty review database, but DATABASE_URL names one the "
+                "demo does not own: empty it (or unset DATABASE_URL) and start again"
+            )
+        for path in stale:
+            path.unlink()
+        if (stale or stamp is not None) and self.settings.database_url is None:
+            database = (self.settings.data_dir / "review.db").resolve()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+        stamp_path.write_text(json.dumps(self.data_stamp()), encoding="utf-8")
+        return bool(stale)
+
+    def year_args(self) -> list[str]:
+        """``yibao simulate`` options of the year: the 365 days before today, and
+        nothing submitted after them (no spill into today or later)."""
+        return ["--seed", str(self.plan.seed), "--claims", str(self.plan.year_claims),
+                "--start", self.year_start.isoformat(), "--days", "365", "--no-spill",
+                "--rule-violation-rate", str(RULE_VIOLATION_RATE)]  # fmt: skip
+
     def prepare_data(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.forget_other_days():
+            print(f"  the data were made for another day or plan: simulating the year to "
+                  f"{self.today - dt.timedelta(days=1)} again", flush=True)  # fmt: skip
         year, live = self.home / "claims-year.jsonl", self.home / "claims-today.jsonl"
-        start = self.today - dt.timedelta(days=365)
+        until_path = self.home / "claims-today.until"
         if not year.exists():
             self.batch(
                 "simulate a year",
-                ["simulate", "--seed", str(self.plan.seed), "--claims", str(self.plan.year_claims),
-                 "--start", start.isoformat(), "--days", "365",
-                 "--rule-violation-rate", str(RULE_VIOLATION_RATE), "-o", str(year) + ".part"],
+                ["simulate", *self.year_args(), "-o", str(year) + ".part"],
                 Path(str(year) + ".part"), self.plan.year_claims,
             )  # fmt: skip
             Path(str(year) + ".part").rename(year)
-        if not live.exists():
+        if not (live.exists() and until_path.exists()):
+            # Today continues the year: the same world (persons, hospitals, fraud
+            # plan), its claims submitted from midnight up to the clock's now.
             self.batch(
-                "simulate today",
-                ["simulate", "--seed", str(self.plan.seed + 1),
-                 "--claims", str(self.plan.live_claims),
-                 "--start", self.today.isoformat(), "--days", "1", "--no-spill",
+                "simulate today up to now",
+                ["simulate", *self.year_args(),
+                 "--day-after", str(self.plan.live_claims), "--until", self.now.isoformat(),
                  "--corrupt-rate", "0.01",
-                 "--rule-violation-rate", str(RULE_VIOLATION_RATE),
                  "-o", str(live) + ".part"],
                 Path(str(live) + ".part"), self.plan.live_claims,
             )  # fmt: skip
+            until_path.write_text(self.now.isoformat(), encoding="utf-8")
             Path(str(live) + ".part").rename(live)
+        until = dt.datetime.fromisoformat(until_path.read_text(encoding="utf-8").strip())
+        print(f"  the year {self.year_start} to {self.today - dt.timedelta(days=1)}; today "
+              f"{self.today}, claims submitted up to {until.astimezone(CLAIM_TZ):%H:%M} "
+              "(+08:00)", flush=True)  # fmt: skip
 
-    def settle_score_load(self) -> None:
+    def settle(self) -> None:
         year = self.home / "claims-year.jsonl"
-        settlements, scores = self.home / "settlements-year.jsonl", self.home / "scores-year.jsonl"
-        hospitals = self.home / "hospitals-year.jsonl"
+        settlements = self.home / "settlements-year.jsonl"
         if not settlements.exists():
             self.batch("settle the year", ["settle", str(year), "-o", str(settlements)],
                        settlements, self.plan.year_claims)  # fmt: skip
+
+    def score_load(self) -> None:
+        """Train a champion if there is none, score the year and load the review database
+        (MLflow's store must exist: the UI made it)."""
+        year = self.home / "claims-year.jsonl"
+        settlements, scores = self.home / "settlements-year.jsonl", self.home / "scores-year.jsonl"
+        hospitals = self.home / "hospitals-year.jsonl"
         if not self.has_champion():
             # 300 rounds: a demo model in well under a minute (the default, up to
             # 1,000, gains a few points of PR-AUC for several times the wait).
@@ -168,23 +253,31 @@ class Demo:
 
     def start_services(self) -> dict[str, str]:
         sup = self.supervisor
-        broker_port = free_port_from(9092)
+        broker_port = free_port_from(self.plan.broker_port)
         self.env["KAFKA_BOOTSTRAP"] = f"127.0.0.1:{broker_port}"
         broker = sup.start("broker", [*self.yibao, "broker", "--port", str(broker_port),
                                       "--partitions", str(self.plan.partitions)])  # fmt: skip
         sup.wait_until(broker, lambda: "broker listening" in _read(broker.log_path), 60, "ready")
 
-        mlflow_port = free_port_from(5000)
+        mlflow_port = free_port_from(self.plan.mlflow_port)
         mlflow_ui = sup.start("mlflow-ui", [
             sys.executable, "-m", "mlflow", "ui",
             "--backend-store-uri", self.settings.tracking_uri(),
             # artifacts the UI serves stay under var/ too (MLflow's default: ./mlartifacts)
             "--artifacts-destination", (self.settings.data_dir / "mlartifacts").resolve().as_uri(),
             "--host", "127.0.0.1", "--port", str(mlflow_port),
-        ])  # fmt: skip
-        self.settle_score_load()
+            # One web process, not 4, and no job runner (7 task consumers the demo
+            # never uses): on 2 cores a worker restarted mid-import held a Ctrl-C
+            # up for the 15 s grace, and the UI was killed.
+            "--workers", "1",
+        ], env={**self.env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # fmt: skip
+        self.settle()  # needs no MLflow: runs while the UI starts
+        # The UI creates a new store's tables; a command opening the store at the same
+        # time migrates it too, and one of them fails ("Online migration expected to
+        # match one row"). So nothing else touches MLflow until the UI answers.
         sup.wait_until(mlflow_ui, lambda: http_ok(f"http://127.0.0.1:{mlflow_port}/health"), 120,
                        "answering")  # fmt: skip
+        self.score_load()
 
         # The demo's broker is new and empty on every run (memory storage): the worker
         # starts from nothing by design, so an earlier run's broker-loss marker is moot.

@@ -83,6 +83,20 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Port of the review follower's /metrics endpoint (0: none)."
     )
     stream_partitions: int = 4
+    demo_broker_port: int = Field(
+        default=9092,
+        ge=1,
+        le=65535,
+        description="`yibao demo`: the first port tried for its embedded broker (the next "
+        "free one is taken); its other services start from DEMO_MLFLOW_PORT, "
+        "STREAM_WEB_PORT and REVIEW_PORT the same way.",
+    )
+    demo_mlflow_port: int = Field(
+        default=5000,
+        ge=1,
+        le=65535,
+        description="`yibao demo`: the first port tried for its MLflow UI.",
+    )
     max_claim_bytes: int = Field(
         default=1 << 20,
         ge=1,

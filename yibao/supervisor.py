@@ -40,7 +40,8 @@ class Supervisor:
     env: dict[str, str]
     children: list[Child] = field(default_factory=list)
 
-    def start(self, name: str, argv: list[str]) -> Child:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+        """Start ``argv`` in its own session, with ``env`` (default: the supervisor's)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("ab") as sink:
@@ -49,7 +50,7 @@ class Supervisor:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=self.env,
+                env=self.env if env is None else env,
                 start_new_session=True,
             )
         child = Child(name, process, log_path)

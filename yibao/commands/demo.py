@@ -13,14 +13,27 @@ def demo(
     rate: Annotated[float, typer.Option(help="Live replay rate, claims a second.")] = 25.0,
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 2026,
 ) -> None:
-    """Start broker, MLflow UI, stream worker and review app on local data; Ctrl-C stops all."""
+    """Start broker, MLflow UI, stream worker and review app on local data; Ctrl-C stops all.
+
+    The year is the 365 days before today; today's claims (up to now) come from the
+    same persons and hospitals. Ports: the first free one from DEMO_BROKER_PORT,
+    DEMO_MLFLOW_PORT, STREAM_WEB_PORT and REVIEW_PORT.
+    """
     from yibao.demo import Demo, DemoPlan
     from yibao.settings import get_settings
     from yibao.supervisor import StartError
 
-    plan = DemoPlan(year_claims=claims, live_claims=today_claims, replay_rate=rate, seed=seed)
+    settings = get_settings()
+    plan = DemoPlan(
+        year_claims=claims,
+        live_claims=today_claims,
+        replay_rate=rate,
+        seed=seed,
+        broker_port=settings.demo_broker_port,
+        mlflow_port=settings.demo_mlflow_port,
+    )
     try:
-        Demo(get_settings(), plan).run()
+        Demo(settings, plan).run()
     except StartError as exc:
         typer.echo(f"yibao demo: {exc}", err=True)
         raise typer.Exit(code=1) from None

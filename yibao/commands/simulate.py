@@ -6,8 +6,9 @@ import datetime as dt
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -64,6 +65,23 @@ WorkersOpt = Annotated[
     int, typer.Option(help="Processes drawing days (0 = one per CPU, max 4).", min=0)
 ]
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="Output file, or - for stdout.")]
+DayAfterOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Write this many claims of the day after the window instead of the window: "
+        "drawn from the window's own persons, hospitals and fraud plan (give the window's "
+        "--seed, --claims, --start and --days), a live day that continues its history.",
+        min=0,
+    ),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="With --day-after: the latest submission time, an ISO date-time with its "
+        "offset (default: now); the day's claims are spread from its midnight in China "
+        "(+08:00) to this."
+    ),
+]
 CatalogueDirOpt = Annotated[
     str | None,
     typer.Option(
@@ -91,6 +109,8 @@ def simulate_cmd(
     spill: SpillOpt = True,
     workers: WorkersOpt = 0,
     output: OutputOpt = "-",
+    day_after: DayAfterOpt = None,
+    until: UntilOpt = None,
     catalogue_dir: CatalogueDirOpt = None,
     catalogue_from: CatalogueFromOpt = "2017-01-01",
 ) -> None:
@@ -98,6 +118,8 @@ def simulate_cmd(
     from simulator.config import SimConfig, SimConfigError
 
     start_date = _date("--start", start)
+    if until is not None and day_after is None:
+        raise typer.BadParameter("--until goes with --day-after")
     try:
         config = SimConfig(
             seed=seed,
@@ -116,6 +138,12 @@ def simulate_cmd(
         raise typer.BadParameter(str(exc)) from None
     if catalogue_dir is not None:
         _write_catalogues(config, catalogue_dir, catalogue_from)
+    if day_after is not None:
+        n = _write_live_day(config, day_after, _until_s(config, until), output)
+        if n is not None:
+            day = config.end + dt.timedelta(days=1)
+            log.info("wrote %d claims of %s (seed %d) to %s", n, day, seed, output)
+        return
     n = _write_claims(config, output, workers or min(4, os.cpu_count() or 1))
     if n is not None:
         log.info("wrote %d claims (seed %d) to %s", n, seed, output)
@@ -126,6 +154,25 @@ def _date(option: str, text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{option} must be YYYY-MM-DD, got {text!r}") from None
+
+
+def _until_s(config: SimConfig, until: str | None) -> int:
+    """Seconds into the day after the window up to which its claims are submitted."""
+    from simulator.live import seconds_into
+
+    if until is None:
+        moment = dt.datetime.now().astimezone()
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(until)
+        except ValueError:
+            raise typer.BadParameter(f"--until must be an ISO date-time, got {until!r}") from None
+        if moment.tzinfo is None:
+            raise typer.BadParameter(f"--until needs an offset such as +08:00, got {until!r}")
+    try:
+        return seconds_into(config.end + dt.timedelta(days=1), moment)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--until: {exc}") from None
 
 
 def _window_days(start: dt.date, days: int | None, years: int | None) -> int:
@@ -155,17 +202,32 @@ def _write_claims(config: SimConfig, output: str, workers: int) -> int | None:
     returns how many, or None when the reader of stdout stopped early."""
     from simulator.generate import write
 
+    return _write_to(output, config.claims, lambda out, bar: write(config, out, bar, workers))
+
+
+def _write_live_day(config: SimConfig, claims: int, until_s: int, output: str) -> int | None:
+    """Write the day after the window to ``output``, as :func:`_write_claims` does."""
+    from simulator.live import write_live_day
+
+    return _write_to(
+        output, claims, lambda out, bar: write_live_day(config, claims, out, until_s, bar)
+    )
+
+
+def _write_to(output: str, total: int, write: Callable[[IO[str], Any], int]) -> int | None:
+    """Run ``write(stream, progress bar or None)`` on ``output`` (``-``: stdout); returns
+    its count, or None when the reader of stdout stopped early."""
     progress = None
     if sys.stderr.isatty():
         from tqdm import tqdm
 
-        progress = tqdm(total=config.claims, unit="claim", unit_scale=True, file=sys.stderr)
+        progress = tqdm(total=total, unit="claim", unit_scale=True, file=sys.stderr)
     try:
         if output != "-":
             with Path(output).open("w", encoding="utf-8", newline="\n") as out:
-                return write(config, out, progress, workers=workers)
+                return write(out, progress)
         try:
-            n = write(config, sys.stdout, progress, workers=workers)
+            n = write(sys.stdout, progress)
             sys.stdout.flush()
         except BrokenPipeError:
             # The reader stopped early (``| head``): not an error.
