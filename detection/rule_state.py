@@ -18,29 +18,49 @@ from detection.facts import person_key
 
 STATE_VERSION = 1
 _NEVER = 1 << 30  # later than any date's ordinal
-_NO_USES: list[tuple[int, int]] = []
+_NO_USES: tuple[int, ...] = ()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class PersonWindow:
     """One person's remembered uses and courses.
 
-    ``uses`` maps an item code to its ``(day ordinal, quantity)`` pairs in the
-    order folded; ``courses`` maps an item code to ``(first day, last day)`` of its current
-    course of use; ``latest`` is the latest service day folded in.
+    ``uses`` maps an item code to its uses in the order folded, flat:
+    ``(day ordinal, quantity, day ordinal, quantity, ...)``; ``courses`` maps an
+    item code to ``(first day, last day)`` of its current course of use;
+    ``latest`` is the latest service day folded in.
+
+    Tuples of integers, not lists of pairs: the garbage collector stops
+    tracking a tuple of integers once it has seen it, so a large state costs
+    the collections almost nothing (lists and pairs would be walked at every
+    full collection, a cost paid per claim).
     """
 
-    uses: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-    courses: dict[str, tuple[int, int]] = field(default_factory=dict)
-    latest: int = 0
-    earliest: int = _NEVER  # the earliest day in ``uses``: pruning is due when it is too old
+    uses: dict[str, tuple[int, ...]]
+    courses: dict[str, tuple[int, int]]
+    latest: int
+    earliest: int  # the earliest day in ``uses``: pruning is due when it is too old
+
+    def __init__(
+        self,
+        uses: dict[str, tuple[int, ...]] | None = None,
+        courses: dict[str, tuple[int, int]] | None = None,
+        latest: int = 0,
+        earliest: int = _NEVER,
+    ) -> None:
+        # Written out: compiled, a dataclass's generated __init__ is interpreted.
+        self.uses = uses if uses is not None else {}
+        self.courses = courses if courses is not None else {}
+        self.latest = latest
+        self.earliest = earliest
 
     def quantity_between(self, code: str, first: int, last: int) -> int:
         """Units of ``code`` used from day ``first`` to day ``last``, inclusive."""
+        kept = self.uses.get(code, _NO_USES)
         total = 0
-        for day, quantity in self.uses.get(code, _NO_USES):
-            if first <= day <= last:
-                total += quantity
+        for i in range(0, len(kept), 2):
+            if first <= kept[i] <= last:
+                total += kept[i + 1]
         return total
 
     def fold(
@@ -52,25 +72,36 @@ class PersonWindow:
     ) -> None:
         """Add one claim's tracked uses and course updates, then forget what no window reaches."""
         for code, quantity in uses.items():
-            kept = self.uses.get(code)
-            if kept is None:
-                self.uses[code] = [(day, quantity)]
-            else:
-                kept.append((day, quantity))
-        if uses and day < self.earliest:
-            self.earliest = day
+            self.add_use(code, day, quantity)
         if courses:
             self.courses.update(courses)
+        self.close_day(day, horizon_days)
+
+    def add_use(self, code: str, day: int, quantity: int) -> None:
+        """Remember ``quantity`` units of ``code`` used on ``day`` (one claim's, summed)."""
+        kept = self.uses.get(code)
+        self.uses[code] = (day, quantity) if kept is None else (*kept, day, quantity)
+        if day < self.earliest:
+            self.earliest = day
+
+    def close_day(self, day: int, horizon_days: int) -> None:
+        """After a claim served on ``day`` is added: forget what no window reaches."""
         if day > self.latest:
             self.latest = day
         oldest = self.latest - horizon_days
         if self.earliest < oldest:
             earliest = _NEVER
             for code in list(self.uses):
-                kept = [use for use in self.uses[code] if use[0] >= oldest]
+                old = self.uses[code]
+                kept: list[int] = []
+                for i in range(0, len(old), 2):
+                    day_used = old[i]
+                    if day_used >= oldest:
+                        kept.append(day_used)
+                        kept.append(old[i + 1])
+                        earliest = min(earliest, day_used)
                 if kept:
-                    self.uses[code] = kept
-                    earliest = min(earliest, min(use[0] for use in kept))
+                    self.uses[code] = tuple(kept)
                 else:
                     del self.uses[code]
             self.earliest = earliest
@@ -111,7 +142,7 @@ class RuleState:
             "persons": {
                 key: {
                     "uses": {
-                        code: [[day, quantity] for day, quantity in uses]
+                        code: [[uses[i], uses[i + 1]] for i in range(0, len(uses), 2)]
                         for code, uses in sorted(w.uses.items())
                     },
                     "courses": {code: [s, e] for code, (s, e) in sorted(w.courses.items())},
@@ -131,10 +162,19 @@ class RuleState:
         persons: dict[str, PersonWindow] = {}
         for key, w in data["persons"].items():
             window = persons[key] = PersonWindow(
-                uses={str(c): [(int(d), int(q)) for d, q in uses] for c, uses in w["uses"].items()},
+                uses={str(c): _flat(uses) for c, uses in w["uses"].items()},
                 courses={str(c): (int(s), int(e)) for c, (s, e) in w["courses"].items()},
                 latest=int(w["latest"]),
             )
-            days = [day for uses in window.uses.values() for day, _ in uses]
+            days = [uses[i] for uses in window.uses.values() for i in range(0, len(uses), 2)]
             window.earliest = min(days, default=_NEVER)
         return cls(persons)
+
+
+def _flat(pairs: list[Any]) -> tuple[int, ...]:
+    """``[[day, quantity], ...]`` (a snapshot's uses of one code) as a flat tuple."""
+    out: list[int] = []
+    for day, quantity in pairs:
+        out.append(int(day))
+        out.append(int(quantity))
+    return tuple(out)

@@ -27,6 +27,8 @@ LOGICS = (
     "unbundling",
     "prerequisite",
 )
+#: A logic's number (its place in LOGICS), what the engine dispatches on per claim.
+KIND = {logic: number for number, logic in enumerate(LOGICS)}
 RESULTS = ("certain", "suspicious")  # 明确 / 可疑
 SCENARIOS = ("inpatient", "outpatient", "ltc", "intercity")
 STAGES = ("before", "during", "after")  # 事前 / 事中 / 事后
@@ -183,8 +185,13 @@ class KnowledgeEntry:
     national: list[KnowledgeRow] = field(default_factory=list)
     regional: dict[str, list[KnowledgeRow]] = field(default_factory=dict)
     # Set by build_book for the per-claim hot path: the rule's claim contexts as
-    # a bit mask (see claim_context), and the row when it is the only version.
+    # a bit mask (see claim_context), the rule's logic as a number (KIND), the
+    # discharge days (ordinals) on which the rule is in force, and the row when
+    # it is the only version, with those days narrowed to the row's own.
     contexts: int = 0
+    kind: int = 0
+    from_day: int = 0
+    to_day: int = OPEN_END
     only: KnowledgeRow | None = None
 
     def row_for(self, region: str, day: int) -> KnowledgeRow | None:
@@ -237,11 +244,12 @@ class RuleBook:
 
 
 _CLAIM_TYPES = ("inpatient", "outpatient", "ltc")
+_CLAIM_TYPE_NUMBER = {kind: number for number, kind in enumerate(_CLAIM_TYPES)}
 
 
 def claim_context(claim_type: str, scheme: str, intercity: bool) -> int:
     """A claim's context as a bit number: claim type, scheme, inter-city or not (12 kinds)."""
-    kind = _CLAIM_TYPES.index(claim_type) if claim_type in _CLAIM_TYPES else 0
+    kind = _CLAIM_TYPE_NUMBER.get(claim_type, 0)
     return kind * 4 + (2 if scheme == "resident" else 0) + (1 if intercity else 0)
 
 
@@ -288,8 +296,12 @@ def build_book(
             versions.sort(key=lambda r: r.effective_from)
         rule = entry.rule
         entry.contexts = rule_contexts(rule)
+        entry.kind = KIND[rule.logic]
+        entry.from_day, entry.to_day = rule.from_day, rule.to_day
         if not entry.regional and len(entry.national) == 1:
-            entry.only = entry.national[0]
+            only = entry.only = entry.national[0]
+            entry.from_day = max(entry.from_day, only.from_day)
+            entry.to_day = min(entry.to_day, only.to_day)
         if rule.logic == "unbundling":
             parts: set[str] = set()
             for row in _all_rows(entry):
@@ -318,9 +330,14 @@ def _all_rows(entry: KnowledgeEntry) -> list[KnowledgeRow]:
     return rows
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class RuleHit:
-    """One rule broken by one claim: where, why, and how much money it puts at stake."""
+    """One rule broken by one claim: where, why, and how much money it puts at stake.
+
+    Read-only by convention, not frozen, and with its own ``__init__``: compiled,
+    a dataclass's generated ``__init__`` is interpreted code (a frozen one sets
+    every field through ``object.__setattr__``), and a hit is built per broken line.
+    """
 
     rule_code: str
     result: str  # certain / suspicious
@@ -328,6 +345,22 @@ class RuleHit:
     item_code: str
     amount_at_stake_fen: int
     evidence: dict[str, Any]
+
+    def __init__(
+        self,
+        rule_code: str,
+        result: str,
+        item_index: int,
+        item_code: str,
+        amount_at_stake_fen: int,
+        evidence: dict[str, Any],
+    ) -> None:
+        self.rule_code = rule_code
+        self.result = result
+        self.item_index = item_index
+        self.item_code = item_code
+        self.amount_at_stake_fen = amount_at_stake_fen
+        self.evidence = evidence
 
     def as_dict(self) -> dict[str, Any]:
         return {
