@@ -10,7 +10,10 @@ alternating blocks, so all see the same machine load:
 - ``rules on a parsed claim``: :meth:`RuleEngine.check` alone, what rules add
   where the claim is already validated (``yibao score``);
 - ``rules in the stream``: the same plus each hit as the dict the stream
-  publishes (``streams.audit_rules.StreamRules.check``'s work).
+  publishes (``streams.audit_rules.StreamRules.check``'s work), each claim
+  checked right after it is parsed, as the stream does: only the checks are
+  timed (a clock read before and after each, counted with the rules). The
+  pass above walks claims parsed long before, out of the processor's caches.
 
 and prints each time, its ratio to settle, and the hits found. The issue's
 bound: ``yibao rules check`` and the stream with rules on add at most 15% to
@@ -161,13 +164,24 @@ def main() -> None:
         hits[0] = found
         return elapsed
 
+    lines = data.splitlines()
+
     def rules_stream() -> float:
         state = RuleState()
         check = engine.check
-        started = time.perf_counter()
-        for claim in parsed:
+        clock = time.perf_counter
+        elapsed = 0.0
+        for line in lines:
+            try:
+                claim = parse_claim(decode_claim(line), policies).claim
+            except ValueError:
+                continue
+            if claim is None:
+                continue
+            started = clock()
             [h.as_dict() for h in check(claim, state)]
-        return time.perf_counter() - started
+            elapsed += clock() - started
+        return elapsed
 
     runs: dict[str, list[float]] = {
         "settle": [],

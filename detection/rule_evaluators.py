@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Final
 
-from detection.rule_state import PersonWindow, RuleState, state_key
+from detection.rule_state import PersonWindow, RuleState
 from detection.rulebook import (
     KIND,
     LOGICS,
@@ -439,8 +439,7 @@ class RuleEngine:
         day = claim.discharge_date.toordinal()
         admission = claim.admission_date.toordinal()
         keep = state is not None and bool(tracked)
-        key = state_key(claim.person_id) if keep else ""
-        person = state.persons.get(key) if state is not None and keep else None
+        person = state.recent(claim.person_id) if state is not None and keep else None
         course_starts = self._course_starts(admission, person, tracked) if tracked else _NO_COURSES
         hits: list[RuleHit] = []
         if candidates:
@@ -475,7 +474,9 @@ class RuleEngine:
             if len(hits) > 1:
                 hits.sort(key=_hit_order)
         if state is not None and keep:
-            self._fold(state, key, day, lines, items, tracked, course_starts)
+            if person is None:
+                person = state.add(claim.person_id)
+            self._fold(person, day, lines, items, tracked, course_starts)
         return hits
 
     def _course_starts(
@@ -503,18 +504,13 @@ class RuleEngine:
 
     def _fold(
         self,
-        state: RuleState,
-        key: str,
+        person: PersonWindow,
         day: int,
         lines: dict[str, list[int]],
         items: list[Item],
         tracked: list[str],
         course_starts: dict[str, int],
     ) -> None:
-        person = state.persons.get(key)
-        if person is None:
-            person = PersonWindow()
-            state.persons[key] = person
         for code in tracked:
             total = 0
             for i in lines[code]:

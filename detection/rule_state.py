@@ -118,15 +118,45 @@ def state_key(person_id: str) -> str:
     return person_key(person_id)
 
 
+#: How many people's windows :meth:`RuleState.recent` finds by number (as state_key's cache).
+RECENT_PEOPLE = 1 << 16
+
+
 @dataclass(slots=True)
 class RuleState:
-    """Every person's window memory."""
+    """Every person's window memory.
+
+    ``persons`` is written only through :meth:`recent` and :meth:`add` (the
+    engine) or :meth:`from_dict`; ``by_number`` finds the windows of people
+    seen lately without hashing their number again, and is never snapshotted.
+    """
 
     persons: dict[str, PersonWindow] = field(default_factory=dict)
+    by_number: dict[str, PersonWindow] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, person_id: str) -> PersonWindow | None:
         """The person's memory, or None for someone not seen (nothing is created)."""
         return self.persons.get(state_key(person_id))
+
+    def recent(self, person_id: str) -> PersonWindow | None:
+        """:meth:`get`, remembering the window by number for the person's next claims."""
+        window = self.by_number.get(person_id)
+        if window is None:
+            window = self.persons.get(state_key(person_id))
+            if window is not None:
+                self._remember(person_id, window)
+        return window
+
+    def add(self, person_id: str) -> PersonWindow:
+        """A new, empty window for someone not seen (:meth:`recent` gave None)."""
+        window = self.persons[state_key(person_id)] = PersonWindow()
+        self._remember(person_id, window)
+        return window
+
+    def _remember(self, person_id: str, window: PersonWindow) -> None:
+        if len(self.by_number) >= RECENT_PEOPLE:
+            self.by_number.clear()  # bounded like state_key's cache: start again
+        self.by_number[person_id] = window
 
     def for_person(self, person_id: str) -> PersonWindow:
         key = state_key(person_id)

@@ -139,6 +139,8 @@ class KnowledgeRow:
     effective_from: date
     effective_to: date | None
     shown: dict[str, str] = field(hash=False, compare=False)
+    # What evidence() returns, made once by the loader (copied per hit, never changed).
+    written: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     from_day: int = 0  # effective_from as an ordinal
     to_day: int = 0  # effective_to as an ordinal (OPEN_END when open)
     # restriction (and price_ceiling's levels)
@@ -165,7 +167,10 @@ class KnowledgeRow:
     min_parts: int = 0
 
     def evidence(self) -> dict[str, str]:
-        """The row as written, plus where it is (``restriction.csv:12``)."""
+        """The row as written, plus where it is (``restriction.csv:12``): a new dict each call."""
+        written = self.written
+        if written:
+            return dict(written)
         return {"row": f"{self.table}.csv:{self.line}", **self.shown}
 
 
