@@ -35,8 +35,8 @@ __all__ = ["RuleEngine", "RuleHit"]
 
 #: What an evaluator returns when nothing fires: shared, never changed.
 _NO_HITS: list[RuleHit] = []
-#: The course starts of a claim without course-limited items: shared, never changed.
-_NO_COURSES: dict[str, int] = {}
+#: The courses of a claim without course-limited items: shared, never changed.
+_NO_COURSES: dict[str, tuple[int, int]] = {}
 
 # The logics' numbers (rulebook.KIND), which the engine dispatches on.
 _RESTRICTION: Final = 0
@@ -79,7 +79,7 @@ class _Visit:
         admission: int,
         lines: dict[str, list[int]],
         person: PersonWindow | None,
-        course_starts: dict[str, int],
+        courses: dict[str, tuple[int, int]],
     ) -> None:
         self.claim = claim
         self.items = items
@@ -87,7 +87,8 @@ class _Visit:
         self.admission = admission
         self.lines = lines  # code -> line indices, in bill order
         self.person = person
-        self.course_starts = course_starts
+        # code -> (first, last day) of its course of use once this claim is folded
+        self.courses = courses
         self.sex = ""  # M / F, read from the identity number when a restriction needs it
         self.age = -1  # whole years at admission, likewise
         # Upper-case diagnoses, likewise when an indication needs them.
@@ -211,7 +212,7 @@ def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
 
 def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     code = row.item_code
-    start = v.course_starts[code]
+    start = v.courses[code][0]
     course_days = row.course_days
     used_days = v.day - start + 1
     if used_days <= course_days:
@@ -226,10 +227,23 @@ def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             v.lines[code][0],
             code,
             fen,
-            course_start=date.fromordinal(start).isoformat(),
+            course_start=_iso_day(start),
             days_of_use=used_days,
         )
     ]
+
+
+#: Days (ordinals) written as ISO dates, for evidence: a run covers few days.
+_ISO_DAYS: dict[int, str] = {}
+
+
+def _iso_day(day: int) -> str:
+    text = _ISO_DAYS.get(day)
+    if text is None:
+        if len(_ISO_DAYS) >= 4096:
+            _ISO_DAYS.clear()
+        text = _ISO_DAYS[day] = date.fromordinal(day).isoformat()
+    return text
 
 
 #: Natural months by day (ordinal): (first day, last day). A run covers few months.
@@ -371,11 +385,16 @@ def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
 
 
 class _Code:
-    """What the engine knows of one item code: its entries, and whether its uses are kept."""
+    """What the engine knows of one item code: its entries, whether its uses are kept,
+    and the break that ends a course of it."""
 
-    def __init__(self, entries: list[KnowledgeEntry], tracked: bool) -> None:
+    def __init__(
+        self, code: str, entries: list[KnowledgeEntry], tracked: bool, course_break: int
+    ) -> None:
+        self.code = code
         self.entries = entries  # every table's, in a fixed order (empty: none)
         self.tracked = tracked  # remembered across claims (RuleBook.tracked_codes)
+        self.course_break = course_break  # the longest break_days of its rows; -1: no course
 
 
 class RuleEngine:
@@ -395,13 +414,15 @@ class RuleEngine:
                     longest = max(r.break_days for r in rows)
                     code = entry.item_code
                     self._course_breaks[code] = max(self._course_breaks.get(code, 0), longest)
-        # One look-up per bill line: the code's entries and whether it is tracked.
+        # One look-up per bill line: the code's entries, whether it is tracked, its course.
         self._codes: dict[str, _Code] = {}
+        breaks = self._course_breaks
         for code, entries in book.by_item.items():
-            self._codes[code] = _Code(entries, code in book.tracked_codes)
+            tracked = code in book.tracked_codes
+            self._codes[code] = _Code(code, entries, tracked, breaks.get(code, -1))
         for code in book.tracked_codes:
             if code not in self._codes:
-                self._codes[code] = _Code([], True)
+                self._codes[code] = _Code(code, [], True, breaks.get(code, -1))
 
     def check(self, claim: Claim, state: RuleState | None = None) -> list[RuleHit]:
         """Every hit of a validated claim, then fold the claim into ``state``.
@@ -419,7 +440,7 @@ class RuleEngine:
         items = claim.items
         lines: dict[str, list[int]] = {}
         candidates: list[list[KnowledgeEntry]] = []
-        tracked: list[str] = []
+        tracked: list[_Code] = []
         for index, item in enumerate(items):
             code = item.code
             indices = lines.get(code)
@@ -430,7 +451,7 @@ class RuleEngine:
                     if rules.entries:
                         candidates.append(rules.entries)
                     if rules.tracked:
-                        tracked.append(code)
+                        tracked.append(rules)
             else:
                 indices.append(index)
         if not candidates and not tracked:
@@ -440,10 +461,10 @@ class RuleEngine:
         admission = claim.admission_date.toordinal()
         keep = state is not None and bool(tracked)
         person = state.recent(claim.person_id) if state is not None and keep else None
-        course_starts = self._course_starts(admission, person, tracked) if tracked else _NO_COURSES
+        courses = _courses(day, admission, person, tracked) if tracked else _NO_COURSES
         hits: list[RuleHit] = []
         if candidates:
-            visit = _Visit(claim, items, day, admission, lines, person, course_starts)
+            visit = _Visit(claim, items, day, admission, lines, person, courses)
             bit = 1 << claim_context(
                 claim.claim_type, claim.scheme, claim.insured_region != claim.hospital_region
             )
@@ -476,31 +497,8 @@ class RuleEngine:
         if state is not None and keep:
             if person is None:
                 person = state.add(claim.person_id)
-            self._fold(person, day, lines, items, tracked, course_starts)
+            self._fold(person, day, lines, items, tracked, courses)
         return hits
-
-    def _course_starts(
-        self, admission: int, person: PersonWindow | None, tracked: list[str]
-    ) -> dict[str, int]:
-        """Where each course-limited item's course began: on this claim, or carried on."""
-        starts = _NO_COURSES
-        breaks = self._course_breaks
-        for code in tracked:
-            gap = breaks.get(code)
-            if gap is None:
-                continue
-            if not starts:
-                starts = {}
-            earlier = person.courses.get(code) if person is not None else None
-            if (
-                earlier is not None
-                and admission - earlier[1] <= gap + 1
-                and earlier[0] <= admission
-            ):
-                starts[code] = earlier[0]
-            else:
-                starts[code] = admission
-        return starts
 
     def _fold(
         self,
@@ -508,19 +506,42 @@ class RuleEngine:
         day: int,
         lines: dict[str, list[int]],
         items: list[Item],
-        tracked: list[str],
-        course_starts: dict[str, int],
+        tracked: list[_Code],
+        courses: dict[str, tuple[int, int]],
     ) -> None:
-        for code in tracked:
+        for rules in tracked:
+            code = rules.code
             total = 0
             for i in lines[code]:
                 total += _units(items[i])
             person.add_use(code, day, total)
-        for code, start in course_starts.items():
-            earlier = person.courses.get(code)
-            last = max(day, earlier[1]) if earlier is not None and earlier[0] == start else day
-            person.courses[code] = (start, last)
+        for code, course in courses.items():
+            person.courses[code] = course
         person.close_day(day, self.book.horizon_days)
+
+
+def _courses(
+    day: int, admission: int, person: PersonWindow | None, tracked: list[_Code]
+) -> dict[str, tuple[int, int]]:
+    """Each course-limited item's course once this claim is folded: (first day, last day).
+
+    The course began on this claim's admission, or carries on the person's
+    current one when this claim starts at most its break (plus a day) after it.
+    """
+    courses = _NO_COURSES
+    for rules in tracked:
+        gap = rules.course_break
+        if gap < 0:
+            continue
+        if not courses:
+            courses = {}
+        code = rules.code
+        earlier = person.courses.get(code) if person is not None else None
+        if earlier is not None and admission - earlier[1] <= gap + 1 and earlier[0] <= admission:
+            courses[code] = (earlier[0], max(day, earlier[1]))
+        else:
+            courses[code] = (admission, day)
+    return courses
 
 
 def _hit_order(hit: RuleHit) -> tuple[int, str, str]:
