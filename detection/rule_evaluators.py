@@ -24,6 +24,7 @@ from detection.rulebook import (
     RuleBook,
     RuleHit,
     claim_context,
+    sex_and_age,
     window_bounds,
 )
 from settlement.claim import Claim
@@ -119,19 +120,7 @@ class _Visit:
 
     def read_person(self) -> None:
         if not self.sex:
-            self.sex, self.age = _sex_and_age(self.claim.person_id, self.claim.admission_date)
-
-
-def _sex_and_age(person_id: str, admission: date) -> tuple[str, int]:
-    """:func:`~detection.rulebook.sex_and_age` without building the birth date.
-
-    A validated claim's number holds a real birth date (settlement refuses
-    others), so its age is the whole years between the two dates written as
-    YYYYMMDD numbers: ``(admitted - born) // 10000``.
-    """
-    sex = "M" if int(person_id[16]) % 2 else "F"
-    admitted = admission.year * 10000 + admission.month * 100 + admission.day
-    return sex, (admitted - int(person_id[6:14])) // 10000
+            self.sex, self.age = sex_and_age(self.claim.person_id, self.claim.admission_date)
 
 
 def _hit(rule: Rule, row: KnowledgeRow, index: int, code: str, fen: int, **seen: Any) -> RuleHit:

@@ -126,9 +126,10 @@ RECENT_PEOPLE = 1 << 16
 class RuleState:
     """Every person's window memory.
 
-    ``persons`` is written only through :meth:`recent` and :meth:`add` (the
-    engine) or :meth:`from_dict`; ``by_number`` finds the windows of people
-    seen lately without hashing their number again, and is never snapshotted.
+    ``by_number`` finds the windows of people seen lately without hashing
+    their number again (:meth:`recent`), and is never snapshotted. It relies
+    on a window, once in ``persons``, never being replaced or removed: windows
+    are added (:meth:`add`, :meth:`for_person`) or restored (:meth:`from_dict`).
     """
 
     persons: dict[str, PersonWindow] = field(default_factory=dict)

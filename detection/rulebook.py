@@ -392,8 +392,12 @@ def window_bounds(rule: Rule, day: int) -> tuple[int, int]:
 
 
 def sex_and_age(person_id: str, admission: date) -> tuple[str, int]:
-    """Sex (17th character: odd for men) and whole years at admission, from a valid number."""
+    """Sex (17th character: odd for men) and whole years at admission, from a valid number.
+
+    A validated claim's number holds a real birth date (settlement refuses
+    others), so the age is the whole years between the two dates written as
+    YYYYMMDD numbers, ``(admitted - born) // 10000``, without building a date.
+    """
     sex = "M" if int(person_id[16]) % 2 else "F"
-    born = date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
-    age = admission.year - born.year - ((admission.month, admission.day) < (born.month, born.day))
-    return sex, age
+    admitted = admission.year * 10000 + admission.month * 100 + admission.day
+    return sex, (admitted - int(person_id[6:14])) // 10000
