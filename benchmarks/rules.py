@@ -8,10 +8,17 @@ alternating blocks, so all see the same machine load:
 - ``settle``: ``yibao settle``'s loop (decode, validate, settle, encode);
 - ``rules check``: ``yibao rules check``'s loop (decode, validate, evaluate, encode);
 - ``rules on a parsed claim``: :meth:`RuleEngine.check` alone, what rules add
-  where the claim is already validated (the stream and ``yibao score``).
+  where the claim is already validated (``yibao score``);
+- ``rules in the stream``: the same plus each hit as the dict the stream
+  publishes (``streams.audit_rules.StreamRules.check``'s work), each claim
+  checked right after it is parsed, as the stream does: only the checks are
+  timed (a clock read before and after each, counted with the rules). The
+  pass above walks claims parsed long before, out of the processor's caches.
 
 and prints each time, its ratio to settle, and the hits found. The issue's
-bound: rules add at most 15% to settle time.
+bound: ``yibao rules check`` and the stream with rules on add at most 15% to
+settle time, read here as ``rules check`` within 115% of settle's time and
+``rules in the stream`` within 15% of it.
 
     python benchmarks/rules.py [--claims 100000] [--rows 10000] [--blocks 6]
 """
@@ -40,7 +47,7 @@ from detection.rulebook_loader import BUNDLED_DIR, COMMON_COLUMNS, TABLE_COLUMNS
 from settlement.batch import settle_file
 from settlement.claim import Claim, parse_claim
 from settlement.engine import Settler
-from settlement.jsonio import decode_claim, encode_record
+from settlement.jsonio import decode_claim, encode_record_bytes
 from settlement.policy_loader import load_policy_dir
 
 #: The item codes benchmarks/settle.py bills (I0001 to I0999).
@@ -142,7 +149,7 @@ def main() -> None:
         sink = io.StringIO()
         started = time.perf_counter()
         for record in check_lines(engine, RuleState(), policies, io.BytesIO(data)):
-            sink.write(encode_record(record))
+            sink.write(encode_record_bytes(record).decode())  # as yibao rules check writes
             sink.write("\n")
         return time.perf_counter() - started
 
@@ -157,11 +164,36 @@ def main() -> None:
         hits[0] = found
         return elapsed
 
-    runs: dict[str, list[float]] = {"settle": [], "rules check": [], "rules on a parsed claim": []}
+    lines = data.splitlines()
+
+    def rules_stream() -> float:
+        state = RuleState()
+        check = engine.check
+        clock = time.perf_counter
+        elapsed = 0.0
+        for line in lines:
+            try:
+                claim = parse_claim(decode_claim(line), policies).claim
+            except ValueError:
+                continue
+            if claim is None:
+                continue
+            started = clock()
+            [h.as_dict() for h in check(claim, state)]
+            elapsed += clock() - started
+        return elapsed
+
+    runs: dict[str, list[float]] = {
+        "settle": [],
+        "rules check": [],
+        "rules on a parsed claim": [],
+        "rules in the stream": [],
+    }
     for _ in range(args.blocks):
         runs["settle"].append(settle())
         runs["rules check"].append(rules_check())
         runs["rules on a parsed claim"].append(rules_parsed())
+        runs["rules in the stream"].append(rules_stream())
 
     print(
         f"{args.claims} claims ({len(parsed)} valid), {book.row_count} knowledge rows"
@@ -176,8 +208,15 @@ def main() -> None:
             f"  {median / base:6.1%} of settle"
         )
     added = statistics.median(runs["rules on a parsed claim"]) / base
-    verdict = "within" if added <= 0.15 else "OVER"
-    print(f"rules add {added:.1%} to settle time on a validated claim ({verdict} the 15% bound)")
+    print(f"rules add {added:.1%} to settle time on a validated claim ({_verdict(added)})")
+    added = statistics.median(runs["rules in the stream"]) / base
+    print(f"rules add {added:.1%} to settle time in the stream ({_verdict(added)})")
+    added = statistics.median(runs["rules check"]) / base - 1
+    print(f"rules check takes {added:+.1%} more time than settle ({_verdict(added)})")
+
+
+def _verdict(added: float) -> str:
+    return ("within" if added <= 0.15 else "OVER") + " the 15% bound"
 
 
 if __name__ == "__main__":

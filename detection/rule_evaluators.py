@@ -11,12 +11,13 @@ deterministic: the same claims in the same order give the same hits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
-from detection.rule_state import PersonWindow, RuleState, state_key
+from detection.rule_state import PersonWindow, RuleState
 from detection.rulebook import (
+    KIND,
+    LOGICS,
     KnowledgeEntry,
     KnowledgeRow,
     Rule,
@@ -27,6 +28,7 @@ from detection.rulebook import (
     window_bounds,
 )
 from settlement.claim import Claim
+from settlement.claim_items import Item
 from settlement.money import format_fen
 
 __all__ = ["RuleEngine", "RuleHit"]
@@ -34,38 +36,87 @@ __all__ = ["RuleEngine", "RuleHit"]
 
 #: What an evaluator returns when nothing fires: shared, never changed.
 _NO_HITS: list[RuleHit] = []
+#: The courses of a claim without course-limited items: shared, never changed.
+_NO_COURSES: dict[str, tuple[int, int]] = {}
+
+# The logics' numbers (rulebook.KIND), which the engine dispatches on.
+_RESTRICTION: Final = 0
+_QUANTITY: Final = 1
+_COURSE: Final = 2
+_FREQUENCY: Final = 3
+_PRICE_CEILING: Final = 4
+_MUTUAL_EXCLUSION: Final = 5
+_UNBUNDLING: Final = 6
+_PREREQUISITE: Final = 7
+assert [KIND[logic] for logic in LOGICS] == [
+    _RESTRICTION,
+    _QUANTITY,
+    _COURSE,
+    _FREQUENCY,
+    _PRICE_CEILING,
+    _MUTUAL_EXCLUSION,
+    _UNBUNDLING,
+    _PREREQUISITE,
+]
 
 
-@dataclass(slots=True)
+def _units(item: Item) -> int:
+    """A line's quantity; a missing one counts 1."""
+    quantity = item.quantity
+    return quantity if quantity is not None else 1
+
+
 class _Visit:
-    """What the evaluators read of one claim, computed once."""
+    """What the evaluators read of one claim, computed once (or when first needed).
 
-    claim: Claim
-    day: int  # service date (discharge) as an ordinal
-    admission: int
-    lines: dict[str, list[int]]  # code -> line indices, in bill order
-    amounts: list[int]
-    quantities: list[int]  # missing quantity counts 1
-    person: PersonWindow | None
-    course_starts: dict[str, int]
-    sex: str = ""  # M / F, read from the identity number when a restriction needs it
-    age: int = -1  # whole years at admission, likewise
+    A plain class: compiled, its ``__init__`` is native (a dataclass's is not).
+    """
+
+    def __init__(
+        self,
+        claim: Claim,
+        items: list[Item],
+        day: int,
+        admission: int,
+        lines: dict[str, list[int]],
+        person: PersonWindow | None,
+        courses: dict[str, tuple[int, int]],
+    ) -> None:
+        self.claim = claim
+        self.items = items
+        self.day = day  # service date (discharge) as an ordinal
+        self.admission = admission
+        self.lines = lines  # code -> line indices, in bill order
+        self.person = person
+        # code -> (first, last day) of its course of use once this claim is folded
+        self.courses = courses
+        self.sex = ""  # M / F, read from the identity number when a restriction needs it
+        self.age = -1  # whole years at admission, likewise
+        # Upper-case diagnoses, likewise when an indication needs them.
+        self.upper_diagnoses: list[str] | None = None
 
     def quantity(self, code: str) -> int:
+        items = self.items
         total = 0
         for i in self.lines[code]:
-            total += self.quantities[i]
+            total += _units(items[i])
         return total
 
     def amount(self, code: str) -> int:
+        items = self.items
         total = 0
         for i in self.lines[code]:
-            total += self.amounts[i]
+            total += items[i].amount_fen
         return total
 
     def diagnoses(self) -> list[str]:
-        claim = self.claim
-        return [claim.diagnosis.upper(), *(d.upper() for d in claim.diagnoses)]
+        """The principal then the secondary diagnoses, upper case (the same list each call)."""
+        found = self.upper_diagnoses
+        if found is None:
+            claim = self.claim
+            found = [claim.diagnosis.upper(), *(d.upper() for d in claim.diagnoses)]
+            self.upper_diagnoses = found
+        return found
 
     def read_person(self) -> None:
         if not self.sex:
@@ -90,31 +141,45 @@ def _share(amount: int, part: int, whole: int) -> int:
 
 def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     claim = v.claim
-    broken: dict[str, Any] = {}
+    # Decide first, build the evidence only for a hit: most lines meet their row.
+    bad_sex = False
     if row.sex:
         v.read_person()
-        if v.sex != row.sex:
-            broken["sex"] = v.sex
-    if row.age_min is not None or row.age_max is not None:
+        bad_sex = v.sex != row.sex
+    bad_age = False
+    age_min = row.age_min
+    age_max = row.age_max
+    if age_min is not None or age_max is not None:
         v.read_person()
-        if (row.age_min is not None and v.age < row.age_min) or (
-            row.age_max is not None and v.age > row.age_max
-        ):
-            broken["age"] = v.age
+        bad_age = (age_min is not None and v.age < age_min) or (
+            age_max is not None and v.age > age_max
+        )
+    bad_diagnoses = False
     if row.indications:
-        diagnoses = v.diagnoses()
-        if not any(dx.startswith(prefix) for dx in diagnoses for prefix in row.indications):
-            broken["diagnoses"] = diagnoses
-    if row.settings and claim.claim_type not in row.settings:
-        broken["setting"] = claim.claim_type
-    if row.levels and claim.hospital_level not in row.levels:
-        broken["hospital_level"] = claim.hospital_level
-    if row.schemes and claim.scheme not in row.schemes:
-        broken["scheme"] = claim.scheme
-    if not broken:
+        indications = row.indications
+        bad_diagnoses = not any(dx.startswith(indications) for dx in v.diagnoses())
+    bad_setting = bool(row.settings) and claim.claim_type not in row.settings
+    bad_level = bool(row.levels) and claim.hospital_level not in row.levels
+    bad_scheme = bool(row.schemes) and claim.scheme not in row.schemes
+    if not (bad_sex or bad_age or bad_diagnoses or bad_setting or bad_level or bad_scheme):
         return _NO_HITS
+    broken: dict[str, Any] = {}
+    if bad_sex:
+        broken["sex"] = v.sex
+    if bad_age:
+        broken["age"] = v.age
+    if bad_diagnoses:
+        broken["diagnoses"] = list(v.diagnoses())
+    if bad_setting:
+        broken["setting"] = claim.claim_type
+    if bad_level:
+        broken["hospital_level"] = claim.hospital_level
+    if bad_scheme:
+        broken["scheme"] = claim.scheme
+    items = v.items
     return [
-        _hit(rule, row, i, row.item_code, v.amounts[i], **broken) for i in v.lines[row.item_code]
+        _hit(rule, row, i, row.item_code, items[i].amount_fen, **broken)
+        for i in v.lines[row.item_code]
     ]
 
 
@@ -136,7 +201,7 @@ def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
 
 def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     code = row.item_code
-    start = v.course_starts[code]
+    start = v.courses[code][0]
     course_days = row.course_days
     used_days = v.day - start + 1
     if used_days <= course_days:
@@ -151,10 +216,39 @@ def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             v.lines[code][0],
             code,
             fen,
-            course_start=date.fromordinal(start).isoformat(),
+            course_start=_iso_day(start),
             days_of_use=used_days,
         )
     ]
+
+
+#: Days (ordinals) written as ISO dates, for evidence: a run covers few days.
+_ISO_DAYS: dict[int, str] = {}
+
+
+def _iso_day(day: int) -> str:
+    text = _ISO_DAYS.get(day)
+    if text is None:
+        if len(_ISO_DAYS) >= 4096:
+            _ISO_DAYS.clear()
+        text = _ISO_DAYS[day] = date.fromordinal(day).isoformat()
+    return text
+
+
+#: Natural months by day (ordinal): (first day, last day). A run covers few months.
+_MONTHS: dict[int, tuple[int, int]] = {}
+
+
+def _bounds(rule: Rule, day: int) -> tuple[int, int]:
+    """:func:`~detection.rulebook.window_bounds`, a natural month's remembered by day."""
+    if rule.window.kind != "month":
+        return window_bounds(rule, day)
+    bounds = _MONTHS.get(day)
+    if bounds is None:
+        if len(_MONTHS) >= 4096:
+            _MONTHS.clear()
+        bounds = _MONTHS[day] = window_bounds(rule, day)
+    return bounds
 
 
 def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
@@ -169,7 +263,7 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         first, last = v.admission, v.day
         allowed *= v.day - v.admission + 1
     else:
-        first, last = window_bounds(rule, v.day)
+        first, last = _bounds(rule, v.day)
     if rule.window.kind != "claim" and v.person is not None:
         before = v.person.quantity_between(code, first, last)
     count = before + here
@@ -197,19 +291,25 @@ def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     if levels and v.claim.hospital_level not in levels:
         return _NO_HITS
     ceiling = row.ceiling_fen
-    hits = []
+    items = v.items
+    hits = _NO_HITS
     for i in v.lines[row.item_code]:
-        allowed = ceiling * v.quantities[i]
-        if v.amounts[i] > allowed:
+        item = items[i]
+        quantity = _units(item)
+        allowed = ceiling * quantity
+        amount = item.amount_fen
+        if amount > allowed:
+            if not hits:
+                hits = []
             hits.append(
                 _hit(
                     rule,
                     row,
                     i,
                     row.item_code,
-                    v.amounts[i] - allowed,
-                    amount=format_fen(v.amounts[i]),
-                    quantity=v.quantities[i],
+                    amount - allowed,
+                    amount=format_fen(amount),
+                    quantity=quantity,
                     allowed=format_fen(allowed),
                 )
             )
@@ -221,15 +321,16 @@ def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]
     if excluded not in v.lines:
         return _NO_HITS
     including = v.lines[row.item_code][0]
+    items = v.items
     return [
-        _hit(rule, row, i, excluded, v.amounts[i], billed_with_line=including)
+        _hit(rule, row, i, excluded, items[i].amount_fen, billed_with_line=including)
         for i in v.lines[excluded]
     ]
 
 
 def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     if row.item_code in v.lines:
-        return []  # the package billed with its parts is a mutual-exclusion matter
+        return _NO_HITS  # the package billed with its parts is a mutual-exclusion matter
     billed = [part for part in row.parts if part in v.lines]
     if len(billed) < row.min_parts:
         return _NO_HITS
@@ -240,19 +341,12 @@ def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             rule,
             row,
             first,
-            _code_at(v, first),
+            v.items[first].code,
             max(0, total - row.package_fen),
             parts_billed={part: v.lines[part] for part in billed},
             parts_amount=format_fen(total),
         )
     ]
-
-
-def _code_at(v: _Visit, index: int) -> str:
-    for code, indices in v.lines.items():
-        if index in indices:
-            return code
-    return ""
 
 
 def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
@@ -264,10 +358,32 @@ def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         first = v.admission - rule.window.days
         if v.person.quantity_between(required, first, v.day) > 0:
             return _NO_HITS
+    items = v.items
     return [
-        _hit(rule, row, i, row.item_code, v.amounts[i], missing=required, window=str(rule.window))
+        _hit(
+            rule,
+            row,
+            i,
+            row.item_code,
+            items[i].amount_fen,
+            missing=required,
+            window=str(rule.window),
+        )
         for i in v.lines[row.item_code]
     ]
+
+
+class _Code:
+    """What the engine knows of one item code: its entries, whether its uses are kept,
+    and the break that ends a course of it."""
+
+    def __init__(
+        self, code: str, entries: list[KnowledgeEntry], tracked: bool, course_break: int
+    ) -> None:
+        self.code = code
+        self.entries = entries  # every table's, in a fixed order (empty: none)
+        self.tracked = tracked  # remembered across claims (RuleBook.tracked_codes)
+        self.course_break = course_break  # the longest break_days of its rows; -1: no course
 
 
 class RuleEngine:
@@ -287,6 +403,15 @@ class RuleEngine:
                     longest = max(r.break_days for r in rows)
                     code = entry.item_code
                     self._course_breaks[code] = max(self._course_breaks.get(code, 0), longest)
+        # One look-up per bill line: the code's entries, whether it is tracked, its course.
+        self._codes: dict[str, _Code] = {}
+        breaks = self._course_breaks
+        for code, entries in book.by_item.items():
+            tracked = code in book.tracked_codes
+            self._codes[code] = _Code(code, entries, tracked, breaks.get(code, -1))
+        for code in book.tracked_codes:
+            if code not in self._codes:
+                self._codes[code] = _Code(code, [], True, breaks.get(code, -1))
 
     def check(self, claim: Claim, state: RuleState | None = None) -> list[RuleHit]:
         """Every hit of a validated claim, then fold the claim into ``state``.
@@ -300,40 +425,35 @@ class RuleEngine:
         Returns:
             The hits ordered by bill line, then rule code.
         """
-        book = self.book
-        by_item = book.by_item
-        tracked_codes = book.tracked_codes
+        known = self._codes
+        items = claim.items
         lines: dict[str, list[int]] = {}
-        amounts: list[int] = []
-        quantities: list[int] = []
         candidates: list[list[KnowledgeEntry]] = []
-        tracked: list[str] = []
-        for index, item in enumerate(claim.items):
+        tracked: list[_Code] = []
+        for index, item in enumerate(items):
             code = item.code
             indices = lines.get(code)
             if indices is None:
                 lines[code] = [index]
-                entries = by_item.get(code)
-                if entries is not None:
-                    candidates.append(entries)
-                if code in tracked_codes:
-                    tracked.append(code)
+                rules = known.get(code)
+                if rules is not None:
+                    if rules.entries:
+                        candidates.append(rules.entries)
+                    if rules.tracked:
+                        tracked.append(rules)
             else:
                 indices.append(index)
-            amounts.append(item.amount_fen)
-            quantity = item.quantity
-            quantities.append(quantity if quantity is not None else 1)
         if not candidates and not tracked:
             return []
 
         day = claim.discharge_date.toordinal()
         admission = claim.admission_date.toordinal()
-        key = state_key(claim.person_id) if state is not None and tracked else ""
-        person = state.persons.get(key) if state is not None and tracked else None
-        course_starts = self._course_starts(admission, person, tracked) if tracked else {}
+        keep = state is not None and bool(tracked)
+        person = state.recent(claim.person_id) if state is not None and keep else None
+        courses = _courses(day, admission, person, tracked) if tracked else _NO_COURSES
         hits: list[RuleHit] = []
         if candidates:
-            visit = _Visit(claim, day, admission, lines, amounts, quantities, person, course_starts)
+            visit = _Visit(claim, items, day, admission, lines, person, courses)
             bit = 1 << claim_context(
                 claim.claim_type, claim.scheme, claim.insured_region != claim.hospital_region
             )
@@ -341,11 +461,12 @@ class RuleEngine:
             region = claim.hospital_region
             for entries in candidates:
                 for entry in entries:
-                    rule = entry.rule
-                    if not entry.contexts & bit or not rule.from_day <= day <= rule.to_day:
+                    # The rule's dates, narrowed to its row's when there is one version.
+                    if not entry.contexts & bit or not entry.from_day <= day <= entry.to_day:
                         continue
-                    logic = rule.logic
-                    if logic == "unbundling":  # reached from each of its parts: once
+                    kind = entry.kind
+                    rule = entry.rule
+                    if kind == _UNBUNDLING:  # reached from each of its parts: once
                         name = f"{rule.rule_code} {entry.item_code}"
                         if done is None:
                             done = set()
@@ -357,84 +478,79 @@ class RuleEngine:
                         row = entry.row_for(region, day)
                         if row is None:
                             continue
-                    elif not row.from_day <= day <= row.to_day:
-                        continue
-                    found = _evaluate(logic, rule, row, visit)
+                    found = _evaluate(kind, rule, row, visit)
                     if found:
                         hits.extend(found)
             if len(hits) > 1:
                 hits.sort(key=_hit_order)
-        if state is not None and tracked:
-            self._fold(state, key, day, lines, quantities, tracked, course_starts)
+        if state is not None and keep:
+            if person is None:
+                person = state.add(claim.person_id)
+            self._fold(person, day, lines, items, tracked, courses)
         return hits
-
-    def _course_starts(
-        self, admission: int, person: PersonWindow | None, tracked: list[str]
-    ) -> dict[str, int]:
-        """Where each course-limited item's course began: on this claim, or carried on."""
-        starts: dict[str, int] = {}
-        breaks = self._course_breaks
-        for code in tracked:
-            gap = breaks.get(code)
-            if gap is None:
-                continue
-            earlier = person.courses.get(code) if person is not None else None
-            if (
-                earlier is not None
-                and admission - earlier[1] <= gap + 1
-                and earlier[0] <= admission
-            ):
-                starts[code] = earlier[0]
-            else:
-                starts[code] = admission
-        return starts
 
     def _fold(
         self,
-        state: RuleState,
-        key: str,
+        person: PersonWindow,
         day: int,
         lines: dict[str, list[int]],
-        quantities: list[int],
-        tracked: list[str],
-        course_starts: dict[str, int],
+        items: list[Item],
+        tracked: list[_Code],
+        courses: dict[str, tuple[int, int]],
     ) -> None:
-        person = state.persons.get(key)
-        if person is None:
-            person = PersonWindow()
-            state.persons[key] = person
-        uses: dict[str, int] = {}
-        for code in tracked:
+        for rules in tracked:
+            code = rules.code
             total = 0
             for i in lines[code]:
-                total += quantities[i]
-            uses[code] = total
-        courses: dict[str, tuple[int, int]] = {}
-        for code, start in course_starts.items():
-            earlier = person.courses.get(code)
-            last = max(day, earlier[1]) if earlier is not None and earlier[0] == start else day
-            courses[code] = (start, last)
-        person.fold(day, uses, courses, self.book.horizon_days)
+                total += _units(items[i])
+            person.add_use(code, day, total)
+        for code, course in courses.items():
+            person.courses[code] = course
+        person.close_day(day, self.book.horizon_days)
+
+
+def _courses(
+    day: int, admission: int, person: PersonWindow | None, tracked: list[_Code]
+) -> dict[str, tuple[int, int]]:
+    """Each course-limited item's course once this claim is folded: (first day, last day).
+
+    The course began on this claim's admission, or carries on the person's
+    current one when this claim starts at most its break (plus a day) after it.
+    """
+    courses = _NO_COURSES
+    for rules in tracked:
+        gap = rules.course_break
+        if gap < 0:
+            continue
+        if not courses:
+            courses = {}
+        code = rules.code
+        earlier = person.courses.get(code) if person is not None else None
+        if earlier is not None and admission - earlier[1] <= gap + 1 and earlier[0] <= admission:
+            courses[code] = (earlier[0], max(day, earlier[1]))
+        else:
+            courses[code] = (admission, day)
+    return courses
 
 
 def _hit_order(hit: RuleHit) -> tuple[int, str, str]:
     return (hit.item_index, hit.rule_code, hit.item_code)
 
 
-def _evaluate(logic: str, rule: Rule, row: KnowledgeRow, visit: _Visit) -> list[RuleHit]:
+def _evaluate(kind: int, rule: Rule, row: KnowledgeRow, visit: _Visit) -> list[RuleHit]:
     # A chain of comparisons, not a table of functions: compiled, these are direct calls.
-    if logic == "restriction":
+    if kind == _RESTRICTION:
         return _restriction(rule, row, visit)
-    if logic == "price_ceiling":
+    if kind == _PRICE_CEILING:
         return _price_ceiling(rule, row, visit)
-    if logic == "quantity":
+    if kind == _QUANTITY:
         return _quantity(rule, row, visit)
-    if logic == "frequency":
+    if kind == _FREQUENCY:
         return _frequency(rule, row, visit)
-    if logic == "course":
+    if kind == _COURSE:
         return _course(rule, row, visit)
-    if logic == "mutual_exclusion":
+    if kind == _MUTUAL_EXCLUSION:
         return _mutual_exclusion(rule, row, visit)
-    if logic == "unbundling":
+    if kind == _UNBUNDLING:
         return _unbundling(rule, row, visit)
     return _prerequisite(rule, row, visit)

@@ -18,29 +18,49 @@ from detection.facts import person_key
 
 STATE_VERSION = 1
 _NEVER = 1 << 30  # later than any date's ordinal
-_NO_USES: list[tuple[int, int]] = []
+_NO_USES: tuple[int, ...] = ()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class PersonWindow:
     """One person's remembered uses and courses.
 
-    ``uses`` maps an item code to its ``(day ordinal, quantity)`` pairs in the
-    order folded; ``courses`` maps an item code to ``(first day, last day)`` of its current
-    course of use; ``latest`` is the latest service day folded in.
+    ``uses`` maps an item code to its uses in the order folded, flat:
+    ``(day ordinal, quantity, day ordinal, quantity, ...)``; ``courses`` maps an
+    item code to ``(first day, last day)`` of its current course of use;
+    ``latest`` is the latest service day folded in.
+
+    Tuples of integers, not lists of pairs: the garbage collector stops
+    tracking a tuple of integers once it has seen it, so a large state costs
+    the collections almost nothing (lists and pairs would be walked at every
+    full collection, a cost paid per claim).
     """
 
-    uses: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-    courses: dict[str, tuple[int, int]] = field(default_factory=dict)
-    latest: int = 0
-    earliest: int = _NEVER  # the earliest day in ``uses``: pruning is due when it is too old
+    uses: dict[str, tuple[int, ...]]
+    courses: dict[str, tuple[int, int]]
+    latest: int
+    earliest: int  # the earliest day in ``uses``: pruning is due when it is too old
+
+    def __init__(
+        self,
+        uses: dict[str, tuple[int, ...]] | None = None,
+        courses: dict[str, tuple[int, int]] | None = None,
+        latest: int = 0,
+        earliest: int = _NEVER,
+    ) -> None:
+        # Written out: compiled, a dataclass's generated __init__ is interpreted.
+        self.uses = uses if uses is not None else {}
+        self.courses = courses if courses is not None else {}
+        self.latest = latest
+        self.earliest = earliest
 
     def quantity_between(self, code: str, first: int, last: int) -> int:
         """Units of ``code`` used from day ``first`` to day ``last``, inclusive."""
+        kept = self.uses.get(code, _NO_USES)
         total = 0
-        for day, quantity in self.uses.get(code, _NO_USES):
-            if first <= day <= last:
-                total += quantity
+        for i in range(0, len(kept), 2):
+            if first <= kept[i] <= last:
+                total += kept[i + 1]
         return total
 
     def fold(
@@ -52,25 +72,36 @@ class PersonWindow:
     ) -> None:
         """Add one claim's tracked uses and course updates, then forget what no window reaches."""
         for code, quantity in uses.items():
-            kept = self.uses.get(code)
-            if kept is None:
-                self.uses[code] = [(day, quantity)]
-            else:
-                kept.append((day, quantity))
-        if uses and day < self.earliest:
-            self.earliest = day
+            self.add_use(code, day, quantity)
         if courses:
             self.courses.update(courses)
+        self.close_day(day, horizon_days)
+
+    def add_use(self, code: str, day: int, quantity: int) -> None:
+        """Remember ``quantity`` units of ``code`` used on ``day`` (one claim's, summed)."""
+        kept = self.uses.get(code)
+        self.uses[code] = (day, quantity) if kept is None else (*kept, day, quantity)
+        if day < self.earliest:
+            self.earliest = day
+
+    def close_day(self, day: int, horizon_days: int) -> None:
+        """After a claim served on ``day`` is added: forget what no window reaches."""
         if day > self.latest:
             self.latest = day
         oldest = self.latest - horizon_days
         if self.earliest < oldest:
             earliest = _NEVER
             for code in list(self.uses):
-                kept = [use for use in self.uses[code] if use[0] >= oldest]
+                old = self.uses[code]
+                kept: list[int] = []
+                for i in range(0, len(old), 2):
+                    day_used = old[i]
+                    if day_used >= oldest:
+                        kept.append(day_used)
+                        kept.append(old[i + 1])
+                        earliest = min(earliest, day_used)
                 if kept:
-                    self.uses[code] = kept
-                    earliest = min(earliest, min(use[0] for use in kept))
+                    self.uses[code] = tuple(kept)
                 else:
                     del self.uses[code]
             self.earliest = earliest
@@ -87,15 +118,46 @@ def state_key(person_id: str) -> str:
     return person_key(person_id)
 
 
+#: How many people's windows :meth:`RuleState.recent` finds by number (as state_key's cache).
+RECENT_PEOPLE = 1 << 16
+
+
 @dataclass(slots=True)
 class RuleState:
-    """Every person's window memory."""
+    """Every person's window memory.
+
+    ``by_number`` finds the windows of people seen lately without hashing
+    their number again (:meth:`recent`), and is never snapshotted. It relies
+    on a window, once in ``persons``, never being replaced or removed: windows
+    are added (:meth:`add`, :meth:`for_person`) or restored (:meth:`from_dict`).
+    """
 
     persons: dict[str, PersonWindow] = field(default_factory=dict)
+    by_number: dict[str, PersonWindow] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, person_id: str) -> PersonWindow | None:
         """The person's memory, or None for someone not seen (nothing is created)."""
         return self.persons.get(state_key(person_id))
+
+    def recent(self, person_id: str) -> PersonWindow | None:
+        """:meth:`get`, remembering the window by number for the person's next claims."""
+        window = self.by_number.get(person_id)
+        if window is None:
+            window = self.persons.get(state_key(person_id))
+            if window is not None:
+                self._remember(person_id, window)
+        return window
+
+    def add(self, person_id: str) -> PersonWindow:
+        """A new, empty window for someone not seen (:meth:`recent` gave None)."""
+        window = self.persons[state_key(person_id)] = PersonWindow()
+        self._remember(person_id, window)
+        return window
+
+    def _remember(self, person_id: str, window: PersonWindow) -> None:
+        if len(self.by_number) >= RECENT_PEOPLE:
+            self.by_number.clear()  # bounded like state_key's cache: start again
+        self.by_number[person_id] = window
 
     def for_person(self, person_id: str) -> PersonWindow:
         key = state_key(person_id)
@@ -111,7 +173,7 @@ class RuleState:
             "persons": {
                 key: {
                     "uses": {
-                        code: [[day, quantity] for day, quantity in uses]
+                        code: [[uses[i], uses[i + 1]] for i in range(0, len(uses), 2)]
                         for code, uses in sorted(w.uses.items())
                     },
                     "courses": {code: [s, e] for code, (s, e) in sorted(w.courses.items())},
@@ -131,10 +193,19 @@ class RuleState:
         persons: dict[str, PersonWindow] = {}
         for key, w in data["persons"].items():
             window = persons[key] = PersonWindow(
-                uses={str(c): [(int(d), int(q)) for d, q in uses] for c, uses in w["uses"].items()},
+                uses={str(c): _flat(uses) for c, uses in w["uses"].items()},
                 courses={str(c): (int(s), int(e)) for c, (s, e) in w["courses"].items()},
                 latest=int(w["latest"]),
             )
-            days = [day for uses in window.uses.values() for day, _ in uses]
+            days = [uses[i] for uses in window.uses.values() for i in range(0, len(uses), 2)]
             window.earliest = min(days, default=_NEVER)
         return cls(persons)
+
+
+def _flat(pairs: list[Any]) -> tuple[int, ...]:
+    """``[[day, quantity], ...]`` (a snapshot's uses of one code) as a flat tuple."""
+    out: list[int] = []
+    for day, quantity in pairs:
+        out.append(int(day))
+        out.append(int(quantity))
+    return tuple(out)

@@ -27,6 +27,8 @@ LOGICS = (
     "unbundling",
     "prerequisite",
 )
+#: A logic's number (its place in LOGICS), what the engine dispatches on per claim.
+KIND = {logic: number for number, logic in enumerate(LOGICS)}
 RESULTS = ("certain", "suspicious")  # 明确 / 可疑
 SCENARIOS = ("inpatient", "outpatient", "ltc", "intercity")
 STAGES = ("before", "during", "after")  # 事前 / 事中 / 事后
@@ -137,6 +139,8 @@ class KnowledgeRow:
     effective_from: date
     effective_to: date | None
     shown: dict[str, str] = field(hash=False, compare=False)
+    # What evidence() returns, made once by the loader (copied per hit, never changed).
+    written: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     from_day: int = 0  # effective_from as an ordinal
     to_day: int = 0  # effective_to as an ordinal (OPEN_END when open)
     # restriction (and price_ceiling's levels)
@@ -163,7 +167,10 @@ class KnowledgeRow:
     min_parts: int = 0
 
     def evidence(self) -> dict[str, str]:
-        """The row as written, plus where it is (``restriction.csv:12``)."""
+        """The row as written, plus where it is (``restriction.csv:12``): a new dict each call."""
+        written = self.written
+        if written:
+            return dict(written)
         return {"row": f"{self.table}.csv:{self.line}", **self.shown}
 
 
@@ -183,8 +190,13 @@ class KnowledgeEntry:
     national: list[KnowledgeRow] = field(default_factory=list)
     regional: dict[str, list[KnowledgeRow]] = field(default_factory=dict)
     # Set by build_book for the per-claim hot path: the rule's claim contexts as
-    # a bit mask (see claim_context), and the row when it is the only version.
+    # a bit mask (see claim_context), the rule's logic as a number (KIND), the
+    # discharge days (ordinals) on which the rule is in force, and the row when
+    # it is the only version, with those days narrowed to the row's own.
     contexts: int = 0
+    kind: int = 0
+    from_day: int = 0
+    to_day: int = OPEN_END
     only: KnowledgeRow | None = None
 
     def row_for(self, region: str, day: int) -> KnowledgeRow | None:
@@ -237,11 +249,12 @@ class RuleBook:
 
 
 _CLAIM_TYPES = ("inpatient", "outpatient", "ltc")
+_CLAIM_TYPE_NUMBER = {kind: number for number, kind in enumerate(_CLAIM_TYPES)}
 
 
 def claim_context(claim_type: str, scheme: str, intercity: bool) -> int:
     """A claim's context as a bit number: claim type, scheme, inter-city or not (12 kinds)."""
-    kind = _CLAIM_TYPES.index(claim_type) if claim_type in _CLAIM_TYPES else 0
+    kind = _CLAIM_TYPE_NUMBER.get(claim_type, 0)
     return kind * 4 + (2 if scheme == "resident" else 0) + (1 if intercity else 0)
 
 
@@ -288,8 +301,12 @@ def build_book(
             versions.sort(key=lambda r: r.effective_from)
         rule = entry.rule
         entry.contexts = rule_contexts(rule)
+        entry.kind = KIND[rule.logic]
+        entry.from_day, entry.to_day = rule.from_day, rule.to_day
         if not entry.regional and len(entry.national) == 1:
-            entry.only = entry.national[0]
+            only = entry.only = entry.national[0]
+            entry.from_day = max(entry.from_day, only.from_day)
+            entry.to_day = min(entry.to_day, only.to_day)
         if rule.logic == "unbundling":
             parts: set[str] = set()
             for row in _all_rows(entry):
@@ -318,9 +335,14 @@ def _all_rows(entry: KnowledgeEntry) -> list[KnowledgeRow]:
     return rows
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class RuleHit:
-    """One rule broken by one claim: where, why, and how much money it puts at stake."""
+    """One rule broken by one claim: where, why, and how much money it puts at stake.
+
+    Read-only by convention, not frozen, and with its own ``__init__``: compiled,
+    a dataclass's generated ``__init__`` is interpreted code (a frozen one sets
+    every field through ``object.__setattr__``), and a hit is built per broken line.
+    """
 
     rule_code: str
     result: str  # certain / suspicious
@@ -328,6 +350,22 @@ class RuleHit:
     item_code: str
     amount_at_stake_fen: int
     evidence: dict[str, Any]
+
+    def __init__(
+        self,
+        rule_code: str,
+        result: str,
+        item_index: int,
+        item_code: str,
+        amount_at_stake_fen: int,
+        evidence: dict[str, Any],
+    ) -> None:
+        self.rule_code = rule_code
+        self.result = result
+        self.item_index = item_index
+        self.item_code = item_code
+        self.amount_at_stake_fen = amount_at_stake_fen
+        self.evidence = evidence
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -354,8 +392,12 @@ def window_bounds(rule: Rule, day: int) -> tuple[int, int]:
 
 
 def sex_and_age(person_id: str, admission: date) -> tuple[str, int]:
-    """Sex (17th character: odd for men) and whole years at admission, from a valid number."""
+    """Sex (17th character: odd for men) and whole years at admission, from a valid number.
+
+    A validated claim's number holds a real birth date (settlement refuses
+    others), so the age is the whole years between the two dates written as
+    YYYYMMDD numbers, ``(admitted - born) // 10000``, without building a date.
+    """
     sex = "M" if int(person_id[16]) % 2 else "F"
-    born = date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
-    age = admission.year - born.year - ((admission.month, admission.day) < (born.month, born.day))
-    return sex, age
+    admitted = admission.year * 10000 + admission.month * 100 + admission.day
+    return sex, (admitted - int(person_id[6:14])) // 10000

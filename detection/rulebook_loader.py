@@ -354,6 +354,7 @@ def _knowledge(cells: _Cells, table: str, rules: dict[str, Rule]) -> KnowledgeRo
         other = ";".join(str(level) for level in sorted(params["levels"]))
     else:
         other = ""
+    shown = {k: v.strip() for k, v in cells.record.items() if v.strip()}
     return KnowledgeRow(
         table=table,
         line=cells.line,
@@ -363,7 +364,8 @@ def _knowledge(cells: _Cells, table: str, rules: dict[str, Rule]) -> KnowledgeRo
         region=region,
         effective_from=start,
         effective_to=end,
-        shown={k: v.strip() for k, v in cells.record.items() if v.strip()},
+        shown=shown,
+        written={"row": f"{table}.csv:{cells.line}", **shown},
         from_day=start.toordinal(),
         to_day=end.toordinal() if end else OPEN_END,
         **params,

@@ -7,7 +7,15 @@ probability p, one violation of a rule of the bundled catalogue
 one: the same item billed where it is allowed, a quantity exactly at its
 limit, a price exactly at its ceiling. The rule is drawn uniformly; a claim it
 cannot apply to (a sex rule for the wrong sex, a child-only item for a child)
-keeps its bill, so the realised rates are a little below p. Labels:
+keeps its bill, so the realised rates are a little below p. The course rule
+(``YB-LC-001``) is the exception: a course of meropenem runs over a whole stay,
+so it can only break its 14-day limit in a stay of more than 14 days, and come
+exactly to it in a stay of 14 days. A longer stay drawn for a violation gets
+the course rule with probability ``COURSE_SHARE`` instead of the uniform draw;
+a 14-day stay with an indication of meropenem drawn for a look-alike always
+gets the course look-alike (such stays are rare). Meropenem outside its
+indications breaks ``YB-XD-001`` too, and the claim is labelled with both.
+Labels:
 
 - ``rule_violations``: the rule codes the claim was made to break (a list),
 - ``rule_lookalike``: the rule code the claim was made to come close to.
@@ -56,6 +64,9 @@ ABO_TYPING = "260000001000000"
 MEROPENEM = "XJ01DHM046B0"  # indications below; a susceptibility test in 7 days; 14-day course
 SUSCEPTIBILITY = "250501023000000"
 MEROPENEM_INDICATIONS = ("A40", "A41", "J15", "J18", "J85", "K65", "N39.0")
+MEROPENEM_COURSE_DAYS = 14  # course.csv
+COURSE_RULE = "YB-LC-001"
+INDICATION_RULE = "YB-XD-001"
 HBA1C = "250302001000000"  # once a natural month
 BLOOD_COUNT = "250101015000000"  # 3 in 7 days
 
@@ -208,6 +219,15 @@ def _frequency_month(r: random.Random, f: ClaimFacts, bill: Bill) -> Bill | None
     return [*bill, _line(f.hospital, HBA1C, 2)]
 
 
+def _course(r: random.Random, f: ClaimFacts, bill: Bill) -> Bill | None:
+    # Meropenem over a whole stay of more than 14 days, with its susceptibility
+    # test; outside its indications it breaks YB-XD-001 too (labelled with both).
+    if not f.inpatient or f.days <= MEROPENEM_COURSE_DAYS or MEROPENEM in _codes(bill):
+        return None
+    test = [] if SUSCEPTIBILITY in _codes(bill) else [_line(f.hospital, SUSCEPTIBILITY, 1)]
+    return [*bill, *test, _line(f.hospital, MEROPENEM, f.days)]
+
+
 # rule code -> how to break it (certain rules first).
 VIOLATIONS: dict[str, Injector] = {
     "YB-XB-001": _sex_drug,
@@ -224,6 +244,7 @@ VIOLATIONS: dict[str, Injector] = {
     "YB-XD-001": _indication,
     "YB-QZ-001": _prerequisite_7d,
     "YB-PC-002": _frequency_month,
+    COURSE_RULE: _course,  # not drawn uniformly: see inject
 }
 
 
@@ -312,6 +333,19 @@ def _prerequisite_stay_ok(r: random.Random, f: ClaimFacts, bill: Bill) -> Bill |
     return [*bill, *extra, _line(f.hospital, TRANSFUSION, 1)]
 
 
+def _course_ok(r: random.Random, f: ClaimFacts, bill: Bill) -> Bill | None:
+    # Meropenem over a stay of exactly 14 days (the course's limit), indicated, tested.
+    if (
+        not f.inpatient
+        or f.days != MEROPENEM_COURSE_DAYS
+        or not _indicated(f.dx)
+        or MEROPENEM in _codes(bill)
+    ):
+        return None
+    test = [] if SUSCEPTIBILITY in _codes(bill) else [_line(f.hospital, SUSCEPTIBILITY, 1)]
+    return [*bill, *test, _line(f.hospital, MEROPENEM, f.days)]
+
+
 LOOKALIKES: dict[str, Injector] = {
     "YB-XB-001": _sex_drug_ok,
     "YB-XB-002": _sex_service_ok,
@@ -324,9 +358,30 @@ LOOKALIKES: dict[str, Injector] = {
     "YB-CF-001": _duplicate_ok,
     "YB-FJ-001": _unbundling_ok,
     "YB-QZ-002": _prerequisite_stay_ok,
+    COURSE_RULE: _course_ok,  # not drawn uniformly: see inject
 }
-_VIOLATION_RULES = tuple(VIOLATIONS)
-_LOOKALIKE_RULES = tuple(LOOKALIKES)
+# The uniform draws; the course rule is given to the stays it can apply to (inject).
+_VIOLATION_RULES = tuple(code for code in VIOLATIONS if code != COURSE_RULE)
+_LOOKALIKE_RULES = tuple(code for code in LOOKALIKES if code != COURSE_RULE)
+#: The share of the stays a course can break that get the course rule (see inject);
+#: a stay that can come exactly to the limit always gets its look-alike (they are rare).
+COURSE_SHARE = 0.5
+
+
+def _course_stay(ep: Episode, violation: bool) -> bool:
+    """Whether the course rule (or its look-alike) can apply to this claim.
+
+    A course of meropenem runs over a whole stay (a bill does not date its
+    lines): it breaks its 14-day course only in a stay of more than 14 days,
+    and comes exactly to the limit in a stay of 14 days (with an indicated
+    diagnosis, so that the look-alike breaks nothing).
+    """
+    if ep.claim_type != "inpatient":
+        return False
+    days = ep.dis - ep.adm + 1
+    if violation:
+        return days > MEROPENEM_COURSE_DAYS
+    return days == MEROPENEM_COURSE_DAYS and _indicated(ep.dx)
 
 
 def rule_rng(seed: int, day: int) -> random.Random:
@@ -357,6 +412,8 @@ def inject(
         violation = u < rate
         rules = _VIOLATION_RULES if violation else _LOOKALIKE_RULES
         rule = rules[int(r.random() * len(rules))]
+        if _course_stay(ep, violation) and (not violation or r.random() < COURSE_SHARE):
+            rule = COURSE_RULE
         pid, female = person(ep)
         facts = ClaimFacts(ep, hospitals[ep.hospital], pid, female)
         injector = VIOLATIONS[rule] if violation else LOOKALIKES[rule]
@@ -364,7 +421,9 @@ def inject(
         if bill is None:
             continue
         ep.bill = bill
-        if violation:
-            ep.rules = (rule,)
-        else:
+        if not violation:
             ep.lookalike = rule
+        elif rule == COURSE_RULE and not _indicated(facts.dx):
+            ep.rules = (rule, INDICATION_RULE)
+        else:
+            ep.rules = (rule,)

@@ -228,4 +228,4 @@ def test_state_keeps_no_identity_number_and_forgets_beyond_the_horizon() -> None
     text = json.dumps(state.to_dict())
     assert pid not in text
     (window,) = state.persons.values()
-    assert window.uses == {rulegen.BLOOD_COUNT: [(date(2026, 9, 1).toordinal(), 1)]}
+    assert window.uses == {rulegen.BLOOD_COUNT: (date(2026, 9, 1).toordinal(), 1)}

@@ -14,7 +14,7 @@ from detection.rule_evaluators import RuleEngine
 from detection.rule_state import RuleState
 from detection.rulebook_loader import load_rule_dir
 from settlement.errors import PolicyError
-from settlement.jsonio import encode_record
+from settlement.jsonio import encode_record, encode_record_bytes
 from settlement.policy_loader import load_policy_dir
 from yibao.commands.settle import _fail, _open_input, _open_output
 from yibao.settings import get_settings
@@ -55,7 +55,8 @@ def check_cmd(
         for record in lines:
             counts[record["status"]] += 1
             counts["hits"] += len(record.get("hits", ()))
-            sink.write(encode_record(record))
+            # orjson's bytes equal encode_record's text, at a fifth of the cost (as settle)
+            sink.write(encode_record_bytes(record).decode())
             sink.write("\n")
     typer.echo(
         f"checked {counts['checked']} claims ({counts['hits']} hits),"
