@@ -13,12 +13,14 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from detection.features import FEATURE_NAMES, FEATURE_VERSION
 from models.calibration import Platt
+from models.compiled import CompiledPredictor, compile_booster
 from models.errors import ModelError, PromotionRefused
 
 log = logging.getLogger(__name__)
@@ -44,11 +46,26 @@ class LoadedModel:
     feature_version: str
     calibration: Platt = field(default_factory=Platt)  # identity for older models
     capacity: float | None = None  # the share of new claims the threshold should flag
+    # The booster compiled to machine code (models.compiled); None: Booster.predict.
+    compiled: CompiledPredictor | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Calibrated scores: the chance each claim is fraudulent."""
-        raw = np.asarray(self.booster.predict(X, num_threads=1 if len(X) < 500 else 0))
+        if self.compiled is not None:
+            raw = self.compiled.predict(X)
+        else:
+            raw = np.asarray(self.booster.predict(X, num_threads=1 if len(X) < 500 else 0))
         return self.calibration.apply(raw)
+
+    def compile(self, cache_dir: Path) -> bool:
+        """Score from now on through the booster compiled to machine code; False: not possible.
+
+        Compiles once per model and host (cached in ``cache_dir``); slow the first
+        time (seconds to a minute for a thousand trees), so callers that must keep
+        scoring run it on another thread: until it returns, ``Booster.predict`` scores.
+        """
+        self.compiled = compile_booster(self.booster, cache_dir)
+        return self.compiled is not None
 
 
 def default_uri(model_name: str) -> str:

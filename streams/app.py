@@ -94,7 +94,12 @@ def create_app(
         config.snapshot_dir = settings.data_dir
         config.snapshot_seconds = settings.feature_snapshot_seconds
     watcher = (
-        ModelWatcher(settings.model_name, settings.tracking_uri(), settings.model_poll_seconds)
+        ModelWatcher(
+            settings.model_name,
+            settings.tracking_uri(),
+            settings.model_poll_seconds,
+            settings.compiled_models_dir(),
+        )
         if score
         else None
     )

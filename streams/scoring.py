@@ -3,7 +3,9 @@
 The worker settles first and scores the settled claims of each batch through a
 :class:`Scorer`. :class:`ModelWatcher` polls ``models:/<name>@champion`` and
 swaps the scorer between batches, without a restart; with no registered model
-the worker settles only (and says so once in the log).
+the worker settles only (and says so once in the log). A new model scores
+through ``Booster.predict`` at once and through its compiled form
+(``models.compiled``) as soon as a background thread has compiled it.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -81,6 +85,16 @@ class ModelScorer:
         return self._scorer.records([batch.facts[i] for i in hits], [batch.feats[i] for i in hits])
 
 
+def _compile(model: Any, cache_dir: Path) -> None:
+    """Compile a loaded model in place (its scores are unchanged; a failure is logged)."""
+    started = time.perf_counter()
+    if model.compile(cache_dir):
+        log.info(
+            "scoring through the compiled model",
+            extra={"model": model.label, "seconds": round(time.perf_counter() - started, 1)},
+        )
+
+
 @dataclass
 class Featurized:
     """A scoring batch after stage 1: facts in event order, their features and matrix."""
@@ -97,12 +111,21 @@ class ModelWatcher:
         model_name: the registered model name.
         tracking_uri: MLflow tracking URI (set process-wide when the watcher starts).
         poll_seconds: how often to look at the alias.
+        compiled_dir: where compiled models are cached (None: score with
+            ``Booster.predict`` only).
     """
 
-    def __init__(self, model_name: str, tracking_uri: str, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        tracking_uri: str,
+        poll_seconds: float,
+        compiled_dir: Path | None = None,
+    ) -> None:
         self.model_name = model_name
         self.tracking_uri = tracking_uri
         self.poll_seconds = poll_seconds
+        self.compiled_dir = compiled_dir
         self.scorer: ModelScorer | None = None
         #: the stream's fraud-feature memory, kept across model swaps (and restored
         #: from a snapshot before the first model loads, streams.feature_snapshot)
@@ -150,6 +173,11 @@ class ModelWatcher:
         previous, self.current = self.current, label
         self._said_none = False
         log.info("scoring model swapped", extra={"model_from": previous, "model_to": label})
+        if self.compiled_dir is not None:
+            # Off the batch path: Booster.predict scores until the compiled form is ready.
+            threading.Thread(
+                target=_compile, args=(model, self.compiled_dir), name="model-compile", daemon=True
+            ).start()
         return True
 
     def use_feature_state(self, state: Any) -> None:

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         "it gives up with one line saying what it tried.",
     )
     model_poll_seconds: float = 30.0
+    compile_models: bool = Field(
+        default=True,
+        description="The stream scores through its model compiled to machine code (lleaves; "
+        "compiled once per model version and host, cached in data_dir/compiled-models); "
+        "false: Booster.predict only. Scores are the same either way.",
+    )
     feature_snapshot_seconds: float = Field(
         default=120.0,
         ge=0,
@@ -132,6 +138,10 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def compiled_models_dir(self) -> Path | None:
+        """Where compiled models are cached; None when compiling is switched off."""
+        return self.data_dir / "compiled-models" if self.compile_models else None
 
     def review_database_url(self) -> str:
         if self.database_url:

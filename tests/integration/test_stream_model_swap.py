@@ -56,6 +56,10 @@ def test_worker_swaps_to_the_new_champion_without_restart(store, tmp_path):
         worker = start_worker(broker.bootstrap, tmp_path / "w", app_id="t-swap", env=env, args=())
         worker.wait_ready()
         wait_model(worker, f"{MODEL}/1")
+        # compiled on a background thread (models/compiled.py), into the data folder
+        compiled = wait_log(worker, "scoring through the compiled model")
+        assert compiled["model"] == f"{MODEL}/1"
+        assert list((store["var"] / "compiled-models").glob("*.o"))
         first = lines_of(31, 600)
         replay(first, broker.bootstrap)
         worker.wait_processed(len(first))
@@ -90,6 +94,17 @@ def test_worker_swaps_to_the_new_champion_without_restart(store, tmp_path):
         assert f["flagged"] is True
         assert 0.0 <= f["fraud_score"] <= 1.0
         assert set(f) >= {"claim_id", "threshold", "rule_hits", "reasons", "hospital_id", "total"}
+
+
+def wait_log(worker, message: str, timeout: float = 180.0) -> dict:
+    """The first log event with ``message``, waiting for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = _log_events(worker, message)
+        if events:
+            return events[0]
+        time.sleep(0.5)
+    raise TimeoutError(f"worker did not log {message!r}: {worker.tail()}")
 
 
 def _settled_claims(lines: list[bytes]) -> list:
