@@ -328,6 +328,54 @@ def build_feature_table(
     )
 
 
+def build_in_child(
+    data: Path,
+    labels: Path | None,
+    book: object | None,
+    workdir: Path,
+    chunk_rows: int = CHUNK_ROWS,
+) -> FeatureTable:
+    """:func:`build_feature_table` in a forked child process, where fork is available.
+
+    The feature state grows with persons, bills and hospitals, and Python seldom
+    returns freed small objects to the system; built in a child, all of it goes
+    back when the child ends, before any model is fitted. The child inherits the
+    arguments (nothing is pickled on the way in) and leaves the table, or the
+    exception it raised, in ``workdir``.
+    """
+    import multiprocessing
+    import pickle
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return build_feature_table(data, labels, book, workdir, chunk_rows)
+    result = workdir / "table.pickle"
+
+    def run() -> None:
+        payload: tuple[str, object]
+        try:
+            payload = ("table", build_feature_table(data, labels, book, workdir, chunk_rows))
+        except BaseException as exc:  # handed to the parent, which raises it
+            payload = ("error", exc)
+        try:
+            blob = pickle.dumps(payload)
+        except Exception:  # an exception that cannot be pickled
+            blob = pickle.dumps(("error", RuntimeError(repr(payload[1]))))
+        result.write_bytes(blob)
+
+    child = multiprocessing.get_context("fork").Process(target=run, name="yibao-features")
+    child.start()
+    child.join()
+    if not result.exists():
+        raise RuntimeError(f"the feature process ended with exit code {child.exitcode}")
+    kind, value = pickle.loads(result.read_bytes())
+    result.unlink()
+    if kind == "error":
+        assert isinstance(value, BaseException)
+        raise value
+    assert isinstance(value, FeatureTable)
+    return value
+
+
 def _in_blocks(values: np.ndarray, block: int = CHUNK_ROWS) -> Iterator[int]:
     """The array's values as Python ints, a block at a time (not a list of them all)."""
     for start in range(0, len(values), block):

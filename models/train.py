@@ -160,10 +160,14 @@ class Fitted:
 
 
 def prepare(data: Path, labels: Path | None, book: object | None, workdir: Path) -> Prepared:
-    """Validate the claims and write their features, in event order, to a file in ``workdir``."""
-    from models.featurefile import build_feature_table
+    """Validate the claims and write their features, in event order, to a file in ``workdir``.
 
-    table = build_feature_table(Path(data), labels, book, workdir)
+    In a child process where one can be forked: the feature state's memory is the
+    system's again before the models are fitted.
+    """
+    from models.featurefile import build_in_child
+
+    table = build_in_child(Path(data), labels, book, workdir)
     y = table.y
     if len(y) < 50 or not 0 < int(y.sum()) < len(y):
         raise TrainingDataError(

@@ -148,3 +148,31 @@ def test_hospital_codes_split_the_rows_as_hospital_ids_do(tmp_path) -> None:
             strict=True,
         ):
             np.testing.assert_array_equal(rows, want)
+
+
+def test_a_table_built_in_a_child_process_is_the_same_table(tmp_path) -> None:
+    from models.featurefile import build_in_child
+
+    path, labels = _claims_file(tmp_path)
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    want = build_feature_table(path, labels, None, here)
+    got = build_in_child(path, labels, None, there)
+    np.testing.assert_array_equal(got.matrix(), want.matrix())
+    for name in ("y", "hospital", "fraud_type", "rules"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+    assert (got.hospitals, got.fraud_types, got.period) == (
+        want.hospitals,
+        want.fraud_types,
+        want.period,
+    )
+    assert got.loaded == want.loaded
+    assert sorted(p.name for p in there.iterdir()) == ["features.parquet"]
+
+
+def test_the_child_process_error_is_raised_in_the_caller(tmp_path) -> None:
+    from models.featurefile import build_in_child
+
+    with pytest.raises(FileNotFoundError):
+        build_in_child(tmp_path / "missing.jsonl", None, None, tmp_path)
