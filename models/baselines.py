@@ -1,7 +1,8 @@
 """Baselines measured beside the model: rules only, logistic regression, IsolationForest.
 
 The learned baselines are fitted on the same training features as the model
-and saved with its MLflow run, so `yibao evaluate` compares like with like.
+(a random sample of at most ``BASELINE_ROWS`` of its training claims) and
+saved with its MLflow run, so `yibao evaluate` compares like with like.
 """
 
 from __future__ import annotations
@@ -13,6 +14,18 @@ import numpy as np
 
 from detection.features import Features
 from detection.rules import rules_score
+
+# The learned baselines fit on at most this many training rows (drawn at random):
+# logistic regression copies its rows to float64 several times over, and a
+# baseline's metrics need no more claims than this to be stable.
+BASELINE_ROWS = 200_000
+
+
+def baseline_rows(rows: np.ndarray, seed: int = 0, limit: int = BASELINE_ROWS) -> np.ndarray:
+    """The training rows the baselines fit on: all of them, or ``limit`` drawn by ``seed``."""
+    if len(rows) <= limit:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
 
 
 def rules_scores(features: Sequence[Features]) -> np.ndarray:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,12 +82,29 @@ def parse_lines(lines: Iterable[bytes | str], book: object | None = None) -> Loa
     Returns:
         The facts of every valid, first-seen claim and the skip counts.
     """
+    out = LoadedClaims(facts=[])
+    out.facts.extend(valid_facts(lines, out, book))
+    return out
+
+
+def valid_facts(
+    lines: Iterable[bytes | str], out: LoadedClaims, book: object | None = None
+) -> Iterator[ClaimFacts]:
+    """The facts of every valid, first-seen claim, one at a time, in file order.
+
+    What is skipped is counted into ``out`` (its ``facts`` are left alone), so a
+    caller can stream a file of any size; only the claim ids seen so far are held.
+
+    Args:
+        lines: one claim per line (blank lines ignored).
+        out: receives the skip counts.
+        book: a settlement ``PolicyBook``; None uses the bundled policies.
+    """
     from settlement.claim import parse_claim
     from settlement.jsonio import decode_claim
 
     if book is None:
         book = bundled_book()
-    out = LoadedClaims(facts=[])
     seen: set[str] = set()
     for line in lines:
         if not line.strip():
@@ -111,12 +128,13 @@ def parse_lines(lines: Iterable[bytes | str], book: object | None = None) -> Loa
             continue
         seen.add(claim.claim_id)
         try:
-            out.facts.append(facts_from_claim(claim))
+            facts = facts_from_claim(claim)
         except ClaimFactsError as exc:
             out.skipped += 1
             out.skipped_by_code["unusable"] += 1
             log.debug("skipped %s: %s", claim.claim_id, exc)
-    return out
+            continue
+        yield facts
 
 
 def load_claims(path: Path, labels: Path | None = None, book: object | None = None) -> LoadedClaims:
@@ -135,23 +153,29 @@ def load_claims(path: Path, labels: Path | None = None, book: object | None = No
     if labels is not None:
         paths.append(labels)
         table = read_labels(labels)
-        facts = []
-        for fact in loaded.facts:
-            row = table.get(fact.claim_id)
-            if row is not None:
-                fact = dataclasses.replace(fact, is_fraud=row[0], fraud_type=row[1])
-                loaded.relabelled += 1
-            facts.append(fact)
-        loaded.facts = facts
-        _count_unmatched(loaded, table)
+        loaded.facts = [relabel(fact, table, loaded) for fact in loaded.facts]
+        count_unmatched(loaded, table, {fact.claim_id for fact in loaded.facts})
     loaded.fingerprint = file_sha256(paths)
     if loaded.skipped:
         log.info("skipped %d claims: %s", loaded.skipped, dict(loaded.skipped_by_code))
     return loaded
 
 
-def _count_unmatched(loaded: LoadedClaims, table: dict[str, tuple[bool, str | None]]) -> None:
-    """Count label rows whose claim_id is no valid claim of the file, and log a few.
+def relabel(
+    fact: ClaimFacts, table: dict[str, tuple[bool, str | None]], loaded: LoadedClaims
+) -> ClaimFacts:
+    """The claim with the labels file's label when the file names it (counted in ``loaded``)."""
+    row = table.get(fact.claim_id)
+    if row is None:
+        return fact
+    loaded.relabelled += 1
+    return dataclasses.replace(fact, is_fraud=row[0], fraud_type=row[1])
+
+
+def count_unmatched(
+    loaded: LoadedClaims, table: dict[str, tuple[bool, str | None]], known: Container[str]
+) -> None:
+    """Count label rows whose claim_id is not in ``known`` (the file's valid claims), log a few.
 
     A clerk's decision on a claim the file does not hold (another period's file, a
     claim settlement rejected) teaches nothing; saying how many keeps a wrong join
@@ -161,7 +185,6 @@ def _count_unmatched(loaded: LoadedClaims, table: dict[str, tuple[bool, str | No
     """
     from settlement.idnumber import mask_identity_numbers
 
-    known = {fact.claim_id for fact in loaded.facts}
     unmatched = sorted(claim_id for claim_id in table if claim_id not in known)
     loaded.unmatched_labels = len(unmatched)
     loaded.unmatched_examples = [mask_identity_numbers(c) for c in unmatched[:UNMATCHED_EXAMPLES]]

@@ -8,7 +8,7 @@ sign that a feature's distribution has moved enough to distrust the model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,14 +28,24 @@ def _bin(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def reference(X: np.ndarray, names: Sequence[str], bins: int = BINS) -> dict[str, Any]:
     """Per feature: inner bin edges (deciles of the training values) and training shares."""
+    return reference_of_columns(lambda j: X[:, j], names, bins)
+
+
+def reference_of_columns(
+    column: Callable[[int], np.ndarray], names: Sequence[str], bins: int = BINS
+) -> dict[str, Any]:
+    """:func:`reference` of a matrix given column by column (``column(j)``: feature j's values).
+
+    One column is held at a time, so the matrix can stay in a file.
+    """
     out: dict[str, Any] = {}
     quantiles = np.linspace(0, 1, bins + 1)[1:-1]
     for j, name in enumerate(names):
-        column = np.nan_to_num(X[:, j].astype(float))
+        values = np.nan_to_num(column(j).astype(float))
         # Rounded: a long run of float digits must not read as an identity number
         # to a scan of the artifacts; the shares are counted on the rounded edges.
-        edges = np.unique(np.round(np.quantile(column, quantiles), 6))
-        shares = np.round(_bin(column, edges), 6)
+        edges = np.unique(np.round(np.quantile(values, quantiles), 6))
+        shares = np.round(_bin(values, edges), 6)
         out[name] = {"edges": edges.tolist(), "shares": shares.tolist()}
     return out
 

@@ -1,4 +1,7 @@
-"""Feature matrices: the one place claim features become numpy rows for a model."""
+"""Feature matrices: claim features as numpy rows for a model, in memory.
+
+Training streams them to a float32 file instead (:mod:`models.featurefile`).
+"""
 
 from __future__ import annotations
 

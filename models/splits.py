@@ -8,14 +8,18 @@ early stopping watches, and the training split.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+# A hospital per row: ids, or integer codes numbered in the order of the ids
+# (``models.featurefile.FeatureTable.hospital``), which split the rows alike.
+Hospitals = Sequence[str] | np.ndarray
+
 
 def split_by_hospital(
-    hospital_ids: list[str], valid_share: float, seed: int, labels: np.ndarray | None = None
+    hospital_ids: Hospitals, valid_share: float, seed: int, labels: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train and validation row indices, no hospital on both sides.
 
@@ -35,7 +39,7 @@ def split_by_hospital(
 
 
 def untouched_rows(
-    hospital_ids: list[str], labels: np.ndarray, share: float, seed: int
+    hospital_ids: Hospitals, labels: np.ndarray, share: float, seed: int
 ) -> np.ndarray:
     """Row indices of about ``share`` of the hospitals, fraudulent ones among them.
 
@@ -66,14 +70,16 @@ class Split:
 
 
 def split_three_ways(
-    hospital_ids: list[str], labels: np.ndarray, valid_share: float, test_share: float, seed: int
+    hospital_ids: Hospitals, labels: np.ndarray, valid_share: float, test_share: float, seed: int
 ) -> Split:
     """The untouched slice (``test_share`` of hospitals), then ``valid_share`` of the rest."""
     test = untouched_rows(hospital_ids, labels, test_share, seed)
     rest = np.setdiff1d(np.arange(len(hospital_ids)), test, assume_unique=True)
-    train, valid = split_by_hospital(
-        [hospital_ids[i] for i in rest], valid_share, seed, labels[rest]
-    )
+    if isinstance(hospital_ids, np.ndarray):
+        rest_ids: Hospitals = hospital_ids[rest]
+    else:
+        rest_ids = [hospital_ids[i] for i in rest]
+    train, valid = split_by_hospital(rest_ids, valid_share, seed, labels[rest])
     return Split(train=rest[train], valid=rest[valid], test=test)
 
 
@@ -83,5 +89,9 @@ def untouched_digest(fingerprint: str, hospitals: Sequence[str], split: Split) -
     Two runs with the same digest kept the same hospitals of the same data out of
     fitting, so either's untouched slice is new to both.
     """
-    kept_out = sorted({hospitals[i] for i in split.test})
-    return hashlib.sha256("\n".join([fingerprint, *kept_out]).encode()).hexdigest()
+    return kept_out_digest(fingerprint, {hospitals[i] for i in split.test})
+
+
+def kept_out_digest(fingerprint: str, kept_out: Iterable[str]) -> str:
+    """:func:`untouched_digest` given the untouched hospitals' ids."""
+    return hashlib.sha256("\n".join([fingerprint, *sorted(set(kept_out))]).encode()).hexdigest()

@@ -7,13 +7,20 @@ handled with ``scale_pos_weight``; after early stopping the model is refitted on
 training and validation hospitals. The run holds parameters, metrics, plots,
 the data fingerprint, the untouched rows (features only, no identifiers), the
 fitted baselines and the registered model with its signature.
+
+The claims file is streamed and the features are written to a float32 Parquet
+file in a scratch folder (:mod:`models.featurefile`); each fitting step reads
+its hospitals' rows back from it, so memory grows by a few hundred bytes a
+claim, not by the claims' Python objects.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +30,9 @@ from detection.features import FEATURE_NAMES
 from models.calibration import Platt, capacity_threshold, fit_platt
 from models.data import LoadedClaims
 from models.errors import TrainingDataError
+from models.featurefile import FeatureTable
 from models.metrics import DEFAULT_CAPACITY
-from models.splits import Split, split_by_hospital, split_three_ways, untouched_digest
+from models.splits import Split, kept_out_digest, split_by_hospital, split_three_ways
 
 __all__ = ["TrainResult", "fit_booster", "split_by_hospital", "train"]
 
@@ -120,14 +128,22 @@ def fit_booster(
 
 @dataclass
 class Prepared:
-    """Loaded claims in event order with their features, labels and hospitals."""
+    """Loaded claims in event order: their features on disk, labels and hospitals in memory."""
 
-    loaded: LoadedClaims
-    ordered: list[Any]  # ClaimFacts
-    feats: list[Any]  # Features
-    X: np.ndarray
-    y: np.ndarray
-    hospitals: list[str]
+    table: FeatureTable
+
+    @property
+    def loaded(self) -> LoadedClaims:
+        return self.table.loaded
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.table.y
+
+    @property
+    def hospitals(self) -> np.ndarray:
+        """Hospital codes, ordered as the hospitals' ids (``table.hospitals``)."""
+        return self.table.hospital
 
 
 @dataclass
@@ -143,20 +159,22 @@ class Fitted:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def prepare(data: Path, labels: Path | None, book: object | None) -> Prepared:
-    """Load and validate the claims, compute their features in event order."""
-    from models.data import load_claims
-    from models.matrix import featurize, labels_of
+def prepare(data: Path, labels: Path | None, book: object | None, workdir: Path) -> Prepared:
+    """Validate the claims and write their features, in event order, to a file in ``workdir``.
 
-    loaded = load_claims(data, labels, book)
-    ordered, feats, X = featurize(loaded.facts)
-    y = labels_of(ordered)
+    In a child process where one can be forked: the feature state's memory is the
+    system's again before the models are fitted.
+    """
+    from models.featurefile import build_in_child
+
+    table = build_in_child(Path(data), labels, book, workdir)
+    y = table.y
     if len(y) < 50 or not 0 < int(y.sum()) < len(y):
         raise TrainingDataError(
             f"{data}: need at least 50 valid claims with both fraud and non-fraud labels "
             f"(got {len(y)} claims, {int(y.sum())} fraud)"
         )
-    return Prepared(loaded, ordered, feats, X, y, [f.hospital_id for f in ordered])
+    return Prepared(table)
 
 
 def checked_split(prep: Prepared, valid_share: float, test_share: float, seed: int) -> Split:
@@ -180,15 +198,17 @@ def fit(
     seed: int,
 ) -> Fitted:
     """Boost with early stopping on validation, refit on train+validation, fit baselines."""
-    from models.baselines import fit_baselines
+    from models.baselines import baseline_rows, fit_baselines
 
-    X, y = prep.X, prep.y
+    table, y = prep.table, prep.y
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     tr, va = split.train, split.valid
-    booster = fit_booster(X[tr], y[tr], X[va], y[va], params, rounds, early_stopping)
+    X_valid = table.matrix(va)
+    booster = fit_booster(table.matrix(tr), y[tr], X_valid, y[va], params, rounds, early_stopping)
     seconds["boosting"] = time.perf_counter() - t
-    raw_valid = booster.predict(X[va], num_iteration=booster.best_iteration)
+    raw_valid = booster.predict(X_valid, num_iteration=booster.best_iteration)
+    del X_valid
     # Calibrated on hospitals the booster did not train on, so a score reads as the
     # chance a new claim is fraudulent (the refit's scores are mapped the same way).
     calibration = fit_platt(raw_valid, y[va])
@@ -196,14 +216,16 @@ def fit(
     best_iteration = max(int(booster.best_iteration), 1)
     if refit:
         t = time.perf_counter()
-        booster = fit_booster(X[split.fit], y[split.fit], None, None, params, best_iteration)
+        rows = split.fit
+        booster = fit_booster(table.matrix(rows), y[rows], None, None, params, best_iteration)
         seconds["refit"] = time.perf_counter() - t
     # Flag the top `capacity` share of claims the model has not seen: quantiles of
     # in-sample scores sit too high (the model has learnt those claims), so new
     # claims would be flagged far less often than the clerks' capacity.
     threshold = capacity_threshold(valid_scores, capacity)
     t = time.perf_counter()
-    baselines = fit_baselines(X[tr], y[tr], seed)
+    rows = baseline_rows(tr, seed)
+    baselines = fit_baselines(table.matrix(rows), y[rows], seed)
     seconds["baselines"] = time.perf_counter() - t
     return Fitted(
         booster=booster,
@@ -225,23 +247,24 @@ def measure(
     little optimistic). ``test_*``: the registered model on the untouched
     hospitals, the number to quote. Also returns the untouched scores per scorer.
     """
-    from models.baselines import baseline_scores, rules_scores
+    from models.baselines import baseline_scores
     from models.calibration import expected_calibration_error, flagged_share
     from models.metrics import ranking_metrics
 
-    X, y = prep.X, prep.y
+    table, y = prep.table, prep.y
     te, va = split.test, split.valid
     best = fitted.booster.best_iteration or None
-    test_scores = fitted.calibration.apply(fitted.booster.predict(X[te], num_iteration=best))
+    raw_test = fitted.booster.predict(table.matrix(te), num_iteration=best)
+    test_scores = fitted.calibration.apply(raw_test)
     slices = {
         "valid_": (va, {"lightgbm": fitted.valid_scores}),
         "test_": (te, {"lightgbm": test_scores}),
     }
     metrics: dict[str, float] = {}
     for prefix, (rows, scorers) in slices.items():
-        scorers["rules_only"] = rules_scores([prep.feats[i] for i in rows])
-        scorers.update(baseline_scores(fitted.baselines, X[rows]))
-        hospitals = [prep.hospitals[i] for i in rows]
+        scorers["rules_only"] = table.rules[rows]
+        scorers.update(baseline_scores(fitted.baselines, table.matrix(rows)))
+        hospitals = table.hospital_ids(rows)
         for label, scores in scorers.items():
             name = prefix if label == "lightgbm" else f"{prefix}{label}_"
             for key, value in ranking_metrics(scores, y[rows], hospitals, capacity).items():
@@ -303,21 +326,6 @@ def train(
         TrainingDataError: too few claims, or a slice with one class only.
         ModelError: the registry could not be read to set the aliases.
     """
-    t0 = time.perf_counter()
-    prep = prepare(data, labels, book)
-    loading = time.perf_counter() - t0
-    split = checked_split(prep, valid_share, test_share, seed)
-    fitted = fit(
-        prep,
-        split,
-        params=params,
-        rounds=rounds,
-        early_stopping=early_stopping,
-        refit=refit,
-        capacity=capacity,
-        seed=seed,
-    )
-    metrics, test_scores = measure(prep, split, fitted, capacity)
     settings = {
         "valid_share": valid_share,
         "test_share": test_share,
@@ -327,7 +335,26 @@ def train(
         "early_stopping_rounds": early_stopping,
         "refit_on_train_and_valid": refit,
     }
-    record = _run_record(Path(data), prep, split, fitted, metrics, test_scores, params, settings)
+    t0 = time.perf_counter()
+    # The feature file lives as long as the run needs its rows.
+    with tempfile.TemporaryDirectory(prefix="yibao-train-") as workdir:
+        prep = prepare(data, labels, book, Path(workdir))
+        loading = time.perf_counter() - t0
+        split = checked_split(prep, valid_share, test_share, seed)
+        fitted = fit(
+            prep,
+            split,
+            params=params,
+            rounds=rounds,
+            early_stopping=early_stopping,
+            refit=refit,
+            capacity=capacity,
+            seed=seed,
+        )
+        metrics, test_scores = measure(prep, split, fitted, capacity)
+        record = _run_record(
+            Path(data), prep, split, fitted, metrics, test_scores, params, settings
+        )
     record.seconds = {"load_and_features": loading, **fitted.seconds}
     return _log_and_register(
         record,
@@ -406,10 +433,11 @@ def _run_record(
     settings: dict[str, Any],
 ) -> RunRecord:
     """What the MLflow run records, from the training stages' results."""
-    from models.drift import reference
+    from models.drift import reference_of_columns
     from models.metrics import scheme_metrics
     from models.runlog import RunRecord
 
+    table = prep.table
     sizes = {
         "scale_pos_weight": _pos_weight(prep.y[split.train]),
         "claims": len(prep.y),
@@ -425,21 +453,21 @@ def _run_record(
         settings={**settings, **sizes},
         metrics=metrics,
         seconds={},
-        untouched={"X": prep.X[split.test], "y": prep.y[split.test]},
+        # float64, as the artifact always held: the float32 values the model learnt from
+        untouched={"X": table.matrix(split.test).astype(np.float64), "y": prep.y[split.test]},
         untouched_scores=test_scores,
-        untouched_digest=untouched_digest(prep.loaded.fingerprint, prep.hospitals, split),
-        period=(
-            min(f.discharge_date for f in prep.ordered),
-            max(f.discharge_date for f in prep.ordered),
-        ),
+        untouched_digest=kept_out_digest(prep.loaded.fingerprint, table.hospital_ids(split.test)),
+        period=(date.fromordinal(table.period[0]), date.fromordinal(table.period[1])),
         threshold=fitted.threshold,
         capacity=float(settings["capacity"]),
         calibration=fitted.calibration.to_dict(),
-        drift_reference=reference(prep.X, FEATURE_NAMES),
+        drift_reference=reference_of_columns(
+            lambda j: table.column(FEATURE_NAMES[j]), FEATURE_NAMES
+        ),
         untouched_schemes=scheme_metrics(
             test_scores["lightgbm"],
             prep.y[split.test],
-            [prep.ordered[i].fraud_type for i in split.test],
+            table.fraud_types_of(split.test),
             float(settings["capacity"]),
         ),
     )
