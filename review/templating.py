@@ -13,7 +13,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, Undefined, pass_context, select_autoescape
 from markupsafe import Markup
 
+from review import i18n
 from review.models import User
+from review.terms import term_name
 from settlement.idnumber import mask_identity_numbers
 from settlement.money import format_fen, format_ratio
 
@@ -101,6 +103,16 @@ def region_names(request: Request) -> dict[str, str]:
     return names
 
 
+@pass_context
+def term(context: Any, code: Any, kind: str) -> Any:
+    """A stored code's name in the page's language (``open`` -> 待审核), else the code."""
+    name = term_name(kind, code)
+    if name is None:
+        return code
+    translations = context.get("translations")
+    return translations.gettext(name) if translations is not None else name
+
+
 def make_templates(directory: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(directory)),
@@ -108,13 +120,40 @@ def make_templates(directory: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=mask_output,
+        extensions=["jinja2.ext.i18n"],
     )
+    # New-style gettext (placeholders as keyword arguments, escaped); the real
+    # callables are passed with each render, in the session's language.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters["term"] = term
     env.filters["yuan"] = yuan
     env.filters["ratio"] = ratio
     env.filters["percent"] = percent
     env.filters["beijing"] = beijing
     env.filters["region"] = region
     return env
+
+
+def i18n_context(request: Request) -> dict[str, Any]:
+    """What a page needs to speak the session's language: gettext callables, ``<html lang>``."""
+    session = getattr(request.state, "session", None) or {}
+    locale = i18n.session_locale(session)
+    translations = i18n.translations_for(request)
+    return {
+        "locale": locale,
+        "html_lang": i18n.HTML_LANG[locale],
+        "locale_names": i18n.LOCALE_NAMES,
+        "translations": translations,
+        # a Msg or a marked string from Python code, in the page's language
+        "tr": lambda text: i18n.translate(text, translations.gettext),
+        **i18n.template_callables(translations),
+    }
+
+
+def here(request: Request) -> str:
+    """The page's local path and query, where the language switch comes back to."""
+    query = request.url.query
+    return request.url.path + ("?" + query if query else "")
 
 
 def render(
@@ -128,6 +167,8 @@ def render(
         csrf=request.state.session.get("csrf"),
         path=request.url.path,
         region_names=region_names(request),
+        here=here(request),
+        **i18n_context(request),
         **context,
     )
     return HTMLResponse(html, status_code=status_code)

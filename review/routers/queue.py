@@ -15,6 +15,7 @@ from sqlalchemy import select
 from review import audit
 from review.db import person_key, person_salt
 from review.deps import DB, CurrentUser, Reviewer, Supervisor
+from review.i18n import N_
 from review.indicators import neutralise_cell
 from review.models import User
 from review.queue import (
@@ -229,7 +230,7 @@ def assign(
 ) -> Response:
     """Assign (or with an empty assignee, unassign) claims: supervisors only."""
     if assignee and not (assignee.isdigit() and len(assignee) <= MAX_ID_DIGITS):
-        raise HTTPException(status_code=400, detail="no such user")
+        raise HTTPException(status_code=400, detail=N_("no such user"))
     decisions.assign(db, user, claim_ids, int(assignee) if assignee else None)
     return RedirectResponse(safe_local_path(back), status_code=303)
 
