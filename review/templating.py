@@ -42,11 +42,23 @@ def _beijing_zone() -> tzinfo:
 BEIJING = _beijing_zone()
 
 
-def beijing(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (naive UTC) time in Beijing time for the interface; storage and exports stay UTC."""
-    if value is None:
+def beijing(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time in Beijing time for the interface; storage and exports stay UTC.
+
+    Also takes an exported UTC time as text (``2026-03-01T02:00:00Z``).
+    """
+    if value is None or value == "":
         return "–"
-    return value.replace(tzinfo=UTC).astimezone(BEIJING).strftime(fmt)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:  # not a time: shown as it is
+            return value
+    else:
+        moment = value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BEIJING).strftime(fmt)
 
 
 def percent(value: float | None, digits: int = 1) -> str:
