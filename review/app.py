@@ -56,6 +56,8 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     from review.routers import (
         audit,
         auth,
+        casefiles,
+        cases,
         claims,
         decisions,
         dip,
@@ -66,7 +68,9 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
         queue,
     )
     from review.security import SessionCodec, parse_networks
+    from review.services.documents import MAX_FILES
     from review.templating import make_templates
+    from review.upload_limit import UploadSizeLimit, max_upload_body
 
     engine = dbmod.make_engine(settings.review_database_url())
     dbmod.upgrade_head(engine)
@@ -86,6 +90,12 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.state.policy_book = policy_book
     app.state.dip_book = None  # DIP policies, loaded on first use (review.routers.dip)
     app.state.peer_cache = PeerCache()
+    # Added before the session middleware, so inside it: its refusals get the
+    # secure headers and the page with the navigation.
+    app.add_middleware(
+        UploadSizeLimit,
+        max_body_bytes=max_upload_body(settings.review_attachment_max_bytes, MAX_FILES),
+    )
     app.add_middleware(
         SessionMiddleware,
         codec=SessionCodec(secret_key_for(settings)),
@@ -100,6 +110,8 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
         queue,
         claims,
         decisions,
+        casefiles,
+        cases,
         dip,
         hospitals,
         indicators,

@@ -2,7 +2,7 @@
 
 SQLite file by default, PostgreSQL through ``DATABASE_URL``; the schema is
 managed by Alembic (``review/migrations``) and upgraded to head at start-up.
-Decision and audit rows are append-only: a flush that updates or deletes one fails.
+Decision, note and audit rows are append-only: a flush that updates or deletes one fails.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from review.models import AuditEntry, Decision, Meta
+from review.models import AuditEntry, ClaimNote, Decision, Meta
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def _append_only(session: Session, _context, _instances) -> None:  # type: ignore[no-untyped-def]
     # The audit trail must not be rewritten: refuse updates and deletes of its rows.
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEntry | Decision) and (
+        if isinstance(obj, AuditEntry | Decision | ClaimNote) and (
             obj in session.deleted or session.is_modified(obj)
         ):
             raise PermissionError(f"{type(obj).__name__} rows are append-only")

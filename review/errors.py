@@ -4,7 +4,10 @@ ReviewError
 ├── NotFound       the claim or user does not exist (404)
 ├── InvalidInput   an action, note or assignee is not acceptable (400)
 ├── NotAllowed     the user's role or the claim's assignment forbids it (403)
-└── Conflict       the claim is someone else's to take (409)
+├── Conflict       the claim is someone else's to take, or a document request or
+│                  case is not in a state the change starts from (409)
+├── TooLarge       an uploaded file is over the size limit (413)
+└── Unsupported    an uploaded file is not a PDF, PNG or JPEG by its content (415)
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ class NotAllowed(ReviewError):
 
 
 class Conflict(ReviewError):
-    """The claim is assigned to someone else."""
+    """The claim is assigned to someone else, or the state does not allow the change."""
+
+
+class TooLarge(ReviewError):
+    """An uploaded file is larger than the configured limit."""
+
+
+class Unsupported(ReviewError):
+    """An uploaded file's content is not one of the accepted kinds."""
 
 
 #: The HTTP status the web layer answers each error with.
@@ -36,4 +47,6 @@ HTTP_STATUS: dict[type[ReviewError], int] = {
     InvalidInput: 400,
     NotAllowed: 403,
     Conflict: 409,
+    TooLarge: 413,
+    Unsupported: 415,
 }

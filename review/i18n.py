@@ -64,9 +64,11 @@ def translate(text: Any, gettext: Callable[[str], str]) -> str:
     Text that is not in the catalogue (a message from a library) is shown as it is.
     """
     if isinstance(text, Msg):
-        # Values that are marked text themselves (a reason, a role) are translated too;
-        # codes and ids are not in the catalogue and stay as they are.
-        params = {k: translate(v, gettext) for k, v in text.params.items()}
+        # Values that are messages themselves (Msg: a reason, a state's word) are
+        # translated too; any other value (a code, an id, a name) is shown as it is.
+        params = {
+            k: translate(v, gettext) if isinstance(v, Msg) else v for k, v in text.params.items()
+        }
         return gettext(text.msgid).format(**params)
     if isinstance(text, str):
         return gettext(text) if text else text
@@ -137,7 +139,15 @@ def template_callables(translations: gettext_module.NullTranslations) -> dict[st
             text = Markup(text)
         return text % variables
 
-    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+    @pass_context
+    def pgettext(context: Any, message_context: str, message: str, **variables: Any) -> str:
+        # a word whose translation depends on what it names ("open": a claim, a case)
+        text: str = translations.pgettext(message_context, message)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "pgettext": pgettext}
 
 
 def translator(request: Any) -> Callable[[str], str]:

@@ -141,6 +141,23 @@ def flag_rates(rows: Iterable[tuple[str, int, int, int, int]]) -> list[dict[str,
     return out
 
 
+def recoveries_by_month(rows: Iterable[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """Claims confirmed with an amount recovered, and the amount, per month.
+
+    Args:
+        rows: ``(month, claims, recovered_fen)``: the month of the decision,
+            the claims confirmed with a recovered amount above zero, its sum.
+    """
+    return [
+        {
+            "month": month,
+            "claims_recovered": int(claims or 0),
+            "recovered": fen_text(recovered or 0),
+        }
+        for month, claims, recovered in sorted(rows, key=lambda r: r[0] or "")
+    ]
+
+
 #: How a settlement record without a region is shown and exported.
 UNKNOWN_REGION = "unknown"
 #: A cell beginning with one of these is a formula to a spreadsheet (CSV injection).

@@ -131,6 +131,9 @@ class Claim(Base):
     status: Mapped[str] = mapped_column(String(24), default="open")
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # 追回金额: the amount recovered, in fen, of the latest decision when it
+    # confirmed fraud with one (review.services.recovery); None otherwise.
+    recovered_fen: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         # The queue's two covering indexes: equality on (flagged, status), then the
@@ -227,6 +230,94 @@ class Decision(Base):
     role: Mapped[str] = mapped_column(String(16))
     override: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # With confirm_fraud: the amount recovered (追回金额) in fen, if one was given.
+    recovered_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ClaimNote(Base):
+    """One note in a claim's thread; rows are never changed (masked on write)."""
+
+    __tablename__ = "claim_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    body: Mapped[str] = mapped_column(Text)
+
+
+#: A document request's states, in order (review.services.documents).
+DOCUMENT_STATES = ("requested", "received", "reviewed")
+
+
+class DocumentRequest(Base):
+    """Documents asked of a hospital for one claim: requested -> received -> reviewed."""
+
+    __tablename__ = "document_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    # What was asked for: the note of the "request documents" decision (masked).
+    asked: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    received_by: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reviewed_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A file received for a document request, stored under data_dir with a random name."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("document_requests.id"), index=True)
+    claim_id: Mapped[str] = mapped_column(String(64), index=True)
+    # The file's name on disk: random hex, never derived from the upload.
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The uploaded name, sanitised, identity numbers masked, extension from the content.
+    file_name: Mapped[str] = mapped_column(String(160))
+    # What the content is (sniffed from its first bytes), not what the browser said.
+    content_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+#: A hospital case's states (review.services.cases).
+CASE_STATES = ("open", "closed")
+
+
+class HospitalCase(Base):
+    """A supervisor's case against one hospital: its flagged claims discharged in a period.
+
+    The claims are not listed in a table of their own: a case holds every
+    flagged claim of the hospital discharged from ``period_from`` to
+    ``period_to`` (periods of one hospital's cases never overlap, so a claim is
+    in one case at most). Closing keeps the totals as they were then.
+    """
+
+    __tablename__ = "hospital_cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hospital_id: Mapped[str] = mapped_column(String(64), index=True)
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    close_note: Mapped[str | None] = mapped_column(Text)
+    # The totals when it was closed (None while open).
+    closed_claims: Mapped[int | None] = mapped_column(Integer)
+    closed_at_stake_fen: Mapped[int | None] = mapped_column(BigInteger)
+    closed_recovered_fen: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEntry(Base):

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="Days after submission by which a flagged claim should be decided; "
         "older open claims are highlighted as overdue in the queue.",
     )
+    review_attachment_max_bytes: int = Field(
+        default=10 << 20,
+        ge=1024,
+        le=100 << 20,
+        description="Largest document a clerk may attach to a claim (PDF, PNG or JPEG), in "
+        "bytes; files are stored under data_dir/attachments.",
+    )
     stream_web_host: str = Field(
         default="127.0.0.1",
         description="Address the worker's health/metrics pages listen on (0.0.0.0: every "

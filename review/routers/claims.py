@@ -25,6 +25,7 @@ from review.models import (
     User,
 )
 from review.peers import peer_charts
+from review.routers.casefiles import case_file_context
 from review.services.decisions import FRAUD_TYPES, can_decide, undecidable_reason
 from review.templating import render
 
@@ -226,4 +227,5 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
         versions=versions,
         undecidable=reason,
         can_decide=can_decide(user, claim, reason),
+        **case_file_context(request, db, user, claim),
     )

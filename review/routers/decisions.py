@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
 from review.deps import DB, Reviewer
-from review.services import decisions
+from review.services import decisions, recovery
 
 router = APIRouter(tags=["decisions"])
 
@@ -25,8 +25,11 @@ def decide(
     action: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
     fraud_type: Annotated[str, Form()] = "",
+    recovered_yuan: Annotated[str, Form()] = "",
 ) -> Response:
     """Record a decision. Clerks decide open claims that are theirs or nobody's;
-    changing a final decision is a supervisor's override."""
-    decisions.decide(db, user, claim_id, action, note, fraud_type)
+    changing a final decision is a supervisor's override. Confirming fraud may
+    carry the amount recovered, typed in yuan and stored in fen."""
+    recovered_fen = recovery.parse_recovered_yuan(recovered_yuan)
+    decisions.decide(db, user, claim_id, action, note, fraud_type, recovered_fen)
     return RedirectResponse(f"/claims/{claim_id}", status_code=303)

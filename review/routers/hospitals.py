@@ -14,6 +14,7 @@ from review.deps import DB, CurrentUser
 from review.i18n import N_, translator
 from review.models import Claim, Hospital
 from review.peers import month_of, peer_charts, shown_months
+from review.routers.cases import hospital_cases_context
 from review.templating import render
 
 router = APIRouter(tags=["hospitals"])
@@ -88,4 +89,5 @@ def hospital(request: Request, db: DB, user: CurrentUser, hospital_id: str) -> R
         ),
         flagged=flagged,
         charts=peer_charts(db, hospital_id, row.level, request.app.state.peer_cache, _),
+        **hospital_cases_context(db, hospital_id),
     )

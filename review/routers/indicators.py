@@ -137,6 +137,21 @@ def flags(db: Session) -> list[dict[str, Any]]:
     return ind.flag_rates(rows)
 
 
+def recoveries(db: Session) -> list[dict[str, Any]]:
+    """Amounts recovered (追回金额) by the month of the confirming decision (UTC)."""
+    month = month_of(Claim.decided_at)
+    rows = db.execute(
+        select(month, func.count(), func.sum(Claim.recovered_fen))
+        .where(
+            Claim.status == "confirmed",
+            Claim.recovered_fen > 0,
+            Claim.decided_at.is_not(None),
+        )
+        .group_by(month)
+    ).all()
+    return ind.recoveries_by_month(rows)
+
+
 TABLES: dict[str, tuple[str, Callable[[Session], list[dict[str, Any]]]]] = {
     "rate_by_scheme": (
         N_("Effective reimbursement rate by scheme"),
@@ -154,6 +169,7 @@ TABLES: dict[str, tuple[str, Callable[[Session], list[dict[str, Any]]]]] = {
     "fund_by_region_month": (N_("Fund paid by insured region and month (yuan)"), fund),
     "clearing": (N_("Inter-city clearing balances"), clearing),
     "flags": (N_("Flag and confirmation rates by month"), flags),
+    "recoveries": (N_("Amounts recovered by month of the decision (yuan)"), recoveries),
 }
 
 

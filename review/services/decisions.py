@@ -1,10 +1,13 @@
 """Decisions on claims and who works on them: the rules, apart from HTTP.
 
 A claim moves ``open`` -> ``confirmed`` | ``cleared`` | ``documents_requested``
-by a decision (:data:`review.models.ACTIONS`). Clerks decide open claims that
-are theirs or nobody's; changing a final decision (confirmed or cleared) is a
-supervisor's override. Every change writes an audit entry and is committed
-here, so a caller (a route, a test) only names who does what.
+by a decision (:data:`review.models.ACTIONS`); requesting documents also
+opens a document request (:mod:`review.services.documents`), and confirming
+fraud may carry the amount recovered (:mod:`review.services.recovery`).
+Clerks decide open claims that are theirs or nobody's; changing a final
+decision (confirmed or cleared) is a supervisor's override. Every change writes
+an audit entry and is committed here, so a caller (a route, a test) only names
+who does what.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from review import audit
 from review.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from review.i18n import N_, Msg
 from review.models import ACTIONS, Claim, Decision, Settlement, User
+from review.services import recovery
 from settlement.idnumber import mask_identity_numbers
+from settlement.money import format_fen
 
 #: Statuses a decision has closed; changing them is an override.
 FINAL_STATUSES = ("confirmed", "cleared")
@@ -74,7 +79,13 @@ def can_decide(user: User, claim: Claim, reason: str | None = None) -> bool:
 
 
 def decide(
-    db: Session, user: User, claim_id: str, action: str, note: str, fraud_type: str = ""
+    db: Session,
+    user: User,
+    claim_id: str,
+    action: str,
+    note: str,
+    fraud_type: str = "",
+    recovered_fen: int | None = None,
 ) -> Decision:
     """Record a decision on a claim and move the claim to the action's status.
 
@@ -86,6 +97,8 @@ def decide(
         note: why; required, cut to 4,000 characters, identity numbers masked.
         fraud_type: with ``confirm_fraud``, one of :data:`FRAUD_TYPES` (empty:
             none given); ignored with the other actions.
+        recovered_fen: with ``confirm_fraud``, the amount recovered (追回金额)
+            in fen: 0 to the claim's amount at stake; None: none recorded.
 
     Returns:
         The stored decision (``override`` is true when it changed a final one).
@@ -93,10 +106,15 @@ def decide(
     Raises:
         NotFound: no such claim.
         InvalidInput: an unknown action, an empty note, a fraud type not in the
-            list, or a claim settlement rejected or found a duplicate.
+            list, a recovered amount not with confirm_fraud or out of range, or
+            a claim settlement rejected or found a duplicate.
         NotAllowed: not a reviewer, a clerk overriding a final decision, or a
             clerk deciding a claim assigned to another clerk.
+        Conflict: documents requested while a request is still outstanding.
     """
+    # Imported here: the documents module takes this one's roles and limits.
+    from review.services import documents
+
     _require_reviewer(user)
     claim = get_claim(db, claim_id)
     reason = undecidable_reason(db, claim_id)
@@ -121,6 +139,12 @@ def decide(
         raise InvalidInput(
             Msg(N_("fraud type must be one of {choices}"), choices=", ".join(FRAUD_TYPES))
         )
+    if recovered_fen is not None:
+        if action != "confirm_fraud":
+            raise InvalidInput(N_("an amount recovered goes with confirming fraud only"))
+        recovery.check_recovered(recovered_fen, recovery_limit(db, claim))
+    if action == "request_documents":
+        documents.check_can_request(db, claim_id)
     decision = Decision(
         claim_id=claim_id,
         action=action,
@@ -131,16 +155,33 @@ def decide(
         role=user.role,
         override=override,
         created_at=audit.now_utc(),
+        recovered_fen=recovered_fen,
     )
     db.add(decision)
     claim.status = ACTIONS[action]
+    claim.recovered_fen = recovered_fen
     claim.decided_at = decision.created_at
     if claim.assigned_to is None:
         claim.assigned_to = user.id
-    detail = action + (f" ({fraud_type})" if fraud_type else "") + f": {note[:AUDIT_NOTE_CHARS]}"
+    detail = action + (f" ({fraud_type})" if fraud_type else "")
+    if recovered_fen is not None:
+        detail += f", recovered {format_fen(recovered_fen)} yuan"
+    detail += f": {note[:AUDIT_NOTE_CHARS]}"
     audit.record(db, user, "override" if override else "decide", claim_id, detail)
+    if action == "request_documents":
+        documents.open_request(db, user, claim_id, note)
     db.commit()
     return decision
+
+
+def recovery_limit(db: Session, claim: Claim) -> int:
+    """The most that can be recovered on the claim, in fen: its amount at stake."""
+    settlement = db.get(Settlement, claim.claim_id)
+    return recovery.amount_at_stake(
+        claim.total_fen,
+        settlement.status if settlement else None,
+        settlement.fund_pay_fen if settlement else None,
+    )
 
 
 def decide_many(
@@ -183,8 +224,19 @@ def decide_many(
     ):
         if status in UNDECIDABLE:
             raise InvalidInput(
-                Msg(N_("{claim_id}: {reason}"), claim_id=claim_id, reason=UNDECIDABLE[status])
+                Msg(N_("{claim_id}: {reason}"), claim_id=claim_id, reason=Msg(UNDECIDABLE[status]))
             )
+    if action == "request_documents":
+        from review.services import documents
+
+        for claim_id in claim_ids:
+            try:
+                documents.check_can_request(db, claim_id)
+            except Conflict as exc:
+                reason = exc.args[0] if exc.args else ""
+                raise Conflict(
+                    Msg(N_("{claim_id}: {reason}"), claim_id=claim_id, reason=reason)
+                ) from exc
     return [decide(db, user, claim_id, action, note, fraud_type) for claim_id in claim_ids]
 
 

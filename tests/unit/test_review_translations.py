@@ -25,18 +25,25 @@ TEMPLATES = REVIEW / "templates"
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|\{[a-z_]+\}")
 
 
-def extracted() -> dict[str | tuple[str, ...], list[str]]:
-    """msgid -> where it is used, from the sources babel.cfg names."""
+Key = tuple[str | None, str]  # (msgctxt, msgid); a plural entry by its singular
+
+
+def extracted() -> dict[Key, list[str]]:
+    """(context, msgid) -> where it is used, from the sources babel.cfg names."""
     with (ROOT / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
-    found: dict[str | tuple[str, ...], list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    found: dict[Key, list[str]] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
         REVIEW, method_map, options_map
     ):
-        msgid = message if isinstance(message, str) else tuple(m for m in message if m)
+        msgid = message if isinstance(message, str) else message[0]
         if msgid:
-            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+            found.setdefault((context, msgid), []).append(f"{filename}:{lineno}")
     return found
+
+
+def key_of(entry) -> Key:
+    return entry.context, entry.id if isinstance(entry.id, str) else entry.id[0]
 
 
 @pytest.fixture(scope="module")
@@ -52,19 +59,19 @@ def catalogue():
 
 def test_extraction_finds_the_interface(messages):
     # the navigation, a Python message and a stored code's name are all marked
-    assert {"Queue", "Log out", "no such claim", "documents requested"} <= set(messages)
+    wanted = {"Queue", "Log out", "no such claim", "documents requested"}
+    assert {(None, msgid) for msgid in wanted} <= set(messages)
     assert len(messages) > 300
 
 
 def test_every_message_has_a_chinese_translation(messages, catalogue):
     untranslated = []
-    for msgid, where in messages.items():
-        key = msgid if isinstance(msgid, str) else msgid[0]
-        entry = catalogue.get(key)
+    for (context, msgid), where in messages.items():
+        entry = catalogue.get(msgid, context=context)
         strings = entry.string if entry is not None else ""
         strings = strings if isinstance(strings, tuple) else (strings,)
         if entry is None or not all(s.strip() for s in strings):
-            untranslated.append(f"{msgid!r} ({where[0]})")
+            untranslated.append(f"{msgid!r} [{context}] ({where[0]})")
     assert not untranslated, "untranslated (run pybabel, see babel.cfg):\n" + "\n".join(
         untranslated
     )
@@ -88,11 +95,8 @@ def test_no_fuzzy_or_obsolete_entries(messages, catalogue):
     fuzzy = [entry.id for entry in catalogue if entry.id and entry.fuzzy]
     assert not fuzzy, f"fuzzy entries are not used: {fuzzy}"
     assert not catalogue.obsolete, f"obsolete (#~) entries: {list(catalogue.obsolete)}"
-    wanted = {m if isinstance(m, str) else m[0] for m in messages}
     unused = sorted(
-        str(entry.id)
-        for entry in catalogue
-        if entry.id and (entry.id if isinstance(entry.id, str) else entry.id[0]) not in wanted
+        str(key_of(entry)) for entry in catalogue if entry.id and key_of(entry) not in messages
     )
     assert not unused, f"entries no source uses any more: {unused}"
 
