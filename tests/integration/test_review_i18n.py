@@ -87,7 +87,11 @@ def main_pages(client: TestClient) -> dict[str, str]:
     queue = client.get("/queue?status=all").text
     claim = re.search(r'href="/claims/([^"]+)"', queue).group(1)
     hospital = re.search(r'href="/hospitals/([^"/]+)"', queue).group(1)
+    cases = re.findall(r'href="/cases/([0-9]+)"', client.get("/cases").text)
     return {
+        "/cases": 200,
+        **{f"/cases/{case}": 200 for case in cases[:1]},
+        "/cases/999999": 404,
         "/queue": 200,
         "/queue?status=all&sort=age": 200,
         f"/claims/{claim}": 200,
@@ -131,6 +135,18 @@ def test_pages_are_in_chinese_by_default(world):
     )
     decided = client.get(f"/claims/{claim}").text
     assert "已认定违规" in decided and "高套收费" in decided and "审核主管" in decided
+    # a hospital case, so that the case pages show one
+    hospital = re.search(r'href="/hospitals/([^"/]+)"', queue).group(1)
+    opened = client.post(
+        f"/hospitals/{hospital}/cases",
+        data={
+            "period_from": "2020-01-01",
+            "period_to": "2030-12-31",
+            "note": "review",
+            "csrf_token": CSRF.search(queue)[1],
+        },
+    )
+    assert opened.status_code == 200 and "办理中" in opened.text and "案件" in opened.text
     for path, status in main_pages(client).items():
         response = client.get(path)
         assert response.status_code == status, path
