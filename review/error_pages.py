@@ -71,6 +71,11 @@ def error_page(request: Request, status: int, detail: Any) -> HTMLResponse:
     )
 
 
+#: The details Starlette gives its own errors (an unknown path, a wrong method),
+#: marked so that the catalogue translates them like the app's messages.
+FRAMEWORK_DETAILS = (N_("Not Found"), N_("Method Not Allowed"))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_page(request, exc.status_code, exc.detail)

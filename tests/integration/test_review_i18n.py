@@ -92,6 +92,7 @@ def main_pages(client: TestClient) -> dict[str, str]:
         "/cases": 200,
         **{f"/cases/{case}": 200 for case in cases[:1]},
         "/cases/999999": 404,
+        "/no-such-page": 404,
         "/queue": 200,
         "/queue?status=all&sort=age": 200,
         f"/claims/{claim}": 200,
@@ -155,6 +156,7 @@ def test_pages_are_in_chinese_by_default(world):
         assert not left, f"{path}: English left on the Chinese page: {sorted(set(left))}"
         assert "退出登录" in response.text and "审核队列" in response.text, path
     assert "结算单不存在" in client.get("/claims/NO-SUCH-CLAIM").text
+    assert "页面不存在" in client.get("/no-such-page").text
     assert "排序字段须为以下之一" in client.get("/queue?sort=nonsense").text
 
 
