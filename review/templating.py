@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
@@ -15,6 +16,7 @@ from markupsafe import Markup
 
 from review import i18n
 from review.models import User
+from review.security import safe_local_path
 from review.terms import term_name
 from settlement.idnumber import mask_identity_numbers
 from settlement.money import format_fen, format_ratio
@@ -163,9 +165,19 @@ def i18n_context(request: Request) -> dict[str, Any]:
 
 
 def here(request: Request) -> str:
-    """The page's local path and query, where the language switch comes back to."""
-    query = request.url.query
-    return request.url.path + ("?" + query if query else "")
+    """Where the language switch comes back to: this page's local path and query.
+
+    A page answering a form post (a refused decision) cannot be fetched again;
+    the switch then goes back to the page the form was on (its Referer, when on
+    this site), else the queue.
+    """
+    if request.method in ("GET", "HEAD"):
+        query = request.url.query
+        return request.url.path + ("?" + query if query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return "/queue"
+    return safe_local_path(referer.path + ("?" + referer.query if referer.query else ""))
 
 
 def render(

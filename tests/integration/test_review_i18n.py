@@ -207,3 +207,25 @@ def test_the_choice_is_the_sessions(world):
     assert '<html lang="zh-CN">' in client.get("/login").text
     # another browser is not affected
     assert '<html lang="zh-CN">' in TestClient(app).get("/login").text
+
+
+def test_the_switch_on_a_refused_form_goes_back_to_the_form(world):
+    client = log_in(world["app"], "sam", lang="en")
+    queue = client.get("/queue").text
+    claim = re.search(r'href="/claims/([^"]+)"', queue).group(1)
+    form = {"action": "no_such_action", "note": "x", "csrf_token": CSRF.search(queue)[1]}
+    back = re.compile(r'<form class="lang".*?name="back" value="([^"]*)"', re.S)
+    refused = client.post(
+        f"/claims/{claim}/decisions",
+        data=form,
+        headers={"referer": f"http://testserver/claims/{claim}"},
+    )
+    assert refused.status_code == 400
+    assert back.search(refused.text)[1] == f"/claims/{claim}"
+    # no Referer, or another site's: the queue, never the post-only path
+    refused = client.post(f"/claims/{claim}/decisions", data=form)
+    assert back.search(refused.text)[1] == "/queue"
+    refused = client.post(
+        f"/claims/{claim}/decisions", data=form, headers={"referer": "http://evil.example/x"}
+    )
+    assert back.search(refused.text)[1] == "/queue"
