@@ -8,6 +8,8 @@ ReviewError
 │                  case is not in a state the change starts from (409)
 ├── TooLarge       an uploaded file is over the size limit (413)
 └── Unsupported    an uploaded file is not a PDF, PNG or JPEG by its content (415)
+
+ReferenceDataError (a ValueError)   a reference data file is malformed (start-up)
 """
 
 from __future__ import annotations
@@ -50,3 +52,10 @@ HTTP_STATUS: dict[type[ReviewError], int] = {
     TooLarge: 413,
     Unsupported: 415,
 }
+
+
+class ReferenceDataError(ValueError):
+    """A reference data file (names of items, diagnoses, areas) is malformed.
+
+    Not a :class:`ReviewError`: it stops the app's start-up, never a request.
+    """

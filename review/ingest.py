@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from review.db import person_key, person_salt
 from review.models import (
+    AuditHit,
     Claim,
     ClaimRule,
     ClaimVersion,
@@ -315,20 +316,30 @@ def load_settlements(session: Session, source: Iterable[str | bytes]) -> int:
 
 
 def score_row(rec: dict[str, Any]) -> dict[str, Any]:
+    """The ``claims`` columns of a score record or a flag.
+
+    A claim a ``certain`` audit-rule hit flags (``flagged_by_rule``) is in the
+    queue whatever the model says; a flag with no model score (the stream's
+    flag of a claim only a rule flags) leaves the claim unscored.
+    """
     codes = [
         str(hit.get("code"))
         for hit in rec.get("rule_hits") or []
         if isinstance(hit, dict) and hit.get("code")
     ]
+    hits = audit_hits(rec)
+    codes += [str(hit["rule_code"]) for hit in hits]
+    results = sorted({str(hit.get("result"))[:16].replace(",", " ") for hit in hits})
     score = rec.get("fraud_score")
     return {
         "claim_id": str(rec["claim_id"]),
-        "scored": True,
-        "flagged": bool(rec.get("flagged")),
+        "scored": score is not None,
+        "flagged": bool(rec.get("flagged")) or rec.get("flagged_by_rule") is True,
         "fraud_score": float(score) if isinstance(score, int | float | str) else 0.0,
         "threshold": float(rec["threshold"]) if rec.get("threshold") is not None else None,
         "model_version": rec.get("model_version"),
-        "rule_codes": ",".join(codes)[:512] or None,
+        "rule_codes": ",".join(dict.fromkeys(codes))[:512] or None,
+        "audit_results": ",".join(results)[:32] or None,
         "score_json": mask_identity_numbers(json.dumps(rec, ensure_ascii=False, default=str)),
         # Queue fields, used only when the claim itself was not loaded.
         "hospital_id": masked(rec.get("hospital_id"), 64),
@@ -340,6 +351,38 @@ def score_row(rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def audit_hits(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's audit-rule hits that name a rule code (docs/rules.md)."""
+    return [
+        hit
+        for hit in rec.get("audit_hits") or []
+        if isinstance(hit, dict) and isinstance(hit.get("rule_code"), str) and hit["rule_code"]
+    ]
+
+
+def audit_hit_rows(claim_id: str, rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``claim_audit_hits`` rows of one record, in its order, identity numbers masked."""
+    rows = []
+    for seq, hit in enumerate(audit_hits(rec)):
+        index = hit.get("item_index")
+        evidence = hit.get("evidence") if isinstance(hit.get("evidence"), dict) else {}
+        rows.append(
+            {
+                "claim_id": claim_id,
+                "seq": seq,
+                "rule_code": masked(hit["rule_code"], 64),
+                "result": masked(str(hit.get("result")), 16),
+                "item_index": index if isinstance(index, int) and index >= 0 else None,
+                "item_code": masked(hit.get("item_code"), 64)
+                if isinstance(hit.get("item_code"), str)
+                else None,
+                "evidence_json": json.dumps(mask_tree(evidence), ensure_ascii=False, default=str),
+                "amount_at_stake_fen": _fen(hit.get("amount_at_stake")),
+            }
+        )
+    return rows
+
+
 # Queue fields of a score record are kept only where the claim itself gave none.
 _COALESCED = dict.fromkeys(
     ("hospital_id", "insured_region", "scheme", "claim_type", "discharge_date", "total_fen"),
@@ -348,23 +391,30 @@ _COALESCED = dict.fromkeys(
 
 
 def load_score_objects(session: Session, records: Iterable[Any]) -> int:
-    """Upsert score records (the brief's format) and their rule hits."""
+    """Upsert score records (the brief's format), their red flags and audit-rule hits."""
 
     def write(batch: list[dict[str, Any]]) -> None:
-        _upsert(session, Claim.__table__, batch, _COALESCED)
-        ids = [row["claim_id"] for row in batch]
+        # One row per claim id (the last record), as one multi-row upsert needs on PostgreSQL.
+        last = list({row["claim_id"]: row for row in batch}.values())
+        claims = [{k: v for k, v in row.items() if k != "audit_hits"} for row in last]
+        _upsert(session, Claim.__table__, claims, _COALESCED)
+        ids = [row["claim_id"] for row in last]
         session.execute(delete(ClaimRule).where(ClaimRule.claim_id.in_(ids)))
+        session.execute(delete(AuditHit).where(AuditHit.claim_id.in_(ids)))
         hits = [
             {"claim_id": row["claim_id"], "code": code}
-            for row in batch
+            for row in last
             for code in dict.fromkeys((row["rule_codes"] or "").split(","))
             if code
         ]
         if hits:
             session.execute(ClaimRule.__table__.insert(), hits)
+        audit = [hit for row in last for hit in row["audit_hits"]]
+        if audit:
+            session.execute(AuditHit.__table__.insert(), audit)
 
     rows = (
-        score_row(rec)
+        {**score_row(rec), "audit_hits": audit_hit_rows(str(rec["claim_id"]), rec)}
         for rec in records
         if isinstance(rec, dict) and isinstance(rec.get("claim_id"), str)
     )

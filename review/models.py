@@ -92,6 +92,8 @@ QUEUE_FILTERS = (
     "claim_type",
     "total_fen",
     "submitted_at",
+    # The results of the claim's audit-rule hits, for the queue's result filter.
+    "audit_results",
 )
 
 
@@ -126,6 +128,8 @@ class Claim(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(64))
     rule_codes: Mapped[str | None] = mapped_column(String(512))
+    # "certain", "suspicious" or "certain,suspicious": its audit-rule hits' results.
+    audit_results: Mapped[str | None] = mapped_column(String(32))
     score_json: Mapped[str | None] = mapped_column(Text)
     # Review state.
     status: Mapped[str] = mapped_column(String(24), default="open")
@@ -178,6 +182,27 @@ class ClaimRule(Base):
     claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     __table_args__ = (Index("ix_claim_rules_code", "code", "claim_id"),)
+
+
+class AuditHit(Base):
+    """One audit-rule hit of a claim (docs/rules.md): the rule, the item line,
+    the evidence and the amount at stake.
+
+    From the ``audit_hits`` of a score record (``yibao score``) or of a flag
+    (the stream's ``fraud.flags``); a newer record replaces a claim's hits.
+    """
+
+    __tablename__ = "claim_audit_hits"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rule_code: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16))  # certain / suspicious
+    item_index: Mapped[int | None] = mapped_column(Integer)  # 0-based line of the claim's items
+    item_code: Mapped[str | None] = mapped_column(String(64))
+    # {"rule": name, "knowledge": the knowledge row, "observed": what the claim showed},
+    # identity numbers masked.
+    evidence_json: Mapped[str] = mapped_column(Text)
+    amount_at_stake_fen: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Settlement(Base):

@@ -7,6 +7,7 @@ table rows, and only the page's 50 rows are read from the table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +24,10 @@ PAGE_SIZE = 50
 #: Longest user id or page number taken from a query string (a 64-bit column fits 18).
 MAX_ID_DIGITS = 9
 MAX_FILTER_CHARS = 64
+#: A rule code: the catalogue's (``YB-XB-001``) or a red flag's (``READMIT_SAME_DX``).
+RULE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Results of an audit-rule hit (docs/rules.md): 明确 certain, 可疑 suspicious.
+RESULTS = ("certain", "suspicious")
 
 
 @dataclass
@@ -45,6 +50,8 @@ class QueueFilter:
     sort: str = "score"
     dir: str = "desc"
     person_key: str | None = None  # set by the route from a typed identity number
+    # Claims with an audit-rule hit of this result ("certain" or "suspicious").
+    result: str = ""
 
     def problem(self) -> str | None:
         """Why these filters cannot be used (answered 400), or None."""
@@ -55,6 +62,10 @@ class QueueFilter:
         for name in ("region", "hospital", "rule", "scheme"):
             if len(getattr(self, name)) > MAX_FILTER_CHARS:
                 return Msg(N_("{name} is too long"), name=name)
+        if self.rule and not RULE_CODE.fullmatch(self.rule):
+            return N_("rule must be a rule code (letters, digits, '-', '_' and '.')")
+        if self.result not in ("", *RESULTS):
+            return Msg(N_("result must be one of {choices}"), choices=", ".join(RESULTS))
         for name in ("date_from", "date_to"):
             if getattr(self, name) and _parse_date(getattr(self, name)) is None:
                 return Msg(N_("{name} must be a date (YYYY-MM-DD)"), name=name)
@@ -73,6 +84,7 @@ class QueueFilter:
             "region": self.region,
             "hospital": self.hospital,
             "rule": self.rule,
+            "result": self.result,
             "scheme": self.scheme,
             "date_from": self.date_from,
             "date_to": self.date_to,
@@ -109,6 +121,10 @@ def filtered(query: Select[Any], f: QueueFilter, user_id: int | None) -> Select[
         code = f.rule.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         codes = literal(",") + Claim.rule_codes + literal(",")
         query = query.where(codes.like(f"%,{code},%", escape="\\"))
+    if f.result:
+        # Like the rule filter, inside the covering index (RESULTS need no escaping).
+        results = literal(",") + Claim.audit_results + literal(",")
+        query = query.where(results.like(f"%,{f.result},%"))
     start, end = _parse_date(f.date_from), _parse_date(f.date_to)
     if start:
         query = query.where(Claim.discharge_date >= start)
@@ -235,5 +251,6 @@ def filter_choices(db: Session) -> dict[str, list[Any]]:
         "regions": sorted(regions),
         "schemes": list(SCHEMES),
         "rules": sorted(rules),
+        "results": list(RESULTS),
         "statuses": list(STATUSES),
     }

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from review import i18n
 from review.models import User
+from review.reference import Reference, load_reference
 from review.security import safe_local_path
 from review.terms import term_name
 from settlement.idnumber import mask_identity_numbers
@@ -127,6 +128,86 @@ def term(context: Any, code: Any, kind: str) -> Any:
     return translations.gettext(name) if translations is not None else name
 
 
+def reference(request: Request) -> Reference:
+    """Names of items, diagnoses and areas (review/reference_data), read once per app."""
+    state = request.app.state
+    ref: Reference | None = getattr(state, "reference", None)
+    if ref is None:
+        ref = state.reference = load_reference()
+    return ref
+
+
+def rule_names(request: Request) -> dict[str, str]:
+    """Rule code -> name from the audit-rule catalogue (``settings.rules_dir``), read once.
+
+    Red flags are named under their catalogue code (``YB-RF-003``) and their own
+    (``READMIT_SAME_DX``). Empty when the catalogue does not load: codes alone.
+    """
+    state = request.app.state
+    names: dict[str, str] | None = getattr(state, "rule_names", None)
+    if names is None:
+        from detection.errors import RuleBookError
+        from detection.rulebook_loader import load_rule_dir
+
+        names = {}
+        try:
+            book = load_rule_dir(state.settings.rules_dir)
+        except RuleBookError:
+            log.warning("rule names unavailable: the rule catalogue did not load")
+        else:
+            names = {code: rule.name for code, rule in book.rules.items()}
+            for flag in book.red_flags.values():
+                names[flag.rule_code] = names[flag.flag] = flag.name
+        state.rule_names = names
+    return names
+
+
+def _ref(context: Any) -> Reference | None:
+    ref = context.get("ref")
+    return ref if isinstance(ref, Reference) else None
+
+
+@pass_context
+def item_name(context: Any, code: Any) -> str:
+    """An item code's name (Chinese and English), or "" when unknown."""
+    ref = _ref(context)
+    found = ref.item(code) if ref is not None else None
+    return found.text() if found is not None else ""
+
+
+@pass_context
+def unit_price(context: Any, code: Any) -> str:
+    """An item's catalogue unit price in yuan, or "" when unknown."""
+    ref = _ref(context)
+    found = ref.item(code) if ref is not None else None
+    return yuan(found.unit_price_fen) if found and found.unit_price_fen is not None else ""
+
+
+@pass_context
+def diagnosis(context: Any, code: Any) -> str:
+    """An ICD-10 code with its name (``E11.9 2型糖尿病… type 2 diabetes…``); the code alone
+    when unknown."""
+    if not code:
+        return "–"
+    ref = _ref(context)
+    found = ref.diagnosis(code) if ref is not None else None
+    return f"{code} {found.text()}" if found is not None else str(code)
+
+
+@pass_context
+def hospital_area(context: Any, hospital_id: Any) -> str:
+    """Where a hospital is (its id's area code named), or "" when unknown."""
+    ref = _ref(context)
+    found = ref.hospital_area(hospital_id) if ref is not None else None
+    return found.text() if found is not None else ""
+
+
+@pass_context
+def rule_name(context: Any, code: Any) -> str:
+    """A rule code's name from the catalogue, or "" when unknown."""
+    return str((context.get("rule_names") or {}).get(code, ""))
+
+
 def make_templates(directory: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(directory)),
@@ -145,6 +226,11 @@ def make_templates(directory: Path) -> Environment:
     env.filters["percent"] = percent
     env.filters["beijing"] = beijing
     env.filters["region"] = region
+    env.filters["item_name"] = item_name
+    env.filters["unit_price"] = unit_price
+    env.filters["diagnosis"] = diagnosis
+    env.filters["hospital_area"] = hospital_area
+    env.filters["rule_name"] = rule_name
     return env
 
 
@@ -193,6 +279,8 @@ def render(
         region_names=region_names(request),
         here=here(request),
         **i18n_context(request),
+        ref=reference(request),
+        rule_names=rule_names(request),
         **context,
     )
     return HTMLResponse(html, status_code=status_code)

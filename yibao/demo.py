@@ -34,6 +34,9 @@ DEMO_USERS = (
 # Folds of hospitals for the year's out-of-fold scores: each fold refits the demo
 # model's rounds on the other folds (docs/data-scientist-guide.md has the cost).
 CROSS_FIT_FOLDS = 3
+# A few honest claims break an audit rule (simulator/rule_violations.py), so the
+# review app shows certain hits beside the suspicious ones the simulator makes anyway.
+RULE_VIOLATION_RATE = 0.01
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class Demo:
             self.batch(
                 "simulate a year",
                 ["simulate", "--seed", str(self.plan.seed), "--claims", str(self.plan.year_claims),
-                 "--start", start.isoformat(), "--days", "365", "-o", str(year) + ".part"],
+                 "--start", start.isoformat(), "--days", "365",
+                 "--rule-violation-rate", str(RULE_VIOLATION_RATE), "-o", str(year) + ".part"],
                 Path(str(year) + ".part"), self.plan.year_claims,
             )  # fmt: skip
             Path(str(year) + ".part").rename(year)
@@ -107,6 +111,7 @@ class Demo:
                  "--claims", str(self.plan.live_claims),
                  "--start", self.today.isoformat(), "--days", "1", "--no-spill",
                  "--corrupt-rate", "0.01",
+                 "--rule-violation-rate", str(RULE_VIOLATION_RATE),
                  "-o", str(live) + ".part"],
                 Path(str(live) + ".part"), self.plan.live_claims,
             )  # fmt: skip

@@ -26,8 +26,9 @@ from review.models import (
 )
 from review.peers import peer_charts
 from review.routers.casefiles import case_file_context
+from review.rule_hits import at_stake_once_per_line, claim_hits
 from review.services.decisions import FRAUD_TYPES, can_decide, undecidable_reason
-from review.templating import render
+from review.templating import render, rule_names
 
 router = APIRouter(tags=["claims"])
 log = logging.getLogger(__name__)
@@ -198,6 +199,7 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
         )
     ]
     reason = undecidable_reason(db, claim_id)
+    hits = claim_hits(db, claim_id, rule_names(request))
     hospital = db.get(Hospital, claim.hospital_id) if claim.hospital_id else None
     assignee = db.get(User, claim.assigned_to) if claim.assigned_to else None
     return render(
@@ -225,6 +227,8 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
         discharge_ways=DISCHARGE_WAYS,
         readmission_days=REVIEW_READMISSION_WINDOW_DAYS,
         versions=versions,
+        audit_hits=hits,
+        at_stake_total=at_stake_once_per_line(hits),
         undecidable=reason,
         can_decide=can_decide(user, claim, reason),
         **case_file_context(request, db, user, claim),

@@ -15,6 +15,7 @@ from review.i18n import N_, translator
 from review.models import Claim, Hospital
 from review.peers import month_of, peer_charts, shown_months
 from review.routers.cases import hospital_cases_context
+from review.rule_hits import hospital_sums
 from review.templating import render
 
 router = APIRouter(tags=["hospitals"])
@@ -88,6 +89,7 @@ def hospital(request: Request, db: DB, user: CurrentUser, hospital_id: str) -> R
             _("Risk trend: mean fraud score by month"),
         ),
         flagged=flagged,
+        rule_sums=hospital_sums(db, hospital_id),
         charts=peer_charts(db, hospital_id, row.level, request.app.state.peer_cache, _),
         **hospital_cases_context(db, hospital_id),
     )

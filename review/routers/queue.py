@@ -63,6 +63,7 @@ def search_filter(
     region: str = "",
     hospital: str = "",
     rule: str = "",
+    result: str = "",
     scheme: str = "",
     date_from: str = "",
     date_to: str = "",
@@ -105,6 +106,7 @@ def search_filter(
         sort=sort,
         dir=dir,
         person_key=person,
+        result=result,
     )
     problem = f.problem()
     if problem:

@@ -22,6 +22,7 @@ import pytest
 
 from settlement.idnumber import mask_person_id
 from testkit.review_data import build_demo_db, demo_password
+from testkit.rule_hit_claims import load_rule_hit_claims
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +53,7 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{root / 'review.db'}"
     data = build_demo_db(url, 300, seed=11)
+    load_rule_hit_claims(url)  # three claims with audit-rule hits
     port = free_port()
     env = {
         **os.environ,
@@ -213,6 +215,31 @@ def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
     log = server["log"].read_text()
     assert not ID_NUMBER.search(log)
     assert f"hospital={mask_person_id(typed)}" in log and "Logging error" not in log
+
+
+def test_clerk_filters_certain_rule_hits_and_reads_the_evidence(server, browser):
+    base = server["base"]
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    log_in(page, base, "clara")
+    page.select_option("select[name=status]", "all")
+    page.select_option("select[name=result]", "certain")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**result=certain**")
+    links = page.locator("table.queue tbody tr td a[href^='/claims/']")
+    assert links.all_inner_texts() == ["RH-CERTAIN"]
+    links.first.click()
+    page.wait_for_url("**/claims/RH-CERTAIN")
+    hits = page.locator("table.audit-hits tbody tr")
+    assert hits.count() == 2
+    assert "20.00" in hits.filter(has_text="YB-XB-002").inner_text()
+    shot(page, "08-claim-audit-hits")
+    html = page.content()
+    page.goto(f"{base}/hospitals/H44010600001")
+    assert page.locator("table.rule-sums tbody tr").count() == 3
+    html += page.content()
+    context.close()
+    assert not ID_NUMBER.search(html)
 
 
 def test_supervisor_opens_a_hospitals_dip_page_with_numbers(server, browser):

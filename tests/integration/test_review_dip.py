@@ -203,7 +203,11 @@ def test_claim_page_shows_the_dip_fields(world):
     claim = next(c for c in world["claims"] if c.get("procedures") == MARKED_PROCEDURES)
     page = client.get(f"/claims/{claim['claim_id']}").text
     assert field(page, "procedures") == "47.01 (principal), 96.0800x005"
-    assert field(page, "diagnoses") == claim["diagnoses"][0]
+    named = {  # each secondary diagnosis with its ICD-10 name (review/reference_data)
+        "I10": "I10 特发性(原发性)高血压 essential (primary) hypertension",
+        "E11.9": "E11.9 2型糖尿病不伴有并发症 type 2 diabetes mellitus without complications",
+    }
+    assert field(page, "diagnoses") == named[claim["diagnoses"][0]]
     assert field(page, "discharge_way") == "4 · against medical advice"
     plain = next(c for c in world["claims"] if c["claim_type"] == "inpatient"
                  and not c.get("procedures") and c.get("discharge_way", 1) == 1)  # fmt: skip

@@ -1,7 +1,7 @@
 """case files: notes, document requests with attachments, hospital cases, amounts recovered
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-05
 """
 from alembic import op
@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-# Written beside another 0008 migration: whoever merges chains this one after it.
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
