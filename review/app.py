@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     from review import db as dbmod
     from review import error_pages
     from review.deps import csrf_guard
+    from review.i18n import load_translations
     from review.middleware import SessionMiddleware
     from review.peers import PeerCache
     from review.routers import (
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
         hospitals,
         indicators,
         labels,
+        locale,
         queue,
     )
     from review.security import SessionCodec, parse_networks
@@ -84,6 +86,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = dbmod.session_factory(engine)
     app.state.templates = make_templates(HERE / "templates")
+    app.state.translations = load_translations()
     app.state.policy_book = policy_book
     app.state.dip_book = None  # DIP policies, loaded on first use (review.routers.dip)
     app.state.peer_cache = PeerCache()
@@ -103,6 +106,7 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (
         auth,
+        locale,
         queue,
         claims,
         decisions,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from review.i18n import N_, Msg
 from review.models import User
 from review.security import csrf_matches, session_is_current
 
@@ -43,7 +44,9 @@ def require_roles(*roles: str) -> Callable[..., User]:
 
     def check(user: CurrentUser) -> User:
         if user.role not in roles:
-            raise HTTPException(status_code=403, detail=f"needs role {' or '.join(roles)}")
+            raise HTTPException(
+                status_code=403, detail=Msg(N_("needs role {roles}"), roles=" or ".join(roles))
+            )
         return user
 
     return check
@@ -66,4 +69,4 @@ async def csrf_guard(request: Request) -> None:
             value = form.get("csrf_token")
             given = value if isinstance(value, str) else None
     if not csrf_matches(request.state.session.get("csrf"), given):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+        raise HTTPException(status_code=403, detail=N_("missing or wrong CSRF token"))

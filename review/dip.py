@@ -21,6 +21,7 @@ from dip.cases import EXCLUDED, HIGH, LOW, UNASSIGNED, CaseResult, DipCase, asse
 from dip.clearing import AreaYear, HospitalTally, PeriodTally, clear_area
 from dip.numbers import FOUR, format_fen, format_four, round_half_up
 from dip.policy import BudgetYear, DipBook
+from review.i18n import N_, Msg
 from review.models import Claim, Settlement
 
 #: Special review (特例单议) may cover at most 5% of an area's cases (医保办发〔2024〕9号).
@@ -299,12 +300,12 @@ def area_summaries(dy: DipYear, book: DipBook) -> list[dict[str, Any]]:
         budget = _budget(book, region, dy.year)
         summary: dict[str, Any] = {"region": region, "name": book.regions[region].name}
         if budget is None:
-            summary["left_out"] = f"its DIP policy has no budget for {dy.year}"
+            summary["left_out"] = Msg(N_("its DIP policy has no budget for {year}"), year=dy.year)
         elif area is None or not area.hospitals:
-            summary["left_out"] = f"no grouped case discharged in {dy.year}"
+            summary["left_out"] = Msg(N_("no grouped case discharged in {year}"), year=dy.year)
         cleared = _cleared(dy, book, region) if "left_out" not in summary else None
         if cleared is None:
-            summary.setdefault("left_out", f"the points of {dy.year} total 0")
+            summary.setdefault("left_out", Msg(N_("the points of {year} total 0"), year=dy.year))
             out.append(summary)
             continue
         assert budget is not None

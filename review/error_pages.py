@@ -17,8 +17,10 @@ from starlette.exceptions import HTTPException
 
 from review.deps import LoginRequired
 from review.errors import HTTP_STATUS, ReviewError
+from review.i18n import N_, Msg, translate, translator
 from review.models import User
 from review.security import session_is_current
+from review.templating import here, i18n_context
 from settlement.idnumber import mask_identity_numbers
 
 if TYPE_CHECKING:
@@ -58,13 +60,20 @@ def error_page(request: Request, status: int, detail: Any) -> HTMLResponse:
     return HTMLResponse(
         templates.get_template("error.html").render(
             status=status,
-            detail=detail,
+            detail=translate(detail, translator(request)),
             user=_signed_in_user(request, session),
             csrf=session.get("csrf"),
             path=request.url.path,
+            here=here(request),
+            **i18n_context(request),
         ),
         status_code=status,
     )
+
+
+#: The details Starlette gives its own errors (an unknown path, a wrong method),
+#: marked so that the catalogue translates them like the app's messages.
+FRAMEWORK_DETAILS = (N_("Not Found"), N_("Method Not Allowed"))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -74,14 +83,15 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def review_error(request: Request, exc: Exception) -> Response:
     status = next((code for kind, code in HTTP_STATUS.items() if isinstance(exc, kind)), 400)
-    return error_page(request, status, str(exc))
+    message = exc.args[0] if exc.args else ""
+    return error_page(request, status, message if isinstance(message, Msg) else str(exc))
 
 
 async def invalid_request(request: Request, exc: Exception) -> Response:
     """A query or form value of the wrong kind: 400 naming the field, never echoing the value."""
     assert isinstance(exc, RequestValidationError)
     fields = sorted({str(err.get("loc", ("?",))[-1]) for err in exc.errors()})
-    return error_page(request, 400, f"invalid value for {', '.join(fields)}")
+    return error_page(request, 400, Msg(N_("invalid value for {fields}"), fields=", ".join(fields)))
 
 
 def install(app: FastAPI) -> None:

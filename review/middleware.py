@@ -60,9 +60,10 @@ class SessionMiddleware(BaseHTTPMiddleware):
             # Answered here, inside the middleware, so that even a failure gets
             # the secure headers and the page with the navigation.
             from review.error_pages import error_page
+            from review.i18n import N_
 
             log.exception("%s %s failed", request.method, request.url.path)
-            response = error_page(request, 500, "something went wrong; the error was logged")
+            response = error_page(request, 500, N_("something went wrong; the error was logged"))
         if session != before or raw is None or not self.codec.loads(raw):
             response.set_cookie(
                 SESSION_COOKIE,

@@ -115,9 +115,16 @@ def flag_rate_by_month(
 
 
 def peer_charts(
-    db: Session, hospital_id: str | None, level: int | None, cache: PeerCache | None = None
+    db: Session,
+    hospital_id: str | None,
+    level: int | None,
+    cache: PeerCache | None = None,
+    _: Callable[[str], str] = str,
 ) -> dict[str, Markup]:
-    """The four comparison charts for a hospital's page and its claims' pages."""
+    """The four comparison charts for a hospital's page and its claims' pages.
+
+    Titles and legends are translated by ``_`` (the page's gettext).
+    """
     if not hospital_id:
         return {}
     cache = cache or PeerCache(ttl_s=0)
@@ -133,18 +140,26 @@ def peer_charts(
     labels = [m["hospital_id"] for m in shown]
     mine = labels.index(hospital_id) if hospital_id in labels else None
     trend = flag_rate_by_month(db, hospital_id, level, cache)
-    peers_name = f"level-{level} hospitals" if level else "all hospitals"
+    peers_name = _("level-{level} hospitals").format(level=level) if level else _("all hospitals")
     return {
         "cost": bar_chart(
-            labels, [m["cost_per_stay"] for m in shown], f"Cost per stay (yuan), {peers_name}", mine
+            labels,
+            [m["cost_per_stay"] for m in shown],
+            _("Cost per stay (yuan), {peers}").format(peers=peers_name),
+            mine,
         ),
         "stay": bar_chart(
-            labels, [m["stay_days"] for m in shown], f"Length of stay (days), {peers_name}", mine
+            labels,
+            [m["stay_days"] for m in shown],
+            _("Length of stay (days), {peers}").format(peers=peers_name),
+            mine,
         ),
         "readmit": bar_chart(
             labels,
             [m["readmission_rate"] * 100 for m in shown],
-            f"{REVIEW_READMISSION_WINDOW_DAYS}-day re-admission rate (%), {peers_name}",
+            _("{days}-day re-admission rate (%), {peers}").format(
+                days=REVIEW_READMISSION_WINDOW_DAYS, peers=peers_name
+            ),
             mine,
         ),
         "flags": line_chart(
@@ -153,6 +168,6 @@ def peer_charts(
                 hospital_id: [None if v is None else v * 100 for v in trend["own"]],
                 peers_name: [None if v is None else v * 100 for v in trend["peers"]],
             },
-            "Flag rate by month (%)",
+            _("Flag rate by month (%)"),
         ),
     }

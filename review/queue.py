@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Select, func, literal, select, union
 from sqlalchemy.orm import Session
 
+from review.i18n import N_, Msg
 from review.models import STATUSES, Claim, ClaimRule
 from settlement.kinds import SCHEMES
 
@@ -57,25 +58,25 @@ class QueueFilter:
         if self.assigned not in ("", "me", "unassigned") and not (
             self.assigned.isdigit() and len(self.assigned) <= MAX_ID_DIGITS
         ):
-            return "assigned must be me, unassigned or a user id"
+            return N_("assigned must be me, unassigned or a user id")
         for name in ("region", "hospital", "rule", "scheme"):
             if len(getattr(self, name)) > MAX_FILTER_CHARS:
-                return f"{name} is too long"
+                return Msg(N_("{name} is too long"), name=name)
         if self.rule and not RULE_CODE.fullmatch(self.rule):
-            return "rule must be a rule code (letters, digits, '-', '_' and '.')"
+            return N_("rule must be a rule code (letters, digits, '-', '_' and '.')")
         if self.result not in ("", *RESULTS):
-            return f"result must be one of {', '.join(RESULTS)}"
+            return Msg(N_("result must be one of {choices}"), choices=", ".join(RESULTS))
         for name in ("date_from", "date_to"):
             if getattr(self, name) and _parse_date(getattr(self, name)) is None:
-                return f"{name} must be a date (YYYY-MM-DD)"
+                return Msg(N_("{name} must be a date (YYYY-MM-DD)"), name=name)
         if self.status not in ("", "all", *STATUSES):
-            return "unknown status"
+            return N_("unknown status")
         if len(self.q) > MAX_FILTER_CHARS:
-            return "search is too long"
+            return N_("search is too long")
         if self.sort not in SORTS:
-            return f"sort must be one of {', '.join(SORTS)}"
+            return Msg(N_("sort must be one of {choices}"), choices=", ".join(SORTS))
         if self.dir not in ("asc", "desc"):
-            return "dir must be asc or desc"
+            return N_("dir must be asc or desc")
         return None
 
     def params(self, **override: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
@@ -13,8 +14,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, Undefined, pass_context, select_autoescape
 from markupsafe import Markup
 
+from review import i18n
 from review.models import User
 from review.reference import Reference, load_reference
+from review.security import safe_local_path
+from review.terms import term_name
 from settlement.idnumber import mask_identity_numbers
 from settlement.money import format_fen, format_ratio
 
@@ -41,11 +45,23 @@ def _beijing_zone() -> tzinfo:
 BEIJING = _beijing_zone()
 
 
-def beijing(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (naive UTC) time in Beijing time for the interface; storage and exports stay UTC."""
-    if value is None:
+def beijing(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time in Beijing time for the interface; storage and exports stay UTC.
+
+    Also takes an exported UTC time as text (``2026-03-01T02:00:00Z``).
+    """
+    if value is None or value == "":
         return "–"
-    return value.replace(tzinfo=UTC).astimezone(BEIJING).strftime(fmt)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:  # not a time: shown as it is
+            return value
+    else:
+        moment = value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BEIJING).strftime(fmt)
 
 
 def percent(value: float | None, digits: int = 1) -> str:
@@ -100,6 +116,16 @@ def region_names(request: Request) -> dict[str, str]:
         names = {code: policy.name for code, policy in regions.items() if policy.name}
         state.region_names = names
     return names
+
+
+@pass_context
+def term(context: Any, code: Any, kind: str) -> Any:
+    """A stored code's name in the page's language (``open`` -> 待审核), else the code."""
+    name = term_name(kind, code)
+    if name is None:
+        return code
+    translations = context.get("translations")
+    return translations.gettext(name) if translations is not None else name
 
 
 def reference(request: Request) -> Reference:
@@ -189,11 +215,12 @@ def make_templates(directory: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=mask_output,
+        extensions=["jinja2.ext.i18n"],
     )
-    # Templates mark their strings with _("..."); until catalogues are loaded the
-    # null translations give the English text back.
-    env.add_extension("jinja2.ext.i18n")
+    # New-style gettext (placeholders as keyword arguments, escaped); the real
+    # callables are passed with each render, in the session's language.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters["term"] = term
     env.filters["yuan"] = yuan
     env.filters["ratio"] = ratio
     env.filters["percent"] = percent
@@ -207,6 +234,38 @@ def make_templates(directory: Path) -> Environment:
     return env
 
 
+def i18n_context(request: Request) -> dict[str, Any]:
+    """What a page needs to speak the session's language: gettext callables, ``<html lang>``."""
+    session = getattr(request.state, "session", None) or {}
+    locale = i18n.session_locale(session)
+    translations = i18n.translations_for(request)
+    return {
+        "locale": locale,
+        "html_lang": i18n.HTML_LANG[locale],
+        "locale_names": i18n.LOCALE_NAMES,
+        "translations": translations,
+        # a Msg or a marked string from Python code, in the page's language
+        "tr": lambda text: i18n.translate(text, translations.gettext),
+        **i18n.template_callables(translations),
+    }
+
+
+def here(request: Request) -> str:
+    """Where the language switch comes back to: this page's local path and query.
+
+    A page answering a form post (a refused decision) cannot be fetched again;
+    the switch then goes back to the page the form was on (its Referer, when on
+    this site), else the queue.
+    """
+    if request.method in ("GET", "HEAD"):
+        query = request.url.query
+        return request.url.path + ("?" + query if query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return "/queue"
+    return safe_local_path(referer.path + ("?" + referer.query if referer.query else ""))
+
+
 def render(
     request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -218,6 +277,8 @@ def render(
         csrf=request.state.session.get("csrf"),
         path=request.url.path,
         region_names=region_names(request),
+        here=here(request),
+        **i18n_context(request),
         ref=reference(request),
         rule_names=rule_names(request),
         **context,

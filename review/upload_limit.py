@@ -13,6 +13,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from review.i18n import N_, Msg
+
 #: Room in an upload's body for the form fields and multipart boundaries, in bytes.
 UPLOAD_OVERHEAD_BYTES = 1 << 20
 
@@ -35,7 +37,10 @@ class UploadSizeLimit:
             ):
                 from review.error_pages import error_page
 
-                detail = f"the upload is larger than {self.max_body_bytes:,} bytes in all"
+                detail = Msg(
+                    N_("the upload is larger than {limit} bytes in all"),
+                    limit=f"{self.max_body_bytes:,}",
+                )
                 await error_page(Request(scope), 413, detail)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

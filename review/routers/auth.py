@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from review import i18n
 from review.deps import DB
+from review.i18n import N_
 from review.security import new_csrf_token, safe_local_path
 from review.services import users
 from review.templating import render
@@ -56,7 +58,7 @@ def login(
             None,
             429,
             next=_safe_next(next),
-            error="Too many failed attempts. Wait a few minutes and try again.",
+            error=N_("Too many failed attempts. Wait a few minutes and try again."),
         )
     user = result.user
     if user is None:
@@ -66,17 +68,24 @@ def login(
             None,
             401,
             next=_safe_next(next),
-            error="Wrong user name or password.",
+            error=N_("Wrong user name or password."),
         )
     session = request.state.session
+    lang = session.get(i18n.SESSION_KEY)
     session.clear()
     # A fresh CSRF token per login: a token seen before login is no use after it.
     session.update({"uid": user.id, "sv": user.session_version, "csrf": new_csrf_token()})
+    if lang is not None:  # the language chosen on the login page stays
+        session[i18n.SESSION_KEY] = i18n.normal_locale(lang)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    request.state.session.clear()
-    request.state.session["csrf"] = new_csrf_token()
+    session = request.state.session
+    lang = session.get(i18n.SESSION_KEY)
+    session.clear()
+    session["csrf"] = new_csrf_token()
+    if lang is not None:
+        session[i18n.SESSION_KEY] = i18n.normal_locale(lang)
     return RedirectResponse("/login", status_code=303)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review.deps import DB, CurrentUser
+from review.i18n import N_, translator
 from review.models import (
     REVIEW_READMISSION_WINDOW_DAYS,
     Claim,
@@ -35,12 +36,12 @@ log = logging.getLogger(__name__)
 
 #: 离院方式 (dip.md section 1); an absent field means 1.
 DISCHARGE_WAYS = {
-    1: "1 · on medical advice",
-    2: "2 · transferred to a hospital",
-    3: "3 · transferred to community care",
-    4: "4 · against medical advice",
-    5: "5 · died",
-    9: "9 · other",
+    1: N_("1 · on medical advice"),
+    2: N_("2 · transferred to a hospital"),
+    3: N_("3 · transferred to community care"),
+    4: N_("4 · against medical advice"),
+    5: N_("5 · died"),
+    9: N_("9 · other"),
 }
 
 
@@ -152,7 +153,7 @@ def earlier_claims(
 def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Response:
     claim = db.get(Claim, claim_id)
     if claim is None:
-        raise HTTPException(status_code=404, detail="no such claim")
+        raise HTTPException(status_code=404, detail=N_("no such claim"))
     body = json.loads(claim.claim_json) if claim.claim_json else {}
     score = json.loads(claim.score_json) if claim.score_json else {}
     settlement = db.get(Settlement, claim_id)
@@ -216,7 +217,11 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
         hospital=hospital,
         assignee=assignee,
         charts=peer_charts(
-            db, claim.hospital_id, claim.hospital_level, request.app.state.peer_cache
+            db,
+            claim.hospital_id,
+            claim.hospital_level,
+            request.app.state.peer_cache,
+            translator(request),
         ),
         fraud_types=FRAUD_TYPES,
         discharge_ways=DISCHARGE_WAYS,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from review.deps import DB, CurrentUser, Supervisor
 from review.dip import DipCache, area_summaries, dip_years, hospital_page
+from review.i18n import N_, Msg
 from review.models import Claim, Hospital
 from review.templating import render
 
@@ -27,7 +28,9 @@ def dip_book(request: Request) -> Any:
         try:
             state.dip_book = load_dip_dir(state.settings.dip_dir)
         except DipPolicyError as exc:
-            raise HTTPException(status_code=503, detail=f"broken DIP policy: {exc}") from None
+            raise HTTPException(
+                status_code=503, detail=Msg(N_("broken DIP policy: {problem}"), problem=str(exc))
+            ) from None
         state.dip_cache = DipCache()
     return state.dip_book
 
@@ -50,7 +53,7 @@ def hospital_dip(
             select(Claim.hospital_region).where(Claim.hospital_id == hospital_id).limit(1)
         )
     if region is None:
-        raise HTTPException(status_code=404, detail="no such hospital")
+        raise HTTPException(status_code=404, detail=N_("no such hospital"))
     book = dip_book(request)
     year, years = _year(db, year)
     page = None

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from review.charts import line_chart
 from review.deps import DB, CurrentUser
+from review.i18n import N_, translator
 from review.models import Claim, Hospital
 from review.peers import month_of, peer_charts, shown_months
 from review.routers.cases import hospital_cases_context
@@ -48,7 +49,7 @@ def hospitals(
 def hospital(request: Request, db: DB, user: CurrentUser, hospital_id: str) -> Response:
     row = db.get(Hospital, hospital_id)
     if row is None:
-        raise HTTPException(status_code=404, detail="no such hospital")
+        raise HTTPException(status_code=404, detail=N_("no such hospital"))
     month = month_of(Claim.discharge_date)
     trend = db.execute(
         select(month, func.avg(Claim.fraud_score), func.count())
@@ -74,6 +75,7 @@ def hospital(request: Request, db: DB, user: CurrentUser, hospital_id: str) -> R
         .limit(100)
     ).all()
     total_hospitals = db.scalar(select(func.count()).select_from(Hospital)) or 0
+    _ = translator(request)
     return render(
         request,
         "hospital.html",
@@ -83,11 +85,11 @@ def hospital(request: Request, db: DB, user: CurrentUser, hospital_id: str) -> R
         reasons=json.loads(row.top_reasons_json or "[]"),
         trend_chart=line_chart(
             [m for m, _, _ in trend],
-            {"mean fraud score": [float(s or 0) for _, s, _ in trend]},
-            "Risk trend: mean fraud score by month",
+            {_("mean fraud score"): [float(s or 0) for _m, s, _n in trend]},
+            _("Risk trend: mean fraud score by month"),
         ),
         flagged=flagged,
         rule_sums=hospital_sums(db, hospital_id),
-        charts=peer_charts(db, hospital_id, row.level, request.app.state.peer_cache),
+        charts=peer_charts(db, hospital_id, row.level, request.app.state.peer_cache, _),
         **hospital_cases_context(db, hospital_id),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from review import indicators as ind
 from review.charts import bar_chart, line_chart, plausible_months
 from review.deps import DB, require_roles
+from review.i18n import N_, translator
 from review.models import Claim, Settlement, User
 from review.peers import month_of
 from review.templating import render
@@ -152,24 +153,30 @@ def recoveries(db: Session) -> list[dict[str, Any]]:
 
 
 TABLES: dict[str, tuple[str, Callable[[Session], list[dict[str, Any]]]]] = {
-    "rate_by_scheme": ("Effective reimbursement rate by scheme", lambda db: rates(db, "scheme")),
+    "rate_by_scheme": (
+        N_("Effective reimbursement rate by scheme"),
+        lambda db: rates(db, "scheme"),
+    ),
     "rate_by_claim_type": (
-        "Effective reimbursement rate by claim type",
+        N_("Effective reimbursement rate by claim type"),
         lambda db: rates(db, "claim_type"),
     ),
     "rate_by_level": (
-        "Effective reimbursement rate by hospital level",
+        N_("Effective reimbursement rate by hospital level"),
         lambda db: rates(db, "hospital_level"),
     ),
-    "delay": ("Settlement delay, submitted to settled (hours)", delays),
-    "fund_by_region_month": ("Fund paid by insured region and month (yuan)", fund),
-    "clearing": ("Inter-city clearing balances", clearing),
-    "flags": ("Flag and confirmation rates by month", flags),
-    "recoveries": ("Amounts recovered by month of the decision (yuan)", recoveries),
+    "delay": (N_("Settlement delay, submitted to settled (hours)"), delays),
+    "fund_by_region_month": (N_("Fund paid by insured region and month (yuan)"), fund),
+    "clearing": (N_("Inter-city clearing balances"), clearing),
+    "flags": (N_("Flag and confirmation rates by month"), flags),
+    "recoveries": (N_("Amounts recovered by month of the decision (yuan)"), recoveries),
 }
 
 
-def _charts(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _charts(
+    tables: dict[str, list[dict[str, Any]]], _: Callable[[str], str] = str
+) -> dict[str, Any]:
+    """The indicators' charts, their titles and legends translated by ``_``."""
     charts: dict[str, Any] = {}
     for name, key in (
         ("rate_by_scheme", "scheme"),
@@ -180,7 +187,7 @@ def _charts(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         charts[name] = bar_chart(
             [f"{r[key]}" for r in rows],
             [float(r["effective_rate"] or 0) * 100 for r in rows],
-            "fund paid / total (%)",
+            _("fund paid / total (%)"),
         )
     # Charts leave off the sparse months at the ends (corrupt dates); tables and
     # CSV downloads keep every month.
@@ -199,25 +206,25 @@ def _charts(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     charts["fund_by_region_month"] = line_chart(
         months,
         {reg: [paid.get((reg, m)) for m in months] for reg in regions[:6]},
-        "Fund paid (10,000 yuan) by month",
+        _("Fund paid (10,000 yuan) by month"),
     )
     delay = [r for r in tables["delay"] if r["month"] in shown]
     charts["delay"] = line_chart(
         [r["month"] for r in delay],
         {
-            "median": [float(r["median_hours"]) for r in delay],
-            "p90": [float(r["p90_hours"]) for r in delay],
+            _("median"): [float(r["median_hours"]) for r in delay],
+            _("p90"): [float(r["p90_hours"]) for r in delay],
         },
-        "Settlement delay (hours)",
+        _("Settlement delay (hours)"),
     )
     flag_rows = [r for r in tables["flags"] if r["month"] in shown]
     charts["flags"] = line_chart(
         [r["month"] for r in flag_rows],
         {
-            "flag rate": [float(r["flag_rate"] or 0) * 100 for r in flag_rows],
-            "confirmation rate": [float(r["confirmation_rate"] or 0) * 100 for r in flag_rows],
+            _("flag rate"): [float(r["flag_rate"] or 0) * 100 for r in flag_rows],
+            _("confirmation rate"): [float(r["confirmation_rate"] or 0) * 100 for r in flag_rows],
         },
-        "Flag and confirmation rates (%)",
+        _("Flag and confirmation rates (%)"),
     )
     return charts
 
@@ -245,13 +252,14 @@ def cached_tables(
 @router.get("/indicators")
 def indicators_page(request: Request, db: DB, user: User = Viewer, fresh: bool = False) -> Response:
     computed_at, tables = cached_tables(request, db, fresh)
+    _ = translator(request)
     return render(
         request,
         "indicators.html",
         user,
         tables=tables,
-        titles={k: v[0] for k, v in TABLES.items()},
-        charts=_charts(tables),
+        titles={k: _(v[0]) for k, v in TABLES.items()},
+        charts=_charts(tables, _),
         computed_at=datetime.fromtimestamp(computed_at, UTC).replace(tzinfo=None),
     )
 
@@ -261,7 +269,7 @@ def indicator_csv(
     request: Request, name: str, db: DB, user: User = Viewer, fresh: bool = False
 ) -> Response:
     if name not in TABLES:
-        raise HTTPException(status_code=404, detail="no such indicator")
+        raise HTTPException(status_code=404, detail=N_("no such indicator"))
     _, tables = cached_tables(request, db, fresh)
     return Response(
         ind.to_csv(tables[name]),

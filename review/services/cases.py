@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from review import audit
 from review.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from review.i18n import N_, Msg
 from review.models import Claim, Decision, Hospital, HospitalCase, Settlement, User
 from review.services.decisions import AUDIT_NOTE_CHARS, MAX_NOTE_CHARS, OPEN_STATUSES, UNDECIDABLE
 from review.services.recovery import amount_at_stake
@@ -31,6 +32,11 @@ from settlement.money import format_fen
 TRANSITIONS = {("open", "close"): "closed", ("closed", "reopen"): "open"}
 #: An event's word in messages.
 EVENT_DONE = {"close": "closed", "reopen": "reopened"}
+#: What a refused event says, for the states a case has (translated whole).
+CANNOT = {
+    ("closed", "close"): N_("the case is closed: it cannot be closed"),
+    ("open", "reopen"): N_("the case is open: it cannot be reopened"),
+}
 
 
 def next_state(state: str, event: str) -> str:
@@ -41,7 +47,16 @@ def next_state(state: str, event: str) -> str:
     """
     target = TRANSITIONS.get((state, event))
     if target is None:
-        raise Conflict(f"the case is {state}: it cannot be {EVENT_DONE.get(event, event)}")
+        message = CANNOT.get((state, event))
+        raise Conflict(
+            Msg(message)
+            if message
+            else Msg(
+                N_("the case is {state}: it cannot be {done}"),
+                state=state,
+                done=EVENT_DONE.get(event, event),
+            )
+        )
     return target
 
 
@@ -74,13 +89,13 @@ class Totals:
 
 def _require_supervisor(user: User) -> None:
     if user.role != "supervisor":
-        raise NotAllowed("needs role supervisor")
+        raise NotAllowed(Msg(N_("needs role {roles}"), roles="supervisor"))
 
 
 def get_case(db: Session, case_id: int) -> HospitalCase:
     case = db.get(HospitalCase, case_id)
     if case is None:
-        raise NotFound("no such case")
+        raise NotFound(N_("no such case"))
     return case
 
 
@@ -166,12 +181,12 @@ def open_case(
     """
     _require_supervisor(user)
     if db.get(Hospital, hospital_id) is None:
-        raise NotFound("no such hospital")
+        raise NotFound(N_("no such hospital"))
     if period_to < period_from:
-        raise InvalidInput("the period ends before it begins")
+        raise InvalidInput(N_("the period ends before it begins"))
     note = mask_identity_numbers(note.strip())[:MAX_NOTE_CHARS]
     if not note:
-        raise InvalidInput("say why the case is opened")
+        raise InvalidInput(N_("say why the case is opened"))
     overlap = db.scalar(
         select(HospitalCase).where(
             HospitalCase.hospital_id == hospital_id,
@@ -181,8 +196,15 @@ def open_case(
     )
     if overlap is not None:
         raise Conflict(
-            f"case {overlap.id} already covers {overlap.period_from} to {overlap.period_to} "
-            "for this hospital: a claim belongs to one case at most"
+            Msg(
+                N_(
+                    "case {case} already covers {start} to {end} "
+                    "for this hospital: a claim belongs to one case at most"
+                ),
+                case=overlap.id,
+                start=overlap.period_from,
+                end=overlap.period_to,
+            )
         )
     case = HospitalCase(
         hospital_id=hospital_id,
@@ -220,12 +242,17 @@ def close_case(db: Session, user: User, case_id: int, note: str) -> HospitalCase
     state = next_state(case.state, "close")
     note = mask_identity_numbers(note.strip())[:MAX_NOTE_CHARS]
     if not note:
-        raise InvalidInput("say how the case ends")
+        raise InvalidInput(N_("say how the case ends"))
     figures = totals(case_claims(db, case))
     if figures.undecided:
         raise Conflict(
-            f"{figures.undecided} claim(s) of this case are not decided yet: "
-            "confirm or clear each before closing"
+            Msg(
+                N_(
+                    "{n} claim(s) of this case are not decided yet: "
+                    "confirm or clear each before closing"
+                ),
+                n=figures.undecided,
+            )
         )
     case.state = state
     case.closed_by = user.name
@@ -257,7 +284,7 @@ def reopen_case(db: Session, user: User, case_id: int, note: str) -> HospitalCas
     state = next_state(case.state, "reopen")
     note = mask_identity_numbers(note.strip())[:MAX_NOTE_CHARS]
     if not note:
-        raise InvalidInput("say why the case is reopened")
+        raise InvalidInput(N_("say why the case is reopened"))
     case.state = state
     case.closed_by = case.closed_at = case.close_note = None
     case.closed_claims = case.closed_at_stake_fen = case.closed_recovered_fen = None

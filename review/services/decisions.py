@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from detection.fraud_types import FRAUD_SCHEMES, OTHER_FRAUD_TYPE
 from review import audit
 from review.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from review.i18n import N_, Msg
 from review.models import ACTIONS, Claim, Decision, Settlement, User
 from review.services import recovery
 from settlement.idnumber import mask_identity_numbers
@@ -42,19 +43,21 @@ def get_claim(db: Session, claim_id: str) -> Claim:
     """The claim, or :class:`NotFound`."""
     claim = db.get(Claim, claim_id)
     if claim is None:
-        raise NotFound("no such claim")
+        raise NotFound(N_("no such claim"))
     return claim
 
 
 def _require_reviewer(user: User) -> None:
     if user.role not in REVIEWER_ROLES:
-        raise NotAllowed(f"needs role {' or '.join(REVIEWER_ROLES)}")
+        raise NotAllowed(Msg(N_("needs role {roles}"), roles=" or ".join(REVIEWER_ROLES)))
 
 
 #: Why a claim with this settlement status cannot be decided.
 UNDECIDABLE = {
-    "rejected": "Settlement rejected this claim: nothing was paid, so there is nothing to decide.",
-    "duplicate": "This claim repeats one already settled: decide the original claim instead.",
+    "rejected": N_(
+        "Settlement rejected this claim: nothing was paid, so there is nothing to decide."
+    ),
+    "duplicate": N_("This claim repeats one already settled: decide the original claim instead."),
 }
 
 
@@ -118,25 +121,27 @@ def decide(
     if reason is not None:
         raise InvalidInput(reason)
     if action not in ACTIONS:
-        raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
+        raise InvalidInput(Msg(N_("action must be one of {choices}"), choices=", ".join(ACTIONS)))
     # Free text is masked on write: a number typed into a note never reaches the
     # database, the audit log or the exported labels.
     note = mask_identity_numbers(note.strip())
     if not note:
-        raise InvalidInput("a note is required with every decision")
+        raise InvalidInput(N_("a note is required with every decision"))
     override = claim.status in FINAL_STATUSES
     if user.role != "supervisor":
         if override:
-            raise NotAllowed("only a supervisor can override a decision")
+            raise NotAllowed(N_("only a supervisor can override a decision"))
         if claim.assigned_to not in (None, user.id):
-            raise NotAllowed("the claim is assigned to another clerk")
+            raise NotAllowed(N_("the claim is assigned to another clerk"))
     fraud_type = fraud_type.strip() if action == "confirm_fraud" else ""
     if fraud_type and fraud_type not in FRAUD_TYPES:
         # Labels train the model: only the names it knows (or "other").
-        raise InvalidInput(f"fraud type must be one of {', '.join(FRAUD_TYPES)}")
+        raise InvalidInput(
+            Msg(N_("fraud type must be one of {choices}"), choices=", ".join(FRAUD_TYPES))
+        )
     if recovered_fen is not None:
         if action != "confirm_fraud":
-            raise InvalidInput("an amount recovered goes with confirming fraud only")
+            raise InvalidInput(N_("an amount recovered goes with confirming fraud only"))
         recovery.check_recovered(recovered_fen, recovery_limit(db, claim))
     if action == "request_documents":
         documents.check_can_request(db, claim_id)
@@ -199,24 +204,28 @@ def decide_many(
         NotFound: a claim does not exist.
     """
     if user.role != "supervisor":
-        raise NotAllowed("needs role supervisor")
+        raise NotAllowed(Msg(N_("needs role {roles}"), roles="supervisor"))
     claim_ids = list(dict.fromkeys(claim_ids))
     if not claim_ids:
-        raise InvalidInput("select at least one claim")
+        raise InvalidInput(N_("select at least one claim"))
     if action not in ACTIONS:
-        raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
+        raise InvalidInput(Msg(N_("action must be one of {choices}"), choices=", ".join(ACTIONS)))
     if not note.strip():
-        raise InvalidInput("a note is required with every decision")
+        raise InvalidInput(N_("a note is required with every decision"))
     if action == "confirm_fraud" and fraud_type.strip() not in ("", *FRAUD_TYPES):
-        raise InvalidInput(f"fraud type must be one of {', '.join(FRAUD_TYPES)}")
+        raise InvalidInput(
+            Msg(N_("fraud type must be one of {choices}"), choices=", ".join(FRAUD_TYPES))
+        )
     known = set(db.scalars(select(Claim.claim_id).where(Claim.claim_id.in_(claim_ids))))
     if len(known) != len(claim_ids):
-        raise NotFound("no such claim")
+        raise NotFound(N_("no such claim"))
     for claim_id, status in db.execute(
         select(Settlement.claim_id, Settlement.status).where(Settlement.claim_id.in_(claim_ids))
     ):
         if status in UNDECIDABLE:
-            raise InvalidInput(f"{claim_id}: {UNDECIDABLE[status]}")
+            raise InvalidInput(
+                Msg(N_("{claim_id}: {reason}"), claim_id=claim_id, reason=Msg(UNDECIDABLE[status]))
+            )
     if action == "request_documents":
         from review.services import documents
 
@@ -224,7 +233,10 @@ def decide_many(
             try:
                 documents.check_can_request(db, claim_id)
             except Conflict as exc:
-                raise Conflict(f"{claim_id}: {exc}") from exc
+                reason = exc.args[0] if exc.args else ""
+                raise Conflict(
+                    Msg(N_("{claim_id}: {reason}"), claim_id=claim_id, reason=reason)
+                ) from exc
     return [decide(db, user, claim_id, action, note, fraud_type) for claim_id in claim_ids]
 
 
@@ -238,18 +250,18 @@ def assign(db: Session, user: User, claim_ids: Sequence[str], assignee_id: int |
         NotFound: a claim named does not exist (nothing is assigned then).
     """
     if user.role != "supervisor":
-        raise NotAllowed("needs role supervisor")
+        raise NotAllowed(Msg(N_("needs role {roles}"), roles="supervisor"))
     claim_ids = list(dict.fromkeys(claim_ids))
     if not claim_ids:
-        raise InvalidInput("select at least one claim")
+        raise InvalidInput(N_("select at least one claim"))
     target = db.get(User, assignee_id) if assignee_id is not None else None
     if assignee_id is not None and target is None:
-        raise InvalidInput("no such user")
+        raise InvalidInput(N_("no such user"))
     if target is not None and (not target.active or target.role not in REVIEWER_ROLES):
-        raise InvalidInput("claims go to an active clerk or supervisor only")
+        raise InvalidInput(N_("claims go to an active clerk or supervisor only"))
     known = set(db.scalars(select(Claim.claim_id).where(Claim.claim_id.in_(claim_ids))))
     if len(known) != len(claim_ids):
-        raise NotFound("no such claim")
+        raise NotFound(N_("no such claim"))
     db.execute(
         update(Claim)
         .where(Claim.claim_id.in_(claim_ids))
@@ -271,7 +283,7 @@ def take(db: Session, user: User, claim_id: str) -> Claim:
     _require_reviewer(user)
     claim = get_claim(db, claim_id)
     if claim.assigned_to not in (None, user.id) and user.role != "supervisor":
-        raise Conflict("the claim is assigned to someone else")
+        raise Conflict(N_("the claim is assigned to someone else"))
     claim.assigned_to = user.id
     audit.record(db, user, "take", claim_id)
     db.commit()

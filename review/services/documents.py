@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from review import attachments, audit
 from review.errors import Conflict, InvalidInput, NotAllowed, NotFound, TooLarge, Unsupported
+from review.i18n import N_, Msg
 from review.models import Attachment, Claim, DocumentRequest, User
 from review.services.decisions import AUDIT_NOTE_CHARS, MAX_NOTE_CHARS, REVIEWER_ROLES
 from settlement.idnumber import mask_identity_numbers
@@ -48,10 +49,28 @@ def next_state(state: str, event: str) -> str:
     target = TRANSITIONS.get((state, event))
     if target is None:
         starts = [s for (s, e) in TRANSITIONS if e == event]
-        allowed = f"only a request {' or '.join(starts)} can be" if starts else "nothing can be"
+        done = EVENT_DONE.get(event, event)
+        if starts:
+            raise Conflict(
+                Msg(
+                    N_(
+                        "the documents are {state}: only a request {starts} can be marked "
+                        "{done} (requested, then received, then reviewed)"
+                    ),
+                    state=Msg(state),
+                    starts=Msg(starts[0]) if len(starts) == 1 else " or ".join(starts),
+                    done=Msg(done),
+                )
+            )
         raise Conflict(
-            f"the documents are {state}: {allowed} marked {EVENT_DONE.get(event, event)}"
-            " (requested, then received, then reviewed)"
+            Msg(
+                N_(
+                    "the documents are {state}: nothing can be marked {done}"
+                    " (requested, then received, then reviewed)"
+                ),
+                state=Msg(state),
+                done=Msg(done),
+            )
         )
     return target
 
@@ -81,8 +100,13 @@ def check_can_request(db: Session, claim_id: str) -> None:
     pending = outstanding(db, claim_id)
     if pending is not None:
         raise Conflict(
-            f"documents are already {pending.state} for this claim: "
-            "record them received and reviewed before asking again"
+            Msg(
+                N_(
+                    "documents are already {state} for this claim: "
+                    "record them received and reviewed before asking again"
+                ),
+                state=Msg(pending.state),
+            )
         )
 
 
@@ -105,13 +129,13 @@ def open_request(db: Session, user: User, claim_id: str, asked: str) -> Document
 
 def _request_for(db: Session, user: User, request_id: int) -> tuple[DocumentRequest, Claim]:
     if user.role not in REVIEWER_ROLES:
-        raise NotAllowed(f"needs role {' or '.join(REVIEWER_ROLES)}")
+        raise NotAllowed(Msg(N_("needs role {roles}"), roles=" or ".join(REVIEWER_ROLES)))
     request = db.get(DocumentRequest, request_id)
     claim = db.get(Claim, request.claim_id) if request is not None else None
     if request is None or claim is None:
-        raise NotFound("no such document request")
+        raise NotFound(N_("no such document request"))
     if not may_work_on(user, claim):
-        raise NotAllowed("the claim is assigned to another clerk")
+        raise NotAllowed(N_("the claim is assigned to another clerk"))
     return request, claim
 
 
@@ -129,17 +153,25 @@ def check_uploads(uploads: Sequence[attachments.Upload], max_bytes: int) -> list
     """
     uploads = [u for u in uploads if u.name or u.data]
     if not uploads:
-        raise InvalidInput("attach the documents received (PDF, PNG or JPEG)")
+        raise InvalidInput(N_("attach the documents received (PDF, PNG or JPEG)"))
     if len(uploads) > MAX_FILES:
-        raise InvalidInput(f"at most {MAX_FILES} files at a time")
+        raise InvalidInput(Msg(N_("at most {n} files at a time"), n=MAX_FILES))
     kinds = []
     for upload in uploads:
-        shown = mask_identity_numbers(upload.name)[:80] or "the file"
+        shown = mask_identity_numbers(upload.name)[:80] or Msg(N_("the file"))
         if len(upload.data) > max_bytes:
-            raise TooLarge(f"{shown} is larger than the limit of {max_bytes:,} bytes")
+            raise TooLarge(
+                Msg(
+                    N_("{name} is larger than the limit of {limit} bytes"),
+                    name=shown,
+                    limit=f"{max_bytes:,}",
+                )
+            )
         kind = attachments.sniff(upload.data)
         if kind is None:
-            raise Unsupported(f"{shown} is not a PDF, PNG or JPEG file (judged by its content)")
+            raise Unsupported(
+                Msg(N_("{name} is not a PDF, PNG or JPEG file (judged by its content)"), name=shown)
+            )
         kinds.append(kind)
     return kinds
 
@@ -225,7 +257,7 @@ def record_reviewed(db: Session, user: User, request_id: int, note: str) -> Docu
     state = next_state(request.state, "review")
     note = _clean_note(note)
     if not note:
-        raise InvalidInput("say what the documents showed")
+        raise InvalidInput(N_("say what the documents showed"))
     request.state = state
     request.reviewed_by = user.name
     request.reviewed_at = audit.now_utc()
@@ -267,10 +299,12 @@ def read_attachment(
         NotFound: no such attachment, or its file is gone.
     """
     if user.role not in DOWNLOAD_ROLES:
-        raise NotAllowed(f"documents are for roles {' and '.join(DOWNLOAD_ROLES)} only")
+        raise NotAllowed(
+            Msg(N_("documents are for roles {roles} only"), roles=" and ".join(DOWNLOAD_ROLES))
+        )
     attachment = db.get(Attachment, attachment_id)
     if attachment is None:
-        raise NotFound("no such attachment")
+        raise NotFound(N_("no such attachment"))
     try:
         data = attachments.stored_path(directory, attachment.stored_name).read_bytes()
     except FileNotFoundError as exc:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from review import audit
 from review.errors import InvalidInput, NotAllowed
+from review.i18n import N_, Msg
 from review.models import ClaimNote, User
 from review.services.decisions import AUDIT_NOTE_CHARS, MAX_NOTE_CHARS, REVIEWER_ROLES, get_claim
 from settlement.idnumber import mask_identity_numbers
@@ -23,13 +24,13 @@ def add_note(db: Session, user: User, claim_id: str, body: str) -> ClaimNote:
         InvalidInput: an empty note.
     """
     if user.role not in REVIEWER_ROLES:
-        raise NotAllowed(f"needs role {' or '.join(REVIEWER_ROLES)}")
+        raise NotAllowed(Msg(N_("needs role {roles}"), roles=" or ".join(REVIEWER_ROLES)))
     get_claim(db, claim_id)
     # Masked before it is stored: a number typed into a note never reaches the
     # database, the audit log or a page.
     body = mask_identity_numbers(body.strip())[:MAX_NOTE_CHARS]
     if not body:
-        raise InvalidInput("a note cannot be empty")
+        raise InvalidInput(N_("a note cannot be empty"))
     note = ClaimNote(
         claim_id=claim_id,
         user_id=user.id,

@@ -11,6 +11,7 @@ not decidable anyway. Fines on top of a recovery are not recorded here.
 from __future__ import annotations
 
 from review.errors import InvalidInput
+from review.i18n import N_, Msg
 from settlement.money import AmountError, format_fen, parse_yuan_text
 
 #: Settlement statuses that paid nothing.
@@ -29,7 +30,9 @@ def parse_recovered_yuan(text: str | None) -> int | None:
     try:
         return parse_yuan_text(text)
     except AmountError as exc:
-        raise InvalidInput(f"amount recovered: {exc} (yuan, e.g. 1234.50)") from exc
+        raise InvalidInput(
+            Msg(N_("amount recovered: {problem} (yuan, e.g. 1234.50)"), problem=str(exc))
+        ) from exc
 
 
 def amount_at_stake(
@@ -50,10 +53,16 @@ def check_recovered(recovered_fen: int, at_stake_fen: int) -> int:
         InvalidInput: negative, or more than the amount at stake (both named in yuan).
     """
     if recovered_fen < 0:
-        raise InvalidInput("amount recovered cannot be negative")
+        raise InvalidInput(N_("amount recovered cannot be negative"))
     if recovered_fen > at_stake_fen:
         raise InvalidInput(
-            f"amount recovered {format_fen(recovered_fen)} yuan is more than the "
-            f"{format_fen(at_stake_fen)} yuan at stake on this claim (what the fund paid)"
+            Msg(
+                N_(
+                    "amount recovered {recovered} yuan is more than the "
+                    "{at_stake} yuan at stake on this claim (what the fund paid)"
+                ),
+                recovered=format_fen(recovered_fen),
+                at_stake=format_fen(at_stake_fen),
+            )
         )
     return recovered_fen

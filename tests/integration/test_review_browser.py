@@ -2,7 +2,9 @@
 
 Starts ``yibao review serve`` on a free port against a temporary SQLite DB of
 generated claims; logs in, filters the queue, opens a claim, decides, and finds
-the decision in the audit log. Screenshots go to test-artifacts/screenshots/.
+the decision in the audit log, in Chinese (the default language) as a clerk
+sees it; the DIP pages in English, chosen with the switch. Screenshots go to
+test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -100,11 +102,15 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def log_in(page, base: str, name: str) -> None:
+def log_in(page, base: str, name: str, lang: str = "zh_CN") -> None:
+    """Log in, first choosing the interface language with the switch in the header."""
     page.goto(base + "/login")
+    if lang != "zh_CN":
+        page.click(f"form.lang button[value={lang}]")
+        page.wait_for_url("**/login")
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", demo_password(name))
-    page.click("button[type=submit]")
+    page.click("form[action='/login'] button[type=submit]")
     page.wait_for_url("**/queue")
 
 
@@ -114,8 +120,11 @@ def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(base + "/login")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.locator("h1").inner_text() == "登录"
     shot(page, "01-login")
     log_in(page, base, "clara")
+    assert page.locator("nav a[href='/queue']").inner_text() == "审核队列"
     shot(page, "02-queue")
     html.append(page.content())
 
@@ -148,7 +157,8 @@ def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
     page.click("form.decide button[type=submit]")
     page.wait_for_url(f"**/claims/{claim_id}")
     assert note in page.locator("ol.decisions").inner_text()
-    assert "confirmed" in page.locator("h1").inner_text()
+    assert "已认定违规" in page.locator("h1").inner_text()
+    assert "高套收费" in page.locator("ol.decisions").inner_text()  # the fraud type's name
     html.append(page.content())
 
     # A clerk cannot open supervisor pages.
@@ -172,7 +182,7 @@ def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
     entry = page.locator("table.audit tbody tr", has_text=note)
     assert entry.count() == 1
     text = entry.inner_text()
-    assert "clara" in text and "clerk" in text and "decide" in text and claim_id in text
+    assert "clara" in text and "审核员" in text and "审核决定" in text and claim_id in text
     shot(page, "05-audit")
     html.append(page.content())
     page.goto(f"{base}/indicators")
@@ -189,6 +199,14 @@ def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
     typed = server["claims"][0]["patient"]["person_id"]
     page.goto(f"{base}/queue?hospital={typed}")
     html.append(page.content())
+
+    # The switch turns the same page to English, and back.
+    page.click("form.lang button[value=en]")
+    page.wait_for_selector("html[lang=en]")
+    assert page.locator("nav a[href='/queue']").inner_text() == "Queue"
+    assert "hospital=" in page.url  # back to the page it was on
+    page.click("form.lang button[value=zh_CN]")
+    page.wait_for_selector("html[lang=zh-CN]")
     context.close()
 
     for body in html:
@@ -228,7 +246,7 @@ def test_supervisor_opens_a_hospitals_dip_page_with_numbers(server, browser):
     base = server["base"]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    log_in(page, base, "sam")
+    log_in(page, base, "sam", lang="en")
     page.click("nav >> text=DIP")
     page.wait_for_url("**/dip")
     assert page.locator("[data-k=point_value]").count() >= 1

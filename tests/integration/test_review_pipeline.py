@@ -89,6 +89,8 @@ def test_simulated_settled_scored_claims_load_and_render(tmp_path):
     app = create_app(Settings(data_dir=tmp_path, database_url=env["DATABASE_URL"]))
     client = TestClient(app)
     token = CSRF.search(client.get("/login").text)[1]
+    # This test reads the English interface (Chinese is the default).
+    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
     client.post("/login", data={"name": "lee", "password": "lee-password-1", "csrf_token": token})
     queue = client.get("/queue").text
     assert f"{len(flagged)} matching" in queue

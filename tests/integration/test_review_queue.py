@@ -1,4 +1,4 @@
-"""The clerk's queue (issue 17): search, sorting, ageing, bulk decisions, CSV export."""
+"""The clerk's queue (issue 17): search, sorting, ageing, bulk decisions, CSV and Excel export."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from review.app import create_app
 from review.models import AuditEntry, Claim, Decision
 from testkit.review_data import build_demo_db, demo_password
+from tests.xlsx_cells import read_sheet
 from yibao.settings import Settings
 
 # an 18-character identity number; national material codes (C + 19 digits) are not one
@@ -36,6 +37,8 @@ def world(tmp_path_factory):
 def login(app, name: str) -> TestClient:
     client = TestClient(app)
     token = CSRF.search(client.get("/login").text).group(1)
+    # These tests read the English interface (Chinese is the default).
+    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
     client.post("/login", data={"name": name, "password": demo_password(name), "csrf_token": token})
     return client
 
@@ -172,3 +175,45 @@ def test_csv_export_neutralises_formulas(world):
     text = client.get("/queue.csv?q==HYPERLINK").text
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     assert "'=HYPERLINK(1)" in cells and "'@evil" in cells
+
+
+def test_excel_export_holds_the_csv_rows(world):
+    """The .xlsx of a filter: the CSV's columns and rows, numbers as numbers, no formula."""
+    client = login(world["app"], "sam")
+    region = flagged(world)[0].insured_region
+    query = f"status=all&region={region}&sort=claim&dir=asc"
+    page = client.get(f"/queue?{query}")
+    links = re.findall(r'href="(/queue\.(?:csv|xlsx)\?[^"]*)"', page.text)
+    assert [link.replace(".csv?", ".xlsx?") for link in links] == [links[1], links[1]]
+    response = client.get(f"/queue.xlsx?{query}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert 'filename="queue.xlsx"' in response.headers["content-disposition"]
+    sheet, formulas = read_sheet(response.content)
+    assert formulas == 0
+    text_rows = list(csv.reader(io.StringIO(client.get(f"/queue.csv?{query}").text)))
+    assert sheet[0] == text_rows[0]
+    assert len(sheet) == len(text_rows) > 1
+    score, total = text_rows[0].index("fraud_score"), text_rows[0].index("total_yuan")
+    for cells, text in zip(sheet[1:], text_rows[1:], strict=True):
+        assert cells[score] == float(text[score]) and cells[total] == float(text[total])
+        others = [c for i, c in enumerate(cells) if i not in (score, total)]
+        expected = [t for i, t in enumerate(text) if i not in (score, total)]
+        # age_days is a number in the workbook, text in the CSV
+        assert [str(int(c)) if isinstance(c, float) else c for c in others] == expected
+    assert not ID_NUMBER.search(str(sheet))
+
+
+def test_excel_export_neutralises_formulas(world):
+    with world["app"].state.sessions() as db:
+        if db.get(Claim, "=HYPERLINK(2)") is None:
+            db.add(
+                Claim(claim_id="=HYPERLINK(2)", flagged=True, status="open", hospital_id="+evil")
+            )
+            db.commit()
+    client = login(world["app"], "sam")
+    sheet, formulas = read_sheet(client.get("/queue.xlsx?q==HYPERLINK(2)").content)
+    assert formulas == 0
+    cells = [cell for row in sheet for cell in row]
+    assert "'=HYPERLINK(2)" in cells and "'+evil" in cells

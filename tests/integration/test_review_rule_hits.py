@@ -40,6 +40,8 @@ def world(tmp_path_factory):
 def login(app, name: str = "sam") -> TestClient:
     client = TestClient(app)
     token = CSRF.search(client.get("/login").text).group(1)
+    # These tests read the English interface (Chinese is the default).
+    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
     client.post("/login", data={"name": name, "password": demo_password(name), "csrf_token": token})
     return client
 

@@ -91,6 +91,8 @@ def make_app(root: Path, folder: Path, claim_objects: list[dict[str, Any]], reco
 def login(app: Any, name: str = "clara") -> TestClient:
     client = TestClient(app)
     token = CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
+    # These tests read the English interface (Chinese is the default).
+    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
     response = client.post(
         "/login", data={"name": name, "password": demo_password(name), "csrf_token": token}
     )

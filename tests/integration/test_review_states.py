@@ -37,6 +37,8 @@ def world(tmp_path_factory):
 def login(app, name: str) -> TestClient:
     client = TestClient(app)
     token = CSRF.search(client.get("/login").text).group(1)
+    # These tests read the English interface (Chinese is the default).
+    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
     client.post("/login", data={"name": name, "password": demo_password(name), "csrf_token": token})
     return client
 
@@ -171,6 +173,9 @@ def test_region_names_and_beijing_time_in_the_interface(world):
     from review.templating import beijing
 
     assert beijing(datetime(2026, 3, 1, 17, 30)) == "2026-03-02 01:30"  # UTC+8
+    # an exported UTC time (the labels page shows label rows) in Beijing time too
+    assert beijing("2026-03-01T17:30:00Z") == "2026-03-02 01:30"
+    assert beijing("") == "–" and beijing("not a time") == "not a time"
     client = login(world["app"], "sam")
     queue = client.get("/queue").text
     assert "Guangzhou" in queue or "Shenzhen" in queue
