@@ -24,8 +24,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /wheels /wheels
 # (the build fails if the core came out pure Python: production needs the compiled one)
-# every extra (stream, models, review); the embedded broker is a dev extra, not here
-RUN pip install --no-cache-dir "$(ls /wheels/yibao-*.whl)[all]" "psycopg[binary]>=3.1" \
+# every extra (stream, models, review) and the PostgreSQL driver; the embedded broker is a
+# dev extra, not here
+RUN pip install --no-cache-dir "$(ls /wheels/yibao-*.whl)[all,postgres]" \
     && rm -rf /wheels \
     && python -m settlement.compiled | tee /dev/stderr | grep -q "compiled with mypyc"
 RUN useradd --create-home yibao && mkdir -p /var/lib/yibao && chown yibao /var/lib/yibao
