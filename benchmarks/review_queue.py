@@ -1,21 +1,27 @@
-"""Queue page server time with 100,000 flagged claims in a SQLite database.
+"""Queue page server time with 100,000 flagged claims, on SQLite and on PostgreSQL.
 
 Loads generated claims and (fabricated, all flagged) score records into a
-temporary database, then times GET /queue through the ASGI app in-process (the
-whole server side: routing, session, SQL, template) for first, deep and
-filtered pages. Target: p95 under 300 ms. Run:
-PYTHONPATH=. .venv/bin/python -m benchmarks.review_queue (as a script, benchmarks/dip.py
-would hide the dip package).
+temporary SQLite database, and with ``--postgres`` (a private server from Debian's
+binaries) or ``--database-url`` into PostgreSQL as well, then times GET /queue
+through the ASGI app in-process (the whole server side: routing, session, SQL,
+template) for first, deep and filtered pages, searches and sorts, each scenario on
+both databases in turn. Target: p95 under 300 ms. Run:
+PYTHONPATH=. .venv/bin/python -m benchmarks.review_queue --postgres (as a script,
+benchmarks/dip.py would hide the dip package).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
 
 SCENARIOS = [
     ("first page", "/queue"),
@@ -65,8 +71,8 @@ def audit_hits(i: int) -> list[dict[str, object]]:
     return hits
 
 
-def build(root: Path, n: int, url: str | None = None) -> tuple[str, dict[str, str]]:
-    """The database URL, and a claim id and identity number in it for the search scenarios."""
+def build(root: Path, claims: list[dict[str, Any]], url: str | None = None) -> str:
+    """Load the claims (all flagged) into a migrated database; its URL."""
     from datetime import datetime
 
     from sqlalchemy import text
@@ -74,7 +80,7 @@ def build(root: Path, n: int, url: str | None = None) -> tuple[str, dict[str, st
     from review import ingest
     from review.db import make_engine, session_factory, upgrade_head
     from review.derived import refresh_derived
-    from testkit.review_data import add_demo_users, fake_score, make_claims
+    from testkit.review_data import add_demo_users, fake_score
 
     if url:  # an external database (PostgreSQL): empty the review tables first
         from review.models import Base
@@ -87,7 +93,6 @@ def build(root: Path, n: int, url: str | None = None) -> tuple[str, dict[str, st
     engine = make_engine(url)
     upgrade_head(engine)
     started = time.perf_counter()
-    claims = make_claims(n, seed=3, hospitals=60)
     scores = [fake_score(c, "100.00", threshold=0.0) for c in claims]  # all flagged
     for i, score in enumerate(scores):
         score["audit_hits"] = audit_hits(i)
@@ -100,11 +105,46 @@ def build(root: Path, n: int, url: str | None = None) -> tuple[str, dict[str, st
     if engine.dialect.name == "postgresql":
         # What autovacuum does soon after a bulk load; index-only scans need it.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM ANALYZE claims"))
-    print(f"loaded {n} flagged claims in {time.perf_counter() - started:.1f} s")
+            connection.execute(text("VACUUM ANALYZE"))
+    name = engine.dialect.name
+    print(f"{name}: loaded {len(claims)} flagged claims in {time.perf_counter() - started:.1f} s")
     engine.dispose()
-    middle = claims[n // 2]
-    return url, {"claim_id": middle["claim_id"], "person_id": middle["patient"]["person_id"]}
+    return url
+
+
+def logged_in(url: str, root: Path) -> Any:
+    """A test client of the app on this database, logged in as a supervisor."""
+    from fastapi.testclient import TestClient
+
+    from review.app import create_app
+    from testkit.review_data import demo_password
+    from yibao.settings import Settings
+
+    app = create_app(Settings(data_dir=root, database_url=url, review_secret_key="x" * 40))
+    client = TestClient(app)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
+    client.post(
+        "/login", data={"name": "sam", "password": demo_password("sam"), "csrf_token": token}
+    )
+    return client
+
+
+def p95_of(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)]
+
+
+def timed(client: Any, path: str, repeat: int) -> tuple[str, list[float]]:
+    """Matching rows and the server times (ms) of ``repeat`` requests after a warm one."""
+    client.get(path)  # warm the page cache once
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    matched = re.search(r"<small>(\d+) matching</small>", response.text)
+    return (matched[1] if matched else "?"), times
 
 
 def main() -> None:
@@ -112,48 +152,74 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument(
-        "--database-url", help="Use this (emptied!) database instead of a temporary SQLite file."
+        "--database-url",
+        help="Also measure this (emptied!) database, e.g. postgresql+psycopg://..., beside SQLite.",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="Also measure a private PostgreSQL server started from Debian's binaries.",
     )
     args = parser.parse_args()
 
-    from fastapi.testclient import TestClient
+    from testkit.review_data import make_claims
 
-    from review.app import create_app
-    from testkit.review_data import demo_password
-    from yibao.settings import Settings
+    with contextlib.ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        other = args.database_url
+        if args.postgres and not other:
+            from testkit.postgres import debian_bindir, private_server
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        url, known = build(root, args.claims, args.database_url)
-        app = create_app(Settings(data_dir=root, database_url=url, review_secret_key="x" * 40))
-        client = TestClient(app)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
-        client.post(
-            "/login", data={"name": "sam", "password": demo_password("sam"), "csrf_token": token}
-        )
-        everything: list[float] = []
-        print(f"{'scenario':34} {'rows':>7} {'median ms':>10} {'p95 ms':>8}")
-        for label, template in SCENARIOS:
-            path = template.format(**known)
-            client.get(path)  # warm the page cache once
-            times = []
-            for _ in range(args.repeat):
-                started = time.perf_counter()
-                response = client.get(path)
-                times.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200, (path, response.status_code)
-            matched = re.search(r"<small>(\d+) matching</small>", response.text)
-            everything += times
-            times.sort()
-            p95 = times[max(0, int(len(times) * 0.95 + 0.5) - 1)]
-            rows = matched[1] if matched else "?"
-            print(f"{label:34} {rows:>7} {statistics.median(times):10.1f} {p95:8.1f}")
-        everything.sort()
-        p95 = everything[int(len(everything) * 0.95) - 1]
+            bindir = debian_bindir()
+            if bindir is None:
+                parser.error("--postgres needs Debian's postgresql package (apt-get install)")
+            # durable settings (fsync on), as a production server runs
+            other = stack.enter_context(private_server(bindir, ("review",), fast=False))["review"]
+        claims = make_claims(args.claims, seed=3, hospitals=60)
+        middle = claims[len(claims) // 2]
+        known = {"claim_id": middle["claim_id"], "person_id": middle["patient"]["person_id"]}
+        urls = {"sqlite": build(root, claims)}
+        if other:
+            urls[make_url(other).get_backend_name()] = build(root, claims, other)
+        clients = {name: logged_in(url, root) for name, url in urls.items()}
+        report(clients, known, args.repeat)
+
+
+def report(clients: dict[str, Any], known: dict[str, str], repeat: int) -> None:
+    """Time every scenario on each database in turn; print medians, p95s and ratios."""
+    names = list(clients)
+    everything: dict[str, list[float]] = {name: [] for name in names}
+    header = f"{'scenario':34} {'rows':>7}"
+    for name in names:
+        header += f" {name + ' median':>17} {name + ' p95':>14}"
+    if len(names) == 2:
+        header += f" {'p95 ratio':>10}"
+    print(header + "   (ms)")
+    for label, template in SCENARIOS:
+        path = template.format(**known)
+        line, p95s, rows = "", [], set()
+        for name in names:
+            matched, times = timed(clients[name], path, repeat)
+            rows.add(matched)
+            everything[name] += times
+            p95s.append(p95_of(times))
+            line += f" {statistics.median(times):17.1f} {p95s[-1]:14.1f}"
+        if len(names) == 2:
+            line += f" {p95s[1] / p95s[0]:10.2f}"
+        # Both databases must agree on what matches.
+        assert len(rows) == 1, (label, rows)
+        print(f"{label:34} {rows.pop():>7}" + line)
+    for name in names:
+        times = sorted(everything[name])
         print(
-            f"ALL {len(everything)} requests: median {statistics.median(everything):.1f} ms, "
-            f"p95 {p95:.1f} ms, max {everything[-1]:.1f} ms (target p95 < 300 ms)"
+            f"{name} ALL {len(times)} requests: median {statistics.median(times):.1f} ms, "
+            f"p95 {p95_of(times):.1f} ms, max {times[-1]:.1f} ms (target p95 < 300 ms)"
         )
+    if len(names) == 2:
+        first, second = (sorted(everything[name]) for name in names)
+        median_ratio = statistics.median(second) / statistics.median(first)
+        p95_ratio = p95_of(second) / p95_of(first)
+        print(f"{names[1]}/{names[0]}: median x{median_ratio:.2f}, p95 x{p95_ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -149,9 +149,10 @@ class Claim(Base):
         ),
         Index("ix_claims_person", "person_key", "admission_date"),
         Index("ix_claims_person_masked", "person_masked"),
-        # The open queue sorted by amount or by age walks these, no sort step.
+        # The open queue sorted by amount, by age or by hospital walks these, no sort step.
         Index("ix_claims_queue_total", "flagged", "status", "total_fen", "claim_id"),
         Index("ix_claims_queue_age", "flagged", "status", "submitted_at", "claim_id"),
+        Index("ix_claims_queue_hospital", "flagged", "status", "hospital_id", "claim_id"),
         Index("ix_claims_hospital_date", "hospital_id", "discharge_date"),
     )
 
