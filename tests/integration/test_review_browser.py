@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ def log_in(page, base: str, name: str, lang: str = "zh_CN") -> None:
     page.wait_for_url("**/queue")
 
 
-def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
+def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser, tmp_path):
     base = server["base"]
     html: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -194,6 +195,21 @@ def test_clerk_reviews_a_claim_and_supervisor_sees_it(server, browser):
     page.wait_for_url("**/hospitals/*")
     shot(page, "07-hospital")
     html.append(page.content())
+
+    # The queue's exports, CSV and Excel (whose cells are in the workbook's XML), are
+    # searched for identity numbers with the pages.
+    page.goto(f"{base}/queue")
+    for link, name in (("a.csv:not(.xlsx)", "queue.csv"), ("a.xlsx", "queue.xlsx")):
+        with page.expect_download() as download_info:
+            page.click(link)
+        download_info.value.save_as(tmp_path / name)
+    exported = (tmp_path / "queue.csv").read_text(encoding="utf-8")
+    html.append(exported)
+    first_claim = exported.splitlines()[1].split(",")[0]  # a header, then claims
+    with zipfile.ZipFile(tmp_path / "queue.xlsx") as workbook:
+        xml = [workbook.read(n).decode("utf-8") for n in workbook.namelist() if n.endswith(".xml")]
+    assert any(first_claim in part for part in xml)  # the same claims, in the workbook
+    html.extend(xml)
 
     # An identity number typed into a filter is masked in the access log too.
     typed = server["claims"][0]["patient"]["person_id"]
