@@ -68,6 +68,9 @@ def drift(ref: dict[str, Any], X: np.ndarray, names: Sequence[str]) -> dict[str,
         if name not in ref:
             raise ValueError(f"the training reference has no feature {name!r}")
         edges = np.asarray(ref[name]["edges"], dtype=float)
-        column = np.nan_to_num(X[:, j].astype(float))
+        # Training reads its features as float32 (models.featurefile): the same
+        # precision here, or a value next to an edge (0.7 is 0.69999999 in float32)
+        # falls into another bin than it did at training.
+        column = np.nan_to_num(X[:, j].astype(np.float32).astype(float))
         out[name] = psi(np.asarray(ref[name]["shares"]), _bin(column, edges))
     return out
