@@ -67,6 +67,8 @@ def test_a_live_flagged_claim_lists_the_patients_earlier_claims(tmp_path: Path) 
 
     client = TestClient(create_app(Settings(data_dir=tmp_path, database_url=env["DATABASE_URL"])))
     token = CSRF.search(client.get("/login").text)[1]
+    # The interface is Chinese by default; the assertions read English labels.
+    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
     client.post(
         "/login", data={"name": "clerk", "password": "clerk-password-1", "csrf_token": token}
     )
