@@ -7,16 +7,23 @@ same data or features line up in the MLflow UI's comparison view.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from detection.features import FEATURE_NAMES, FEATURE_VERSION
 from models.data import LoadedClaims
+from models.splits import Split, kept_out_digest
+
+if TYPE_CHECKING:
+    from models.train import Fitted, Prepared
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -192,3 +199,74 @@ def _plots(booster: Any, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> di
     fig.tight_layout()
     figures["precision_recall.png"] = fig
     return figures
+
+
+def beats_rules(metrics: dict[str, float], label: str) -> bool:
+    """Whether the model beats the rules baseline on its untouched hospitals (warns if not)."""
+    model = metrics.get("test_claim_pr_auc", float("nan"))
+    rules = metrics.get("test_rules_only_claim_pr_auc", float("nan"))
+    if model > rules:
+        return True
+    log.warning(
+        "%s does not beat the rules baseline on untouched hospitals (PR-AUC %.4f <= %.4f): "
+        "registered, never promoted automatically",
+        label,
+        model,
+        rules,
+    )
+    return False
+
+
+def run_record(
+    data: Path,
+    prep: Prepared,
+    split: Split,
+    fitted: Fitted,
+    metrics: dict[str, float],
+    test_scores: dict[str, np.ndarray],
+    params: dict[str, Any] | None,
+    settings: dict[str, Any],
+) -> RunRecord:
+    """What the MLflow run records, from the training stages' results."""
+    from models.drift import reference_of_columns
+    from models.metrics import scheme_metrics
+    from models.train import DEFAULT_PARAMS
+
+    table = prep.table
+    sizes = {
+        "scale_pos_weight": _pos_weight(prep.y[split.train]),
+        "claims": len(prep.y),
+        "fraud_claims": int(prep.y.sum()),
+        "untouched_claims": len(split.test),
+    }
+    return RunRecord(
+        data=data,
+        loaded=prep.loaded,
+        booster=fitted.booster,
+        baselines=fitted.baselines,
+        params={**DEFAULT_PARAMS, **(params or {})},
+        settings={**settings, **sizes},
+        metrics=metrics,
+        seconds={},
+        # float64, as the artifact always held: the float32 values the model learnt from
+        untouched={"X": table.matrix(split.test).astype(np.float64), "y": prep.y[split.test]},
+        untouched_scores=test_scores,
+        untouched_digest=kept_out_digest(prep.loaded.fingerprint, table.hospital_ids(split.test)),
+        period=(date.fromordinal(table.period[0]), date.fromordinal(table.period[1])),
+        threshold=fitted.threshold,
+        capacity=float(settings["capacity"]),
+        calibration=fitted.calibration.to_dict(),
+        drift_reference=reference_of_columns(
+            lambda j: table.column(FEATURE_NAMES[j]), FEATURE_NAMES
+        ),
+        untouched_schemes=scheme_metrics(
+            test_scores["lightgbm"],
+            prep.y[split.test],
+            table.fraud_types_of(split.test),
+            float(settings["capacity"]),
+        ),
+    )
+
+
+def _pos_weight(y: np.ndarray) -> float:
+    return round((len(y) - int(y.sum())) / max(int(y.sum()), 1), 4)

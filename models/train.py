@@ -20,7 +20,6 @@ import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,8 @@ from models.data import LoadedClaims
 from models.errors import TrainingDataError
 from models.featurefile import FeatureTable
 from models.metrics import DEFAULT_CAPACITY
-from models.splits import Split, kept_out_digest, split_by_hospital, split_three_ways
+from models.runlog import run_record
+from models.splits import Split, split_by_hospital, split_three_ways
 
 __all__ = ["TrainResult", "fit_booster", "split_by_hospital", "train"]
 
@@ -301,6 +301,8 @@ def train(
 ) -> TrainResult:
     """Train, evaluate on untouched hospitals, log to MLflow and register the model.
 
+    The result holds the run id, model URI, version and aliases, metrics and timings.
+
     Args:
         data: labelled claims JSONL.
         labels: optional labels JSONL overriding the claims' own labels.
@@ -319,9 +321,6 @@ def train(
         refit: after early stopping, refit on training and validation hospitals
             with the best number of rounds (validation metrics stay the split model's).
 
-    Returns:
-        Run id, model URI, version and aliases, metrics and timings.
-
     Raises:
         TrainingDataError: too few claims, or a slice with one class only.
         ModelError: the registry could not be read to set the aliases.
@@ -336,8 +335,7 @@ def train(
         "refit_on_train_and_valid": refit,
     }
     t0 = time.perf_counter()
-    # The feature file lives as long as the run needs its rows.
-    with tempfile.TemporaryDirectory(prefix="yibao-train-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="yibao-train-") as workdir:  # the features' file
         prep = prepare(data, labels, book, Path(workdir))
         loading = time.perf_counter() - t0
         split = checked_split(prep, valid_share, test_share, seed)
@@ -352,9 +350,7 @@ def train(
             seed=seed,
         )
         metrics, test_scores = measure(prep, split, fitted, capacity)
-        record = _run_record(
-            Path(data), prep, split, fitted, metrics, test_scores, params, settings
-        )
+        record = run_record(Path(data), prep, split, fitted, metrics, test_scores, params, settings)
     record.seconds = {"load_and_features": loading, **fitted.seconds}
     return _log_and_register(
         record,
@@ -379,7 +375,7 @@ def _log_and_register(
 ) -> TrainResult:
     """Log the run, register its model and set the aliases it earned."""
     from models.registry import set_aliases_after_training
-    from models.runlog import log_training_run
+    from models.runlog import beats_rules, log_training_run
 
     run_id, version = log_training_run(
         record,
@@ -404,74 +400,3 @@ def _log_and_register(
         unmatched_labels=record.loaded.unmatched_labels,
         unmatched_examples=record.loaded.unmatched_examples,
     )
-
-
-def beats_rules(metrics: dict[str, float], label: str) -> bool:
-    """Whether the model beats the rules baseline on its untouched hospitals (warns if not)."""
-    model = metrics.get("test_claim_pr_auc", float("nan"))
-    rules = metrics.get("test_rules_only_claim_pr_auc", float("nan"))
-    if model > rules:
-        return True
-    log.warning(
-        "%s does not beat the rules baseline on untouched hospitals (PR-AUC %.4f <= %.4f): "
-        "registered, never promoted automatically",
-        label,
-        model,
-        rules,
-    )
-    return False
-
-
-def _run_record(
-    data: Path,
-    prep: Prepared,
-    split: Split,
-    fitted: Fitted,
-    metrics: dict[str, float],
-    test_scores: dict[str, np.ndarray],
-    params: dict[str, Any] | None,
-    settings: dict[str, Any],
-) -> RunRecord:
-    """What the MLflow run records, from the training stages' results."""
-    from models.drift import reference_of_columns
-    from models.metrics import scheme_metrics
-    from models.runlog import RunRecord
-
-    table = prep.table
-    sizes = {
-        "scale_pos_weight": _pos_weight(prep.y[split.train]),
-        "claims": len(prep.y),
-        "fraud_claims": int(prep.y.sum()),
-        "untouched_claims": len(split.test),
-    }
-    return RunRecord(
-        data=data,
-        loaded=prep.loaded,
-        booster=fitted.booster,
-        baselines=fitted.baselines,
-        params={**DEFAULT_PARAMS, **(params or {})},
-        settings={**settings, **sizes},
-        metrics=metrics,
-        seconds={},
-        # float64, as the artifact always held: the float32 values the model learnt from
-        untouched={"X": table.matrix(split.test).astype(np.float64), "y": prep.y[split.test]},
-        untouched_scores=test_scores,
-        untouched_digest=kept_out_digest(prep.loaded.fingerprint, table.hospital_ids(split.test)),
-        period=(date.fromordinal(table.period[0]), date.fromordinal(table.period[1])),
-        threshold=fitted.threshold,
-        capacity=float(settings["capacity"]),
-        calibration=fitted.calibration.to_dict(),
-        drift_reference=reference_of_columns(
-            lambda j: table.column(FEATURE_NAMES[j]), FEATURE_NAMES
-        ),
-        untouched_schemes=scheme_metrics(
-            test_scores["lightgbm"],
-            prep.y[split.test],
-            table.fraud_types_of(split.test),
-            float(settings["capacity"]),
-        ),
-    )
-
-
-def _pos_weight(y: np.ndarray) -> float:
-    return round((len(y) - int(y.sum())) / max(int(y.sum()), 1), 4)

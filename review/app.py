@@ -44,8 +44,6 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
             ``settings.policies_dir`` (or the bundled policies) on first use.
     """
     from fastapi import Depends, FastAPI
-    from fastapi.responses import RedirectResponse, Response
-    from fastapi.staticfiles import StaticFiles
 
     from review import db as dbmod
     from review import error_pages
@@ -53,20 +51,6 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     from review.i18n import load_translations
     from review.middleware import SessionMiddleware
     from review.peers import PeerCache
-    from review.routers import (
-        audit,
-        auth,
-        casefiles,
-        cases,
-        claims,
-        decisions,
-        dip,
-        hospitals,
-        indicators,
-        labels,
-        locale,
-        queue,
-    )
     from review.security import SessionCodec, parse_networks
     from review.services.documents import MAX_FILES
     from review.templating import make_templates
@@ -103,6 +87,31 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     )
     error_pages.install(app)
 
+    add_routes(app)
+    log.info("review app ready (database %s)", engine.url.render_as_string(hide_password=True))
+    return app
+
+
+def add_routes(app: FastAPI) -> None:
+    """The static files, every page's router, the home redirect and the health check."""
+    from fastapi.responses import RedirectResponse, Response
+    from fastapi.staticfiles import StaticFiles
+
+    from review.routers import (
+        audit,
+        auth,
+        casefiles,
+        cases,
+        claims,
+        decisions,
+        dip,
+        hospitals,
+        indicators,
+        labels,
+        locale,
+        queue,
+    )
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (
         auth,
@@ -127,6 +136,3 @@ def create_app(settings: Settings, *, policy_book: Any = None) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    log.info("review app ready (database %s)", engine.url.render_as_string(hide_password=True))
-    return app

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from review.db import person_key, person_salt
+from review.masking import mask_tree, masked
 from review.models import (
     AuditHit,
     Claim,
@@ -134,33 +135,6 @@ def _write_batches(
     if batch:
         write(batch)
     return count + len(batch)
-
-
-def masked(value: Any, limit: int | None = None) -> Any:
-    """A text field with any identity number in it masked (cut to ``limit``); else as given.
-
-    A number typed into the wrong field (an item code, a hospital id, a
-    diagnosis) is masked before it is stored, like the person's own.
-    """
-    if not isinstance(value, str):
-        return value
-    text = mask_identity_numbers(value)
-    return text[:limit] if limit is not None else text
-
-
-def mask_tree(value: Any) -> Any:
-    """A JSON value with identity numbers masked in every string (and number) inside it."""
-    if isinstance(value, str):
-        return mask_identity_numbers(value)
-    if isinstance(value, dict):
-        return {key: mask_tree(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [mask_tree(item) for item in value]
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 10**16:
-        text = str(value)
-        hidden = mask_identity_numbers(text)
-        return hidden if hidden != text else value
-    return value
 
 
 def claim_row(obj: dict[str, Any], salt: bytes) -> dict[str, Any]:

@@ -149,41 +149,34 @@ def earlier_claims(
     ]
 
 
-@router.get("/claims/{claim_id}")
-def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Response:
-    claim = db.get(Claim, claim_id)
-    if claim is None:
-        raise HTTPException(status_code=404, detail=N_("no such claim"))
-    body = json.loads(claim.claim_json) if claim.claim_json else {}
-    score = json.loads(claim.score_json) if claim.score_json else {}
-    settlement = db.get(Settlement, claim_id)
-    record = json.loads(settlement.record_json) if settlement else {}
-    steps, before = breakdown(request, db, record, claim, body)
-    history: Sequence[Any] = []
-    if claim.person_key:
-        history = db.execute(
-            select(
-                Claim.claim_id,
-                Claim.claim_type,
-                Claim.admission_date,
-                Claim.discharge_date,
-                Claim.hospital_id,
-                Claim.diagnosis,
-                Claim.total_fen,
-                Claim.fraud_score,
-                Claim.scored,
-                Claim.flagged,
-                Claim.status,
-                Claim.readmission,
-            )
-            .where(Claim.person_key == claim.person_key, Claim.claim_id != claim_id)
-            .order_by(Claim.admission_date.desc())
-            .limit(12)
-        ).all()
-    decisions = db.scalars(
-        select(Decision).where(Decision.claim_id == claim_id).order_by(Decision.id)
+def patient_history(db: Session, claim: Claim) -> Sequence[Any]:
+    """The patient's 12 latest other claims, newest first (none without a person key)."""
+    if not claim.person_key:
+        return []
+    return db.execute(
+        select(
+            Claim.claim_id,
+            Claim.claim_type,
+            Claim.admission_date,
+            Claim.discharge_date,
+            Claim.hospital_id,
+            Claim.diagnosis,
+            Claim.total_fen,
+            Claim.fraud_score,
+            Claim.scored,
+            Claim.flagged,
+            Claim.status,
+            Claim.readmission,
+        )
+        .where(Claim.person_key == claim.person_key, Claim.claim_id != claim.claim_id)
+        .order_by(Claim.admission_date.desc())
+        .limit(12)
     ).all()
-    versions = [
+
+
+def claim_versions(db: Session, claim_id: str) -> list[dict[str, Any]]:
+    """Every version received of a claim id (resubmissions), oldest first."""
+    return [
         {
             "version": v.version,
             "received_at": v.received_at,
@@ -198,6 +191,23 @@ def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Re
             .order_by(ClaimVersion.version)
         )
     ]
+
+
+@router.get("/claims/{claim_id}")
+def claim_page(request: Request, db: DB, user: CurrentUser, claim_id: str) -> Response:
+    claim = db.get(Claim, claim_id)
+    if claim is None:
+        raise HTTPException(status_code=404, detail=N_("no such claim"))
+    body = json.loads(claim.claim_json) if claim.claim_json else {}
+    score = json.loads(claim.score_json) if claim.score_json else {}
+    settlement = db.get(Settlement, claim_id)
+    record = json.loads(settlement.record_json) if settlement else {}
+    steps, before = breakdown(request, db, record, claim, body)
+    history = patient_history(db, claim)
+    decisions = db.scalars(
+        select(Decision).where(Decision.claim_id == claim_id).order_by(Decision.id)
+    ).all()
+    versions = claim_versions(db, claim_id)
     reason = undecidable_reason(db, claim_id)
     hits = claim_hits(db, claim_id, rule_names(request))
     hospital = db.get(Hospital, claim.hospital_id) if claim.hospital_id else None

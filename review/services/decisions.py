@@ -117,34 +117,7 @@ def decide(
 
     _require_reviewer(user)
     claim = get_claim(db, claim_id)
-    reason = undecidable_reason(db, claim_id)
-    if reason is not None:
-        raise InvalidInput(reason)
-    if action not in ACTIONS:
-        raise InvalidInput(Msg(N_("action must be one of {choices}"), choices=", ".join(ACTIONS)))
-    # Free text is masked on write: a number typed into a note never reaches the
-    # database, the audit log or the exported labels.
-    note = mask_identity_numbers(note.strip())
-    if not note:
-        raise InvalidInput(N_("a note is required with every decision"))
-    override = claim.status in FINAL_STATUSES
-    if user.role != "supervisor":
-        if override:
-            raise NotAllowed(N_("only a supervisor can override a decision"))
-        if claim.assigned_to not in (None, user.id):
-            raise NotAllowed(N_("the claim is assigned to another clerk"))
-    fraud_type = fraud_type.strip() if action == "confirm_fraud" else ""
-    if fraud_type and fraud_type not in FRAUD_TYPES:
-        # Labels train the model: only the names it knows (or "other").
-        raise InvalidInput(
-            Msg(N_("fraud type must be one of {choices}"), choices=", ".join(FRAUD_TYPES))
-        )
-    if recovered_fen is not None:
-        if action != "confirm_fraud":
-            raise InvalidInput(N_("an amount recovered goes with confirming fraud only"))
-        recovery.check_recovered(recovered_fen, recovery_limit(db, claim))
-    if action == "request_documents":
-        documents.check_can_request(db, claim_id)
+    note, fraud_type, override = _checked(db, user, claim, action, note, fraud_type, recovered_fen)
     decision = Decision(
         claim_id=claim_id,
         action=action,
@@ -172,6 +145,52 @@ def decide(
         documents.open_request(db, user, claim_id, note)
     db.commit()
     return decision
+
+
+def _checked(
+    db: Session,
+    user: User,
+    claim: Claim,
+    action: str,
+    note: str,
+    fraud_type: str,
+    recovered_fen: int | None,
+) -> tuple[str, str, bool]:
+    """:func:`decide`'s checks: the note masked, the fraud type kept, and whether it overrides.
+
+    Raises what :func:`decide` documents, before anything is written.
+    """
+    from review.services import documents
+
+    reason = undecidable_reason(db, claim.claim_id)
+    if reason is not None:
+        raise InvalidInput(reason)
+    if action not in ACTIONS:
+        raise InvalidInput(Msg(N_("action must be one of {choices}"), choices=", ".join(ACTIONS)))
+    # Free text is masked on write: a number typed into a note never reaches the
+    # database, the audit log or the exported labels.
+    note = mask_identity_numbers(note.strip())
+    if not note:
+        raise InvalidInput(N_("a note is required with every decision"))
+    override = claim.status in FINAL_STATUSES
+    if user.role != "supervisor":
+        if override:
+            raise NotAllowed(N_("only a supervisor can override a decision"))
+        if claim.assigned_to not in (None, user.id):
+            raise NotAllowed(N_("the claim is assigned to another clerk"))
+    fraud_type = fraud_type.strip() if action == "confirm_fraud" else ""
+    if fraud_type and fraud_type not in FRAUD_TYPES:
+        # Labels train the model: only the names it knows (or "other").
+        raise InvalidInput(
+            Msg(N_("fraud type must be one of {choices}"), choices=", ".join(FRAUD_TYPES))
+        )
+    if recovered_fen is not None:
+        if action != "confirm_fraud":
+            raise InvalidInput(N_("an amount recovered goes with confirming fraud only"))
+        recovery.check_recovered(recovered_fen, recovery_limit(db, claim))
+    if action == "request_documents":
+        documents.check_can_request(db, claim.claim_id)
+    return note, fraud_type, override
 
 
 def recovery_limit(db: Session, claim: Claim) -> int:
