@@ -34,8 +34,9 @@ def scheme_ap(data: Path, model_uri: str) -> dict[str, object]:
     from models.matrix import featurize, labels_of
     from models.registry import load_model
     from models.tracking import configure_tracking
+    from yibao.settings import get_settings
 
-    configure_tracking()
+    configure_tracking(get_settings().tracking_uri())
     model = load_model(model_uri)
     loaded = load_claims(data)
     ordered, _feats, X = featurize(loaded.facts)

@@ -48,6 +48,15 @@ _HOSP_SECONDARY_DX_VS_PEER: Final = slot("hosp_secondary_dx_vs_peer", _FAMILY)
 _HOSP_PROCEDURES_VS_PEER: Final = slot("hosp_procedures_vs_peer", _FAMILY)
 _HOSP_ITEMS_MISSING_VS_PEER: Final = slot("hosp_items_missing_vs_peer", _FAMILY)
 _HOSP_MILD_ADMISSION_VS_PEER: Final = slot("hosp_mild_admission_vs_peer", _FAMILY)
+_HOSPITAL_RATES: Final = (
+    _HOSP_CMI_VS_PEER,
+    _HOSP_TOP_GROUP_VS_PEER,
+    _HOSP_ULTRA_LOW_VS_PEER,
+    _HOSP_SECONDARY_DX_VS_PEER,
+    _HOSP_PROCEDURES_VS_PEER,
+    _HOSP_ITEMS_MISSING_VS_PEER,
+    _HOSP_MILD_ADMISSION_VS_PEER,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,33 +147,44 @@ class DipState:
         row[_PROCEDURES_VS_PEER] = case.procedures_vs_peer
         row[_PROCEDURE_ITEMS_MISSING] = case.items_missing
         row[_DX_OUTPATIENT_SHARE] = case.outpatient_share if inpatient else 0.0
-        self._hospital_rates(claim, row)
+        self._hospital_rates(claim, case, inpatient, row)
         return case
 
-    def _hospital_rates(self, claim: ClaimFacts, row: list[float]) -> None:
-        """The hospital's DIP coding against its level's (1 = like its peers)."""
+    def _hospital_rates(
+        self, claim: ClaimFacts, case: DipCase, inpatient: bool, row: list[float]
+    ) -> None:
+        """The hospital's DIP coding against its level's (1 = like its peers), each rate
+        for a case that shows the coding it counts.
+
+        A top-group case gets the hospital's top-group rate, an ultra-low one its
+        ultra-low rate, a case coded above its diagnosis' typical group its case-mix
+        index, and so on; other cases and every visit get the neutral 1. Given to
+        every claim, the rates raised all of a gaming hospital's claims, and split
+        stays, whose halves are cheap for their group, raised a hospital's
+        ultra-low rate: the model read them as DIP gaming and ranked split stays
+        lower (``docs/data-scientist-guide.md``, issue 14).
+        """
+        for index in _HOSPITAL_RATES:
+            row[index] = 1.0
         hosp = self.hospitals.get(claim.hospital_id)
-        if hosp is None or hosp.cases == 0:
-            for index in (
-                _HOSP_CMI_VS_PEER,
-                _HOSP_TOP_GROUP_VS_PEER,
-                _HOSP_ULTRA_LOW_VS_PEER,
-                _HOSP_SECONDARY_DX_VS_PEER,
-                _HOSP_PROCEDURES_VS_PEER,
-                _HOSP_ITEMS_MISSING_VS_PEER,
-                _HOSP_MILD_ADMISSION_VS_PEER,
-            ):
-                row[index] = 1.0
+        if not inpatient or hosp is None or hosp.cases == 0:
             return
         p_top, p_ultra, p_missing, p_mild = self.level_rates(claim.hospital_level)
         n_in = hosp.cases + HOSPITAL_SHRINK
-        row[_HOSP_CMI_VS_PEER] = math.exp(hosp.cmi / n_in)
-        row[_HOSP_TOP_GROUP_VS_PEER] = rate_vs_peer(hosp.top, hosp.cases, p_top)
-        row[_HOSP_ULTRA_LOW_VS_PEER] = rate_vs_peer(hosp.ultra_low, hosp.cases, p_ultra)
-        row[_HOSP_SECONDARY_DX_VS_PEER] = math.exp(hosp.secondary / n_in)
-        row[_HOSP_PROCEDURES_VS_PEER] = math.exp(hosp.procedures / n_in)
-        row[_HOSP_ITEMS_MISSING_VS_PEER] = rate_vs_peer(hosp.missing, hosp.cases, p_missing)
-        row[_HOSP_MILD_ADMISSION_VS_PEER] = rate_vs_peer(hosp.mild, hosp.cases, p_mild)
+        if case.group_vs_dx > 1.0:
+            row[_HOSP_CMI_VS_PEER] = math.exp(hosp.cmi / n_in)
+        if case.top:
+            row[_HOSP_TOP_GROUP_VS_PEER] = rate_vs_peer(hosp.top, hosp.cases, p_top)
+        if case.cost_ratio < ULTRA_LOW_RATIO:
+            row[_HOSP_ULTRA_LOW_VS_PEER] = rate_vs_peer(hosp.ultra_low, hosp.cases, p_ultra)
+        if case.secondary_vs_peer > 1.0:
+            row[_HOSP_SECONDARY_DX_VS_PEER] = math.exp(hosp.secondary / n_in)
+        if case.procedures_vs_peer > 1.0:
+            row[_HOSP_PROCEDURES_VS_PEER] = math.exp(hosp.procedures / n_in)
+        if case.items_missing >= ITEMS_MISSING:
+            row[_HOSP_ITEMS_MISSING_VS_PEER] = rate_vs_peer(hosp.missing, hosp.cases, p_missing)
+        if case.outpatient_share > p_mild:
+            row[_HOSP_MILD_ADMISSION_VS_PEER] = rate_vs_peer(hosp.mild, hosp.cases, p_mild)
 
     def outpatient_share(self, diagnosis: str) -> float:
         """Share of past claims with this diagnosis code that were visits (prior 1/2)."""

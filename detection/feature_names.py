@@ -13,7 +13,7 @@ from __future__ import annotations
 from detection.errors import FeatureLayoutError
 
 # Bumped whenever a feature's meaning changes; stored with every model.
-FEATURE_VERSION = "5"
+FEATURE_VERSION = "6"
 
 # The order of a feature vector: models are trained on it, never reorder it.
 FEATURE_NAMES: tuple[str, ...] = (

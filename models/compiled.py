@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 SINGLE_THREAD_ROWS = 500
 # The compiled scores must equal Booster.predict's on sample rows within this.
 TOLERANCE = 1e-9
+# LightGBM's kZeroThreshold (1e-35 as a C float): inputs within it count as 0.
+LIGHTGBM_ZERO = float(np.float32(1e-35))
 _SAMPLE_ROWS = 256
 _said: set[str] = set()
 
@@ -48,6 +50,11 @@ class CompiledPredictor:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Scores of the rows of ``X`` (float64, one column per feature)."""
         rows = np.ascontiguousarray(X, dtype=np.float64)
+        # Booster.predict reads these as 0 before its trees compare them; lleaves
+        # would compare them as they are, and a split at -1e-35 would part the two.
+        tiny = np.abs(rows) <= LIGHTGBM_ZERO
+        if tiny.any():
+            rows = np.where(tiny, 0.0, rows)
         jobs = 1 if len(rows) < SINGLE_THREAD_ROWS else os.cpu_count() or 1
         return np.asarray(self._model.predict(rows, n_jobs=jobs))
 

@@ -118,3 +118,24 @@ assert compile_booster(booster, __import__("pathlib").Path({str(tmp_path)!r})) i
     said = [line for line in done.stderr.splitlines() if line.startswith("models.compiled")]
     assert len(said) == 1 and "lleaves is not installed" in said[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_values_lightgbm_reads_as_zero_score_as_zero(tmp_path: Path) -> None:
+    """Booster.predict reads any |x| <= 1e-35 (its float kZeroThreshold) as 0; so must we.
+
+    Trees that split negatives from zeros put the threshold at -1e-35 itself,
+    where the compiled comparison would otherwise send the row the other way.
+    """
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(4)
+    x = rng.choice([-1.0, 0.0, 1.0], size=(600, 1)) * rng.uniform(0.5, 2.0, size=(600, 1))
+    y = (x[:, 0] < 0).astype(int)
+    params = {"objective": "binary", "verbose": -1, "min_data_in_leaf": 5, "seed": 1}
+    booster = lgb.train(params, lgb.Dataset(x, y), num_boost_round=5)
+    assert "-1.0000000180025095e-35" in booster.model_to_string()  # the zero threshold
+    compiled = compile_booster(booster, tmp_path)
+    assert compiled is not None
+    zero = float(np.float32(1e-35))
+    rows = np.array([[0.0], [zero], [-zero], [1e-36], [-1e-36], [-1.0], [1.0]])
+    assert np.max(np.abs(compiled.predict(rows) - booster.predict(rows))) <= 1e-9

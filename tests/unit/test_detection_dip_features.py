@@ -158,10 +158,28 @@ def test_outpatient_conditions_admitted_and_hospital_rates() -> None:
         )
         c["procedures"], c["diagnoses"] = [], []
         rows.append(c)
+    # Then an ordinary stay at H3, for a diagnosis admitted everywhere, at its usual cost.
+    ordinary = claim(
+        "ordinary",
+        "2025-04-20",
+        "2025-04-24",
+        dx="I20.0",
+        hospital="H3",
+        person=pid("19550511"),
+        items=CONSERVATIVE,
+    )
+    ordinary["procedures"], ordinary["diagnoses"] = [], []
+    rows.append(ordinary)
     feats = batch_features(facts(rows))
-    last = feats[-1]
+    last = next(f for f in feats if f.claim_id == "a11")
     assert last["dx_outpatient_share"] > 0.6
     assert last["hosp_mild_admission_vs_peer"] > 1.5
+    # H3's rates are for its cases that show what they count, not for this one.
+    usual = feats[-1]
+    assert usual.claim_id == "ordinary" and usual["dx_outpatient_share"] < 0.5
+    assert usual["dip_cost_ratio"] > 0.5
+    assert usual["hosp_mild_admission_vs_peer"] == 1.0
+    assert usual["hosp_ultra_low_vs_peer"] == 1.0
     assert "OUTPATIENT_CASE_ADMITTED" in {h.code for h in evaluate_rules(last)}
     assert "outpatient visits, yet this patient was admitted" in feature_text(
         "dx_outpatient_share", last

@@ -207,10 +207,13 @@ PERTURBATIONS: dict[str, tuple[Callable[[World], ClaimFacts], set[str]]] = {
         _another_patients_bill,
         {"identical_bill", "identical_bill_share", "identical_other_patient"},
     ),
-    # case mix by exact code and the DIP group, which is keyed by the exact code
+    # case mix by exact code and the DIP group, which is keyed by the exact code; the
+    # hospital's DIP rates are given to a case that shows what they count, so the
+    # code's group and visit share also decide which of them the claim gets
     "another code of the category": (
         _edit(_diagnosis_code),
-        {"dx_code_share_vs_peer", "dip_cost_ratio", "dip_group_vs_dx", "dx_outpatient_share"},
+        {"dx_code_share_vs_peer", "dip_cost_ratio", "dip_group_vs_dx", "dx_outpatient_share"}
+        | {"hosp_cmi_vs_peer", "hosp_mild_admission_vs_peer"},
     ),
     # every comparison with the hospital's level: peers, case mix, hospital rates, prices, DIP
     "hospital level": (
@@ -227,8 +230,9 @@ PERTURBATIONS: dict[str, tuple[Callable[[World], ClaimFacts], set[str]]] = {
         }
         | {"price_vs_code_max", "price_vs_code_mean"}
         | {"price_vs_own_hospital_max"}
-        | {"dip_cost_ratio", "dip_group_vs_dx"}
-        | {"hosp_ultra_low_vs_peer", "hosp_mild_admission_vs_peer"},
+        | {"dip_cost_ratio", "dip_group_vs_dx"},
+        # not the hospital's DIP rates: this stay shows none of the coding they count,
+        # so it gets the neutral 1 at either level
     ),
 }
 
