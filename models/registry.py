@@ -110,7 +110,8 @@ def load_model(uri: str) -> LoadedModel:
     info = mlflow.models.get_model_info(source)
     meta = info.metadata or {}
     names = list(meta.get("feature_names", []))
-    if names != list(FEATURE_NAMES):
+    # The version too: it is bumped when a feature keeps its name but changes meaning.
+    if names != list(FEATURE_NAMES) or str(meta.get("feature_version")) != str(FEATURE_VERSION):
         raise ModelError(
             f"{label} was trained on features {meta.get('feature_version', '?')} that differ "
             f"from this code's version {FEATURE_VERSION}; retrain it with `yibao train`"

@@ -239,12 +239,19 @@ class Demo:
             loaded.write_text(dt.datetime.now().isoformat(), encoding="utf-8")
 
     def has_champion(self) -> bool:
+        """A champion this code can load: one trained on its feature version (an older
+        demo's model is retrained after an upgrade that changed the features)."""
+        from detection.features import FEATURE_VERSION
+
         probe = (
             "import mlflow,sys;mlflow.set_tracking_uri(sys.argv[1]);"
-            "mlflow.MlflowClient().get_model_version_by_alias(sys.argv[2],'champion')"
+            "v=mlflow.MlflowClient().get_model_version_by_alias(sys.argv[2],'champion');"
+            "m=mlflow.models.get_model_info(f'models:/{v.name}/{v.version}').metadata or {};"
+            "sys.exit(0 if str(m.get('feature_version'))==sys.argv[3] else 3)"
         )
         done = subprocess.run(
-            [sys.executable, "-c", probe, self.settings.tracking_uri(), self.settings.model_name],
+            [sys.executable, "-c", probe, self.settings.tracking_uri(), self.settings.model_name,
+             str(FEATURE_VERSION)],
             capture_output=True, env=self.env, check=False,
         )  # fmt: skip
         return done.returncode == 0

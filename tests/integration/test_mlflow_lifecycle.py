@@ -351,3 +351,14 @@ def test_no_identity_number_in_any_artifact(env, trained) -> None:
             for text in texts:
                 assert not ID_NUMBER.search(text.encode())
     assert scanned >= 8
+
+
+def test_a_model_of_another_feature_version_is_refused(env, trained, monkeypatch) -> None:
+    """Same feature names, another meaning: the version bump alone makes it unloadable."""
+    import models.registry as registry
+    from models.errors import ModelError
+
+    assert registry.load_model("models:/test-fraud/1").feature_version == str(FEATURE_VERSION)
+    monkeypatch.setattr(registry, "FEATURE_VERSION", f"{FEATURE_VERSION}-next")
+    with pytest.raises(ModelError, match="retrain it with `yibao train`"):
+        registry.load_model("models:/test-fraud/1")
