@@ -381,7 +381,9 @@ class _Code:
         self, code: str, entries: list[KnowledgeEntry], tracked: bool, course_break: int
     ) -> None:
         self.code = code
-        self.entries = entries  # every table's, in a fixed order (empty: none)
+        # Every table's, in a fixed order (empty: none). A tuple holds its items
+        # inline: one memory read fewer per bill line than a list.
+        self.entries = tuple(entries)
         self.tracked = tracked  # remembered across claims (RuleBook.tracked_codes)
         self.course_break = course_break  # the longest break_days of its rows; -1: no course
 
@@ -428,7 +430,7 @@ class RuleEngine:
         known = self._codes
         items = claim.items
         lines: dict[str, list[int]] = {}
-        candidates: list[list[KnowledgeEntry]] = []
+        candidates: list[tuple[KnowledgeEntry, ...]] = []
         tracked: list[_Code] = []
         for index, item in enumerate(items):
             code = item.code

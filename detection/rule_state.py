@@ -80,7 +80,8 @@ class PersonWindow:
     def add_use(self, code: str, day: int, quantity: int) -> None:
         """Remember ``quantity`` units of ``code`` used on ``day`` (one claim's, summed)."""
         kept = self.uses.get(code)
-        self.uses[code] = (day, quantity) if kept is None else (*kept, day, quantity)
+        # Concatenated, not unpacked: compiled, ``(*kept, ...)`` builds a list first.
+        self.uses[code] = (day, quantity) if kept is None else kept + (day, quantity)  # noqa: RUF005
         if day < self.earliest:
             self.earliest = day
 
