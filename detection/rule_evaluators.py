@@ -123,7 +123,11 @@ class _Visit:
             self.sex, self.age = sex_and_age(self.claim.person_id, self.claim.admission_date)
 
 
-def _hit(rule: Rule, row: KnowledgeRow, index: int, code: str, fen: int, **seen: Any) -> RuleHit:
+def _hit(
+    rule: Rule, row: KnowledgeRow, index: int, code: str, fen: int, seen: dict[str, Any]
+) -> RuleHit:
+    # ``seen`` is a dict, not keyword arguments: compiled, a ``**`` call goes
+    # through the Python-level wrapper and copies the dict.
     return RuleHit(
         rule.rule_code,
         rule.result,
@@ -178,7 +182,7 @@ def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         broken["scheme"] = claim.scheme
     items = v.items
     return [
-        _hit(rule, row, i, row.item_code, items[i].amount_fen, **broken)
+        _hit(rule, row, i, row.item_code, items[i].amount_fen, dict(broken))
         for i in v.lines[row.item_code]
     ]
 
@@ -195,7 +199,14 @@ def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     excess = quantity - allowed
     fen = _share(v.amount(code), excess, quantity)
     return [
-        _hit(rule, row, v.lines[code][0], code, fen, quantity=quantity, days=days, allowed=allowed)
+        _hit(
+            rule,
+            row,
+            v.lines[code][0],
+            code,
+            fen,
+            {"quantity": quantity, "days": days, "allowed": allowed},
+        )
     ]
 
 
@@ -216,8 +227,7 @@ def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             v.lines[code][0],
             code,
             fen,
-            course_start=_iso_day(start),
-            days_of_use=used_days,
+            {"course_start": _iso_day(start), "days_of_use": used_days},
         )
     ]
 
@@ -278,10 +288,12 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             v.lines[code][0],
             code,
             fen,
-            count_in_window=count,
-            earlier_in_window=before,
-            allowed=allowed,
-            window=str(rule.window),
+            {
+                "count_in_window": count,
+                "earlier_in_window": before,
+                "allowed": allowed,
+                "window": str(rule.window),
+            },
         )
     ]
 
@@ -308,9 +320,11 @@ def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
                     i,
                     row.item_code,
                     amount - allowed,
-                    amount=format_fen(amount),
-                    quantity=quantity,
-                    allowed=format_fen(allowed),
+                    {
+                        "amount": format_fen(amount),
+                        "quantity": quantity,
+                        "allowed": format_fen(allowed),
+                    },
                 )
             )
     return hits
@@ -323,7 +337,7 @@ def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]
     including = v.lines[row.item_code][0]
     items = v.items
     return [
-        _hit(rule, row, i, excluded, items[i].amount_fen, billed_with_line=including)
+        _hit(rule, row, i, excluded, items[i].amount_fen, {"billed_with_line": including})
         for i in v.lines[excluded]
     ]
 
@@ -343,8 +357,10 @@ def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             first,
             v.items[first].code,
             max(0, total - row.package_fen),
-            parts_billed={part: v.lines[part] for part in billed},
-            parts_amount=format_fen(total),
+            {
+                "parts_billed": {part: v.lines[part] for part in billed},
+                "parts_amount": format_fen(total),
+            },
         )
     ]
 
@@ -366,8 +382,7 @@ def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             i,
             row.item_code,
             items[i].amount_fen,
-            missing=required,
-            window=str(rule.window),
+            {"missing": required, "window": str(rule.window)},
         )
         for i in v.lines[row.item_code]
     ]
