@@ -403,6 +403,12 @@ class _Code:
         self.course_break = course_break  # the longest break_days of its rows; -1: no course
 
 
+#: A code the catalogue does not list: no entries, not tracked.
+_NOT_LISTED: Final = _Code("", [], False, -1)
+#: How many codes RuleEngine remembers as billed lately (each a few dozen bytes).
+_BILLED_LATELY: Final = 1 << 14
+
+
 class RuleEngine:
     """Evaluates a rule book against claims, one claim at a time.
 
@@ -429,6 +435,10 @@ class RuleEngine:
         for code in book.tracked_codes:
             if code not in self._codes:
                 self._codes[code] = _Code(code, [], True, breaks.get(code, -1))
+        # The codes billed lately, found in _codes (or not: _NOT_LISTED). A catalogue
+        # of 10,000 rows is a large dict that the processor's caches do not keep,
+        # while claims bill a few hundred codes again and again: this small one stays.
+        self._billed_lately: dict[str, _Code] = {}
 
     def check(self, claim: Claim, state: RuleState | None = None) -> list[RuleHit]:
         """Every hit of a validated claim, then fold the claim into ``state``.
@@ -443,6 +453,7 @@ class RuleEngine:
             The hits ordered by bill line, then rule code.
         """
         known = self._codes
+        lately = self._billed_lately
         items = claim.items
         lines: dict[str, list[int]] = {}
         candidates: list[tuple[KnowledgeEntry, ...]] = []
@@ -452,12 +463,16 @@ class RuleEngine:
             indices = lines.get(code)
             if indices is None:
                 lines[code] = [index]
-                rules = known.get(code)
-                if rules is not None:
-                    if rules.entries:
-                        candidates.append(rules.entries)
-                    if rules.tracked:
-                        tracked.append(rules)
+                rules = lately.get(code)
+                if rules is None:
+                    rules = known.get(code, _NOT_LISTED)
+                    if len(lately) >= _BILLED_LATELY:
+                        lately.clear()  # bounded: start again
+                    lately[code] = rules
+                if rules.entries:
+                    candidates.append(rules.entries)
+                if rules.tracked:
+                    tracked.append(rules)
             else:
                 indices.append(index)
         if not candidates and not tracked:
