@@ -34,10 +34,13 @@ from settlement.money import format_fen
 __all__ = ["RuleEngine", "RuleHit"]
 
 
+# The module's shared objects are Final: compiled, a Final is read from a C
+# static, any other module-level name from the module's dict at every use.
+
 #: What an evaluator returns when nothing fires: shared, never changed.
-_NO_HITS: list[RuleHit] = []
+_NO_HITS: Final[list[RuleHit]] = []
 #: The courses of a claim without course-limited items: shared, never changed.
-_NO_COURSES: dict[str, tuple[int, int]] = {}
+_NO_COURSES: Final[dict[str, tuple[int, int]]] = {}
 
 # The logics' numbers (rulebook.KIND), which the engine dispatches on.
 _RESTRICTION: Final = 0
@@ -233,7 +236,7 @@ def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
 
 
 #: Days (ordinals) written as ISO dates, for evidence: a run covers few days.
-_ISO_DAYS: dict[int, str] = {}
+_ISO_DAYS: Final[dict[int, str]] = {}
 
 
 def _iso_day(day: int) -> str:
@@ -246,7 +249,7 @@ def _iso_day(day: int) -> str:
 
 
 #: Natural months by day (ordinal): (first day, last day). A run covers few months.
-_MONTHS: dict[int, tuple[int, int]] = {}
+_MONTHS: Final[dict[int, tuple[int, int]]] = {}
 
 
 def _bounds(rule: Rule, day: int) -> tuple[int, int]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from detection.facts import person_key
 
 STATE_VERSION = 1
-_NEVER = 1 << 30  # later than any date's ordinal
-_NO_USES: tuple[int, ...] = ()
+# Final: compiled, read from C statics, not from the module's dict at every use.
+_NEVER: Final = 1 << 30  # later than any date's ordinal
+_NO_USES: Final[tuple[int, ...]] = ()
 
 
 @dataclass(slots=True, init=False)
