@@ -34,10 +34,13 @@ from settlement.money import format_fen
 __all__ = ["RuleEngine", "RuleHit"]
 
 
+# The module's shared objects are Final: compiled, a Final is read from a C
+# static, any other module-level name from the module's dict at every use.
+
 #: What an evaluator returns when nothing fires: shared, never changed.
-_NO_HITS: list[RuleHit] = []
+_NO_HITS: Final[list[RuleHit]] = []
 #: The courses of a claim without course-limited items: shared, never changed.
-_NO_COURSES: dict[str, tuple[int, int]] = {}
+_NO_COURSES: Final[dict[str, tuple[int, int]]] = {}
 
 # The logics' numbers (rulebook.KIND), which the engine dispatches on.
 _RESTRICTION: Final = 0
@@ -123,7 +126,11 @@ class _Visit:
             self.sex, self.age = sex_and_age(self.claim.person_id, self.claim.admission_date)
 
 
-def _hit(rule: Rule, row: KnowledgeRow, index: int, code: str, fen: int, **seen: Any) -> RuleHit:
+def _hit(
+    rule: Rule, row: KnowledgeRow, index: int, code: str, fen: int, seen: dict[str, Any]
+) -> RuleHit:
+    # ``seen`` is a dict, not keyword arguments: compiled, a ``**`` call goes
+    # through the Python-level wrapper and copies the dict.
     return RuleHit(
         rule.rule_code,
         rule.result,
@@ -178,7 +185,7 @@ def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
         broken["scheme"] = claim.scheme
     items = v.items
     return [
-        _hit(rule, row, i, row.item_code, items[i].amount_fen, **broken)
+        _hit(rule, row, i, row.item_code, items[i].amount_fen, dict(broken))
         for i in v.lines[row.item_code]
     ]
 
@@ -195,7 +202,14 @@ def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     excess = quantity - allowed
     fen = _share(v.amount(code), excess, quantity)
     return [
-        _hit(rule, row, v.lines[code][0], code, fen, quantity=quantity, days=days, allowed=allowed)
+        _hit(
+            rule,
+            row,
+            v.lines[code][0],
+            code,
+            fen,
+            {"quantity": quantity, "days": days, "allowed": allowed},
+        )
     ]
 
 
@@ -216,14 +230,13 @@ def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             v.lines[code][0],
             code,
             fen,
-            course_start=_iso_day(start),
-            days_of_use=used_days,
+            {"course_start": _iso_day(start), "days_of_use": used_days},
         )
     ]
 
 
 #: Days (ordinals) written as ISO dates, for evidence: a run covers few days.
-_ISO_DAYS: dict[int, str] = {}
+_ISO_DAYS: Final[dict[int, str]] = {}
 
 
 def _iso_day(day: int) -> str:
@@ -236,7 +249,7 @@ def _iso_day(day: int) -> str:
 
 
 #: Natural months by day (ordinal): (first day, last day). A run covers few months.
-_MONTHS: dict[int, tuple[int, int]] = {}
+_MONTHS: Final[dict[int, tuple[int, int]]] = {}
 
 
 def _bounds(rule: Rule, day: int) -> tuple[int, int]:
@@ -278,10 +291,12 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             v.lines[code][0],
             code,
             fen,
-            count_in_window=count,
-            earlier_in_window=before,
-            allowed=allowed,
-            window=str(rule.window),
+            {
+                "count_in_window": count,
+                "earlier_in_window": before,
+                "allowed": allowed,
+                "window": str(rule.window),
+            },
         )
     ]
 
@@ -308,9 +323,11 @@ def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
                     i,
                     row.item_code,
                     amount - allowed,
-                    amount=format_fen(amount),
-                    quantity=quantity,
-                    allowed=format_fen(allowed),
+                    {
+                        "amount": format_fen(amount),
+                        "quantity": quantity,
+                        "allowed": format_fen(allowed),
+                    },
                 )
             )
     return hits
@@ -323,7 +340,7 @@ def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]
     including = v.lines[row.item_code][0]
     items = v.items
     return [
-        _hit(rule, row, i, excluded, items[i].amount_fen, billed_with_line=including)
+        _hit(rule, row, i, excluded, items[i].amount_fen, {"billed_with_line": including})
         for i in v.lines[excluded]
     ]
 
@@ -343,8 +360,10 @@ def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             first,
             v.items[first].code,
             max(0, total - row.package_fen),
-            parts_billed={part: v.lines[part] for part in billed},
-            parts_amount=format_fen(total),
+            {
+                "parts_billed": {part: v.lines[part] for part in billed},
+                "parts_amount": format_fen(total),
+            },
         )
     ]
 
@@ -366,8 +385,7 @@ def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
             i,
             row.item_code,
             items[i].amount_fen,
-            missing=required,
-            window=str(rule.window),
+            {"missing": required, "window": str(rule.window)},
         )
         for i in v.lines[row.item_code]
     ]
@@ -381,9 +399,17 @@ class _Code:
         self, code: str, entries: list[KnowledgeEntry], tracked: bool, course_break: int
     ) -> None:
         self.code = code
-        self.entries = entries  # every table's, in a fixed order (empty: none)
+        # Every table's, in a fixed order (empty: none). A tuple holds its items
+        # inline: one memory read fewer per bill line than a list.
+        self.entries = tuple(entries)
         self.tracked = tracked  # remembered across claims (RuleBook.tracked_codes)
         self.course_break = course_break  # the longest break_days of its rows; -1: no course
+
+
+#: A code the catalogue does not list: no entries, not tracked.
+_NOT_LISTED: Final = _Code("", [], False, -1)
+#: How many codes RuleEngine remembers as billed lately (each a few dozen bytes).
+_BILLED_LATELY: Final = 1 << 14
 
 
 class RuleEngine:
@@ -412,6 +438,10 @@ class RuleEngine:
         for code in book.tracked_codes:
             if code not in self._codes:
                 self._codes[code] = _Code(code, [], True, breaks.get(code, -1))
+        # The codes billed lately, found in _codes (or not: _NOT_LISTED). A catalogue
+        # of 10,000 rows is a large dict that the processor's caches do not keep,
+        # while claims bill a few hundred codes again and again: this small one stays.
+        self._billed_lately: dict[str, _Code] = {}
 
     def check(self, claim: Claim, state: RuleState | None = None) -> list[RuleHit]:
         """Every hit of a validated claim, then fold the claim into ``state``.
@@ -426,21 +456,26 @@ class RuleEngine:
             The hits ordered by bill line, then rule code.
         """
         known = self._codes
+        lately = self._billed_lately
         items = claim.items
         lines: dict[str, list[int]] = {}
-        candidates: list[list[KnowledgeEntry]] = []
+        candidates: list[tuple[KnowledgeEntry, ...]] = []
         tracked: list[_Code] = []
         for index, item in enumerate(items):
             code = item.code
             indices = lines.get(code)
             if indices is None:
                 lines[code] = [index]
-                rules = known.get(code)
-                if rules is not None:
-                    if rules.entries:
-                        candidates.append(rules.entries)
-                    if rules.tracked:
-                        tracked.append(rules)
+                rules = lately.get(code)
+                if rules is None:
+                    rules = known.get(code, _NOT_LISTED)
+                    if len(lately) >= _BILLED_LATELY:
+                        lately.clear()  # bounded: start again
+                    lately[code] = rules
+                if rules.entries:
+                    candidates.append(rules.entries)
+                if rules.tracked:
+                    tracked.append(rules)
             else:
                 indices.append(index)
         if not candidates and not tracked:

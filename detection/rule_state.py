@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from detection.facts import person_key
 
 STATE_VERSION = 1
-_NEVER = 1 << 30  # later than any date's ordinal
-_NO_USES: tuple[int, ...] = ()
+# Final: compiled, read from C statics, not from the module's dict at every use.
+_NEVER: Final = 1 << 30  # later than any date's ordinal
+_NO_USES: Final[tuple[int, ...]] = ()
 
 
 @dataclass(slots=True, init=False)
@@ -80,7 +81,8 @@ class PersonWindow:
     def add_use(self, code: str, day: int, quantity: int) -> None:
         """Remember ``quantity`` units of ``code`` used on ``day`` (one claim's, summed)."""
         kept = self.uses.get(code)
-        self.uses[code] = (day, quantity) if kept is None else (*kept, day, quantity)
+        # Concatenated, not unpacked: compiled, ``(*kept, ...)`` builds a list first.
+        self.uses[code] = (day, quantity) if kept is None else kept + (day, quantity)  # noqa: RUF005
         if day < self.earliest:
             self.earliest = day
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from settlement.money import format_fen
 
@@ -249,7 +249,8 @@ class RuleBook:
 
 
 _CLAIM_TYPES = ("inpatient", "outpatient", "ltc")
-_CLAIM_TYPE_NUMBER = {kind: number for number, kind in enumerate(_CLAIM_TYPES)}
+# Final: compiled, claim_context (per claim) reads it from a C static, not the module's dict.
+_CLAIM_TYPE_NUMBER: Final = {kind: number for number, kind in enumerate(_CLAIM_TYPES)}
 
 
 def claim_context(claim_type: str, scheme: str, intercity: bool) -> int:
