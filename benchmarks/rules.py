@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.settle import write_claims
 from detection.rule_batch import check_lines
-from detection.rule_evaluators import RuleEngine
+from detection.rule_engine import RuleEngine
 from detection.rule_state import RuleState
 from detection.rulebook_loader import BUNDLED_DIR, COMMON_COLUMNS, TABLE_COLUMNS, load_rule_dir
 from settlement.batch import settle_file

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from detection.rule_evaluators import RuleEngine
+from detection.rule_engine import RuleEngine
 from detection.rule_state import RuleState
 from settlement.batch import internal_error_record
 from settlement.claim import parse_claim

@@ -1,4 +1,4 @@
-"""The rule evaluators and :class:`RuleEngine`: a claim in, its rule hits out.
+"""The rule evaluators: one knowledge row and a claim in, the row's hits out.
 
 Each evaluator reads one knowledge row in force and the claim (and, for
 windows longer than the claim, the person's :class:`~detection.rule_state.RuleState`),
@@ -6,7 +6,8 @@ and returns hits that name the rule, the bill line, the evidence (the row as
 written and what was observed) and the amount at stake in fen. Pure and
 deterministic: the same claims in the same order give the same hits.
 
-(:class:`RuleHit` lives in :mod:`detection.rulebook`; it is imported from here too.)
+:class:`~detection.rule_engine.RuleEngine` finds the rows in force for each
+bill line and calls :func:`evaluate` on them.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Final
 
-from detection.rule_state import PersonWindow, RuleState
+from detection.rule_state import PersonWindow
 from detection.rulebook import (
     KIND,
     LOGICS,
-    KnowledgeEntry,
     KnowledgeRow,
     Rule,
-    RuleBook,
     RuleHit,
-    claim_context,
     sex_and_age,
     window_bounds,
 )
@@ -31,7 +29,7 @@ from settlement.claim import Claim
 from settlement.claim_items import Item
 from settlement.money import format_fen
 
-__all__ = ["RuleEngine", "RuleHit"]
+__all__ = ["NO_COURSES", "UNBUNDLING", "Visit", "evaluate", "units"]
 
 
 # The module's shared objects are Final: compiled, a Final is read from a C
@@ -40,7 +38,7 @@ __all__ = ["RuleEngine", "RuleHit"]
 #: What an evaluator returns when nothing fires: shared, never changed.
 _NO_HITS: Final[list[RuleHit]] = []
 #: The courses of a claim without course-limited items: shared, never changed.
-_NO_COURSES: Final[dict[str, tuple[int, int]]] = {}
+NO_COURSES: Final[dict[str, tuple[int, int]]] = {}
 
 # The logics' numbers (rulebook.KIND), which the engine dispatches on.
 _RESTRICTION: Final = 0
@@ -49,7 +47,7 @@ _COURSE: Final = 2
 _FREQUENCY: Final = 3
 _PRICE_CEILING: Final = 4
 _MUTUAL_EXCLUSION: Final = 5
-_UNBUNDLING: Final = 6
+UNBUNDLING: Final = 6
 _PREREQUISITE: Final = 7
 assert [KIND[logic] for logic in LOGICS] == [
     _RESTRICTION,
@@ -58,18 +56,18 @@ assert [KIND[logic] for logic in LOGICS] == [
     _FREQUENCY,
     _PRICE_CEILING,
     _MUTUAL_EXCLUSION,
-    _UNBUNDLING,
+    UNBUNDLING,
     _PREREQUISITE,
 ]
 
 
-def _units(item: Item) -> int:
+def units(item: Item) -> int:
     """A line's quantity; a missing one counts 1."""
     quantity = item.quantity
     return quantity if quantity is not None else 1
 
 
-class _Visit:
+class Visit:
     """What the evaluators read of one claim, computed once (or when first needed).
 
     A plain class: compiled, its ``__init__`` is native (a dataclass's is not).
@@ -102,7 +100,7 @@ class _Visit:
         items = self.items
         total = 0
         for i in self.lines[code]:
-            total += _units(items[i])
+            total += units(items[i])
         return total
 
     def amount(self, code: str) -> int:
@@ -146,7 +144,7 @@ def _share(amount: int, part: int, whole: int) -> int:
     return amount * part // whole if whole else 0
 
 
-def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
+def _restriction(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     claim = v.claim
     # Decide first, build the evidence only for a hit: most lines meet their row.
     bad_sex = False
@@ -190,7 +188,7 @@ def _restriction(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     ]
 
 
-def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
+def _quantity(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     code = row.item_code
     quantity = v.quantity(code)
     days = v.day - v.admission + 1  # calendar days of the stay, both ends counted
@@ -213,7 +211,7 @@ def _quantity(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     ]
 
 
-def _course(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
+def _course(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     code = row.item_code
     start = v.courses[code][0]
     course_days = row.course_days
@@ -264,7 +262,7 @@ def _bounds(rule: Rule, day: int) -> tuple[int, int]:
     return bounds
 
 
-def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
+def _frequency(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     code = row.item_code
     here = v.quantity(code)
     before = 0
@@ -301,7 +299,7 @@ def _frequency(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     ]
 
 
-def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
+def _price_ceiling(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     levels = row.levels
     if levels and v.claim.hospital_level not in levels:
         return _NO_HITS
@@ -310,7 +308,7 @@ def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     hits = _NO_HITS
     for i in v.lines[row.item_code]:
         item = items[i]
-        quantity = _units(item)
+        quantity = units(item)
         allowed = ceiling * quantity
         amount = item.amount_fen
         if amount > allowed:
@@ -333,7 +331,7 @@ def _price_ceiling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     return hits
 
 
-def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
+def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     excluded = row.other_code
     if excluded not in v.lines:
         return _NO_HITS
@@ -345,7 +343,7 @@ def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]
     ]
 
 
-def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
+def _unbundling(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     if row.item_code in v.lines:
         return _NO_HITS  # the package billed with its parts is a mutual-exclusion matter
     billed = [part for part in row.parts if part in v.lines]
@@ -368,7 +366,7 @@ def _unbundling(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     ]
 
 
-def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
+def _prerequisite(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     required = row.other_code
     if required in v.lines:
         return _NO_HITS
@@ -391,188 +389,7 @@ def _prerequisite(rule: Rule, row: KnowledgeRow, v: _Visit) -> list[RuleHit]:
     ]
 
 
-class _Code:
-    """What the engine knows of one item code: its entries, whether its uses are kept,
-    and the break that ends a course of it."""
-
-    def __init__(
-        self, code: str, entries: list[KnowledgeEntry], tracked: bool, course_break: int
-    ) -> None:
-        self.code = code
-        # Every table's, in a fixed order (empty: none). A tuple holds its items
-        # inline: one memory read fewer per bill line than a list.
-        self.entries = tuple(entries)
-        self.tracked = tracked  # remembered across claims (RuleBook.tracked_codes)
-        self.course_break = course_break  # the longest break_days of its rows; -1: no course
-
-
-#: A code the catalogue does not list: no entries, not tracked.
-_NOT_LISTED: Final = _Code("", [], False, -1)
-#: How many codes RuleEngine remembers as billed lately (each a few dozen bytes).
-_BILLED_LATELY: Final = 1 << 14
-
-
-class RuleEngine:
-    """Evaluates a rule book against claims, one claim at a time.
-
-    Args:
-        book: the loaded catalogue (:func:`detection.rulebook_loader.load_rule_dir`).
-    """
-
-    def __init__(self, book: RuleBook) -> None:
-        self.book = book
-        self._course_breaks: dict[str, int] = {}
-        for entries in book.by_item.values():
-            for entry in entries:
-                if entry.rule.logic == "course":
-                    rows = [*entry.national, *(r for vs in entry.regional.values() for r in vs)]
-                    longest = max(r.break_days for r in rows)
-                    code = entry.item_code
-                    self._course_breaks[code] = max(self._course_breaks.get(code, 0), longest)
-        # One look-up per bill line: the code's entries, whether it is tracked, its course.
-        self._codes: dict[str, _Code] = {}
-        breaks = self._course_breaks
-        for code, entries in book.by_item.items():
-            tracked = code in book.tracked_codes
-            self._codes[code] = _Code(code, entries, tracked, breaks.get(code, -1))
-        for code in book.tracked_codes:
-            if code not in self._codes:
-                self._codes[code] = _Code(code, [], True, breaks.get(code, -1))
-        # The codes billed lately, found in _codes (or not: _NOT_LISTED). A catalogue
-        # of 10,000 rows is a large dict that the processor's caches do not keep,
-        # while claims bill a few hundred codes again and again: this small one stays.
-        self._billed_lately: dict[str, _Code] = {}
-
-    def check(self, claim: Claim, state: RuleState | None = None) -> list[RuleHit]:
-        """Every hit of a validated claim, then fold the claim into ``state``.
-
-        Args:
-            claim: a validated claim. Typed as settlement's own class, not a
-                protocol: compiled together, its fields are read directly.
-            state: the per-person windows; None evaluates the claim alone
-                (windows longer than the claim then see only this claim).
-
-        Returns:
-            The hits ordered by bill line, then rule code.
-        """
-        known = self._codes
-        lately = self._billed_lately
-        items = claim.items
-        lines: dict[str, list[int]] = {}
-        candidates: list[tuple[KnowledgeEntry, ...]] = []
-        tracked: list[_Code] = []
-        for index, item in enumerate(items):
-            code = item.code
-            indices = lines.get(code)
-            if indices is None:
-                lines[code] = [index]
-                rules = lately.get(code)
-                if rules is None:
-                    rules = known.get(code, _NOT_LISTED)
-                    if len(lately) >= _BILLED_LATELY:
-                        lately.clear()  # bounded: start again
-                    lately[code] = rules
-                if rules.entries:
-                    candidates.append(rules.entries)
-                if rules.tracked:
-                    tracked.append(rules)
-            else:
-                indices.append(index)
-        if not candidates and not tracked:
-            return []
-
-        day = claim.discharge_date.toordinal()
-        admission = claim.admission_date.toordinal()
-        keep = state is not None and bool(tracked)
-        person = state.recent(claim.person_id) if state is not None and keep else None
-        courses = _courses(day, admission, person, tracked) if tracked else _NO_COURSES
-        hits: list[RuleHit] = []
-        if candidates:
-            visit = _Visit(claim, items, day, admission, lines, person, courses)
-            bit = 1 << claim_context(
-                claim.claim_type, claim.scheme, claim.insured_region != claim.hospital_region
-            )
-            done: set[str] | None = None
-            region = claim.hospital_region
-            for entries in candidates:
-                for entry in entries:
-                    # The rule's dates, narrowed to its row's when there is one version.
-                    if not entry.contexts & bit or not entry.from_day <= day <= entry.to_day:
-                        continue
-                    kind = entry.kind
-                    rule = entry.rule
-                    if kind == _UNBUNDLING:  # reached from each of its parts: once
-                        name = f"{rule.rule_code} {entry.item_code}"
-                        if done is None:
-                            done = set()
-                        elif name in done:
-                            continue
-                        done.add(name)
-                    row = entry.only
-                    if row is None:
-                        row = entry.row_for(region, day)
-                        if row is None:
-                            continue
-                    found = _evaluate(kind, rule, row, visit)
-                    if found:
-                        hits.extend(found)
-            if len(hits) > 1:
-                hits.sort(key=_hit_order)
-        if state is not None and keep:
-            if person is None:
-                person = state.add(claim.person_id)
-            self._fold(person, day, lines, items, tracked, courses)
-        return hits
-
-    def _fold(
-        self,
-        person: PersonWindow,
-        day: int,
-        lines: dict[str, list[int]],
-        items: list[Item],
-        tracked: list[_Code],
-        courses: dict[str, tuple[int, int]],
-    ) -> None:
-        for rules in tracked:
-            code = rules.code
-            total = 0
-            for i in lines[code]:
-                total += _units(items[i])
-            person.add_use(code, day, total)
-        for code, course in courses.items():
-            person.courses[code] = course
-        person.close_day(day, self.book.horizon_days)
-
-
-def _courses(
-    day: int, admission: int, person: PersonWindow | None, tracked: list[_Code]
-) -> dict[str, tuple[int, int]]:
-    """Each course-limited item's course once this claim is folded: (first day, last day).
-
-    The course began on this claim's admission, or carries on the person's
-    current one when this claim starts at most its break (plus a day) after it.
-    """
-    courses = _NO_COURSES
-    for rules in tracked:
-        gap = rules.course_break
-        if gap < 0:
-            continue
-        if not courses:
-            courses = {}
-        code = rules.code
-        earlier = person.courses.get(code) if person is not None else None
-        if earlier is not None and admission - earlier[1] <= gap + 1 and earlier[0] <= admission:
-            courses[code] = (earlier[0], max(day, earlier[1]))
-        else:
-            courses[code] = (admission, day)
-    return courses
-
-
-def _hit_order(hit: RuleHit) -> tuple[int, str, str]:
-    return (hit.item_index, hit.rule_code, hit.item_code)
-
-
-def _evaluate(kind: int, rule: Rule, row: KnowledgeRow, visit: _Visit) -> list[RuleHit]:
+def evaluate(kind: int, rule: Rule, row: KnowledgeRow, visit: Visit) -> list[RuleHit]:
     # A chain of comparisons, not a table of functions: compiled, these are direct calls.
     if kind == _RESTRICTION:
         return _restriction(rule, row, visit)
@@ -586,6 +403,6 @@ def _evaluate(kind: int, rule: Rule, row: KnowledgeRow, visit: _Visit) -> list[R
         return _course(rule, row, visit)
     if kind == _MUTUAL_EXCLUSION:
         return _mutual_exclusion(rule, row, visit)
-    if kind == _UNBUNDLING:
+    if kind == UNBUNDLING:
         return _unbundling(rule, row, visit)
     return _prerequisite(rule, row, visit)

@@ -97,7 +97,7 @@ def _audit_rules(
     import json
 
     from detection.rule_batch import hits_by_claim
-    from detection.rule_evaluators import RuleEngine
+    from detection.rule_engine import RuleEngine
     from detection.rule_metrics import rules_and_model_at_capacity
     from detection.rule_state import RuleState
     from detection.rulebook_loader import load_rule_dir

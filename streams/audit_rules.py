@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from detection.rule_evaluators import RuleEngine
+from detection.rule_engine import RuleEngine
 from detection.rule_state import RuleState
 from detection.rulebook_loader import load_rule_dir
 

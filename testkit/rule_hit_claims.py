@@ -73,7 +73,7 @@ def rule_hit_claims() -> list[dict[str, Any]]:
 def engine_hits(claims: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Each claim's hits as ``yibao rules check`` gives them (claims folded in order)."""
     from detection.rule_batch import check_lines
-    from detection.rule_evaluators import RuleEngine
+    from detection.rule_engine import RuleEngine
     from detection.rule_state import RuleState
     from detection.rulebook_loader import load_rule_dir
     from settlement.policy_loader import load_policy_dir

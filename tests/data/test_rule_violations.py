@@ -16,7 +16,7 @@ import json
 import pytest
 
 from detection.rule_batch import check_lines
-from detection.rule_evaluators import RuleEngine
+from detection.rule_engine import RuleEngine
 from detection.rule_metrics import RuleLabelReport, score_rules
 from detection.rule_state import RuleState
 from detection.rulebook_loader import load_rule_dir

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from detection.rule_batch import hits_by_claim
-from detection.rule_evaluators import RuleEngine
+from detection.rule_engine import RuleEngine
 from detection.rule_state import RuleState
 from detection.rulebook_loader import load_rule_dir
 from settlement.policy_loader import load_policy_dir

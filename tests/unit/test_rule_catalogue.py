@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from detection.rule_evaluators import RuleEngine, RuleHit
+from detection.rule_engine import RuleEngine, RuleHit
 from detection.rule_state import RuleState
 from detection.rulebook_loader import BUNDLED_DIR, load_rule_dir
 from settlement.claim import Claim, parse_claim

@@ -390,7 +390,7 @@ def _add_audit_hits(records: list[dict[str, Any]], data: Path, rules_dir: str | 
     """Put each claim's audit-rule hits beside its score (input order, as the stream)."""
     from detection.errors import RuleBookError
     from detection.rule_batch import certain_hit, hits_by_claim
-    from detection.rule_evaluators import RuleEngine
+    from detection.rule_engine import RuleEngine
     from detection.rule_state import RuleState
     from detection.rulebook_loader import load_rule_dir
 

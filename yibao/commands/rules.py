@@ -10,7 +10,7 @@ import typer
 
 from detection.errors import RuleBookError
 from detection.rule_batch import check_lines
-from detection.rule_evaluators import RuleEngine
+from detection.rule_engine import RuleEngine
 from detection.rule_state import RuleState
 from detection.rulebook_loader import load_rule_dir
 from settlement.errors import PolicyError
