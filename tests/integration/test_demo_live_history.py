@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
 from review.app import create_app
+from tests.cli import yibao_in
+from tests.review_client import login
 from yibao.settings import Settings
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 YEAR = ["--seed", "11", "--claims", "4000", "--start", "2025-12-05", "--days", "365"]
 UNTIL = "2026-12-05T12:40:00+00:00"
 
@@ -33,16 +29,7 @@ def test_a_live_flagged_claim_lists_the_patients_earlier_claims(tmp_path: Path) 
         "DATABASE_URL": f"sqlite:///{tmp_path / 'review.db'}",
     }
 
-    def yibao(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "yibao.cli", *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout + done.stderr
+    yibao = yibao_in(tmp_path, env)
 
     yibao("simulate", *YEAR, "--no-spill", "--workers", "1", "-o", "year.jsonl")
     live = ["--day-after", "400", "--until", UNTIL]
@@ -65,13 +52,8 @@ def test_a_live_flagged_claim_lists_the_patients_earlier_claims(tmp_path: Path) 
     with_history = [cid for cid in flagged if person_of[cid] in year_ids_of]
     assert with_history, "live flagged claims of patients who have claims in the year"
 
-    client = TestClient(create_app(Settings(data_dir=tmp_path, database_url=env["DATABASE_URL"])))
-    token = CSRF.search(client.get("/login").text)[1]
-    # The interface is Chinese by default; the assertions read English labels.
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    client.post(
-        "/login", data={"name": "clerk", "password": "clerk-password-1", "csrf_token": token}
-    )
+    app = create_app(Settings(data_dir=tmp_path, database_url=env["DATABASE_URL"]))
+    client = login(app, "clerk", "clerk-password-1")  # in English: the assertions read it
     # Live claim ids start with YB and the day: a reviewer finds today's flagged claims so.
     queue = client.get("/queue", params={"q": "YB20261205"}).text
     assert f"{len(flagged)} matching" in queue, "the live day's flagged claims are queued"

@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 from review.app import create_app
 from settlement.money import parse_fen_text
 from testkit.review_data import build_demo_db, demo_password
+from tests.review_client import CSRF, login
 from yibao.settings import Settings
 
 # an 18-character identity number; national material codes (C + 19 digits) are not one
 ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 N_CLAIMS = 400
 
 
@@ -54,18 +54,6 @@ def world(tmp_path_factory):
     settings = Settings(data_dir=root, database_url=url, review_secret_key="s" * 40)
     data.update(root=root, url=url, settings=settings, app=create_app(settings))
     return data
-
-
-def login(app, name: str) -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text).group(1)
-    # These tests read the English interface (Chinese is the default).
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    response = client.post(
-        "/login", data={"name": name, "password": demo_password(name), "csrf_token": token}
-    )
-    assert response.status_code == 200, response.text[:500]
-    return client
 
 
 def token_of(client: TestClient, path: str = "/queue") -> str:

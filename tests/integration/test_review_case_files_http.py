@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from review.app import create_app
 from review.models import Attachment, Claim, DocumentRequest, Settlement
-from testkit.review_data import build_demo_db, demo_password
+from testkit.review_data import build_demo_db
+from tests.review_client import CSRF, login
 from yibao.settings import Settings
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ID = "110101199003074578"
 ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -42,18 +42,6 @@ def world(tmp_path_factory):
     )
     data.update(root=root, settings=settings, app=create_app(settings))
     return data
-
-
-def login(app, name: str) -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text).group(1)
-    # These tests read the English interface (Chinese is the default).
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    response = client.post(
-        "/login", data={"name": name, "password": demo_password(name), "csrf_token": token}
-    )
-    assert response.status_code == 200
-    return client
 
 
 def token_of(client: TestClient, path: str = "/queue") -> str:

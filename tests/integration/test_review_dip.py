@@ -17,17 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from review.app import create_app
 from review.db import make_engine, session_factory
-from testkit.review_data import add_demo_users, demo_password
+from testkit.review_data import add_demo_users
+from tests.review_client import login
 from yibao.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 CLI = [sys.executable, "-m", "yibao.cli"]
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # an 18-character identity number; national material codes (C + 19 digits) are not one
 ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 
@@ -89,18 +88,6 @@ def world(tmp_path_factory):
         "months": months,
         "url": url,
     }
-
-
-def login(app, name: str) -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text).group(1)
-    # These tests read the English interface (Chinese is the default).
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    response = client.post(
-        "/login", data={"name": name, "password": demo_password(name), "csrf_token": token}
-    )
-    assert response.status_code == 200
-    return client
 
 
 def field(page: str, key: str) -> str:

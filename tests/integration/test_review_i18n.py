@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 
 from review.app import create_app
 from testkit.review_data import build_demo_db, demo_password
+from tests.review_client import CSRF
+from tests.review_client import login as shared_login
 from yibao.settings import Settings
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # Chinese interface words that must not be on an English page. (Names from the data
 # are not interface: rule names from the catalogue, areas and diagnoses have
 # Chinese names and are shown in both languages.)
@@ -90,15 +91,8 @@ def visible_text(html: str) -> str:
 
 
 def log_in(app, name: str, lang: str | None = None) -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text).group(1)
-    if lang is not None:
-        client.post("/locale", data={"lang": lang, "csrf_token": token, "back": "/login"})
-    response = client.post(
-        "/login", data={"name": name, "password": demo_password(name), "csrf_token": token}
-    )
-    assert response.status_code == 200
-    return client
+    """Logged in with the interface left in its default language unless ``lang`` is given."""
+    return shared_login(app, name, lang=lang)
 
 
 def main_pages(client: TestClient) -> dict[str, str]:

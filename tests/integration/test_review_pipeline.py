@@ -9,17 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-
-from fastapi.testclient import TestClient
 
 from review.app import create_app
+from tests.cli import yibao_in
+from tests.review_client import login
 from yibao.settings import Settings
 
 # an 18-character identity number; national material codes (C + 19 digits) are not one
 ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def test_simulated_settled_scored_claims_load_and_render(tmp_path):
@@ -29,16 +26,7 @@ def test_simulated_settled_scored_claims_load_and_render(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'review.db'}",
     }
 
-    def yibao(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "yibao.cli", *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout + done.stderr
+    yibao = yibao_in(tmp_path, env)
 
     yibao(
         "simulate",
@@ -87,11 +75,7 @@ def test_simulated_settled_scored_claims_load_and_render(tmp_path):
     assert flagged, "the rules flag some simulated claims"
 
     app = create_app(Settings(data_dir=tmp_path, database_url=env["DATABASE_URL"]))
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text)[1]
-    # This test reads the English interface (Chinese is the default).
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    client.post("/login", data={"name": "lee", "password": "lee-password-1", "csrf_token": token})
+    client = login(app, "lee", "lee-password-1")
     queue = client.get("/queue").text
     assert f"{len(flagged)} matching" in queue
     top = flagged[0]

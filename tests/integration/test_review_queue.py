@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from review.app import create_app
 from review.models import AuditEntry, Claim, Decision
-from testkit.review_data import build_demo_db, demo_password
+from testkit.review_data import build_demo_db
+from tests.review_client import CSRF, login
 from tests.xlsx_cells import read_sheet
 from yibao.settings import Settings
 
 # an 18-character identity number; national material codes (C + 19 digits) are not one
 ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW_ID = re.compile(r'<td><a href="/claims/([^"]+)">')
 
 
@@ -32,15 +32,6 @@ def world(tmp_path_factory):
     )
     data.update(root=root, url=url, settings=settings, app=create_app(settings))
     return data
-
-
-def login(app, name: str) -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text).group(1)
-    # These tests read the English interface (Chinese is the default).
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    client.post("/login", data={"name": name, "password": demo_password(name), "csrf_token": token})
-    return client
 
 
 def ids(html: str) -> list[str]:

@@ -18,12 +18,12 @@ from review import ingest
 from review.app import create_app
 from review.db import make_engine, session_factory
 from review.models import AuditHit, Claim
-from testkit.review_data import build_demo_db, demo_password
+from testkit.review_data import build_demo_db
 from testkit.rule_hit_claims import HOSPITAL, MAN, load_rule_hit_claims
+from tests.review_client import login as shared_login
 from yibao.settings import Settings
 
 ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW_ID = re.compile(r'<td><a href="/claims/([^"]+)">')
 
 
@@ -38,12 +38,7 @@ def world(tmp_path_factory):
 
 
 def login(app, name: str = "sam") -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text).group(1)
-    # These tests read the English interface (Chinese is the default).
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    client.post("/login", data={"name": name, "password": demo_password(name), "csrf_token": token})
-    return client
+    return shared_login(app, name)
 
 
 def test_the_engine_gives_the_hits_these_tests_expect(world):

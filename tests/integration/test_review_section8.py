@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import html
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,11 @@ from fastapi.testclient import TestClient
 from review.app import create_app
 from settlement.engine import Settler
 from settlement.policy_loader import load_policy_dir
-from testkit.review_data import add_demo_users, demo_password
+from testkit.review_data import add_demo_users
+from tests.review_client import login as shared_login
 from tests.section8_world import write_section8_policies
 from yibao.settings import Settings
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SOURCE = "Qingyuan medical security bureau notice 2027 No. 8 (test)"
 CLAIM: dict[str, Any] = {
     "claim_type": "inpatient",
@@ -89,15 +88,7 @@ def make_app(root: Path, folder: Path, claim_objects: list[dict[str, Any]], reco
 
 
 def login(app: Any, name: str = "clara") -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
-    # These tests read the English interface (Chinese is the default).
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    response = client.post(
-        "/login", data={"name": name, "password": demo_password(name), "csrf_token": token}
-    )
-    assert response.status_code == 200, response.text[:500]
-    return client
+    return shared_login(app, name)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import re
 from datetime import date
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from review.app import create_app
@@ -18,10 +17,9 @@ from review.errors import InvalidInput
 from review.ingest import load_claim_objects, load_score_objects, load_settlement_objects
 from review.models import Claim, ClaimVersion, Settlement, User
 from review.services import decisions
-from testkit.review_data import build_demo_db, demo_password
+from testkit.review_data import build_demo_db
+from tests.review_client import CSRF, login
 from yibao.settings import Settings
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +30,6 @@ def world(tmp_path_factory):
     settings = Settings(data_dir=root, database_url=url, review_secret_key="s" * 40)
     data.update(root=root, url=url, settings=settings, app=create_app(settings))
     return data
-
-
-def login(app, name: str) -> TestClient:
-    client = TestClient(app)
-    token = CSRF.search(client.get("/login").text).group(1)
-    # These tests read the English interface (Chinese is the default).
-    client.post("/locale", data={"lang": "en", "csrf_token": token, "back": "/login"})
-    client.post("/login", data={"name": name, "password": demo_password(name), "csrf_token": token})
-    return client
 
 
 def settled_pair(world) -> tuple[dict, dict]:
