@@ -23,9 +23,8 @@ from review import audit
 from review.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from review.i18n import N_, Msg
 from review.models import Claim, Decision, Hospital, HospitalCase, Settlement, User
-from review.services.decisions import AUDIT_NOTE_CHARS, MAX_NOTE_CHARS, OPEN_STATUSES, UNDECIDABLE
+from review.services.decisions import AUDIT_NOTE_CHARS, OPEN_STATUSES, UNDECIDABLE, clean_note
 from review.services.recovery import amount_at_stake
-from settlement.idnumber import mask_identity_numbers
 from settlement.money import format_fen
 
 #: (state, event) -> the state it leads to.
@@ -184,7 +183,7 @@ def open_case(
         raise NotFound(N_("no such hospital"))
     if period_to < period_from:
         raise InvalidInput(N_("the period ends before it begins"))
-    note = mask_identity_numbers(note.strip())[:MAX_NOTE_CHARS]
+    note = clean_note(note)
     if not note:
         raise InvalidInput(N_("say why the case is opened"))
     overlap = db.scalar(
@@ -240,7 +239,7 @@ def close_case(db: Session, user: User, case_id: int, note: str) -> HospitalCase
     _require_supervisor(user)
     case = get_case(db, case_id)
     state = next_state(case.state, "close")
-    note = mask_identity_numbers(note.strip())[:MAX_NOTE_CHARS]
+    note = clean_note(note)
     if not note:
         raise InvalidInput(N_("say how the case ends"))
     figures = totals(case_claims(db, case))
@@ -282,7 +281,7 @@ def reopen_case(db: Session, user: User, case_id: int, note: str) -> HospitalCas
     _require_supervisor(user)
     case = get_case(db, case_id)
     state = next_state(case.state, "reopen")
-    note = mask_identity_numbers(note.strip())[:MAX_NOTE_CHARS]
+    note = clean_note(note)
     if not note:
         raise InvalidInput(N_("say why the case is reopened"))
     case.state = state

@@ -39,6 +39,13 @@ MAX_NOTE_CHARS = 4000
 AUDIT_NOTE_CHARS = 200
 
 
+def clean_note(text: str) -> str:
+    """Free text as it is stored: trimmed, cut to :data:`MAX_NOTE_CHARS`, identity numbers
+    masked (on write: a number typed into a note never reaches the database, the audit
+    log, a page or the exported labels)."""
+    return mask_identity_numbers(text.strip())[:MAX_NOTE_CHARS]
+
+
 def get_claim(db: Session, claim_id: str) -> Claim:
     """The claim, or :class:`NotFound`."""
     claim = db.get(Claim, claim_id)
@@ -122,7 +129,7 @@ def decide(
         claim_id=claim_id,
         action=action,
         fraud_type=fraud_type or None,
-        note=note[:MAX_NOTE_CHARS],
+        note=note,
         user_id=user.id,
         user_name=user.name,
         role=user.role,
@@ -167,9 +174,7 @@ def _checked(
         raise InvalidInput(reason)
     if action not in ACTIONS:
         raise InvalidInput(Msg(N_("action must be one of {choices}"), choices=", ".join(ACTIONS)))
-    # Free text is masked on write: a number typed into a note never reaches the
-    # database, the audit log or the exported labels.
-    note = mask_identity_numbers(note.strip())
+    note = clean_note(note)
     if not note:
         raise InvalidInput(N_("a note is required with every decision"))
     override = claim.status in FINAL_STATUSES

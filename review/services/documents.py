@@ -20,7 +20,12 @@ from review import attachments, audit
 from review.errors import Conflict, InvalidInput, NotAllowed, NotFound, TooLarge, Unsupported
 from review.i18n import N_, Msg
 from review.models import Attachment, Claim, DocumentRequest, User
-from review.services.decisions import AUDIT_NOTE_CHARS, MAX_NOTE_CHARS, REVIEWER_ROLES
+from review.services.decisions import (
+    AUDIT_NOTE_CHARS,
+    MAX_NOTE_CHARS,
+    REVIEWER_ROLES,
+    clean_note,
+)
 from settlement.idnumber import mask_identity_numbers
 
 #: (state, event) -> the state it leads to; nothing else is allowed.
@@ -139,10 +144,6 @@ def _request_for(db: Session, user: User, request_id: int) -> tuple[DocumentRequ
     return request, claim
 
 
-def _clean_note(note: str) -> str:
-    return mask_identity_numbers(note.strip())[:MAX_NOTE_CHARS]
-
-
 def check_uploads(uploads: Sequence[attachments.Upload], max_bytes: int) -> list[str]:
     """The sniffed content type of each upload, checked before anything is stored.
 
@@ -227,7 +228,7 @@ def record_received(
         request.state = state
         request.received_by = user.name
         request.received_at = now
-        request.received_note = _clean_note(note) or None
+        request.received_note = clean_note(note) or None
         audit.record(
             db,
             user,
@@ -255,7 +256,7 @@ def record_reviewed(db: Session, user: User, request_id: int, note: str) -> Docu
     """
     request, claim = _request_for(db, user, request_id)
     state = next_state(request.state, "review")
-    note = _clean_note(note)
+    note = clean_note(note)
     if not note:
         raise InvalidInput(N_("say what the documents showed"))
     request.state = state

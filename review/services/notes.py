@@ -11,8 +11,7 @@ from review import audit
 from review.errors import InvalidInput, NotAllowed
 from review.i18n import N_, Msg
 from review.models import ClaimNote, User
-from review.services.decisions import AUDIT_NOTE_CHARS, MAX_NOTE_CHARS, REVIEWER_ROLES, get_claim
-from settlement.idnumber import mask_identity_numbers
+from review.services.decisions import AUDIT_NOTE_CHARS, REVIEWER_ROLES, clean_note, get_claim
 
 
 def add_note(db: Session, user: User, claim_id: str, body: str) -> ClaimNote:
@@ -26,9 +25,7 @@ def add_note(db: Session, user: User, claim_id: str, body: str) -> ClaimNote:
     if user.role not in REVIEWER_ROLES:
         raise NotAllowed(Msg(N_("needs role {roles}"), roles=" or ".join(REVIEWER_ROLES)))
     get_claim(db, claim_id)
-    # Masked before it is stored: a number typed into a note never reaches the
-    # database, the audit log or a page.
-    body = mask_identity_numbers(body.strip())[:MAX_NOTE_CHARS]
+    body = clean_note(body)
     if not body:
         raise InvalidInput(N_("a note cannot be empty"))
     note = ClaimNote(
