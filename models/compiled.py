@@ -52,7 +52,8 @@ class CompiledPredictor:
         rows = np.ascontiguousarray(X, dtype=np.float64)
         # Booster.predict reads these as 0 before its trees compare them; lleaves
         # would compare them as they are, and a split at -1e-35 would part the two.
-        tiny = np.abs(rows) <= LIGHTGBM_ZERO
+        # Exact zeros are left out: most rows hold some, and they need no copy.
+        tiny = (np.abs(rows) <= LIGHTGBM_ZERO) & (rows != 0.0)
         if tiny.any():
             rows = np.where(tiny, 0.0, rows)
         jobs = 1 if len(rows) < SINGLE_THREAD_ROWS else os.cpu_count() or 1
