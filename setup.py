@@ -25,6 +25,7 @@ COMPILED_MODULES = [
     "settlement/batch.py",
     "settlement/claim.py",
     "settlement/claim_checks.py",
+    "settlement/claim_fast.py",
     "settlement/claim_fields.py",
     "settlement/claim_items.py",
     "settlement/engine.py",

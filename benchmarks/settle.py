@@ -9,7 +9,12 @@ then the peak memory of settling at two input sizes (in child processes) to
 show memory stays flat as the input grows.
 
     python benchmarks/settle.py [--claims 1000000] [--input FILE] [--section8]
+        [--numeric-amounts | --string-amounts]
     python benchmarks/settle.py --claims 200000 --compare-section8
+
+Generated claims write their amounts as JSON numbers (``"amount": 996.51``,
+``--numeric-amounts``, the default and issue 19's case) or as numeric strings
+(``"amount": "996.51"``, ``--string-amounts``, as ``yibao simulate`` writes).
 
 ``--section8`` settles the same claims under policies that use every feature
 of spec section 8 (a catalogue for every treatment region, level ratios and
@@ -64,10 +69,13 @@ def write_claims(
     seed: int = 7,
     people_count: int | None = None,
     section8: bool = False,
+    string_amounts: bool = False,
 ) -> None:
     """Write ``count`` plausible claims (about 1 in 100 broken) to ``path``.
 
     ``people_count`` insured persons claim (default one per five claims).
+    Amounts are JSON numbers with at most 2 decimals (``996.51``, ``1179.7``),
+    or with ``string_amounts`` the same values as strings with 2 (``"1179.70"``).
     """
     rng = random.Random(seed)
     people = [person_id(rng) for _ in range(people_count or max(1, count // 5))]
@@ -104,7 +112,7 @@ def write_claims(
                     {
                         "code": f"I{rng.randint(1, 999):04d}",
                         "category": rng.choice("AABC"),
-                        "amount": round(rng.uniform(5, 3000), 2),
+                        "amount": amount(round(rng.uniform(5, 3000), 2), string_amounts),
                         "quantity": rng.randint(1, 4),
                     }
                     for _ in range(rng.randint(2, 7))
@@ -118,6 +126,11 @@ def write_claims(
             if rng.random() < 0.01:
                 line = line[: len(line) // 2]  # a truncated, unparseable line
             out.write(line + "\n")
+
+
+def amount(yuan: float, as_string: bool) -> float | str:
+    """An item amount as a JSON number, or as a numeric string with 2 decimals."""
+    return f"{yuan:.2f}" if as_string else yuan
 
 
 def section8_patient(pid: str, rng: random.Random) -> dict[str, str]:
@@ -349,6 +362,20 @@ def main() -> None:
         action="store_true",
         help="section-8 policies against plain ones on alternating blocks (issue 13)",
     )
+    amounts = parser.add_mutually_exclusive_group()
+    amounts.add_argument(
+        "--numeric-amounts",
+        dest="string_amounts",
+        action="store_false",
+        default=False,
+        help="amounts as JSON numbers, 996.51 (the default; issue 19)",
+    )
+    amounts.add_argument(
+        "--string-amounts",
+        dest="string_amounts",
+        action="store_true",
+        help='amounts as numeric strings, "996.51"',
+    )
     args = parser.parse_args()
     if args.compare_section8:
         with tempfile.TemporaryDirectory() as tmp:
@@ -358,8 +385,11 @@ def main() -> None:
         path = args.input
         if path is None:
             path = Path(tmp) / "claims.jsonl"
-            print(f"generating {args.claims:,} claims ...", flush=True)
-            write_claims(path, args.claims, section8=args.section8)
+            kind = "string" if args.string_amounts else "numeric"
+            print(f"generating {args.claims:,} claims with {kind} amounts ...", flush=True)
+            write_claims(
+                path, args.claims, section8=args.section8, string_amounts=args.string_amounts
+            )
         policies = write_section8_policies(Path(tmp) / "policies") if args.section8 else None
         count, floor, stdlib, settle, ratios = interleaved(path, policies=policies)
         print(f"claims:             {count:,}")
@@ -380,7 +410,13 @@ def main() -> None:
             peaks = []
             for size in sizes:
                 sample = Path(tmp) / f"memory-{size}.jsonl"
-                write_claims(sample, size, seed=size, people_count=population)
+                write_claims(
+                    sample,
+                    size,
+                    seed=size,
+                    people_count=population,
+                    string_amounts=args.string_amounts,
+                )
                 peaks.append(peak_rss_mib(sample))
                 sample.unlink()
             print(

@@ -18,7 +18,7 @@ from settlement.policy import PolicyBook, PolicyVersion
 
 
 @lru_cache(maxsize=1 << 16)
-def _person_id_facts(person_id: str) -> tuple[str | None, date | None]:
+def person_id_facts(person_id: str) -> tuple[str | None, date | None]:
     """(problem, birth date) of an identity number; cached as people claim often."""
     problem = identity_number_problem(person_id, None)
     return problem, (None if problem else birth_date(person_id))
@@ -28,7 +28,7 @@ def check_person(person_id: str | None, admission: date | None, issues: Issues) 
     """The identity number's own checks, then its birth date against the admission."""
     if person_id is None:
         return
-    problem, born = _person_id_facts(person_id)
+    problem, born = person_id_facts(person_id)
     if problem is None and born is not None and admission is not None and born > admission:
         problem = f"person_id: birth date {born} is after admission {admission}"
     if problem is not None:

@@ -19,8 +19,8 @@ MAX_CODES = 15
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 PROCEDURE_PATTERN = re.compile(r"[0-9]{2}\.[0-9A-Za-z]{1,8}")
-_NAME = re.compile(r"[a-z0-9_]{1,32}")
-_REGION = re.compile(r"[0-9]{6}")
+NAME_PATTERN = re.compile(r"[a-z0-9_]{1,32}")
+REGION_PATTERN = re.compile(r"[0-9]{6}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
     r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?"
@@ -150,7 +150,7 @@ def optional_name(obj: dict[str, Any], key: str, where: str, issues: Issues) -> 
     if key not in obj:
         return None
     value = obj[key]
-    if type(value) is str and _NAME.fullmatch(value):
+    if type(value) is str and NAME_PATTERN.fullmatch(value):
         return value
     issues.add(
         MALFORMED,
@@ -196,7 +196,7 @@ def region_field(obj: dict[str, Any], key: str, where: str, issues: Issues) -> s
     value = text_field(obj, key, where, issues)
     if value is None:
         return None
-    if not _REGION.fullmatch(value):
+    if not REGION_PATTERN.fullmatch(value):
         issues.add(
             INVALID_REGION, f"{where}{key} {shown_value(value)} is not a 6-digit region code"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from settlement.claim import Claim, parse_claim
+from settlement.claim_fast import fast_claim
 from settlement.errors import MALFORMED, ClaimIssue
 from settlement.jsonio import MAX_DOCUMENT_BYTES, decode_claim, malformed_message
 from settlement.layers import (
@@ -322,8 +323,14 @@ class Settler:
         """Settle one claim given as JSON text.
 
         Text that is not JSON, or beyond a decoding limit (``max_bytes``, depth,
-        digits; see :mod:`settlement.jsonio`), is rejected ``malformed``.
+        digits; see :mod:`settlement.jsonio`), is rejected ``malformed``. The
+        usual valid claim takes the typed fast path (:mod:`settlement.claim_fast`);
+        every other goes through the exact decoder and ``parse_claim``.
         """
+        if type(text) is bytes and len(text) <= max_bytes:
+            claim = fast_claim(text, self.book)
+            if claim is not None:
+                return self.settle_claim(claim)
         try:
             obj = decode_claim(text, max_bytes)
         except ValueError as exc:

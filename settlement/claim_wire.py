@@ -1,0 +1,91 @@
+"""The claim record's shape as msgspec Structs: a typed, exact decode for the settle hot path.
+
+:data:`WIRE_DECODER` reads a claim line straight into these Structs, checking
+the JSON syntax, UTF-8 and every field's JSON type in C, and refusing unknown
+fields. An amount is decoded as :data:`typing.Any` with non-integer numbers
+kept as their literal text (:class:`~settlement.jsonnumber.JsonNumber`), as
+:mod:`settlement.jsonio` does: no binary float is ever built. Only the usual,
+valid claim is taken this way (:mod:`settlement.claim_fast`); a line this
+decoder refuses goes through the exact stdlib decoder and ``parse_claim``,
+which are the reference and word every error.
+
+Optional fields default to ``UNSET``, not None, so an explicit ``null`` (which
+the contract calls malformed) cannot pass for an absent field. Kept apart from
+the compiled modules: mypyc cannot compile a subclass of ``msgspec.Struct``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType
+
+from settlement.jsonnumber import JsonNumber
+
+__all__ = ["UNSET", "WIRE_DECODER", "UnsetType", "WireClaim", "WireError", "WireItem"]
+
+#: What the typed decoder raises for a line it does not take (bad JSON, a
+#: field of the wrong JSON type, an unknown field...). RecursionError: an
+#: amount nested thousands deep (only ``Any`` can nest).
+WireError = (msgspec.DecodeError, RecursionError)
+
+
+class WirePatient(Struct, forbid_unknown_fields=True, gc=False):
+    """``patient`` (spec section 2)."""
+
+    person_id: str
+    scheme: str
+    insured_region: str
+    intercity_registered: bool | UnsetType = UNSET
+    category: str | UnsetType = UNSET
+    assistance: str | UnsetType = UNSET
+    intercity_filing: str | UnsetType = UNSET
+
+
+class WireHospital(Struct, forbid_unknown_fields=True, gc=False):
+    """``hospital``."""
+
+    hospital_id: str
+    region: str
+    level: int
+
+
+class WireItem(Struct, forbid_unknown_fields=True, gc=False):
+    """One bill line; ``amount`` as decoded exactly (int, JsonNumber, str or other)."""
+
+    code: str
+    category: str
+    amount: Any
+    quantity: int | UnsetType = UNSET
+
+
+class WireLtc(Struct, forbid_unknown_fields=True, gc=False):
+    """``ltc``."""
+
+    setting: str
+    days: int
+
+
+class WireClaim(Struct, forbid_unknown_fields=True, gc=False):
+    """A claim with every field the schema names (claim.schema.json); no others."""
+
+    claim_id: str
+    claim_type: str
+    submitted_at: str
+    patient: WirePatient
+    hospital: WireHospital
+    admission_date: str
+    discharge_date: str
+    diagnosis: str
+    items: list[WireItem]
+    ltc: WireLtc | UnsetType = UNSET
+    is_fraud: bool | UnsetType = UNSET
+    fraud_type: str | None = None
+    diagnoses: list[str] | UnsetType = UNSET
+    procedures: list[str] | UnsetType = UNSET
+    discharge_way: int | UnsetType = UNSET
+
+
+#: Decodes one claim document (bytes) into a :class:`WireClaim`; raises one of :data:`WireError`.
+WIRE_DECODER = msgspec.json.Decoder(WireClaim, float_hook=JsonNumber)
