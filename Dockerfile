@@ -15,7 +15,7 @@ FROM ${PYTHON_IMAGE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# The build requirements (setuptools, mypy for mypyc, orjson), locked: the wheel is
+# The build requirements (setuptools, mypy for mypyc, orjson, msgspec), locked: the wheel is
 # built without isolation from these rather than whatever is newest on the day.
 COPY requirements/build.lock requirements/build.lock
 RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/build.lock

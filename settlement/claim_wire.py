@@ -1,8 +1,9 @@
 """The claim record's shape as msgspec Structs: a typed, exact decode for the settle hot path.
 
 :data:`WIRE_DECODER` reads a claim line straight into these Structs, checking
-the JSON syntax, UTF-8 and every field's JSON type in C, and refusing unknown
-fields. An amount is decoded as :data:`typing.Any` with non-integer numbers
+the JSON syntax, UTF-8, every field's JSON type, the closed lists of values
+(claim types, schemes, categories, levels...) and the dates in C, and refusing
+unknown fields. An amount is decoded as :data:`typing.Any` with non-integer numbers
 kept as their literal text (:class:`~settlement.jsonnumber.JsonNumber`), as
 :mod:`settlement.jsonio` does: no binary float is ever built. Only the usual,
 valid claim is taken this way (:mod:`settlement.claim_fast`); a line this
@@ -16,7 +17,8 @@ the compiled modules: mypyc cannot compile a subclass of ``msgspec.Struct``.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
@@ -35,12 +37,12 @@ class WirePatient(Struct, forbid_unknown_fields=True, gc=False):
     """``patient`` (spec section 2)."""
 
     person_id: str
-    scheme: str
+    scheme: Literal["employee", "resident"]
     insured_region: str
     intercity_registered: bool | UnsetType = UNSET
     category: str | UnsetType = UNSET
     assistance: str | UnsetType = UNSET
-    intercity_filing: str | UnsetType = UNSET
+    intercity_filing: Literal["long_term", "referral", "emergency", "temporary"] | UnsetType = UNSET
 
 
 class WireHospital(Struct, forbid_unknown_fields=True, gc=False):
@@ -48,14 +50,14 @@ class WireHospital(Struct, forbid_unknown_fields=True, gc=False):
 
     hospital_id: str
     region: str
-    level: int
+    level: Literal[1, 2, 3]
 
 
 class WireItem(Struct, forbid_unknown_fields=True, gc=False):
     """One bill line; ``amount`` as decoded exactly (int, JsonNumber, str or other)."""
 
     code: str
-    category: str
+    category: Literal["A", "B", "C"]
     amount: Any
     quantity: int | UnsetType = UNSET
 
@@ -63,7 +65,7 @@ class WireItem(Struct, forbid_unknown_fields=True, gc=False):
 class WireLtc(Struct, forbid_unknown_fields=True, gc=False):
     """``ltc``."""
 
-    setting: str
+    setting: Literal["institutional", "home"]
     days: int
 
 
@@ -71,12 +73,12 @@ class WireClaim(Struct, forbid_unknown_fields=True, gc=False):
     """A claim with every field the schema names (claim.schema.json); no others."""
 
     claim_id: str
-    claim_type: str
+    claim_type: Literal["inpatient", "outpatient", "ltc"]
     submitted_at: str
     patient: WirePatient
     hospital: WireHospital
-    admission_date: str
-    discharge_date: str
+    admission_date: date  # msgspec reads exactly YYYY-MM-DD, as parse_date (tested)
+    discharge_date: date
     diagnosis: str
     items: list[WireItem]
     ltc: WireLtc | UnsetType = UNSET
@@ -84,7 +86,7 @@ class WireClaim(Struct, forbid_unknown_fields=True, gc=False):
     fraud_type: str | None = None
     diagnoses: list[str] | UnsetType = UNSET
     procedures: list[str] | UnsetType = UNSET
-    discharge_way: int | UnsetType = UNSET
+    discharge_way: Literal[1, 2, 3, 4, 5, 9] | UnsetType = UNSET
 
 
 #: Decodes one claim document (bytes) into a :class:`WireClaim`; raises one of :data:`WireError`.

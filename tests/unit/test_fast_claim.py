@@ -20,14 +20,23 @@ reference. These properties check, on real outputs, that:
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from settlement.claim import parse_claim
+from settlement.claim import (
+    CATEGORIES,
+    CLAIM_TYPE_NAMES,
+    DISCHARGE_WAYS,
+    INTERCITY_FILING_NAMES,
+    LTC_SETTING_NAMES,
+    SCHEME_NAMES,
+    parse_claim,
+)
 from settlement.claim_fast import fast_claim
+from settlement.claim_wire import WireClaim, WireHospital, WireItem, WireLtc, WirePatient
 from settlement.engine import Settler, rejected_record
 from settlement.errors import MALFORMED, ClaimIssue
 from settlement.idnumber import check_character
@@ -311,3 +320,39 @@ def test_the_usual_claims_take_the_fast_path() -> None:
             fast = fast_claim(line, BOOK)
             assert fast is not None, document
             assert fast == parse_claim(decode_claim(line), BOOK).claim
+
+
+def _literal_values(hint: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal[...]`` hint, or of the Literal in ``Literal[...] | UnsetType``."""
+    if get_origin(hint) is Literal:
+        return get_args(hint)
+    (literal,) = [arg for arg in get_args(hint) if get_origin(arg) is Literal]
+    return get_args(literal)
+
+
+def test_the_typed_decoder_lists_the_contracts_values() -> None:
+    """The closed lists the typed decoder checks are the ones ``parse_claim`` checks."""
+    claim = get_type_hints(WireClaim)
+    assert _literal_values(claim["claim_type"]) == CLAIM_TYPE_NAMES
+    assert _literal_values(claim["discharge_way"]) == DISCHARGE_WAYS
+    patient = get_type_hints(WirePatient)
+    assert _literal_values(patient["scheme"]) == SCHEME_NAMES
+    assert _literal_values(patient["intercity_filing"]) == INTERCITY_FILING_NAMES
+    assert _literal_values(get_type_hints(WireHospital)["level"]) == (1, 2, 3)
+    assert _literal_values(get_type_hints(WireItem)["category"]) == CATEGORIES
+    assert _literal_values(get_type_hints(WireLtc)["setting"]) == LTC_SETTING_NAMES
+
+
+@pytest.mark.parametrize(
+    "day",
+    ["2024-02-29", "2026-02-29", "0000-01-01", "0001-01-01", "9999-12-31", "2026-3-01",
+     "20260301", "2026-03-01T00:00", "2026-03-01 ", "+2026-03-01", "\\u0032026-03-01",
+     "2026-W09-7", "2026-060", "2026-13-01", "2026-01-00"],
+)  # fmt: skip
+def test_dates_are_read_as_parse_date_reads_them(day: str) -> None:
+    for field, other in (
+        ("admission_date", {"discharge_date": "9999-12-31"}),
+        ("discharge_date", {"admission_date": "1990-01-01"}),
+    ):
+        document = merge(BASE_CLAIM, {"claim_id": "DT1", field: "__DAY__"} | other)
+        assert_agrees(json.dumps(document).replace("__DAY__", day).encode())
