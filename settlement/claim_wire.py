@@ -10,6 +10,11 @@ valid claim is taken this way (:mod:`settlement.claim_fast`); a line this
 decoder refuses goes through the exact stdlib decoder and ``parse_claim``,
 which are the reference and word every error.
 
+A duplicated key keeps its last value, as in the stdlib decoder; an earlier
+value is still type-checked, except an amount's (``Any``), which the exact
+decoder would also bound (length, depth): :func:`settlement.claim_fast.fast_claim`
+leaves a line with a duplicated or escaped ``amount`` key to the exact path.
+
 Optional fields default to ``UNSET``, not None, so an explicit ``null`` (which
 the contract calls malformed) cannot pass for an absent field. Kept apart from
 the compiled modules: mypyc cannot compile a subclass of ``msgspec.Struct``.
@@ -18,10 +23,10 @@ the compiled modules: mypyc cannot compile a subclass of ``msgspec.Struct``.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from settlement.jsonnumber import JsonNumber
 
@@ -31,6 +36,12 @@ __all__ = ["UNSET", "WIRE_DECODER", "UnsetType", "WireClaim", "WireError", "Wire
 #: field of the wrong JSON type, an unknown field...). RecursionError: an
 #: amount nested thousands deep (only ``Any`` can nest).
 WireError = (msgspec.DecodeError, RecursionError)
+
+
+#: An integer of at most 19 digits: the exact decoder refuses a literal of more
+#: than 100 characters even where settlement ignores the value (``ltc`` on a
+#: claim that is not ltc), so a larger one must not pass here.
+Int64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class WirePatient(Struct, forbid_unknown_fields=True, gc=False):
@@ -59,14 +70,14 @@ class WireItem(Struct, forbid_unknown_fields=True, gc=False):
     code: str
     category: Literal["A", "B", "C"]
     amount: Any
-    quantity: int | UnsetType = UNSET
+    quantity: Int64 | UnsetType = UNSET
 
 
 class WireLtc(Struct, forbid_unknown_fields=True, gc=False):
     """``ltc``."""
 
     setting: Literal["institutional", "home"]
-    days: int
+    days: Int64
 
 
 class WireClaim(Struct, forbid_unknown_fields=True, gc=False):

@@ -249,6 +249,28 @@ def test_hostile_values_answer_as_the_exact_path(index: int, path: tuple[Any, ..
         json.dumps(BASE_CLAIM | {"claim_id": "U7"}).encode() + b" x",
         json.dumps(BASE_CLAIM | {"claim_id": "U8", "fraud_type": None, "is_fraud": None}).encode(),
         json.dumps(merge(BASE_CLAIM, {"claim_id": "U9", "patient": {"category": None}})).encode(),
+        # a value settlement ignores or overwrites is still bounded by the exact decoder
+        json.dumps(BASE_CLAIM | {"claim_id": "B1", "ltc": {"setting": "home", "days": 1}})
+        .encode()
+        .replace(b'"days": 1', b'"days": 1' + b"0" * 100),
+        json.dumps(BASE_CLAIM | {"claim_id": "B2", "ltc": {"setting": "home", "days": 1}})
+        .encode()
+        .replace(b'"days": 1', b'"days": -1' + b"0" * 30),
+        json.dumps(BASE_CLAIM | {"claim_id": "B3"})
+        .encode()
+        .replace(b'"amount": "10000.00"', b'"amount": 1.' + b"5" * 100 + b', "amount": 1'),
+        json.dumps(BASE_CLAIM | {"claim_id": "B4"})
+        .encode()
+        .replace(b'"amount": "10000.00"', b'"amount": 1' + b"0" * 100 + b', "amount": 1'),
+        json.dumps(BASE_CLAIM | {"claim_id": "B5"})
+        .encode()
+        .replace(b'"amount": "10000.00"', b'"amount": ' + b"[" * 70 + b"]" * 70 + b', "amount": 1'),
+        json.dumps(BASE_CLAIM | {"claim_id": "B6"})
+        .encode()
+        .replace(b'"amount": "10000.00"', b'"amount": 1e999999, "\\u0061mount": 1'),
+        json.dumps(BASE_CLAIM | {"claim_id": "B7"})
+        .encode()
+        .replace(b'"amount": "10000.00"', b'"amount": 1, "quantity": 1' + b"0" * 100),
     ],
 )
 def test_odd_documents_answer_as_the_exact_path(line: bytes) -> None:
