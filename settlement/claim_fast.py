@@ -26,6 +26,7 @@ from settlement.claim_items import MAX_ITEMS, Item, fast_amount
 from settlement.claim_wire import UNSET, WIRE_DECODER, UnsetType, WireClaim, WireError
 from settlement.policy import PolicyBook
 
+
 def fast_claim(raw: bytes, book: PolicyBook) -> Claim | None:
     """The valid claim in ``raw`` (one JSON document), or None: take the exact path.
 
