@@ -49,6 +49,7 @@ COMPILED_MODULES = [
     "detection/knowledge.py",
     "detection/peers.py",
     # The rule catalogue's evaluation, run per claim beside settle (issue 16's 15% bound).
+    "detection/rule_checks.py",
     "detection/rule_engine.py",
     "detection/rule_evaluators.py",
     "detection/rule_state.py",

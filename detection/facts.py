@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Protocol
+from typing import Final, Protocol
 
 from detection.errors import ClaimFactsError
 
@@ -129,9 +129,16 @@ class ClaimFacts:
         return self.procedures[0] if self.procedures else ""
 
 
+#: The hash of person_key's prefix, copied per key: a new hashlib.sha256 looks
+#: the algorithm up in OpenSSL each time, which costs more than the hashing.
+_PERSON_PREFIX: Final = hashlib.sha256(b"yibao-person:")
+
+
 def person_key(person_id: str) -> str:
     """A one-way key for a person: the same person always gets the same key."""
-    return hashlib.sha256(b"yibao-person:" + person_id.encode()).hexdigest()[:20]
+    digest = _PERSON_PREFIX.copy()
+    digest.update(person_id.encode())
+    return digest.hexdigest()[:20]
 
 
 def bill_hash(lines: Iterable[tuple[str, int]]) -> str:

@@ -1,8 +1,9 @@
 """The rule engine: a claim in, its rule hits out, the person's windows folded.
 
-For each bill line it finds the catalogue's entries of the line's code, keeps
-the rows in force for the claim's context, region and discharge day, and hands
-each to its evaluator (:mod:`detection.rule_evaluators`). Pure and
+For each bill line it finds the catalogue's entries of the line's code (flat,
+as :class:`~detection.rule_checks.Check`), keeps the rows in force for the
+claim's context, region and discharge day, and hands each to its evaluator
+(:mod:`detection.rule_evaluators`). Pure and
 deterministic: the same claims in the same order give the same hits.
 
 (:class:`RuleHit` lives in :mod:`detection.rulebook`; it is imported from here too.)
@@ -12,9 +13,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from detection.rule_checks import Check, checks_of
 from detection.rule_evaluators import NO_COURSES, UNBUNDLING, Visit, evaluate, units
 from detection.rule_state import PersonWindow, RuleState
-from detection.rulebook import KnowledgeEntry, RuleBook, RuleHit, claim_context
+from detection.rulebook import RuleBook, RuleHit, claim_context
 from settlement.claim import Claim
 from settlement.claim_items import Item
 
@@ -25,19 +27,16 @@ class _Code:
     """What the engine knows of one item code: its entries, whether its uses are kept,
     and the break that ends a course of it."""
 
-    def __init__(
-        self, code: str, entries: list[KnowledgeEntry], tracked: bool, course_break: int
-    ) -> None:
+    def __init__(self, code: str, first: Check | None, tracked: bool, course_break: int) -> None:
+        # Every table's entries, flat, chained in the book's order (None: none).
+        self.first = first
         self.code = code
-        # Every table's, in a fixed order (empty: none). A tuple holds its items
-        # inline: one memory read fewer per bill line than a list.
-        self.entries = tuple(entries)
         self.tracked = tracked  # remembered across claims (RuleBook.tracked_codes)
         self.course_break = course_break  # the longest break_days of its rows; -1: no course
 
 
 #: A code the catalogue does not list: no entries, not tracked.
-_NOT_LISTED: Final = _Code("", [], False, -1)
+_NOT_LISTED: Final = _Code("", None, False, -1)
 #: How many codes RuleEngine remembers as billed lately (each a few dozen bytes).
 _BILLED_LATELY: Final = 1 << 14
 
@@ -62,12 +61,16 @@ class RuleEngine:
         # One look-up per bill line: the code's entries, whether it is tracked, its course.
         self._codes: dict[str, _Code] = {}
         breaks = self._course_breaks
+        names: dict[str, str] = {}  # one string object per code (rule_checks.Check)
         for code, entries in book.by_item.items():
             tracked = code in book.tracked_codes
-            self._codes[code] = _Code(code, entries, tracked, breaks.get(code, -1))
+            name = names.setdefault(code, code)
+            first = checks_of(entries, names)
+            self._codes[name] = _Code(name, first, tracked, breaks.get(code, -1))
         for code in book.tracked_codes:
             if code not in self._codes:
-                self._codes[code] = _Code(code, [], True, breaks.get(code, -1))
+                name = names.setdefault(code, code)
+                self._codes[name] = _Code(name, None, True, breaks.get(code, -1))
         # The codes billed lately, found in _codes (or not: _NOT_LISTED). A catalogue
         # of 10,000 rows is a large dict that the processor's caches do not keep,
         # while claims bill a few hundred codes again and again: this small one stays.
@@ -89,21 +92,23 @@ class RuleEngine:
         lately = self._billed_lately
         items = claim.items
         lines: dict[str, list[int]] = {}
-        candidates: list[tuple[KnowledgeEntry, ...]] = []
+        candidates: list[_Code] = []
+        places: list[list[int]] = []  # each candidate's lines
         tracked: list[_Code] = []
         for index, item in enumerate(items):
             code = item.code
             indices = lines.get(code)
             if indices is None:
-                lines[code] = [index]
+                indices = lines[code] = [index]
                 rules = lately.get(code)
                 if rules is None:
                     rules = known.get(code, _NOT_LISTED)
                     if len(lately) >= _BILLED_LATELY:
                         lately.clear()  # bounded: start again
                     lately[code] = rules
-                if rules.entries:
-                    candidates.append(rules.entries)
+                if rules.first is not None:
+                    candidates.append(rules)
+                    places.append(indices)
                 if rules.tracked:
                     tracked.append(rules)
             else:
@@ -124,26 +129,28 @@ class RuleEngine:
             )
             done: set[str] | None = None
             region = claim.hospital_region
-            for entries in candidates:
-                for entry in entries:
+            for k, rules in enumerate(candidates):
+                at = places[k]
+                following = rules.first
+                while following is not None:
+                    check = following
+                    following = check.next
                     # The rule's dates, narrowed to its row's when there is one version.
-                    if not entry.contexts & bit or not entry.from_day <= day <= entry.to_day:
+                    if not check.contexts & bit or not check.from_day <= day <= check.to_day:
                         continue
-                    kind = entry.kind
-                    rule = entry.rule
-                    if kind == UNBUNDLING:  # reached from each of its parts: once
-                        name = f"{rule.rule_code} {entry.item_code}"
+                    if check.kind == UNBUNDLING:  # reached from each of its parts: once
+                        name = f"{check.rule.rule_code} {check.code}"
                         if done is None:
                             done = set()
                         elif name in done:
                             continue
                         done.add(name)
-                    row = entry.only
-                    if row is None:
-                        row = entry.row_for(region, day)
-                        if row is None:
+                    if check.several:
+                        version = check.version(region, day)
+                        if version is None:
                             continue
-                    found = evaluate(kind, rule, row, visit)
+                        check = version
+                    found = evaluate(check, visit, at)
                     if found:
                         hits.extend(found)
             if len(hits) > 1:

@@ -1,10 +1,11 @@
-"""The rule evaluators: one knowledge row and a claim in, the row's hits out.
+"""The rule evaluators: one knowledge row in force and a claim in, the row's hits out.
 
-Each evaluator reads one knowledge row in force and the claim (and, for
-windows longer than the claim, the person's :class:`~detection.rule_state.RuleState`),
-and returns hits that name the rule, the bill line, the evidence (the row as
-written and what was observed) and the amount at stake in fen. Pure and
-deterministic: the same claims in the same order give the same hits.
+Each evaluator reads one row in force (as a :class:`~detection.rule_checks.Check`)
+and the claim (and, for windows longer than the claim, the person's
+:class:`~detection.rule_state.RuleState`), and returns hits that name the rule,
+the bill line, the evidence (the row as written and what was observed) and the
+amount at stake in fen. Pure and deterministic: the same claims in the same
+order give the same hits.
 
 :class:`~detection.rule_engine.RuleEngine` finds the rows in force for each
 bill line and calls :func:`evaluate` on them.
@@ -15,12 +16,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Final
 
+from detection.rule_checks import (
+    WINDOW_CLAIM,
+    WINDOW_DAY,
+    WINDOW_DAYS,
+    WINDOW_MONTH,
+    Check,
+    level_bit,
+    scheme_bit,
+    setting_bit,
+)
 from detection.rule_state import PersonWindow
 from detection.rulebook import (
     KIND,
     LOGICS,
-    KnowledgeRow,
-    Rule,
     RuleHit,
     sex_and_age,
     window_bounds,
@@ -91,22 +100,28 @@ class Visit:
         self.person = person
         # code -> (first, last day) of its course of use once this claim is folded
         self.courses = courses
+        # The claim's setting, hospital level and scheme as bits (rule_checks' masks).
+        self.setting = setting_bit(claim.claim_type)
+        self.level = level_bit(claim.hospital_level)
+        self.scheme = scheme_bit(claim.scheme)
         self.sex = ""  # M / F, read from the identity number when a restriction needs it
         self.age = -1  # whole years at admission, likewise
         # Upper-case diagnoses, likewise when an indication needs them.
         self.upper_diagnoses: list[str] | None = None
 
-    def quantity(self, code: str) -> int:
+    def quantity(self, at: list[int]) -> int:
+        """The units of the lines ``at``."""
         items = self.items
         total = 0
-        for i in self.lines[code]:
+        for i in at:
             total += units(items[i])
         return total
 
-    def amount(self, code: str) -> int:
+    def amount(self, at: list[int]) -> int:
+        """The fen of the lines ``at``."""
         items = self.items
         total = 0
-        for i in self.lines[code]:
+        for i in at:
             total += items[i].amount_fen
         return total
 
@@ -124,11 +139,12 @@ class Visit:
             self.sex, self.age = sex_and_age(self.claim.person_id, self.claim.admission_date)
 
 
-def _hit(
-    rule: Rule, row: KnowledgeRow, index: int, code: str, fen: int, seen: dict[str, Any]
-) -> RuleHit:
+def _hit(c: Check, index: int, code: str, fen: int, seen: dict[str, Any]) -> RuleHit:
     # ``seen`` is a dict, not keyword arguments: compiled, a ``**`` call goes
     # through the Python-level wrapper and copies the dict.
+    rule = c.rule
+    row = c.row
+    assert row is not None  # a version in force always has its row
     return RuleHit(
         rule.rule_code,
         rule.result,
@@ -144,28 +160,27 @@ def _share(amount: int, part: int, whole: int) -> int:
     return amount * part // whole if whole else 0
 
 
-def _restriction(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
+def _restriction(c: Check, v: Visit, at: list[int]) -> list[RuleHit]:
     claim = v.claim
     # Decide first, build the evidence only for a hit: most lines meet their row.
     bad_sex = False
-    if row.sex:
+    if c.sex:
         v.read_person()
-        bad_sex = v.sex != row.sex
+        bad_sex = v.sex != c.sex
     bad_age = False
-    age_min = row.age_min
-    age_max = row.age_max
-    if age_min is not None or age_max is not None:
+    age_min = c.age_min
+    age_max = c.age_max
+    if age_min >= 0 or age_max >= 0:
         v.read_person()
-        bad_age = (age_min is not None and v.age < age_min) or (
-            age_max is not None and v.age > age_max
-        )
+        bad_age = (age_min >= 0 and v.age < age_min) or (age_max >= 0 and v.age > age_max)
     bad_diagnoses = False
-    if row.indications:
-        indications = row.indications
+    if c.indications:
+        indications = c.indications
         bad_diagnoses = not any(dx.startswith(indications) for dx in v.diagnoses())
-    bad_setting = bool(row.settings) and claim.claim_type not in row.settings
-    bad_level = bool(row.levels) and claim.hospital_level not in row.levels
-    bad_scheme = bool(row.schemes) and claim.scheme not in row.schemes
+    # A mask of 0 allows any; else the claim's bit must be in it.
+    bad_setting = c.settings != 0 and c.settings & v.setting == 0
+    bad_level = c.levels != 0 and c.levels & v.level == 0
+    bad_scheme = c.schemes != 0 and c.schemes & v.scheme == 0
     if not (bad_sex or bad_age or bad_diagnoses or bad_setting or bad_level or bad_scheme):
         return _NO_HITS
     broken: dict[str, Any] = {}
@@ -182,51 +197,38 @@ def _restriction(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     if bad_scheme:
         broken["scheme"] = claim.scheme
     items = v.items
-    return [
-        _hit(rule, row, i, row.item_code, items[i].amount_fen, dict(broken))
-        for i in v.lines[row.item_code]
-    ]
+    return [_hit(c, i, c.code, items[i].amount_fen, dict(broken)) for i in at]
 
 
-def _quantity(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
-    code = row.item_code
-    quantity = v.quantity(code)
+def _quantity(c: Check, v: Visit, at: list[int]) -> list[RuleHit]:
+    quantity = v.quantity(at)
     days = v.day - v.admission + 1  # calendar days of the stay, both ends counted
-    allowed = row.max_per_day * days if row.max_per_day is not None else quantity
-    if row.max_per_stay is not None and (row.max_per_day is None or row.max_per_stay < allowed):
-        allowed = row.max_per_stay
+    per_day = c.max_per_day
+    per_stay = c.max_per_stay
+    allowed = per_day * days if per_day >= 0 else quantity
+    if per_stay >= 0 and (per_day < 0 or per_stay < allowed):
+        allowed = per_stay
     if quantity <= allowed:
         return _NO_HITS
     excess = quantity - allowed
-    fen = _share(v.amount(code), excess, quantity)
-    return [
-        _hit(
-            rule,
-            row,
-            v.lines[code][0],
-            code,
-            fen,
-            {"quantity": quantity, "days": days, "allowed": allowed},
-        )
-    ]
+    fen = _share(v.amount(at), excess, quantity)
+    return [_hit(c, at[0], c.code, fen, {"quantity": quantity, "days": days, "allowed": allowed})]
 
 
-def _course(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
-    code = row.item_code
-    start = v.courses[code][0]
-    course_days = row.course_days
+def _course(c: Check, v: Visit, at: list[int]) -> list[RuleHit]:
+    start = v.courses[c.code][0]
+    course_days = c.course_days
     used_days = v.day - start + 1
     if used_days <= course_days:
         return _NO_HITS
     this_claim_days = v.day - max(v.admission, start) + 1
     over = min(used_days - course_days, this_claim_days)
-    fen = _share(v.amount(code), over, this_claim_days)
+    fen = _share(v.amount(at), over, this_claim_days)
     return [
         _hit(
-            rule,
-            row,
-            v.lines[code][0],
-            code,
+            c,
+            at[0],
+            c.code,
             fen,
             {"course_start": _iso_day(start), "days_of_use": used_days},
         )
@@ -250,63 +252,66 @@ def _iso_day(day: int) -> str:
 _MONTHS: Final[dict[int, tuple[int, int]]] = {}
 
 
-def _bounds(rule: Rule, day: int) -> tuple[int, int]:
+def _bounds(c: Check, day: int) -> tuple[int, int]:
     """:func:`~detection.rulebook.window_bounds`, a natural month's remembered by day."""
-    if rule.window.kind != "month":
-        return window_bounds(rule, day)
+    window = c.window
+    if window == WINDOW_DAYS:
+        return day - c.window_days + 1, day
+    if window != WINDOW_MONTH:
+        return day, day
     bounds = _MONTHS.get(day)
     if bounds is None:
         if len(_MONTHS) >= 4096:
             _MONTHS.clear()
-        bounds = _MONTHS[day] = window_bounds(rule, day)
+        bounds = _MONTHS[day] = window_bounds(c.rule, day)
     return bounds
 
 
-def _frequency(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
-    code = row.item_code
-    here = v.quantity(code)
+def _frequency(c: Check, v: Visit, at: list[int]) -> list[RuleHit]:
+    code = c.code
+    here = v.quantity(at)
     before = 0
-    allowed = row.max_count
-    if rule.window.kind == "day":
+    allowed = c.max_count
+    window = c.window
+    if window == WINDOW_DAY:
         # A bill does not say on which day of a stay each unit was used: a stay
         # of D calendar days may hold D days' worth, and counts with earlier
         # claims whose service date falls within it.
         first, last = v.admission, v.day
         allowed *= v.day - v.admission + 1
     else:
-        first, last = _bounds(rule, v.day)
-    if rule.window.kind != "claim" and v.person is not None:
+        first, last = _bounds(c, v.day)
+    if window != WINDOW_CLAIM and v.person is not None:
         before = v.person.quantity_between(code, first, last)
     count = before + here
     if count <= allowed:
         return _NO_HITS
     over = min(count - allowed, here)
-    fen = _share(v.amount(code), over, here)
+    fen = _share(v.amount(at), over, here)
     return [
         _hit(
-            rule,
-            row,
-            v.lines[code][0],
+            c,
+            at[0],
             code,
             fen,
             {
                 "count_in_window": count,
                 "earlier_in_window": before,
                 "allowed": allowed,
-                "window": str(rule.window),
+                "window": str(c.rule.window),
             },
         )
     ]
 
 
-def _price_ceiling(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
-    levels = row.levels
-    if levels and v.claim.hospital_level not in levels:
+def _price_ceiling(c: Check, v: Visit, at: list[int]) -> list[RuleHit]:
+    levels = c.levels
+    if levels != 0 and levels & v.level == 0:
         return _NO_HITS
-    ceiling = row.ceiling_fen
+    ceiling = c.ceiling_fen
     items = v.items
     hits = _NO_HITS
-    for i in v.lines[row.item_code]:
+    for i in at:
         item = items[i]
         quantity = units(item)
         allowed = ceiling * quantity
@@ -316,10 +321,9 @@ def _price_ceiling(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
                 hits = []
             hits.append(
                 _hit(
-                    rule,
-                    row,
+                    c,
                     i,
-                    row.item_code,
+                    c.code,
                     amount - allowed,
                     {
                         "amount": format_fen(amount),
@@ -331,78 +335,79 @@ def _price_ceiling(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
     return hits
 
 
-def _mutual_exclusion(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
-    excluded = row.other_code
+def _mutual_exclusion(c: Check, v: Visit, at: list[int]) -> list[RuleHit]:
+    excluded = c.other_code
     if excluded not in v.lines:
         return _NO_HITS
-    including = v.lines[row.item_code][0]
+    including = at[0]
     items = v.items
     return [
-        _hit(rule, row, i, excluded, items[i].amount_fen, {"billed_with_line": including})
+        _hit(c, i, excluded, items[i].amount_fen, {"billed_with_line": including})
         for i in v.lines[excluded]
     ]
 
 
-def _unbundling(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
-    if row.item_code in v.lines:
+def _unbundling(c: Check, v: Visit) -> list[RuleHit]:
+    lines = v.lines
+    if c.code in lines:
         return _NO_HITS  # the package billed with its parts is a mutual-exclusion matter
-    billed = [part for part in row.parts if part in v.lines]
-    if len(billed) < row.min_parts:
+    billed = [part for part in c.parts if part in lines]
+    if len(billed) < c.min_parts:
         return _NO_HITS
-    total = sum(v.amount(part) for part in billed)
-    first = min(v.lines[part][0] for part in billed)
+    total = sum(v.amount(lines[part]) for part in billed)
+    first = min(lines[part][0] for part in billed)
     return [
         _hit(
-            rule,
-            row,
+            c,
             first,
             v.items[first].code,
-            max(0, total - row.package_fen),
+            max(0, total - c.package_fen),
             {
-                "parts_billed": {part: v.lines[part] for part in billed},
+                "parts_billed": {part: lines[part] for part in billed},
                 "parts_amount": format_fen(total),
             },
         )
     ]
 
 
-def _prerequisite(rule: Rule, row: KnowledgeRow, v: Visit) -> list[RuleHit]:
-    required = row.other_code
+def _prerequisite(c: Check, v: Visit, at: list[int]) -> list[RuleHit]:
+    required = c.other_code
     if required in v.lines:
         return _NO_HITS
-    if rule.window.kind == "days" and v.person is not None:
+    if c.window == WINDOW_DAYS and v.person is not None:
         # The prerequisite comes before the first use: look back N days from admission.
-        first = v.admission - rule.window.days
+        first = v.admission - c.window_days
         if v.person.quantity_between(required, first, v.day) > 0:
             return _NO_HITS
     items = v.items
     return [
         _hit(
-            rule,
-            row,
+            c,
             i,
-            row.item_code,
+            c.code,
             items[i].amount_fen,
-            {"missing": required, "window": str(rule.window)},
+            {"missing": required, "window": str(c.rule.window)},
         )
-        for i in v.lines[row.item_code]
+        for i in at
     ]
 
 
-def evaluate(kind: int, rule: Rule, row: KnowledgeRow, visit: Visit) -> list[RuleHit]:
+def evaluate(c: Check, visit: Visit, at: list[int]) -> list[RuleHit]:
+    """The hits of the row in force ``c`` on the claim's lines ``at`` (its item code's)."""
     # A chain of comparisons, not a table of functions: compiled, these are direct calls.
+    kind = c.kind
     if kind == _RESTRICTION:
-        return _restriction(rule, row, visit)
+        return _restriction(c, visit, at)
     if kind == _PRICE_CEILING:
-        return _price_ceiling(rule, row, visit)
+        return _price_ceiling(c, visit, at)
     if kind == _QUANTITY:
-        return _quantity(rule, row, visit)
+        return _quantity(c, visit, at)
     if kind == _FREQUENCY:
-        return _frequency(rule, row, visit)
+        return _frequency(c, visit, at)
     if kind == _COURSE:
-        return _course(rule, row, visit)
+        return _course(c, visit, at)
     if kind == _MUTUAL_EXCLUSION:
-        return _mutual_exclusion(rule, row, visit)
+        return _mutual_exclusion(c, visit, at)
     if kind == UNBUNDLING:
-        return _unbundling(rule, row, visit)
-    return _prerequisite(rule, row, visit)
+        return _unbundling(c, visit)
+    return _prerequisite(c, visit, at)
