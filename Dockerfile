@@ -34,7 +34,7 @@ FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
-# Every extra (stream, models, review) and the PostgreSQL driver, exactly as locked in
+# Every extra (stream, models, cluster, review) and the PostgreSQL driver, exactly as locked in
 # requirements/runtime.lock; the embedded broker is a dev extra, not here. Installed
 # before the wheel so this layer is reused while only yibao's code changes.
 COPY requirements/runtime.lock /tmp/runtime.lock

@@ -22,10 +22,11 @@ import dataclasses
 import logging
 import marshal
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import numpy as np
 
@@ -51,6 +52,30 @@ def load_facts(blob: bytes) -> ClaimFacts:
     return ClaimFacts(**dict(zip(_FACT_FIELDS, marshal.loads(blob), strict=True)))
 
 
+class Table(Protocol):
+    """What training reads of the claims' features: a :class:`FeatureTable`, or one whose
+    rows are spread over a cluster's workers (:class:`models.cluster.PartitionedTable`)."""
+
+    y: np.ndarray
+    hospital: np.ndarray
+    hospitals: tuple[str, ...]
+    fraud_type: np.ndarray
+    fraud_types: tuple[str | None, ...]
+    rules: np.ndarray
+    period: tuple[int, int]
+    loaded: LoadedClaims
+
+    def __len__(self) -> int: ...
+
+    def matrix(self, rows: np.ndarray | None = None) -> np.ndarray: ...
+
+    def column(self, name: str) -> np.ndarray: ...
+
+    def hospital_ids(self, rows: np.ndarray) -> list[str]: ...
+
+    def fraud_types_of(self, rows: np.ndarray) -> list[str | None]: ...
+
+
 @dataclass
 class FeatureTable:
     """Claims' features in a Parquet file and their per-claim columns in memory, event order.
@@ -68,6 +93,9 @@ class FeatureTable:
     rules: np.ndarray  # float64, the rules-only score
     period: tuple[int, int]  # first and last discharge date (ordinals)
     loaded: LoadedClaims = field(default_factory=lambda: LoadedClaims(facts=[]))
+    # label rows that named a valid claim of this table (with a labels file): a
+    # table of some areas cannot tell which of the others' rows match nothing
+    matched_labels: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -223,18 +251,28 @@ class _Spool:
     event_us: array[int] = field(default_factory=lambda: array("q"))
     discharge: array[int] = field(default_factory=lambda: array("q"))
     claim_ids: list[str] = field(default_factory=list)
+    matched_labels: set[str] = field(default_factory=set)  # label rows naming a valid claim
 
 
 def _spool_claims(
-    data: Path, labels: Path | None, book: object | None, spool: _Spool
+    data: Path,
+    labels: Path | None,
+    book: object | None,
+    spool: _Spool,
+    areas: Collection[str] | None = None,
 ) -> LoadedClaims:
-    """Validate the claims file line by line and write each valid claim's facts to the spool."""
+    """Validate the claims file line by line and write each valid claim's facts to the spool.
+
+    With ``areas``, only the lines of those hospital areas (:mod:`models.areas`).
+    """
+    from models.areas import lines_of_areas
     from models.data import count_unmatched, file_sha256, read_labels, relabel, valid_facts
 
     loaded = LoadedClaims(facts=[])
     table = read_labels(labels) if labels is not None else None
     matched: set[str] = set()
-    with open(data, "rb") as lines, open(spool.path, "wb") as out:
+    with open(data, "rb") as fh, open(spool.path, "wb") as out:
+        lines: Iterable[bytes] = fh if areas is None else lines_of_areas(fh, frozenset(areas))
         for fact in valid_facts(lines, loaded, book):
             if table is not None and fact.claim_id in table:
                 fact = relabel(fact, table, loaded)
@@ -247,6 +285,7 @@ def _spool_claims(
             spool.claim_ids.append(fact.claim_id)
     if table is not None:
         count_unmatched(loaded, table, matched)
+        spool.matched_labels = matched
     loaded.fingerprint = file_sha256([data] if labels is None else [data, labels])
     if loaded.skipped:
         log.info("skipped %d claims: %s", loaded.skipped, dict(loaded.skipped_by_code))
@@ -259,6 +298,9 @@ def build_feature_table(
     book: object | None,
     workdir: Path,
     chunk_rows: int = CHUNK_ROWS,
+    *,
+    by_area: bool = False,
+    areas: Collection[str] | None = None,
 ) -> FeatureTable:
     """Stream a claims file into a feature table under ``workdir``.
 
@@ -272,11 +314,15 @@ def build_feature_table(
         book: the settlement policies that validate the claims (None: bundled).
         workdir: a scratch folder; the Parquet file stays there.
         chunk_rows: rows per chunk written (a Parquet row group).
+        by_area: one feature state per hospital area (``hospital_region``), so no
+            claim's features depend on another area's claims (:mod:`models.areas`).
+        areas: only the claims of these hospital areas (implies ``by_area``).
     """
     from detection.rules import rules_score
 
+    by_area = by_area or areas is not None
     spool = _Spool(workdir / "facts.spool")
-    loaded = _spool_claims(data, labels, book, spool)
+    loaded = _spool_claims(data, labels, book, spool, areas)
     event_us = np.frombuffer(spool.event_us, dtype=np.int64)
     discharge = np.frombuffer(spool.discharge, dtype=np.int64)
     order = event_order(event_us, discharge, spool.claim_ids)
@@ -292,6 +338,7 @@ def build_feature_table(
     hospital_codes: dict[str, int] = {}
     fraud_codes: dict[str | None, int] = {None: 0}
     state = FeatureState()
+    states: dict[str, FeatureState] = {}  # by hospital area, when by_area
     path = workdir / "features.parquet"
     offsets = spool.offsets
     at = 0  # the spool's read position: claims mostly come in file order, without a seek
@@ -301,6 +348,10 @@ def build_feature_table(
                 facts.seek(offsets[r])
             at = offsets[r + 1]
             fact = load_facts(facts.read(at - offsets[r]))
+            if by_area:
+                state = states.get(fact.hospital_region) or states.setdefault(
+                    fact.hospital_region, FeatureState()
+                )
             features = state.update_and_features(fact)
             label = 1 if fact.is_fraud else 0
             writer.add(features.values, label)
@@ -309,7 +360,7 @@ def build_feature_table(
             hospital[i] = hospital_codes.setdefault(fact.hospital_id, len(hospital_codes))
             fraud[i] = fraud_codes.setdefault(fact.fraud_type, len(fraud_codes))
     spool.path.unlink()
-    del state, order
+    del state, states, order
     # Renumber hospitals in the order of their ids.
     names = sorted(hospital_codes)
     renumber = np.empty(len(names), dtype=np.int32)
@@ -325,6 +376,7 @@ def build_feature_table(
         rules=rules,
         period=period,
         loaded=loaded,
+        matched_labels=spool.matched_labels,
     )
 
 
@@ -334,6 +386,8 @@ def build_in_child(
     book: object | None,
     workdir: Path,
     chunk_rows: int = CHUNK_ROWS,
+    *,
+    by_area: bool = False,
 ) -> FeatureTable:
     """:func:`build_feature_table` in a forked child process, where fork is available.
 
@@ -347,13 +401,14 @@ def build_in_child(
     import pickle
 
     if "fork" not in multiprocessing.get_all_start_methods():
-        return build_feature_table(data, labels, book, workdir, chunk_rows)
+        return build_feature_table(data, labels, book, workdir, chunk_rows, by_area=by_area)
     result = workdir / "table.pickle"
 
     def run() -> None:
         payload: tuple[str, object]
         try:
-            payload = ("table", build_feature_table(data, labels, book, workdir, chunk_rows))
+            table = build_feature_table(data, labels, book, workdir, chunk_rows, by_area=by_area)
+            payload = ("table", table)
         except BaseException as exc:  # handed to the parent, which raises it
             payload = ("error", exc)
         try:

@@ -30,6 +30,24 @@ def hospital_scores(
     return list(index), risk, fraud_share >= HOSPITAL_FRAUD_SHARE, counts
 
 
+def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Average precision (PR-AUC) as scikit-learn's ``average_precision_score`` gives it.
+
+    Precision at each distinct score, weighted by the recall it adds; tied scores
+    count as one threshold. Without scikit-learn's input checks: the early-stopping
+    curve of a cluster's booster (``models.cluster``) computes it once a round.
+    """
+    order = np.argsort(-scores, kind="mergesort")
+    ranked, hits = scores[order], labels[order].astype(np.float64)
+    last_of_tie = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    tp = np.cumsum(hits)[last_of_tie]
+    if not len(tp) or tp[-1] == 0:
+        return 0.0
+    precision = tp / (last_of_tie + 1)
+    recall_added = np.diff(np.r_[0.0, tp]) / tp[-1]
+    return float(np.sum(precision * recall_added))
+
+
 def ranking_metrics(
     scores: np.ndarray,
     labels: np.ndarray,

@@ -16,12 +16,13 @@ claim, not by the claims' Python objects.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from detection.features import FEATURE_NAMES
 from models.calibration import Platt, capacity_threshold, fit_platt
 from models.data import LoadedClaims
 from models.errors import TrainingDataError
-from models.featurefile import FeatureTable
+from models.featurefile import Table
 from models.metrics import DEFAULT_CAPACITY
 from models.runlog import run_record
 from models.splits import Split, split_by_hospital, split_three_ways
@@ -92,6 +93,55 @@ class TrainResult:
     unmatched_examples: list[str] = field(default_factory=list)  # a few, masked
 
 
+def booster_params(y_train: np.ndarray, params: dict[str, Any] | None) -> dict[str, Any]:
+    """LightGBM's parameters for training rows labelled ``y_train``: the defaults, the
+    caller's, imbalance weighting (unless given) and the monotone constraints."""
+    pos = max(int(y_train.sum()), 1)
+    merged = {**DEFAULT_PARAMS, **(params or {})}
+    merged.setdefault("scale_pos_weight", (len(y_train) - pos) / pos)
+    merged["monotone_constraints"] = [1 if n in MONOTONE_UP else 0 for n in FEATURE_NAMES]
+    merged["metric"] = ["average_precision", "auc"]
+    return merged
+
+
+class Boost(Protocol):
+    """Fits a booster on some rows of the table (``fit``'s one step that a cluster changes).
+
+    With validation rows: at most ``rounds`` rounds, ``best_iteration`` set by early
+    stopping after ``early_stopping`` rounds without a better average precision on
+    them. Without: exactly ``rounds`` rounds.
+    """
+
+    def __call__(
+        self,
+        rows: np.ndarray,
+        X_valid: np.ndarray | None,
+        y_valid: np.ndarray | None,
+        rounds: int,
+        early_stopping: int,
+    ) -> Any: ...
+
+
+@dataclass
+class LocalBoost:
+    """:func:`fit_booster` on this machine, the rows read from the feature table."""
+
+    table: Table
+    params: dict[str, Any] | None
+
+    def __call__(
+        self,
+        rows: np.ndarray,
+        X_valid: np.ndarray | None,
+        y_valid: np.ndarray | None,
+        rounds: int,
+        early_stopping: int,
+    ) -> Any:
+        y = self.table.y[rows]
+        X = self.table.matrix(rows)
+        return fit_booster(X, y, X_valid, y_valid, self.params, rounds, early_stopping)
+
+
 def fit_booster(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -107,11 +157,7 @@ def fit_booster(
     """
     import lightgbm as lgb
 
-    pos = max(int(y_train.sum()), 1)
-    merged = {**DEFAULT_PARAMS, **(params or {})}
-    merged.setdefault("scale_pos_weight", (len(y_train) - pos) / pos)
-    merged["monotone_constraints"] = [1 if n in MONOTONE_UP else 0 for n in FEATURE_NAMES]
-    merged["metric"] = ["average_precision", "auc"]
+    merged = booster_params(y_train, params)
     train_set = lgb.Dataset(X_train, y_train, feature_name=list(FEATURE_NAMES), free_raw_data=True)
     if X_valid is None:  # a refit with a known number of rounds
         return lgb.train(merged, train_set, num_boost_round=rounds)
@@ -130,7 +176,7 @@ def fit_booster(
 class Prepared:
     """Loaded claims in event order: their features on disk, labels and hospitals in memory."""
 
-    table: FeatureTable
+    table: Table
 
     @property
     def loaded(self) -> LoadedClaims:
@@ -159,15 +205,22 @@ class Fitted:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def prepare(data: Path, labels: Path | None, book: object | None, workdir: Path) -> Prepared:
+def prepare(
+    data: Path, labels: Path | None, book: object | None, workdir: Path, *, by_area: bool = False
+) -> Prepared:
     """Validate the claims and write their features, in event order, to a file in ``workdir``.
 
     In a child process where one can be forked: the feature state's memory is the
-    system's again before the models are fitted.
+    system's again before the models are fitted. ``by_area``: one feature state per
+    hospital area, the features a cluster computes (:mod:`models.areas`).
     """
     from models.featurefile import build_in_child
 
-    table = build_in_child(Path(data), labels, book, workdir)
+    return checked(data, build_in_child(Path(data), labels, book, workdir, by_area=by_area))
+
+
+def checked(data: Path, table: Table) -> Prepared:
+    """The table, once it holds enough claims of both classes to train on."""
     y = table.y
     if len(y) < 50 or not 0 < int(y.sum()) < len(y):
         raise TrainingDataError(
@@ -196,16 +249,21 @@ def fit(
     refit: bool,
     capacity: float,
     seed: int,
+    boost: Boost | None = None,
 ) -> Fitted:
-    """Boost with early stopping on validation, refit on train+validation, fit baselines."""
+    """Boost with early stopping on validation, refit on train+validation, fit baselines.
+
+    ``boost`` fits the boosters (default: :class:`LocalBoost`, on this machine).
+    """
     from models.baselines import baseline_rows, fit_baselines
 
     table, y = prep.table, prep.y
+    boost = boost or LocalBoost(table, params)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
     tr, va = split.train, split.valid
     X_valid = table.matrix(va)
-    booster = fit_booster(table.matrix(tr), y[tr], X_valid, y[va], params, rounds, early_stopping)
+    booster = boost(tr, X_valid, y[va], rounds, early_stopping)
     seconds["boosting"] = time.perf_counter() - t
     raw_valid = booster.predict(X_valid, num_iteration=booster.best_iteration)
     del X_valid
@@ -216,8 +274,7 @@ def fit(
     best_iteration = max(int(booster.best_iteration), 1)
     if refit:
         t = time.perf_counter()
-        rows = split.fit
-        booster = fit_booster(table.matrix(rows), y[rows], None, None, params, best_iteration)
+        booster = boost(split.fit, None, None, best_iteration, 0)
         seconds["refit"] = time.perf_counter() - t
     # Flag the top `capacity` share of claims the model has not seen: quantiles of
     # in-sample scores sit too high (the model has learnt those claims), so new
@@ -298,6 +355,9 @@ def train(
     rounds: int = 1000,
     early_stopping: int = EARLY_STOPPING,
     refit: bool = True,
+    by_area: bool = False,
+    dask: str | None = None,
+    policies_dir: Path | None = None,
 ) -> TrainResult:
     """Train, evaluate on untouched hospitals, log to MLflow and register the model.
 
@@ -320,10 +380,18 @@ def train(
         early_stopping: rounds without improvement before stopping.
         refit: after early stopping, refit on training and validation hospitals
             with the best number of rounds (validation metrics stay the split model's).
+        by_area: one feature state per hospital area (:mod:`models.areas`): the
+            features ``dask`` computes, on this machine.
+        dask: train on a Dask cluster (:mod:`models.cluster`): a scheduler address
+            (``tcp://host:8786``), or ``local`` / ``local:N`` for worker processes
+            here. The features are then by area; ``book`` must be None, the workers
+            load ``policies_dir`` (None: the bundled policies).
+        policies_dir: the policies the cluster's workers validate with.
 
     Raises:
         TrainingDataError: too few claims, or a slice with one class only.
         ModelError: the registry could not be read to set the aliases.
+        ClusterError: the Dask cluster could not be reached or failed.
     """
     settings = {
         "valid_share": valid_share,
@@ -333,10 +401,22 @@ def train(
         "max_rounds": rounds,
         "early_stopping_rounds": early_stopping,
         "refit_on_train_and_valid": refit,
+        "features_by_area": by_area or dask is not None,
     }
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="yibao-train-") as workdir:  # the features' file
-        prep = prepare(data, labels, book, Path(workdir))
+    with contextlib.ExitStack() as stack:
+        boost: Boost | None = None
+        if dask is None:
+            workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="yibao-train-"))
+            prep = prepare(data, labels, book, Path(workdir), by_area=by_area)
+        else:
+            from models.cluster import on_cluster
+
+            if book is not None:
+                raise ValueError("on a cluster the workers load the policies: pass policies_dir")
+            on = stack.enter_context(on_cluster(dask, Path(data), labels, policies_dir, params))
+            prep, boost = checked(data, on.table), on.boost
+            settings.update(on.settings)
         loading = time.perf_counter() - t0
         split = checked_split(prep, valid_share, test_share, seed)
         fitted = fit(
@@ -348,6 +428,7 @@ def train(
             refit=refit,
             capacity=capacity,
             seed=seed,
+            boost=boost,
         )
         metrics, test_scores = measure(prep, split, fitted, capacity)
         record = run_record(Path(data), prep, split, fitted, metrics, test_scores, params, settings)

@@ -42,8 +42,9 @@ _HINTS = {
     ),
 }
 
-# Loggers that speak at INFO about routine work (migrations, HTTP retries).
-_CHATTY = ("alembic", "urllib3", "mlflow", "httpx")
+# Loggers that speak at INFO about routine work (migrations, HTTP retries, a Dask
+# cluster starting and stopping).
+_CHATTY = ("alembic", "urllib3", "mlflow", "httpx", "distributed")
 # The Kafka clients log each failed connection attempt at ERROR, with a traceback:
 # a client command (not the worker) says the outcome in one line instead.
 _KAFKA_CLIENTS = ("aiokafka", "kafka", "asyncio")

@@ -120,10 +120,28 @@ def train_cmd(
         typer.Option(min=1, help="Most boosting rounds (fewer: faster, usually less accurate)."),
     ] = 1000,
     tracking_uri: TrackingOpt = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="SCHEDULER",
+            help="Train on a Dask cluster: its scheduler (tcp://host:8786), or local / local:N "
+            "for N worker processes here. Features are computed per hospital area on the "
+            "workers; the data file must be at the same path on every worker.",
+        ),
+    ] = None,
+    by_area: Annotated[
+        bool,
+        typer.Option(
+            "--by-area",
+            help="Compute features per hospital area, as --dask does, on this machine.",
+        ),
+    ] = False,
 ) -> None:
     """Train the LightGBM model, log it to MLflow and register it as challenger."""
-    from models.errors import ModelError, TrainingDataError
+    from models.errors import ClusterError, ModelError, TrainingDataError
     from models.train import train
+    from yibao.settings import get_settings
 
     uri = _tracking(tracking_uri)
     with using(MLFLOW):  # reach the store before minutes of training, not after
@@ -139,14 +157,17 @@ def train_cmd(
                 model_name=_model_name(model_name),
                 tracking_uri=uri,
                 local_store=_local_store(uri),
-                book=_book(),
+                book=None if dask else _book(),
                 capacity=capacity,
                 seed=seed,
                 test_share=test_share,
                 refit=refit,
                 rounds=max_rounds,
+                by_area=by_area,
+                dask=dask,
+                policies_dir=get_settings().policies_dir,
             )
-    except (TrainingDataError, ModelError) as exc:
+    except (TrainingDataError, ModelError, ClusterError) as exc:
         _fail(str(exc))
         return
     typer.echo(f"run_id: {result.run_id}")
