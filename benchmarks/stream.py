@@ -2,28 +2,37 @@
 
 Starts the embedded broker, loads N claims into the claim topics (4
 partitions), then measures (1) a bare aiokafka loop passing the same messages
-through, (2) one ``yibao stream`` worker settling (and scoring, when a champion
-model is registered in MLFLOW_TRACKING_URI) the backlog, (3) produce ->
-settlement latency with claims sent at half the worker's measured rate.
+through, (2) ``yibao stream`` settling (and scoring, when a champion model is
+registered in MLFLOW_TRACKING_URI) the backlog, with one worker process and then
+with ``--processes 2`` (each set a fresh consumer group reading the same backlog;
+``--rounds`` alternates them), with the CPU each process used, (3) produce ->
+settlement latency with claims sent at half the one-process rate.
 
     python benchmarks/stream.py [--claims 100000] [--latency-seconds 20] [--no-score]
         [--source simulator|sample] [--max-batch N] [--model-rounds N] [--profile FILE]
+        [--processes 1,2] [--rounds 1]
 
 With scoring on (the default) a LightGBM model is first trained on 5,000
-simulated claims into a temporary MLflow store and made champion.
+simulated claims into a temporary MLflow store and made champion, and compiled
+once into the store's cache before any worker starts (as a restarted worker
+finds it); a worker that has to compile it does so on a thread while it scores.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,9 +149,17 @@ async def bare_loop(
 
 
 async def read_settlements(
-    bootstrap: str, want: int, timeout: float, topic: str = SETTLEMENTS
+    bootstrap: str,
+    want: int,
+    timeout: float,
+    topic: str = SETTLEMENTS,
+    start: dict[int, int] | None = None,
 ) -> list[tuple[str, int]]:
-    """(claim_id, record timestamp ms) of the first ``want`` records of ``topic``."""
+    """(claim_id, record timestamp ms) of the first ``want`` records of ``topic``.
+
+    With ``start`` (partition -> offset), read from there and leave in it the
+    offsets after the last record read (so the next call reads only newer records).
+    """
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     c = AIOKafkaConsumer(
@@ -152,16 +169,21 @@ async def read_settlements(
     tps = [TopicPartition(topic, i) for i in range(PARTITIONS)]
     c.assign(tps)
     await c.seek_to_beginning(*tps)
+    for tp in tps:
+        if start and start.get(tp.partition):
+            c.seek(tp, start[tp.partition])
     out: list[tuple[str, int]] = []
     deadline = time.monotonic() + timeout
     try:
         while len(out) < want and time.monotonic() < deadline:
             batch = await c.getmany(timeout_ms=500, max_records=20_000)
-            for recs in batch.values():
+            for tp, recs in batch.items():
                 if topic == SETTLEMENTS:
                     out.extend((r.key.decode(), r.timestamp) for r in recs)
                 else:  # bare.out holds the claims themselves
                     out.extend((json.loads(r.value)["claim_id"], r.timestamp) for r in recs)
+                if start is not None and recs:
+                    start[tp.partition] = recs[-1].offset + 1
     finally:
         await c.stop()
     return out
@@ -199,18 +221,35 @@ def trees(env: dict[str, str]) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
+def statuses(ports: list[int]) -> list[dict]:
+    """The /ready answer of each worker that answers (503 bodies included)."""
+    out = []
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as r:
+                out.append(json.load(r))
+        except urllib.error.HTTPError as exc:  # not ready (yet): the body still says why
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(exc.read()))
+        except OSError:
+            pass
+    return out
+
+
 def wait_processed(
-    port: int,
+    ports: list[int],
     n: int,
     timeout: float,
     worker: subprocess.Popen | None = None,
     log: Path | None = None,
-) -> None:
-    """Wait until the worker on ``port`` has processed ``n`` claims.
+    on_first: Callable[[list[dict]], None] | None = None,
+) -> list[dict]:
+    """Wait until the workers on ``ports`` have processed ``n`` claims together.
 
     A worker that exits meanwhile (refused to start: a broken policy or DIP
     file, a busy port) ends the wait at once with its log's last lines,
-    instead of polling a dead port until the timeout.
+    instead of polling a dead port until the timeout. ``on_first`` is called
+    once, with the statuses, when the first claim has been processed.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -220,19 +259,178 @@ def wait_processed(
                 f"the worker exited with code {worker.returncode} before processing {n} claims"
                 + "".join(f"\n  {line}" for line in tail)
             )
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as r:
-                if json.load(r)["processed"] >= n:
-                    return
-        except OSError:
-            pass
+        found = statuses(ports)
+        done = sum(st.get("processed", 0) for st in found)
+        if done and on_first is not None and len(found) == len(ports):
+            on_first(found)
+            on_first = None
+        if done >= n:
+            return found
         time.sleep(0.2)
-    raise TimeoutError(f"worker did not process {n} claims in {timeout:.0f} s")
+    raise TimeoutError(f"workers did not process {n} claims in {timeout:.0f} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc), 0 if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy so far (Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuSample:
+    """CPU seconds used so far by the workers, the broker and the whole machine."""
+
+    workers: float
+    broker: float
+    machine: float
+    at: float
+
+    @classmethod
+    def take(cls, worker_pids: list[int], broker_pid: int) -> CpuSample:
+        return cls(
+            sum(cpu_seconds(p) for p in worker_pids),
+            cpu_seconds(broker_pid),
+            machine_busy_seconds(),
+            time.monotonic(),
+        )
 
 
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def warm_compiled_model(env: dict[str, str]) -> None:
+    """Compile the champion into the store's cache, as a restarted worker would find it."""
+    code = (
+        "import mlflow; from yibao.settings import get_settings; s = get_settings();"
+        "mlflow.set_tracking_uri(s.tracking_uri());"
+        "from models.registry import load_model, default_uri;"
+        "m = load_model(default_uri(s.model_name));"
+        "print(s.compiled_models_dir() is not None and m.compile(s.compiled_models_dir()))"
+    )
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    print(f"compiled the model before the workers start: {out.stdout.strip().splitlines()[-1]}")
+
+
+@dataclass
+class SetRun:
+    """One drain of the backlog by a set of worker processes."""
+
+    processes: int
+    rate: float
+    cpu: dict[str, float]  # what used the CPU during the drain, core-seconds per 1,000 claims
+    machine_cores: float  # cores busy on the whole machine during the drain (of os.cpu_count())
+    partitions: list[list[int]]
+
+
+def start_set(
+    n: int, app_id: str, env: dict[str, str], args: argparse.Namespace, log: Path, port: int
+) -> subprocess.Popen:
+    """``yibao stream`` with ``n`` processes (web ports ``port`` ..), output to ``log``."""
+    cmd = [str(ROOT / ".venv/bin/yibao"), "stream", "--app-id", app_id, "--web-port", str(port)]
+    cmd += ["--processes", str(n)]
+    if args.no_score:
+        cmd.append("--no-score")
+    if args.max_batch:
+        cmd += ["--max-batch", str(args.max_batch)]
+    if args.profile and n == 1:
+        spy = str(ROOT / ".venv/bin/py-spy")
+        spy_args = ["record", "-r", "200", "--nonblocking", "--threads", "-f", "raw"]
+        cmd = [spy, *spy_args, "-o", args.profile, "--", *cmd]
+    sink = open(log, "ab")  # noqa: SIM115 (the worker writes to it until it stops)
+    return subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+
+
+def stop_set(worker: subprocess.Popen, profiled: bool) -> None:
+    worker.send_signal(2 if profiled else 15)  # py-spy writes its file on SIGINT
+    try:
+        worker.wait(60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def drain(
+    n: int,
+    app_id: str,
+    want: int,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    tmp: Path,
+    broker_pid: int,
+    positions: dict[int, int],
+) -> tuple[SetRun, subprocess.Popen, list[int]]:
+    """Start ``n`` processes of a fresh group, wait until they answered the ``want`` claims
+    in the topics; rate from the answers' timestamps, CPU from /proc. The set keeps running."""
+    port = free_port()
+    while any(not port_free(p) for p in range(port, port + n)):
+        port = free_port()
+    ports = list(range(port, port + n))
+    log = tmp / f"worker-{app_id}.log"
+    t_start = time.monotonic()
+    worker = start_set(n, app_id, env, args, log, port)
+    first: list[tuple[CpuSample, int]] = []
+
+    def at_first(found: list[dict]) -> None:
+        sample = CpuSample.take([st["pid"] for st in found], broker_pid)
+        first.append((sample, sum(st["processed"] for st in found)))
+
+    found = wait_processed(ports, want, 900, worker, log, on_first=at_first)
+    pids = [st["pid"] for st in found]
+    last = CpuSample.take(pids, broker_pid)
+    took = time.monotonic() - t_start
+    recs = asyncio.run(read_settlements(env["KAFKA_BOOTSTRAP"], want, 180, start=positions))
+    stamps = sorted(ts for _, ts in recs)
+    rate = len(recs) / max(0.001, (stamps[-1] - stamps[0]) / 1000.0)
+    begin, done_before = first[0] if first else (last, 0)
+    k = max(1, want - done_before) / 1000.0  # claims answered between the two samples
+    cpu = {
+        "workers": (last.workers - begin.workers) / k,
+        "broker": (last.broker - begin.broker) / k,
+        "rest of the machine": (
+            (last.machine - begin.machine)
+            - (last.workers - begin.workers)
+            - (last.broker - begin.broker)
+        )
+        / k,
+    }
+    cores = (last.machine - begin.machine) / max(0.001, last.at - begin.at)
+    parts = [st.get("partitions", []) for st in found]
+    print(
+        f"{n} process(es) ({app_id}): started and drained {want} claims {took:.1f} s after "
+        f"launch; {rate:,.0f} claims/s over {len(recs)} settlement records; partitions {parts}"
+    )
+    print(
+        "  CPU during the drain, core-seconds per 1,000 claims: "
+        + ", ".join(f"{name} {v:.2f}" for name, v in cpu.items())
+        + f"; machine busy {cores:.2f} of {os.cpu_count()} cores"
+    )
+    return SetRun(n, rate, cpu, cores, parts), worker, ports
+
+
+def port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def main() -> None:
@@ -252,7 +450,14 @@ def main() -> None:
     ap.add_argument(
         "--latency-fraction", type=float, default=0.5, help="latency load, share of the rate"
     )
+    ap.add_argument(
+        "--processes",
+        default="1,2",
+        help="worker process counts to drain the backlog with, in order (comma-separated)",
+    )
+    ap.add_argument("--rounds", type=int, default=1, help="repeat the process counts this often")
     args = ap.parse_args()
+    counts = [int(x) for x in args.processes.split(",")]
 
     broker = start_broker()
     bs = broker.bootstrap
@@ -268,6 +473,7 @@ def main() -> None:
             yibao("train", "--data", str(tmp / "sim-99-5000.jsonl"), *rounds, env=env)
             took = time.perf_counter() - t
             print(f"trained a champion model in {took:.0f} s ({trees(env)} trees)")
+            warm_compiled_model(env)
 
         def claims(n: int, seed: int, prefix: str) -> list[dict]:
             if args.source == "simulator":
@@ -288,72 +494,92 @@ def main() -> None:
         core = core_rate([v for _, _, v in msgs])
         print(f"settlement core alone (decode, settle, encode; no Kafka): {core:,.0f} claims/s")
 
-        port = free_port()
-        env = {**os.environ, **env, "KAFKA_BOOTSTRAP": bs, "STREAM_WEB_PORT": str(port)}
-        cmd = [str(ROOT / ".venv/bin/yibao"), "stream", "--app-id", "bench"]
-        if args.no_score:
-            cmd.append("--no-score")
-        if args.max_batch:
-            cmd += ["--max-batch", str(args.max_batch)]
-        if args.profile:
-            spy = str(ROOT / ".venv/bin/py-spy")
-            spy_args = ["record", "-r", "200", "--nonblocking", "--threads", "-f", "raw"]
-            cmd = [spy, *spy_args, "-o", args.profile, "--", *cmd]
-        log = open(tmp / "worker.log", "wb")  # noqa: SIM115
-        t_start = time.monotonic()
-        worker = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_processed(port, len(msgs), 600, worker, tmp / "worker.log")
-        took = time.monotonic() - t_start
-        print(f"worker started and drained the backlog {took:.1f} s after launch")
-        recs = asyncio.run(read_settlements(bs, len(msgs), 120))
-        stamps = sorted(ts for _, ts in recs)
-        rate = len(recs) / max(0.001, (stamps[-1] - stamps[0]) / 1000.0)
-        print(
-            f"stream worker ({'settle only' if args.no_score else 'settle+score'}): "
-            f"{rate:,.0f} claims/s over {len(recs)} settlement records"
-        )
-        print(f"ratio to bare loop: {rate / bare:.2f}; to the core alone: {rate / core:.2f}")
-
-        half = rate * args.latency_fraction
-        n_lat = int(half * args.latency_seconds)
-        lat_msgs = encode_claims(claims(n_lat, 2, "L"))
-        sent = asyncio.run(produce(bs, lat_msgs, rate=half))
-        wait_processed(port, len(msgs) + n_lat, 120, worker, tmp / "worker.log")
-        recs = asyncio.run(read_settlements(bs, len(msgs) + n_lat, 120))
-        lat = [ts - sent[cid] for cid, ts in recs if cid in sent]
-        print(
-            f"latency at {half:,.0f} claims/s ({len(lat)} claims): "
-            f"p50 {pct(lat, 0.50):.0f} ms, p99 {pct(lat, 0.99):.0f} ms, max {max(lat):.0f} ms"
-        )
-        # the same paced load through the bare loop (worker stopped), for comparison
-        worker.send_signal(2 if args.profile else 15)
-        worker.wait(30)
-        worker = None
-        bare_msgs = encode_claims(claims(n_lat, 3, "M"))
-
-        async def bare_latency() -> dict[str, float]:
-            ready = asyncio.Event()
-            loop_task = asyncio.ensure_future(bare_loop(bs, n_lat, "bench-bare-lat", ready))
-            await ready.wait()
-            sent = await produce(bs, bare_msgs, rate=half)
-            await loop_task
-            return sent
-
-        sent = asyncio.run(bare_latency())
-        recs = asyncio.run(read_settlements(bs, len(msgs) + n_lat, 120, topic="bare.out"))
-        lat = [ts - sent[cid] for cid, ts in recs if cid in sent]
-        print(
-            f"bare loop latency at the same rate ({len(lat)} messages): "
-            f"p50 {pct(lat, 0.50):.0f} ms, p99 {pct(lat, 0.99):.0f} ms, max {max(lat):.0f} ms"
-        )
+        env = {**os.environ, **env, "KAFKA_BOOTSTRAP": bs}
+        mode = "settle only" if args.no_score else "settle+score"
+        positions: dict[int, int] = {}  # where the settlements of the next set begin
+        in_topics = len(msgs)
+        runs: list[SetRun] = []
+        one_rate = None
+        for rnd in range(args.rounds):
+            for n in counts:
+                run, worker, ports = drain(
+                    n, f"bench-p{n}-r{rnd}", in_topics, env, args, tmp, broker.process.pid,
+                    positions,
+                )  # fmt: skip
+                runs.append(run)
+                print(f"  {mode}, {n} process(es): ratio to bare loop {run.rate / bare:.2f}; "
+                      f"to the core alone {run.rate / core:.2f}")  # fmt: skip
+                if one_rate is None and n == 1:
+                    one_rate = run.rate
+                    n_lat = latency(args, bs, run.rate, in_topics, worker, ports, tmp, claims,
+                                    positions)  # fmt: skip
+                    in_topics += n_lat
+                stop_set(worker, bool(args.profile) and n == 1)
+                worker = None
+        for rnd in range(args.rounds):
+            block = runs[rnd * len(counts) : (rnd + 1) * len(counts)]
+            base = next((r.rate for r in block if r.processes == 1), None)
+            if base:
+                print(f"round {rnd + 1}: " + ", ".join(
+                    f"{r.processes} process(es) {r.rate:,.0f}/s = {r.rate / base:.2f}x one"
+                    for r in block))  # fmt: skip
+        if one_rate is not None:
+            bare_latency_run(args, bs, one_rate, claims)
     finally:
         if worker is not None:
-            worker.send_signal(2 if args.profile else 15)  # py-spy writes its file on SIGINT
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_set(worker, bool(args.profile))
         broker.stop()
+
+
+def latency(
+    args: argparse.Namespace,
+    bs: str,
+    rate: float,
+    in_topics: int,
+    worker: subprocess.Popen,
+    ports: list[int],
+    tmp: Path,
+    claims: Callable[[int, int, str], list[dict]],
+    positions: dict[int, int],
+) -> int:
+    """Produce -> settlement latency at ``args.latency_fraction`` of ``rate``; claims sent."""
+    half = rate * args.latency_fraction
+    n_lat = int(half * args.latency_seconds)
+    lat_msgs = encode_claims(claims(n_lat, 2, "L"))
+    sent = asyncio.run(produce(bs, lat_msgs, rate=half))
+    wait_processed(ports, in_topics + n_lat, 120, worker)
+    recs = asyncio.run(read_settlements(bs, n_lat, 120, start=positions))
+    lat = [ts - sent[cid] for cid, ts in recs if cid in sent]
+    print(
+        f"  latency at {half:,.0f} claims/s ({len(lat)} claims), one process: "
+        f"p50 {pct(lat, 0.50):.0f} ms, p99 {pct(lat, 0.99):.0f} ms, max {max(lat):.0f} ms"
+    )
+    return n_lat
+
+
+def bare_latency_run(
+    args: argparse.Namespace, bs: str, rate: float, claims: Callable[[int, int, str], list[dict]]
+) -> None:
+    """The same paced load through the bare loop (no worker running), for comparison."""
+    half = rate * args.latency_fraction
+    n_lat = int(half * args.latency_seconds)
+    bare_msgs = encode_claims(claims(n_lat, 3, "M"))
+
+    async def run() -> dict[str, float]:
+        ready = asyncio.Event()
+        loop_task = asyncio.ensure_future(bare_loop(bs, n_lat, "bench-bare-lat", ready))
+        await ready.wait()
+        sent = await produce(bs, bare_msgs, rate=half)
+        await loop_task
+        return sent
+
+    sent = asyncio.run(run())
+    recs = asyncio.run(read_settlements(bs, args.claims + n_lat, 120, topic="bare.out"))
+    lat = [ts - sent[cid] for cid, ts in recs if cid in sent]
+    print(
+        f"bare loop latency at the same rate ({len(lat)} messages): "
+        f"p50 {pct(lat, 0.50):.0f} ms, p99 {pct(lat, 0.99):.0f} ms, max {max(lat):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -163,7 +163,7 @@ class FeatureState:
         self.casemix.learn(claim, dx)
         self.person.learn(claim, dx, memo.peer.inpatient)
         self.bills.learn(claim, dx, memo.bill)
-        self.lines.learn(claim, dx)
+        self.lines.learn(claim, dx, memo.lines)
         self.hospital.learn(claim, memo.peer, memo.person, memo.bill, memo.lines)
         self.dip.learn(claim, dx, memo.peer.log_cost, memo.dip)
 

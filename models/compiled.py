@@ -13,10 +13,12 @@ an LLVM error, a disagreeing sample) it returns None, the caller keeps
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -122,9 +124,32 @@ def cache_key(model_text: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
+@contextlib.contextmanager
+def _one_compiler(cache_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the cache directory (POSIX ``flock``; elsewhere none).
+
+    The worker processes of ``yibao stream --processes N`` load a new champion
+    at the same moment: without it each compiled the same model (a minute of a
+    core for a thousand trees), with it one compiles and the others wait, then
+    load the cached file. They score through ``Booster.predict`` meanwhile.
+    The directory itself is locked, so no lock file is left behind.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: compile side by side (the rename keeps the file whole)
+        yield
+        return
+    fd = os.open(cache_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _compiled(lleaves: Any, text: str, cached: Path) -> Any:
     """An ``lleaves.Model`` of the model text, loaded from ``cached`` or compiled into it."""
-    with tempfile.TemporaryDirectory(prefix="yibao-compile-") as tmp:
+    with _one_compiler(cached.parent), tempfile.TemporaryDirectory(prefix="yibao-compile-") as tmp:
         model_file = Path(tmp) / "model.txt"
         model_file.write_text(text, encoding="utf-8")
         model = lleaves.Model(model_file=str(model_file))

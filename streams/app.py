@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -285,6 +286,8 @@ def _add_pages(
             # the scoring model's version ("none": not scoring)
             "model": watcher.version if watcher is not None else "none",
             "group": agent.config.group_id,
+            # the worker's process (one of several with yibao stream --processes N)
+            "pid": os.getpid(),
         }
         return web.json(body, status=200 if ok else 503)
 

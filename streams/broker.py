@@ -104,7 +104,7 @@ def start_broker(port: int | None = None, log_path: Path | None = None) -> Embed
         stdout=out,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent(),  # see its docstring: the starting thread must live on
+        preexec_fn=die_with_parent(),  # see its docstring: the starting thread must live on
     )
     broker = EmbeddedBroker(port=port, process=proc)
     try:
@@ -116,15 +116,16 @@ def start_broker(port: int | None = None, log_path: Path | None = None) -> Embed
     return broker
 
 
-def _die_with_parent() -> Any:
-    """A ``preexec_fn`` that makes the broker get SIGTERM when the process that started it dies.
+def die_with_parent() -> Any:
+    """A ``preexec_fn`` that makes a child get SIGTERM when the process that started it dies.
 
     Without it a SIGKILLed ``yibao broker`` (or test) leaves Tansu running on
-    its port. Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere None, and
-    Tansu stays in the starter's process group, so killing the group
-    (``kill -- -PGID``, what the demo's supervisor does) stops both. The
-    signal comes when the *thread* that started Tansu ends: start it from a
-    thread that lives as long as the broker should (the main thread).
+    its port, and a SIGKILLed ``yibao stream --processes N`` its workers.
+    Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere None, and the child
+    stays in the starter's process group, so killing the group (``kill --
+    -PGID``, what the demo's supervisor does) stops both. The signal comes
+    when the *thread* that started the child ends: start it from a thread
+    that lives as long as the child should (the main thread).
     """
     if not sys.platform.startswith("linux"):
         return None

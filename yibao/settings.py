@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Port of the review follower's /metrics endpoint (0: none)."
     )
     stream_partitions: int = 4
+    stream_processes: int = Field(
+        default=1,
+        ge=1,
+        description="`yibao stream`: worker processes of the group on this machine (one per "
+        "core; each owns some partitions), web ports STREAM_WEB_PORT and up.",
+    )
     demo_broker_port: int = Field(
         default=9092,
         ge=1,

@@ -139,3 +139,25 @@ def test_values_lightgbm_reads_as_zero_score_as_zero(tmp_path: Path) -> None:
     zero = float(np.float32(1e-35))
     rows = np.array([[0.0], [zero], [-zero], [1e-36], [-1e-36], [-1.0], [1.0]])
     assert np.max(np.abs(compiled.predict(rows) - booster.predict(rows))) <= 1e-9
+
+
+def test_workers_loading_a_model_at_once_compile_it_once(quick_model, tmp_path, caplog) -> None:
+    """The processes of ``yibao stream --processes N`` swap to a new champion together:
+    one compiles it, the others wait for the cached file (a lock on the cache directory;
+    threads here, each with its own lock, as processes have)."""
+    import threading
+
+    found: list = []
+    caplog.set_level(logging.INFO, logger="models.compiled")
+
+    def load() -> None:
+        found.append(compile_booster(quick_model.booster, tmp_path))
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(found) == 3 and all(p is not None for p in found)
+    compiled = [r for r in caplog.records if r.getMessage().startswith("compiled the model into")]
+    assert len(compiled) == 1

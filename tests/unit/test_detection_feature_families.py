@@ -249,3 +249,24 @@ def test_a_perturbation_changes_exactly_the_features_that_read_it(
         f"unexpectedly changed: {sorted(moved - expected)}; "
         f"unexpectedly unchanged: {sorted(expected - moved)}"
     )
+
+
+def test_a_code_billed_on_several_lines_is_learned_once_per_line(world: World) -> None:
+    """The line family updates the statistics its computation found; a code not seen
+    before is made by the bill's first line and must then take the others too."""
+    base = to_facts(world.claim)
+    code = "YB-NEW-CODE-1"
+    lines = ((code, 1_000, 1), (code, 3_000, 2), (base.lines[0][0], 500, 1), (code, 2_000, 1))
+    claim = dataclasses.replace(base, claim_id="REPEATED-CODE", lines=lines, bill_hash="x")
+    state = copy.deepcopy(world.state)
+    family = state.lines
+    known = base.lines[0][0]
+    before = family.codes[known].price.n
+    state.update_and_features(claim)
+    prices = [math.log(1_000), math.log(1_500), math.log(2_000)]
+    own = family.hospital_codes[(claim.hospital_id, code)]
+    assert own.n == 3 and own.mean == pytest.approx(sum(prices) / 3)
+    assert family.codes[code].price.n == family.codes[code].quantity.n == 3
+    assert family.codes_by_level[(code, claim.hospital_level)].price.n == 3
+    assert sum(m.n for (c, _), m in family.codes_by_dx.items() if c == code) == 3
+    assert family.codes[known].price.n == before + 1  # a code seen before: found, updated

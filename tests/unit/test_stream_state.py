@@ -152,6 +152,7 @@ def test_json_log_lines_carry_extra_fields():
     assert out["msg"] == "assigned"
     assert out["level"] == "INFO"
     assert out["partitions"] == [0, 1]
+    assert out["pid"] == rec.process  # tells apart the workers of --processes N
 
 
 def test_model_gauge_shows_only_the_current_version():

@@ -8,11 +8,14 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from yibao.failures import BROKER, using
+
+if TYPE_CHECKING:
+    from yibao.settings import Settings
 
 BootstrapOpt = Annotated[
     str | None,
@@ -93,11 +96,20 @@ def stream(
             help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else the store in DATA_DIR).",
         ),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes of the group on this machine, web ports PORT..PORT+N-1 "
+            "(default: STREAM_PROCESSES, 1).",
+        ),
+    ] = None,
 ) -> None:
     """Run a stream worker: settle and score claims from Kafka (several may share a group).
 
     Without MLflow the worker scores with the red flags alone and keeps asking for
-    the champion; without a broker it does not start.
+    the champion; without a broker it does not start. With --processes N it
+    runs N workers of one group (one per core) and stops them together.
     """
     from dip.errors import DipPolicyError
     from streams.app import create_app, group_id
@@ -118,14 +130,22 @@ def stream(
         }
     )
     failures.bound_mlflow_requests(settings.connect_timeout_s)
-    busy = web_port_problem(settings.stream_web_host, web_port or settings.stream_web_port)
-    if busy:
-        typer.echo(f"yibao stream: {busy}", err=True)
-        raise typer.Exit(2)
+    port = web_port or settings.stream_web_port
+    n_processes = processes or settings.stream_processes
+    for p in range(port, port + n_processes):
+        busy = web_port_problem(settings.stream_web_host, p)
+        if busy:
+            typer.echo(f"yibao stream: {busy}", err=True)
+            raise typer.Exit(2)
     refused = refusal(data_loss_marker(settings.data_dir, group_id(app_id)))
     if refused:
         typer.echo(f"yibao stream: refusing to start: {refused}", err=True)
         raise typer.Exit(EXIT_DATA_LOST)
+    if n_processes > 1:
+        with using(BROKER):  # once here, rather than once per worker
+            check_broker(settings.kafka_bootstrap, settings.connect_timeout_s)
+        worker_options = _worker_options(app_id, score, max_batch, log_json, dip, settings)
+        raise typer.Exit(_run_processes(worker_options, n_processes, port, settings, log_json))
     try:
         app, agent = create_app(
             settings, app_id=app_id, web_port=web_port, score=score, max_batch=max_batch
@@ -147,6 +167,60 @@ def stream(
         redirect_stdouts=False,
     )
     run_worker(worker)  # exit codes: docs/operator-runbook.md
+
+
+def _worker_options(
+    app_id: str,
+    score: bool,
+    max_batch: int | None,
+    log_json: bool,
+    dip: Path | None,
+    settings: Settings,
+) -> list[str]:
+    """The options of one worker of ``--processes N`` (all but its web port): this command's."""
+    options = [
+        "--app-id",
+        app_id,
+        "--score" if score else "--no-score",
+        "--log-json" if log_json else "--no-log-json",
+        "--bootstrap",
+        settings.kafka_bootstrap,
+        "--processes",
+        "1",
+    ]
+    if max_batch:
+        options += ["--max-batch", str(max_batch)]
+    if dip is not None:
+        options += ["--dip", str(dip)]
+    if settings.mlflow_tracking_uri:
+        options += ["--tracking-uri", settings.mlflow_tracking_uri]
+    return options
+
+
+def _run_processes(
+    worker_options: list[str], n: int, port: int, settings: Settings, log_json: bool
+) -> int:
+    """Run ``n`` workers of one group (streams/processes.py); the command's exit code."""
+    import logging.config
+    import sys
+
+    from streams.logs import logging_config
+    from streams.processes import WorkerSet, worker_specs
+
+    if log_json:
+        logging.config.dictConfig(logging_config(logging.INFO))
+    else:
+        logging.basicConfig(level=logging.INFO)
+    partitions = settings.stream_partitions
+    if n > partitions:
+        logging.getLogger("yibao.stream").warning(
+            "%d processes for %d partitions: %d will own none and sit idle",
+            n,
+            partitions,
+            n - partitions,
+        )
+    base = [sys.executable, "-m", "yibao.cli", "stream", *worker_options]
+    return WorkerSet(worker_specs(base, n, port), settings.stream_stop_seconds).run()
 
 
 def replay(
