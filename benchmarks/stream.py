@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streams.broker import create_topics, free_port, start_broker  # noqa: E402
+from streams.broker import create_topics, start_broker  # noqa: E402
 from streams.routing import claim_key_and_topic  # noqa: E402
 from streams.topics import CLAIM_TOPICS, SETTLEMENTS, topic_layout  # noqa: E402
 from testkit.sample_claims import make_claims  # noqa: E402
@@ -380,9 +381,11 @@ def drain(
 ) -> tuple[SetRun, subprocess.Popen, list[int]]:
     """Start ``n`` processes of a fresh group, wait until they answered the ``want`` claims
     in the topics; rate from the answers' timestamps, CPU from /proc. The set keeps running."""
-    port = free_port()
+    # Below the ephemeral range: a port taken from it (free_port) can be given to a
+    # client connection before the worker binds it (seen once: exit 2, port in use).
+    port = random.randrange(20_000, 32_000 - n)
     while any(not port_free(p) for p in range(port, port + n)):
-        port = free_port()
+        port = random.randrange(20_000, 32_000 - n)
     ports = list(range(port, port + n))
     log = tmp / f"worker-{app_id}.log"
     t_start = time.monotonic()
