@@ -203,13 +203,14 @@ def core_rate(values: list[bytes]) -> float:
     return len(values) / (time.perf_counter() - t)
 
 
-def trees(env: dict[str, str]) -> int:
-    """Trees in the champion just trained (scoring cost grows with them)."""
+def with_champion(env: dict[str, str], expression: str) -> str:
+    """The last line ``expression`` prints, evaluated in a fresh interpreter with the
+    champion as ``m`` and the settings as ``s`` (the store is the workers' one)."""
     code = (
-        "import mlflow; from yibao.settings import get_settings;"
-        "mlflow.set_tracking_uri(get_settings().tracking_uri());"
+        "import mlflow; from yibao.settings import get_settings; s = get_settings();"
+        "mlflow.set_tracking_uri(s.tracking_uri());"
         "from models.registry import load_model, default_uri;"
-        "print(load_model(default_uri(get_settings().model_name)).booster.num_trees())"
+        f"m = load_model(default_uri(s.model_name)); print({expression})"
     )
     out = subprocess.run(
         [str(ROOT / ".venv/bin/python"), "-c", code],
@@ -219,7 +220,12 @@ def trees(env: dict[str, str]) -> int:
         check=True,
         cwd=ROOT,
     )
-    return int(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def trees(env: dict[str, str]) -> int:
+    """Trees in the champion just trained (scoring cost grows with them)."""
+    return int(with_champion(env, "m.booster.num_trees()"))
 
 
 def statuses(ports: list[int]) -> list[dict]:
@@ -313,22 +319,10 @@ def pct(values: list[float], q: float) -> float:
 
 def warm_compiled_model(env: dict[str, str]) -> None:
     """Compile the champion into the store's cache, as a restarted worker would find it."""
-    code = (
-        "import mlflow; from yibao.settings import get_settings; s = get_settings();"
-        "mlflow.set_tracking_uri(s.tracking_uri());"
-        "from models.registry import load_model, default_uri;"
-        "m = load_model(default_uri(s.model_name));"
-        "print(s.compiled_models_dir() is not None and m.compile(s.compiled_models_dir()))"
+    compiled = with_champion(
+        env, "s.compiled_models_dir() is not None and m.compile(s.compiled_models_dir())"
     )
-    out = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-c", code],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    print(f"compiled the model before the workers start: {out.stdout.strip().splitlines()[-1]}")
+    print(f"compiled the model before the workers start: {compiled}")
 
 
 @dataclass

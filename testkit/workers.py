@@ -128,3 +128,19 @@ def wait_for_claims(
         if claim_ids <= seen or time.monotonic() > deadline:
             return recs
         time.sleep(1.0)
+
+
+def process_gone(pid: int, timeout: float) -> bool:
+    """Whether ``pid`` has exited within ``timeout`` seconds (Linux: a zombie counts,
+    it has exited and waits only for its dead parent's reaping by init)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"):
+            return True
+        time.sleep(0.1)
+    return False

@@ -26,7 +26,7 @@ from streams.broker import create_topics, free_port, start_broker
 from streams.replay import replay
 from streams.topics import SETTLEMENTS, topic_layout
 from testkit.sample_claims import mixed_claim_lines
-from testkit.workers import WorkerProcess, read_topic, start_worker
+from testkit.workers import WorkerProcess, process_gone, read_topic, start_worker
 from yibao.supervisor import port_open
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -222,20 +222,6 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
-def _gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        stat = Path(f"/proc/{pid}/stat")
-        if stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"):
-            return True  # exited, waiting for its (dead) parent's reaping by init
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG")
 def test_sigkill_of_the_broker_wrapper_leaves_no_tansu(tmp_path):
     port = free_port()
@@ -244,7 +230,7 @@ def test_sigkill_of_the_broker_wrapper_leaves_no_tansu(tmp_path):
     assert len(tansu) == 1
     wrapper.kill()
     wrapper.wait()
-    assert _gone(tansu[0], timeout=15)
+    assert process_gone(tansu[0], timeout=15)
     deadline = time.monotonic() + 10
     while port_open("127.0.0.1", port) and time.monotonic() < deadline:
         time.sleep(0.1)

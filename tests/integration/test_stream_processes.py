@@ -20,7 +20,7 @@ from streams.replay import read_topic, replay
 from streams.tables import CHANGELOG_SUFFIX, decode_entry
 from streams.topics import SETTLEMENTS, topic_layout
 from testkit.sample_claims import mixed_claim_lines
-from testkit.workers import WorkerProcess, start_worker
+from testkit.workers import WorkerProcess, process_gone, start_worker
 from tests.integration.test_stream import assert_matches_batch, decoded
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
@@ -100,17 +100,6 @@ def test_two_processes_answer_every_claim_once_as_one_process_does(tmp_path):
     assert Counter(r["status"] for r in two)["duplicate"] == 5
 
 
-def _gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_supervisor_stops_the_set_when_a_worker_dies_and_workers_die_with_it(tmp_path):
     broker = start_broker()
     try:
@@ -121,7 +110,7 @@ def test_supervisor_stops_the_set_when_a_worker_dies_and_workers_die_with_it(tmp
             pids = [w.wait_ready(120)["pid"] for w in workers]
             os.kill(pids[1], signal.SIGKILL)  # a worker dies: the other is stopped too
             assert sup.wait(60) == 1
-            assert _gone(pids[0], 5)
+            assert process_gone(pids[0], 5)
         finally:
             workers[0].stop(timeout=30)
         log = workers[0].log_path.read_text("utf-8", "replace")
@@ -133,10 +122,10 @@ def test_supervisor_stops_the_set_when_a_worker_dies_and_workers_die_with_it(tmp
         try:
             pids = [w.wait_ready(120)["pid"] for w in workers]
             workers[0].kill()
-            assert all(_gone(pid, 40) for pid in pids), workers[0].tail()
+            assert all(process_gone(pid, 40) for pid in pids), workers[0].tail()
         finally:
             for pid in pids:
-                if not _gone(pid, 0.1):
+                if not process_gone(pid, 0.1):
                     os.kill(pid, signal.SIGKILL)
     finally:
         broker.stop()
