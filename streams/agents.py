@@ -304,6 +304,7 @@ class SettlementAgent:
         stamps: list[int] = []
         statuses: dict[str, int] = {}
         n_dlq = n_forwarded = 0
+        cpu_started = time.thread_time()
         for tp, recs in batch.items():
             if tp not in assignment or tp.partition not in self._states:
                 continue  # revoked while this batch was in hand: the new owner reads it
@@ -346,6 +347,7 @@ class SettlementAgent:
             metrics.claims_in.labels(topic).inc(len(recs))
         if n_forwarded:
             metrics.forwarded.inc(n_forwarded)
+        metrics.stage_cpu.labels("settle").inc(time.thread_time() - cpu_started)
         changelog = self.config.changelog_topic
         for n, state in self._states.items():
             for key, value in state.take_pending():

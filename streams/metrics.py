@@ -85,6 +85,13 @@ class StreamMetrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
             registry=r,
         )
+        self.stage_cpu = Counter(
+            "yibao_stage_cpu_seconds",
+            "CPU seconds of the thread running each stage of the hot path: settle (decode,"
+            " validate, settle, answer), rules (the audit catalogue), features, model.",
+            ["stage"],
+            registry=r,
+        )
         self._model_label: str | None = None
         self._lag_labels: set[tuple[str, str]] = set()
 

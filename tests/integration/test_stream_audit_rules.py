@@ -89,6 +89,7 @@ def test_stream_hits_equal_batch_hits_across_a_kill(store, tmp_path):
         three.wait_processed(len(third))
         time.sleep(1.0)
         flags = read_topic(broker.bootstrap, FRAUD_FLAGS, idle=1.0, timeout=60)
+        stages = _stage_cpu(three.get("/metrics").decode())
         assert three.stop() == 0
     finally:
         for w in workers:
@@ -105,3 +106,16 @@ def test_stream_hits_equal_batch_hits_across_a_kill(store, tmp_path):
     for claim_id, hits in streamed.items():
         assert hits == batch[claim_id], claim_id
     assert certain <= set(streamed)
+    # Where the worker's CPU went, by stage: every stage ran (a model was loaded).
+    assert set(stages) == {"settle", "rules", "features", "model"}
+    assert all(seconds > 0 for seconds in stages.values()), stages
+
+
+def _stage_cpu(metrics: str) -> dict[str, float]:
+    """``yibao_stage_cpu_seconds_total`` by stage, from a /metrics page."""
+    out = {}
+    for line in metrics.splitlines():
+        if line.startswith("yibao_stage_cpu_seconds_total{"):
+            label, value = line.split("}")
+            out[label.split('"')[1]] = float(value)
+    return out
