@@ -45,6 +45,7 @@ COMPILED_MODULES = [
     "detection/features_hospital.py",
     "detection/features_lines.py",
     "detection/features_peer.py",
+    "detection/features_period.py",
     "detection/features_person.py",
     "detection/knowledge.py",
     "detection/peers.py",

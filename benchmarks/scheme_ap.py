@@ -39,7 +39,7 @@ def scheme_ap(data: Path, model_uri: str) -> dict[str, object]:
     configure_tracking(get_settings().tracking_uri())
     model = load_model(model_uri)
     loaded = load_claims(data)
-    ordered, _feats, X = featurize(loaded.facts)
+    ordered, _feats, X = featurize(loaded.facts, period=True)
     y = labels_of(ordered)
     scores = model.predict(X)
     types = np.array([f.fraud_type or "" for f in ordered], dtype=object)

@@ -36,7 +36,7 @@ def main() -> None:
     from simulator.generate import simulate_lines
 
     train = parse_lines(list(simulate_lines(SimConfig(seed=args.seed, claims=args.train_claims))))
-    ordered, _, X = featurize(train.facts)
+    ordered, _, X = featurize(train.facts, period=True)
     y = labels_of(ordered)
     tr, va = split_by_hospital([f.hospital_id for f in ordered], 0.25, 7)
     booster = fit_booster(X[tr], y[tr], X[va], y[va])  # production settings

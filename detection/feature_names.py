@@ -13,10 +13,11 @@ from __future__ import annotations
 from detection.errors import FeatureLayoutError
 
 # Bumped whenever a feature's meaning changes; stored with every model.
-FEATURE_VERSION = "6"
+FEATURE_VERSION = "7"
 
-# The order of a feature vector: models are trained on it, never reorder it.
-FEATURE_NAMES: tuple[str, ...] = (
+# The claim's own features, each computed from past claims (the order below is
+# the vector's; models are trained on it, never reorder it).
+CLAIM_FEATURE_NAMES: tuple[str, ...] = (
     "is_inpatient",
     "is_outpatient",
     "is_ltc",
@@ -85,6 +86,24 @@ FEATURE_NAMES: tuple[str, ...] = (
     "hosp_items_missing_vs_peer",
     "hosp_mild_admission_vs_peer",
 )
+# Facts of the claim's kind or its hospital's place, not of how it bills: they have
+# no period mean (a mean of the claim type is the hospital's case mix, already
+# in the hospital features).
+_NOT_AVERAGED: frozenset[str] = frozenset(
+    {"is_inpatient", "is_outpatient", "is_ltc", "hospital_level"}
+)
+#: The claim features whose mean over the hospital's claims of the period is a
+#: feature too (detection/features_period.py): every claim-level one. The
+#: ``hosp_*`` features are already the hospital's running rates.
+PERIOD_BASES: tuple[str, ...] = tuple(
+    name
+    for name in CLAIM_FEATURE_NAMES
+    if not name.startswith("hosp_") and name not in _NOT_AVERAGED
+)
+PERIOD_PREFIX = "period_"
+PERIOD_NAMES: tuple[str, ...] = tuple(PERIOD_PREFIX + name for name in PERIOD_BASES)
+
+FEATURE_NAMES: tuple[str, ...] = CLAIM_FEATURE_NAMES + PERIOD_NAMES
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 # name -> the families that claimed it (a list, so that a second claim is seen)

@@ -12,15 +12,18 @@ state: peer cost and stay (:mod:`detection.features_peer`), case mix
 (:mod:`detection.features_casemix`), the patient's history and age
 (:mod:`detection.features_person`), repeated and template bills
 (:mod:`detection.features_bills`), line prices (:mod:`detection.features_lines`),
-hospital rates (:mod:`detection.features_hospital`) and DIP coding
-(:mod:`detection.dip_features`). Each writes its values into the vector by
+hospital rates (:mod:`detection.features_hospital`), DIP coding
+(:mod:`detection.dip_features`) and the hospital's period means of the
+claim-level features (:mod:`detection.features_period`; over a whole review
+period in batch, :func:`whole_period`). Each writes its values into the vector by
 name (:mod:`detection.feature_names`, checked below when this module loads).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,6 +35,7 @@ from detection.features_casemix import CaseMixFeatures
 from detection.features_hospital import HospitalFeatures
 from detection.features_lines import LineCase, LineFeatures
 from detection.features_peer import PeerCase, PeerFeatures
+from detection.features_period import PeriodFeatures, mean_slots
 from detection.features_person import (
     FEATURE_READMISSION_WINDOW_DAYS,
     NO_EVENT_DAYS,
@@ -49,6 +53,7 @@ __all__ = [
     "Features",
     "batch_features",
     "sort_claims",
+    "whole_period",
 ]
 
 # Every name in FEATURE_NAMES is computed by exactly one of the families imported above.
@@ -83,8 +88,16 @@ class _Memo:
     """What each family found for a claim, which the families then learn from."""
 
     def __init__(
-        self, *, peer: PeerCase, person: PersonCase, bill: BillCase, lines: LineCase, dip: DipCase
+        self,
+        *,
+        peer: PeerCase,
+        person: PersonCase,
+        bill: BillCase,
+        lines: LineCase,
+        dip: DipCase,
+        period: list[float],
     ) -> None:
+        self.period = period
         self.peer = peer
         self.person = person
         self.bill = bill
@@ -108,6 +121,7 @@ class FeatureState:
         self.lines = LineFeatures()
         self.hospital = HospitalFeatures()
         self.dip = DipState()
+        self.period = PeriodFeatures()
         self.claims_seen = 0
 
     # -- public API -------------------------------------------------------
@@ -142,6 +156,7 @@ class FeatureState:
         lines = self.lines.compute(claim, dx, row)
         self.hospital.compute(claim, peer.inpatient, row)
         dip = self.dip.compute(claim, dx, peer.log_cost, peer.chain, row)
+        period = self.period.compute(claim, row)  # last: it averages the others
         features = Features(
             claim_id=claim.claim_id,
             values=tuple(row),
@@ -154,7 +169,8 @@ class FeatureState:
             principal_procedure=claim.principal_procedure,
             dip_group_cost_fen=math.exp(dip.group_log_cost) if peer.inpatient else 0.0,
         )
-        return features, _Memo(peer=peer, person=person, bill=bill, lines=lines, dip=dip)
+        memo = _Memo(peer=peer, person=person, bill=bill, lines=lines, dip=dip, period=period)
+        return features, memo
 
     def _learn(self, claim: ClaimFacts, memo: _Memo) -> None:
         self.claims_seen += 1
@@ -166,6 +182,7 @@ class FeatureState:
         self.lines.learn(claim, dx, memo.lines)
         self.hospital.learn(claim, memo.peer, memo.person, memo.bill, memo.lines)
         self.dip.learn(claim, dx, memo.peer.log_cost, memo.dip)
+        self.period.learn(claim, memo.period)
 
 
 def sort_claims(claims: Iterable[ClaimFacts]) -> list[ClaimFacts]:
@@ -187,3 +204,32 @@ def batch_features(
     """
     state = state if state is not None else FeatureState()
     return [state.update_and_features(c) for c in sort_claims(claims)]
+
+
+def whole_period(
+    claims: Sequence[ClaimFacts], features: Sequence[Features], state: FeatureState
+) -> list[Features]:
+    """The features of a review period: each claim's period means over the whole period.
+
+    Args:
+        claims: the period's claims, in the order of ``features``.
+        features: their features from the fold (period means so far).
+        state: the state that folded them (its means include every claim learned).
+
+    Returns:
+        The features with each ``period_*`` value replaced by the hospital's mean
+        over every claim ``state`` has learned, as in :mod:`detection.features_period`.
+    """
+    means = state.period.means()
+    slots = mean_slots()
+    out = []
+    for claim, feat in zip(claims, features, strict=True):
+        found = means.get(claim.hospital_id)
+        if found is None:  # not learned (peek_features): keep the fold's value
+            out.append(feat)
+            continue
+        values = list(feat.values)
+        for k, at in enumerate(slots):
+            values[at] = found[k]
+        out.append(dataclasses.replace(feat, values=tuple(values)))
+    return out

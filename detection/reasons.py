@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from detection.feature_names import PERIOD_BASES, PERIOD_PREFIX
 from detection.features import NO_EVENT_DAYS, Features
 
 
@@ -220,6 +221,18 @@ _TEXTS: dict[str, Callable[[Features, str], str]] = {
 }
 
 
+def _period_text(base: str) -> Callable[[Features, str], str]:
+    label = FEATURE_LABELS[base]
+
+    def text(f: Features, name: str) -> str:
+        return (
+            f"hospital's claims of the period on average: {label}"
+            f" ({f[name]:.2f}; this claim {f[base]:.2f})"
+        )
+
+    return text
+
+
 def feature_text(name: str, features: Features) -> str:
     """What one feature's value means for this claim, in plain words.
 
@@ -238,6 +251,7 @@ def feature_text(name: str, features: Features) -> str:
 # never shown as one.
 STRUCTURAL: frozenset[str] = frozenset(
     {"is_inpatient", "is_outpatient", "is_ltc", "hospital_level", "age_years"}
+    | {PERIOD_PREFIX + "age_years"}  # the hospital's patients' mean age
 )
 
 
@@ -316,3 +330,7 @@ FEATURE_LABELS: dict[str, str] = {
     "hosp_items_missing_vs_peer": "procedures coded but not billed (high coding)",
     "hosp_mild_admission_vs_peer": "admissions for outpatient conditions (low-threshold)",
 }
+
+for _base in PERIOD_BASES:
+    FEATURE_LABELS[PERIOD_PREFIX + _base] = f"hospital-wide: {FEATURE_LABELS[_base]}"
+    _TEXTS[PERIOD_PREFIX + _base] = _period_text(_base)

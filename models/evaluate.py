@@ -47,7 +47,7 @@ def evaluate(
 
     model = load_model(model_uri)
     loaded = load_claims(data, labels, book)
-    ordered, feats, X = featurize(loaded.facts)
+    ordered, feats, X = featurize(loaded.facts, period=True)
     y = labels_of(ordered)
     hospitals = [f.hospital_id for f in ordered]
     common = {

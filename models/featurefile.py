@@ -14,6 +14,12 @@ from the file into a float32 matrix when it is fitted.
 
 The features are stored as float32, as LightGBM bins them: a value keeps about
 seven significant digits.
+
+The file is a review period: its ``period_*`` features are each hospital's
+means over the whole file (:mod:`detection.features_period`). The fold writes
+the means so far; the final ones go to a small file beside it
+(:func:`period_means_path`, one row per hospital) with each row's hospital in a
+column of its own, and :func:`read_rows` reads the final ones.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Protocol
 import numpy as np
 
 from detection.facts import ClaimFacts
+from detection.feature_names import PERIOD_BASES, PERIOD_PREFIX
 from detection.features import FEATURE_NAMES, FeatureState
 from models.data import LoadedClaims
 
@@ -39,6 +46,7 @@ log = logging.getLogger(__name__)
 FLOAT = np.float32
 CHUNK_ROWS = 65_536  # rows per Parquet row group: about 17 MB of float32 features
 LABEL_COLUMN = "is_fraud"
+HOSPITAL_COLUMN = "hospital_code"  # the row's hospital, a row of the period means file
 _FACT_FIELDS = tuple(f.name for f in dataclasses.fields(ClaimFacts))
 
 
@@ -106,9 +114,7 @@ class FeatureTable:
 
     def column(self, name: str) -> np.ndarray:
         """One feature of every claim (float32)."""
-        import pyarrow.parquet as pq
-
-        return np.asarray(pq.read_table(self.path, columns=[name]).column(name).to_numpy())
+        return read_rows(self.path, None, [name])[:, 0]
 
     def hospital_ids(self, rows: np.ndarray) -> list[str]:
         """The hospital id of each row."""
@@ -132,6 +138,7 @@ class FeatureWriter:
         names: Sequence[str] = FEATURE_NAMES,
         chunk_rows: int = CHUNK_ROWS,
         label: bool = True,
+        hospital: bool = False,
     ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -144,18 +151,23 @@ class FeatureWriter:
         # Column-major: a column of a chunk is contiguous and goes to Arrow uncopied.
         self._features = np.empty((len(self.names), chunk_rows), dtype=FLOAT)
         self._labels = np.empty(chunk_rows, dtype=np.int8) if label else None
+        self._hospitals = np.empty(chunk_rows, dtype=np.int32) if hospital else None
         self._fill = 0
         fields = [pa.field(n, pa.float32()) for n in self.names]
         if label:
             fields.append(pa.field(LABEL_COLUMN, pa.int8()))
+        if hospital:
+            fields.append(pa.field(HOSPITAL_COLUMN, pa.int32()))
         self._schema = pa.schema(fields)
         self._writer = pq.ParquetWriter(str(path), self._schema, compression="snappy")
 
-    def add(self, values: Sequence[float], label: int = 0) -> None:
+    def add(self, values: Sequence[float], label: int = 0, hospital: int = 0) -> None:
         """Append one row (``values`` in the writer's column order)."""
         self._features[:, self._fill] = values
         if self._labels is not None:
             self._labels[self._fill] = label
+        if self._hospitals is not None:
+            self._hospitals[self._fill] = hospital
         self._fill += 1
         self.rows += 1
         if self._fill == self.chunk_rows:
@@ -170,6 +182,8 @@ class FeatureWriter:
         columns = [pa.array(self._features[j, :n]) for j in range(len(self.names))]
         if self._labels is not None:
             columns.append(pa.array(self._labels[:n]))
+        if self._hospitals is not None:
+            columns.append(pa.array(self._hospitals[:n]))
         self._writer.write_table(pa.Table.from_arrays(columns, schema=self._schema))
         self._fill = 0
 
@@ -211,6 +225,7 @@ def read_rows(
     if len(rows) and (np.any(np.diff(rows) <= 0) or rows[0] < 0 or rows[-1] >= total):
         raise ValueError("rows must be increasing indices of the file's rows")
     out = np.empty((len(rows), len(names)), dtype=FLOAT)
+    final, means = _final_columns(path, names)
     start = 0
     for group in range(parquet.metadata.num_row_groups):
         size = parquet.metadata.row_group(group).num_rows
@@ -220,11 +235,34 @@ def read_rows(
             whole = hi - lo == size
             # A column at a time: Arrow holds one column of one chunk, not the chunk.
             for j, name in enumerate(names):
+                if name in final:
+                    continue
                 values = parquet.read_row_group(group, columns=[name]).column(0).to_numpy()
                 out[lo:hi, j] = values if whole else values[local]
+            if final:
+                codes = parquet.read_row_group(group, columns=[HOSPITAL_COLUMN]).column(0)
+                at = codes.to_numpy() if whole else codes.to_numpy()[local]
+                for j, name in enumerate(names):
+                    if name in final:
+                        out[lo:hi, j] = means[at, final[name]]
         start += size
     pa.default_memory_pool().release_unused()
     return out
+
+
+def period_means_path(path: Path) -> Path:
+    """The file of a feature file's final period means (hospital code x PERIOD_BASES)."""
+    return Path(path).with_suffix(".period.npy")
+
+
+def _final_columns(path: Path, names: Sequence[str]) -> tuple[dict[str, int], np.ndarray]:
+    """Which of ``names`` are read from the period means file (name -> its column), and it."""
+    wanted = [n for n in names if n.startswith(PERIOD_PREFIX)]
+    means_file = period_means_path(path)
+    if not wanted or not means_file.exists():
+        return {}, np.empty((0, 0), dtype=FLOAT)
+    column = {PERIOD_PREFIX + base: k for k, base in enumerate(PERIOD_BASES)}
+    return {n: column[n] for n in wanted}, np.load(means_file)
 
 
 def event_order(
@@ -342,7 +380,8 @@ def build_feature_table(
     path = workdir / "features.parquet"
     offsets = spool.offsets
     at = 0  # the spool's read position: claims mostly come in file order, without a seek
-    with open(spool.path, "rb") as facts, FeatureWriter(path, chunk_rows=chunk_rows) as writer:
+    writer = FeatureWriter(path, chunk_rows=chunk_rows, hospital=True)
+    with open(spool.path, "rb") as facts, writer:
         for i, r in enumerate(_in_blocks(order)):
             if offsets[r] != at:
                 facts.seek(offsets[r])
@@ -354,12 +393,14 @@ def build_feature_table(
                 )
             features = state.update_and_features(fact)
             label = 1 if fact.is_fraud else 0
-            writer.add(features.values, label)
+            code = hospital_codes.setdefault(fact.hospital_id, len(hospital_codes))
+            writer.add(features.values, label, code)
             y[i] = label
             rules[i] = rules_score(features)
-            hospital[i] = hospital_codes.setdefault(fact.hospital_id, len(hospital_codes))
+            hospital[i] = code
             fraud[i] = fraud_codes.setdefault(fact.fraud_type, len(fraud_codes))
     spool.path.unlink()
+    _save_period_means(path, hospital_codes, [state] if not by_area else list(states.values()))
     del state, states, order
     # Renumber hospitals in the order of their ids.
     names = sorted(hospital_codes)
@@ -378,6 +419,19 @@ def build_feature_table(
         loaded=loaded,
         matched_labels=spool.matched_labels,
     )
+
+
+def _save_period_means(
+    path: Path, hospital_codes: dict[str, int], states: Sequence[FeatureState]
+) -> None:
+    """The period means each hospital reached at its last claim, by hospital code."""
+    means = np.zeros((len(hospital_codes), len(PERIOD_BASES)), dtype=FLOAT)
+    for state in states:  # by area, a hospital is in one state only
+        for hospital_id, values in state.period.means().items():
+            code = hospital_codes.get(hospital_id)
+            if code is not None:
+                means[code] = values
+    np.save(period_means_path(path), means)
 
 
 def build_in_child(

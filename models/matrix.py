@@ -10,7 +10,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from detection.facts import ClaimFacts
-from detection.features import FEATURE_NAMES, Features, FeatureState, batch_features
+from detection.features import (
+    FEATURE_NAMES,
+    Features,
+    FeatureState,
+    batch_features,
+    whole_period,
+)
 
 
 def to_matrix(features: Sequence[Features]) -> np.ndarray:
@@ -26,9 +32,18 @@ def labels_of(facts: Sequence[ClaimFacts]) -> np.ndarray:
 
 
 def featurize(
-    facts: Sequence[ClaimFacts], state: FeatureState | None = None
+    facts: Sequence[ClaimFacts], state: FeatureState | None = None, *, period: bool = False
 ) -> tuple[list[ClaimFacts], list[Features], np.ndarray]:
-    """Claims in event order, their features and the feature matrix."""
+    """Claims in event order, their features and the feature matrix.
+
+    ``period``: the claims are a review period (a file scored or evaluated as a
+    whole): each claim's ``period_*`` features are its hospital's means over the
+    whole period (:func:`detection.features.whole_period`), as in training. False
+    (the stream's batches): the means so far.
+    """
     ordered = sorted(facts, key=lambda c: c.sort_key)
+    state = state if state is not None else FeatureState()
     feats = batch_features(ordered, state)
+    if period:
+        feats = whole_period(ordered, feats, state)
     return ordered, feats, to_matrix(feats)

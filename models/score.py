@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from detection.facts import ClaimFacts
-from detection.features import FEATURE_NAMES, Features, FeatureState
+from detection.features import FEATURE_NAMES, Features, FeatureState, whole_period
 from detection.reasons import FEATURE_LABELS, feature_text, is_actionable
 from detection.rules import evaluate_rules, rules_score
 from models.compiled import SINGLE_THREAD_ROWS
@@ -83,10 +83,19 @@ class Scorer:
             for i, (fact, feat) in enumerate(zip(facts, feats, strict=True))
         ]
 
-    def score_batch(self, facts: Sequence[ClaimFacts]) -> list[dict[str, Any]]:
-        """Score claims in event order, learning each into the state (batch scoring)."""
+    def score_batch(
+        self, facts: Sequence[ClaimFacts], *, period: bool = False
+    ) -> list[dict[str, Any]]:
+        """Score claims in event order, learning each into the state (batch scoring).
+
+        ``period``: the claims are a review period, scored with each hospital's
+        means over all of it (:func:`detection.features.whole_period`); False
+        scores them as the stream does, with the means so far.
+        """
         ordered = sorted(facts, key=lambda c: c.sort_key)
         feats = [self.state.update_and_features(c) for c in ordered]
+        if period:
+            feats = whole_period(ordered, feats, self.state)
         return self.records(ordered, feats)
 
     def score_next(self, fact: ClaimFacts) -> dict[str, Any]:

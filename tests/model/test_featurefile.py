@@ -112,7 +112,8 @@ def _claims_file(tmp_path) -> tuple:
 def test_streamed_table_equals_the_in_memory_features(tmp_path, chunk_rows: int) -> None:
     path, labels = _claims_file(tmp_path)
     loaded = load_claims(path, labels)
-    ordered, feats, X = featurize(loaded.facts)
+    # The file is one review period: the period means are over all of it.
+    ordered, feats, X = featurize(loaded.facts, period=True)
     work = tmp_path / "work"
     work.mkdir()
     table = build_feature_table(path, labels, None, work, chunk_rows=chunk_rows)
@@ -132,7 +133,8 @@ def test_streamed_table_equals_the_in_memory_features(tmp_path, chunk_rows: int)
     assert (kept.relabelled, kept.unmatched_labels) == (loaded.relabelled, loaded.unmatched_labels)
     assert kept.unmatched_examples == loaded.unmatched_examples
     assert kept.fingerprint == loaded.fingerprint
-    assert sorted(p.name for p in work.iterdir()) == ["features.parquet"]  # the spool is gone
+    # the spool is gone; the period means are beside the rows
+    assert sorted(p.name for p in work.iterdir()) == ["features.parquet", "features.period.npy"]
 
 
 def test_hospital_codes_split_the_rows_as_hospital_ids_do(tmp_path) -> None:
@@ -168,7 +170,7 @@ def test_a_table_built_in_a_child_process_is_the_same_table(tmp_path) -> None:
         want.period,
     )
     assert got.loaded == want.loaded
-    assert sorted(p.name for p in there.iterdir()) == ["features.parquet"]
+    assert sorted(p.name for p in there.iterdir()) == ["features.parquet", "features.period.npy"]
 
 
 def test_the_child_process_error_is_raised_in_the_caller(tmp_path) -> None:

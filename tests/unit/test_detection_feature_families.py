@@ -20,7 +20,14 @@ from pathlib import Path
 import pytest
 
 from detection.facts import ClaimFacts, facts_from_claim
-from detection.feature_names import FEATURE_NAMES, claimed_by
+from detection.feature_names import (
+    CLAIM_FEATURE_NAMES,
+    FEATURE_NAMES,
+    PERIOD_BASES,
+    PERIOD_NAMES,
+    PERIOD_PREFIX,
+    claimed_by,
+)
 from detection.features import FeatureState, batch_features, sort_claims
 from settlement.claim import parse_claim
 from settlement.jsonio import decode_claim
@@ -52,7 +59,11 @@ def test_slot_constants_are_named_after_their_feature() -> None:
         for constant, name in pattern.findall(path.read_text(encoding="utf-8")):
             assert constant == "_" + name.upper(), (path.name, constant, name)
             seen.append(name)
-    assert sorted(seen) == sorted(FEATURE_NAMES)
+    assert sorted(seen) == sorted(CLAIM_FEATURE_NAMES)
+    # The period means are claimed in one loop, one per averaged claim feature.
+    period = [name for name, fams in claimed_by().items() if fams == ["period"]]
+    assert sorted(period) == sorted(PERIOD_NAMES)
+    assert [n for n in FEATURE_NAMES if n not in CLAIM_FEATURE_NAMES] == list(PERIOD_NAMES)
 
 
 class World:
@@ -242,6 +253,8 @@ def test_a_perturbation_changes_exactly_the_features_that_read_it(
     world: World, perturbation: str
 ) -> None:
     make, expected = PERTURBATIONS[perturbation]
+    # A claim's period means count the claim itself: each moved base moves its mean.
+    expected = expected | {PERIOD_PREFIX + n for n in expected if n in PERIOD_BASES}
     base = world.features(to_facts(world.claim))
     changed = world.features(make(world))
     moved = {name for name in FEATURE_NAMES if changed[name] != base[name]}

@@ -363,7 +363,7 @@ def score_cmd(
             _fail(f"{data}: {exc}")
             return
     else:
-        records = scorer.score_batch(ordered)
+        records = scorer.score_batch(ordered, period=True)
     if not no_audit:
         _add_audit_hits(records, data, audit_rules)
     lines = (json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
@@ -394,7 +394,7 @@ def _cross_fitted(model: Any, ordered: list[Any], folds: int) -> list[dict[str, 
     if model.run_id is None:
         _fail("cross-fitting needs a model with a training run (its parameters and rounds)")
     params, rounds = run_training_setup(model.run_id)
-    _, feats, X = featurize(ordered)  # already in event order
+    _, feats, X = featurize(ordered, period=True)  # already in event order
     y = labels_of(ordered)
     records: list[dict[str, Any]] = [{} for _ in ordered]
     hospitals = [f.hospital_id for f in ordered]

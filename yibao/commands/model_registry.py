@@ -98,7 +98,7 @@ def models_drift(
         _fail(f"{loaded_model.label} has no training reference (trained before drift "
               "monitoring); retrain it with `yibao train`")  # fmt: skip
         return
-    _, _, X = featurize(load_claims(data, book=_book()).facts)
+    _, _, X = featurize(load_claims(data, book=_book()).facts, period=True)
     values = drift(ref, X, FEATURE_NAMES)
     over = sorted((n for n, v in values.items() if v > PSI_THRESHOLD), key=lambda n: -values[n])
     if as_json:
@@ -174,7 +174,7 @@ def _heldout_file(data: Path) -> HeldOut:
     from models.matrix import featurize, labels_of
     from models.registry import HeldOut
 
-    ordered, feats, X = featurize(load_claims(data, book=_book()).facts)
+    ordered, feats, X = featurize(load_claims(data, book=_book()).facts, period=True)
     return HeldOut(
         X=X,
         y=labels_of(ordered),
