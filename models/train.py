@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from detection.feature_names import PERIOD_BASES, PERIOD_PREFIX
 from detection.features import FEATURE_NAMES
 from models.calibration import Platt, capacity_threshold, fit_platt
 from models.data import LoadedClaims
@@ -76,6 +77,8 @@ MONOTONE_UP = (
     "cost_vs_own_hospital",
     "price_vs_own_hospital_max",
 )
+# ... and the hospital's period means of them, which count the claim itself.
+MONOTONE_UP += tuple(PERIOD_PREFIX + name for name in MONOTONE_UP if name in PERIOD_BASES)
 
 
 @dataclass
