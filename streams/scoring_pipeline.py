@@ -122,7 +122,8 @@ class ScoringPipeline:
         """Stage 2's work on its thread, its CPU counted (LightGBM's own threads are not)."""
         started = time.thread_time()
         try:
-            return scorer.flags(batch)
+            flags: list[dict[str, Any]] = scorer.flags(batch)
+            return flags
         finally:
             self.metrics.stage_cpu.labels("model").inc(time.thread_time() - started)
 
