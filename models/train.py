@@ -68,7 +68,7 @@ EARLY_STOPPING = 200
 # but a model that scores a claim lower for billing more would reward padding
 # a bill; cheap stays are left to the hospital's ultra-low rate and the
 # OUTPATIENT_CASE_ADMITTED red flag (docs/detection.md).
-MONOTONE_UP = (
+MONOTONE_UP: tuple[str, ...] = (
     "dip_cost_ratio",
     "cost_vs_peer_ratio",
     "cost_peer_z",
