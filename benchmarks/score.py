@@ -1,6 +1,6 @@
 """Scoring throughput: features + batch prediction against a bare Booster.predict.
 
-Usage: ``python benchmarks/score.py [--claims N] [--train-claims N]``. Prints
+Usage: ``python benchmarks/score.py [--claims N] [--train-claims N] [--trees N]``. Prints
 claims/s for (a) the feature fold alone, (b) features + batch prediction
 through the compiled model the stream scores with (``models.compiled``),
 (c) bare ``Booster.predict`` on a ready numpy matrix of the same rows, the
@@ -25,6 +25,13 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=50_000)
     parser.add_argument("--train-claims", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--trees",
+        type=int,
+        default=None,
+        help="a model of exactly this many trees (no early stopping); the ratio to bare"
+        " prediction falls as trees are added, so runs compare at one size",
+    )
     args = parser.parse_args()
 
     from detection.features import FeatureState
@@ -39,7 +46,10 @@ def main() -> None:
     ordered, _, X = featurize(train.facts, period=True)
     y = labels_of(ordered)
     tr, va = split_by_hospital([f.hospital_id for f in ordered], 0.25, 7)
-    booster = fit_booster(X[tr], y[tr], X[va], y[va])  # production settings
+    if args.trees:
+        booster = fit_booster(X[tr], y[tr], None, None, rounds=args.trees)
+    else:
+        booster = fit_booster(X[tr], y[tr], X[va], y[va])  # production settings
     print(f"model: {booster.num_trees()} trees, {X.shape[1]} features", flush=True)
     t = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="yibao-bench-") as cache:
