@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -41,6 +42,7 @@ from benchmarks.settle import write_claims
 from benchmarks.stream import (
     PARTITIONS,
     CpuSample,
+    port_free,
     produce,
     start_set,
     statuses,
@@ -64,18 +66,6 @@ def load_messages(path: Path) -> list[tuple[str, bytes | None, bytes]]:
             continue  # the generator's few broken lines: no route to read from them
         out.append((topic, key, line))
     return out
-
-
-def free_ports(n: int) -> list[int]:
-    import socket
-
-    socks = [socket.socket() for _ in range(n)]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in socks]
-    for sock in socks:
-        sock.close()
-    return ports
 
 
 def stage_cpu(port: int) -> dict[str, float]:
@@ -102,7 +92,11 @@ def measured_drain(
     """One worker of a fresh group drains the backlog: claims/s, worker CPU seconds per
     1,000 claims and the worker's own CPU seconds per 1,000 claims by stage, all
     between the ``warm``-th processed claim and the last."""
-    (port,) = free_ports(1)
+    # Below the ephemeral range, as benchmarks/stream.py picks it: a port the system
+    # hands out can go to a client connection before the worker binds it.
+    port = random.randrange(20_000, 32_000)
+    while not port_free(port):
+        port = random.randrange(20_000, 32_000)
     log = tmp / f"worker-{app_id}.log"
     worker = start_set(1, app_id, env, opts, log, port)
     try:
