@@ -84,8 +84,8 @@ class Check:
     An entry with one version (``several`` false) carries its row's
     parameters and the dates the entry and row are both in force. An entry
     with several versions carries the entry's dates, and :meth:`version` picks
-    the version in force (a Check of its own, with its row's dates), as
-    :meth:`KnowledgeEntry.row_for` picks the row.
+    the version in force (a Check of its own, with its row's dates) by the
+    rule :class:`KnowledgeEntry` states.
 
     A plain class, its fields declared in the order the engine and the
     evaluators read them: compiled, they lie inline in that order.
@@ -165,8 +165,8 @@ class Check:
     def version(self, region: str, day: int) -> Check | None:
         """The version in force for a claim treated in ``region`` on ``day`` (an ordinal).
 
-        As :meth:`KnowledgeEntry.row_for`: a region's own versions replace the
-        national ones; the latest that starts on or before ``day``, unless it has ended.
+        A region's own versions replace the national ones; the latest that starts
+        on or before ``day``, unless it has ended (:class:`KnowledgeEntry`).
         """
         versions = self.regional.get(region) if self.regional else None
         if versions is None:

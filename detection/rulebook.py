@@ -199,20 +199,6 @@ class KnowledgeEntry:
     to_day: int = OPEN_END
     only: KnowledgeRow | None = None
 
-    def row_for(self, region: str, day: int) -> KnowledgeRow | None:
-        """The row in force for a claim treated in ``region`` on ``day`` (an ordinal), or None."""
-        versions = self.regional.get(region) if self.regional else None
-        if versions is None:
-            versions = self.national
-        chosen: KnowledgeRow | None = None
-        for row in versions:
-            if row.from_day > day:
-                break
-            chosen = row
-        if chosen is None or day > chosen.to_day:
-            return None
-        return chosen
-
 
 @dataclass(frozen=True, slots=True)
 class RedFlagCode:
