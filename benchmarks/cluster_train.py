@@ -37,30 +37,10 @@ from typing import Any
 import numpy as np
 
 
-def _train(data: Path, var: Path, name: str, rounds: int, seed: int, *extra: str) -> dict[str, Any]:
+def _yibao(var: Path, what: str, *args: str) -> str:
+    """``yibao ARGS`` with its store in ``var``; what it printed, or exit naming ``what``."""
     env = {**os.environ, "DATA_DIR": str(var)}
     env.pop("MLFLOW_TRACKING_URI", None)
-    args = ["train", "--data", str(data), "--model-name", name, "--max-rounds", str(rounds)]
-    done = subprocess.run(
-        [sys.executable, "-m", "yibao.cli", *args, "--seed", str(seed), *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise SystemExit(f"{name}: {done.stderr[-3000:]}")
-    version = re.search(r"model_uri: models:/[^/]+/(\d+)", done.stdout)
-    assert version, done.stdout
-    return {"uri": f"models:/{name}/{version.group(1)}", **_run_of(var, name, version.group(1))}
-
-
-def _evaluate(heldout: Path, var: Path, uri: str) -> float:
-    """The model's claim PR-AUC on another world's claims (their features over all claims,
-    as batch scoring and the stream compute them)."""
-    env = {**os.environ, "DATA_DIR": str(var)}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    args = ["evaluate", "--data", str(heldout), "--model", uri, "--json"]
     done = subprocess.run(
         [sys.executable, "-m", "yibao.cli", *args],
         env=env,
@@ -69,8 +49,24 @@ def _evaluate(heldout: Path, var: Path, uri: str) -> float:
         check=False,
     )
     if done.returncode:
-        raise SystemExit(f"evaluate {uri}: {done.stderr[-3000:]}")
-    return round(float(json.loads(done.stdout.splitlines()[-1])["claim_pr_auc"]), 4)
+        raise SystemExit(f"{what}: {done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _train(data: Path, var: Path, name: str, rounds: int, seed: int, *extra: str) -> dict[str, Any]:
+    args = ["train", "--data", str(data), "--model-name", name, "--max-rounds", str(rounds)]
+    out = _yibao(var, name, *args, "--seed", str(seed), *extra)
+    version = re.search(r"model_uri: models:/[^/]+/(\d+)", out)
+    assert version, out
+    return {"uri": f"models:/{name}/{version.group(1)}", **_run_of(var, name, version.group(1))}
+
+
+def _evaluate(heldout: Path, var: Path, uri: str) -> float:
+    """The model's claim PR-AUC on another world's claims (their features over all claims,
+    as batch scoring and the stream compute them)."""
+    args = ["evaluate", "--data", str(heldout), "--model", uri, "--json"]
+    out = _yibao(var, f"evaluate {uri}", *args)
+    return round(float(json.loads(out.splitlines()[-1])["claim_pr_auc"]), 4)
 
 
 def _run_of(var: Path, name: str, version: str) -> dict[str, Any]:
