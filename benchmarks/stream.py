@@ -375,12 +375,8 @@ def drain(
 ) -> tuple[SetRun, subprocess.Popen, list[int]]:
     """Start ``n`` processes of a fresh group, wait until they answered the ``want`` claims
     in the topics; rate from the answers' timestamps, CPU from /proc. The set keeps running."""
-    # Below the ephemeral range: a port taken from it (free_port) can be given to a
-    # client connection before the worker binds it (seen once: exit 2, port in use).
-    port = random.randrange(20_000, 32_000 - n)
-    while any(not port_free(p) for p in range(port, port + n)):
-        port = random.randrange(20_000, 32_000 - n)
-    ports = list(range(port, port + n))
+    ports = worker_ports(n)
+    port = ports[0]
     log = tmp / f"worker-{app_id}.log"
     t_start = time.monotonic()
     worker = start_set(n, app_id, env, args, log, port)
@@ -421,6 +417,16 @@ def drain(
         + f"; machine busy {cores:.2f} of {os.cpu_count()} cores"
     )
     return SetRun(n, rate, cpu, cores, parts), worker, ports
+
+
+def worker_ports(n: int) -> list[int]:
+    """``n`` consecutive free ports for the workers' web pages."""
+    # Below the ephemeral range: a port taken from it (free_port) can be given to a
+    # client connection before the worker binds it (seen once: exit 2, port in use).
+    port = random.randrange(20_000, 32_000 - n)
+    while any(not port_free(p) for p in range(port, port + n)):
+        port = random.randrange(20_000, 32_000 - n)
+    return list(range(port, port + n))
 
 
 def port_free(port: int) -> bool:

@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -42,17 +41,18 @@ from benchmarks.settle import write_claims
 from benchmarks.stream import (
     PARTITIONS,
     CpuSample,
-    port_free,
     produce,
     start_set,
     statuses,
     stop_set,
     wait_processed,
+    worker_ports,
     yibao,
 )
 from streams.broker import create_topics, start_broker
 from streams.routing import claim_key_and_topic
 from streams.topics import topic_layout
+from testkit.workers import metric_samples
 
 
 def load_messages(path: Path) -> list[tuple[str, bytes | None, bytes]]:
@@ -68,21 +68,20 @@ def load_messages(path: Path) -> list[tuple[str, bytes | None, bytes]]:
     return out
 
 
-def stage_cpu(port: int) -> dict[str, float]:
-    """The worker's ``yibao_stage_cpu_seconds`` by stage (its /metrics page)."""
+def metrics_page(port: int) -> str:
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
-        text = page.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("yibao_stage_cpu_seconds_total{"):
-            label, value = line.split("}")
-            out[label.split('"')[1]] = float(value)
-        elif line.startswith(("yibao_batch_size_sum ", "yibao_batch_size_count ")):
-            name, value = line.split()
-            out[name] = float(value)
-    return out
+        return page.read().decode()
+
+
+def stage_cpu(metrics: str) -> dict[str, float]:
+    """The worker's ``yibao_stage_cpu_seconds`` by stage."""
+    return metric_samples(metrics, "yibao_stage_cpu_seconds_total", "stage")
+
+
+def batches(metrics: str) -> float:
+    return metric_samples(metrics, "yibao_batch_size_count").get("", 0.0)
 
 
 def measured_drain(
@@ -92,31 +91,28 @@ def measured_drain(
     """One worker of a fresh group drains the backlog: claims/s, worker CPU seconds per
     1,000 claims and the worker's own CPU seconds per 1,000 claims by stage, all
     between the ``warm``-th processed claim and the last."""
-    # Below the ephemeral range, as benchmarks/stream.py picks it: a port the system
-    # hands out can go to a client connection before the worker binds it.
-    port = random.randrange(20_000, 32_000)
-    while not port_free(port):
-        port = random.randrange(20_000, 32_000)
+    (port,) = worker_ports(1)
     log = tmp / f"worker-{app_id}.log"
     worker = start_set(1, app_id, env, opts, log, port)
     try:
         found = wait_processed([port], warm, 600, worker, log)
         first = CpuSample.take([found[0]["pid"]], broker_pid)
-        stages_first = stage_cpu(port)
+        page_first = metrics_page(port)
         done_first = found[0]["processed"]
         found = wait_processed([port], total, 600, worker, log)
         last = CpuSample.take([found[0]["pid"]], broker_pid)
-        stages = {k: v - stages_first.get(k, 0.0) for k, v in stage_cpu(port).items()}
+        page = metrics_page(port)
         done = sum(st["processed"] for st in statuses([port])) - done_first
     finally:
         stop_set(worker, opts.profile is not None)
     rate = done / max(1e-3, last.at - first.at)
     cpu = (last.workers - first.workers) / max(1, done) * 1000
-    batches = stages.pop("yibao_batch_size_count", 0.0)
-    stages.pop("yibao_batch_size_sum", None)
+    before = stage_cpu(page_first)
+    stages = {k: v - before.get(k, 0.0) for k, v in stage_cpu(page).items()}
+    n_batches = batches(page) - batches(page_first)
     per_k = {k: v / max(1, done) * 1000 for k, v in stages.items() if v > 0}
     print(f"{app_id}: {rate:,.0f} claims/s, worker CPU {cpu:.4f} s per 1,000 claims"
-          f" over {done} claims in {batches:.0f} batches; by stage "
+          f" over {done} claims in {n_batches:.0f} batches; by stage "
           + ", ".join(f"{k} {v:.4f}" for k, v in per_k.items()))  # fmt: skip
     return rate, cpu, per_k
 

@@ -130,6 +130,19 @@ def wait_for_claims(
         time.sleep(1.0)
 
 
+def metric_samples(metrics: str, name: str, label: str | None = None) -> dict[str, float]:
+    """The values of the samples ``name`` on a /metrics page, by their ``label``'s value
+    (``""`` for a sample without it), read with prometheus_client's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        sample.labels.get(label, "") if label else "": sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
 def process_gone(pid: int, timeout: float) -> bool:
     """Whether ``pid`` has exited within ``timeout`` seconds (Linux: a zombie counts,
     it has exited and waits only for its dead parent's reaping by init)."""

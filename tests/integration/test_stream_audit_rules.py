@@ -20,7 +20,7 @@ from simulator.generate import simulate_lines
 from streams.broker import create_topics, start_broker
 from streams.replay import replay
 from streams.topics import FRAUD_FLAGS, topic_layout
-from testkit.workers import read_topic, start_worker
+from testkit.workers import metric_samples, read_topic, start_worker
 from tests.model_store import model_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(400)]
@@ -89,7 +89,8 @@ def test_stream_hits_equal_batch_hits_across_a_kill(store, tmp_path):
         three.wait_processed(len(third))
         time.sleep(1.0)
         flags = read_topic(broker.bootstrap, FRAUD_FLAGS, idle=1.0, timeout=60)
-        stages = _stage_cpu(three.get("/metrics").decode())
+        metrics = three.get("/metrics").decode()
+        stages = metric_samples(metrics, "yibao_stage_cpu_seconds_total", "stage")
         assert three.stop() == 0
     finally:
         for w in workers:
@@ -109,13 +110,3 @@ def test_stream_hits_equal_batch_hits_across_a_kill(store, tmp_path):
     # Where the worker's CPU went, by stage: every stage ran (a model was loaded).
     assert set(stages) == {"settle", "rules", "features", "model"}
     assert all(seconds > 0 for seconds in stages.values()), stages
-
-
-def _stage_cpu(metrics: str) -> dict[str, float]:
-    """``yibao_stage_cpu_seconds_total`` by stage, from a /metrics page."""
-    out = {}
-    for line in metrics.splitlines():
-        if line.startswith("yibao_stage_cpu_seconds_total{"):
-            label, value = line.split("}")
-            out[label.split('"')[1]] = float(value)
-    return out
