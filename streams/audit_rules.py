@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from detection.rule_engine import RuleEngine
+from detection.rule_engine import RuleEngine, RuleHit
 from detection.rule_state import RuleState
 from detection.rulebook_loader import load_rule_dir
 
@@ -42,10 +42,10 @@ class StreamRules:
         """The catalogue of ``rules_dir`` (the bundled one by default), empty windows."""
         return cls(RuleEngine(load_rule_dir(rules_dir)))
 
-    def check(self, claims: Sequence[Any]) -> list[list[dict[str, Any]]]:
-        """Each claim's hits (as ``yibao rules check`` writes them), folding it in order."""
+    def check(self, claims: Sequence[Any]) -> list[list[RuleHit]]:
+        """Each claim's hits, folding it in order (:func:`merge_flags` writes the ones sent)."""
         engine, state = self.engine, self.state
-        return [[h.as_dict() for h in engine.check(c, state)] for c in claims]
+        return [engine.check(c, state) for c in claims]
 
     def learn(self, claims: Sequence[Any]) -> None:
         """Fold claims into the windows without keeping their hits (re-learning)."""
@@ -62,30 +62,34 @@ class StreamRules:
         self.state = RuleState.from_dict(data) if data is not None else RuleState()
 
 
-def certain(hits: Sequence[dict[str, Any]]) -> bool:
-    return any(h["result"] == "certain" for h in hits)
+def certain(hits: Sequence[RuleHit]) -> bool:
+    return any(h.result == "certain" for h in hits)
 
 
 def merge_flags(
     claims: Sequence[Any],
-    hits: Sequence[list[dict[str, Any]]],
+    hits: Sequence[list[RuleHit]],
     records: list[dict[str, Any]],
     version: str,
 ) -> list[dict[str, Any]]:
     """The batch's flags: the model's records with their hits, then the claims only a
-    certain hit flags, in batch order."""
-    by_id = {c.claim_id: h for c, h in zip(claims, hits, strict=True)}
+    certain hit flags, in batch order.
+
+    Hits become the dicts ``yibao rules check`` writes only here, for the flags
+    sent: most claims' hits (suspicious ones the model does not flag) go nowhere.
+    """
+    by_id = {c.claim_id: h for c, h in zip(claims, hits, strict=True)} if records else {}
     out = []
     flagged = set()
     for rec in records:
         found = by_id.get(rec["claim_id"], [])
-        rec["audit_hits"] = found
+        rec["audit_hits"] = [h.as_dict() for h in found]
         rec["flagged_by_rule"] = certain(found)
         flagged.add(rec["claim_id"])
         out.append(rec)
     for claim, found in zip(claims, hits, strict=True):
-        if claim.claim_id not in flagged and certain(found):
-            out.append(rule_flag(claim, found, version))
+        if found and claim.claim_id not in flagged and certain(found):
+            out.append(rule_flag(claim, [h.as_dict() for h in found], version))
     return out
 
 

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from detection.rule_engine import RuleHit
 from settlement.jsonio import encode_record_bytes
 from streams.audit_rules import StreamRules, merge_flags
 from streams.flag_rate import FlagRateWindow
@@ -76,8 +77,15 @@ class ScoringPipeline:
         ruled = time.thread_time()
         if hits is not None:
             cpu.labels("rules").inc(ruled - started)
-        feats = scorer.features(claims) if scorer is not None else None
-        if feats is not None:
+        feats = None
+        if scorer is not None:
+            try:
+                feats = scorer.features(claims)
+            except Exception:
+                # The model's flags of the batch are lost (logged, counted); its
+                # certain rule hits still flag.
+                log.exception("computing features failed; batch settled without model flags")
+                self.metrics.scoring_errors.inc()
             cpu.labels("features").inc(time.thread_time() - ruled)
         return _Stage1(claims, feats, hits)
 
@@ -89,8 +97,8 @@ class ScoringPipeline:
             return await asyncio.to_thread(self._stage1, scorer, claims)
         except Exception:
             # Settling is the duty; a scoring fault must not stop it (nor loop on
-            # redelivery). The batch's flags are lost and counted.
-            log.exception("computing features failed; batch settled without flags")
+            # redelivery). A fault of the rules loses the batch's flags, counted.
+            log.exception("checking audit rules failed; batch settled without flags")
             self.metrics.scoring_errors.inc()
             return None
 
@@ -105,9 +113,10 @@ class ScoringPipeline:
             try:
                 scores = await asyncio.to_thread(self._model, scorer, batch)
             except Exception:
-                log.exception("scoring failed; batch settled without flags")
+                log.exception("scoring failed; batch settled without model flags")
                 self.metrics.scoring_errors.inc()
-                return [], 0
+                batch = None
+        if scorer is not None and batch is not None:
             self.metrics.scored.labels(scorer.version).inc(len(batch.facts))
             self._count_flags(scorer, len(batch.facts), len(scores))  # the model's own rate
             self.metrics.feature_claims.set(scorer.feature_state.claims_seen)
@@ -145,4 +154,4 @@ class _Stage1:
 
     claims: list[Any]
     feats: Any
-    hits: list[list[dict[str, Any]]] | None
+    hits: list[list[RuleHit]] | None
