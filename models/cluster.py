@@ -46,6 +46,7 @@ from models.data import LoadedClaims
 from models.errors import ClusterError
 from models.featurefile import CHUNK_ROWS, FLOAT, FeatureTable, read_rows
 from models.metrics import average_precision
+from models.train import stopping_round
 
 log = logging.getLogger(__name__)
 
@@ -330,21 +331,6 @@ def precision_by_round(booster: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray
     return curve
 
 
-def stopping_round(curve: np.ndarray, patience: int) -> int:
-    """The round early stopping keeps (1-based): LightGBM's rule on a validation curve.
-
-    The best score so far; training stops once ``patience`` rounds pass without a
-    strictly better one, or at the last round.
-    """
-    best, best_at = -np.inf, 0
-    for at, score in enumerate(curve.tolist()):
-        if score > best:
-            best, best_at = score, at
-        elif at - best_at >= patience:
-            break
-    return best_at + 1
-
-
 @dataclass
 class DaskBoost:
     """Fits boosters with ``lightgbm.DaskLGBMClassifier`` on the rows where they lie.
@@ -365,7 +351,7 @@ class DaskBoost:
         y_valid: np.ndarray | None,
         rounds: int,
         early_stopping: int,
-    ) -> Any:
+    ) -> tuple[Any, np.ndarray | None]:
         import lightgbm as lgb
 
         from models.train import booster_params
@@ -379,12 +365,13 @@ class DaskBoost:
             warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored")
             model.fit(X, y, feature_name=list(FEATURE_NAMES))
         booster = model.booster_
+        curve = None
         if X_valid is not None and y_valid is not None:
             t = time.perf_counter()
             curve = precision_by_round(booster, X_valid, y_valid)
             booster.best_iteration = stopping_round(curve, early_stopping)
             self.seconds["validation_curve"] = time.perf_counter() - t
-        return booster
+        return booster, curve
 
 
 @dataclass

@@ -55,6 +55,26 @@ def untouched_rows(
     return np.sort(rows)
 
 
+def hospital_folds(
+    hospital_ids: Hospitals, labels: np.ndarray, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Up to ``folds`` (training, validation) pairs of row positions: each hospital
+    validates once, the fraud share stratified.
+
+    Fewer folds when fewer hospitals hold fraud (each validation needs one); an
+    empty list when not even two folds can.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    fraudulent = len(np.unique(np.asarray(hospital_ids)[labels == 1]))
+    n = min(folds, fraudulent)
+    if n < 2:
+        return []
+    splitter = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=seed)
+    split = splitter.split(np.zeros(len(hospital_ids)), labels, groups=hospital_ids)
+    return [(np.sort(train), np.sort(valid)) for train, valid in split]
+
+
 @dataclass
 class Split:
     """Row indices of the three hospital slices; no hospital is in two of them."""

@@ -1,12 +1,15 @@
 """Train the LightGBM fraud model and record everything about it in MLflow.
 
-Hospitals are split three ways: an untouched slice that no fitting step sees
-(its metrics are the ones `models list` shows and promotion compares on), a
-validation split for early stopping, and the training split. Class imbalance is
-handled with ``scale_pos_weight``; after early stopping the model is refitted on
-training and validation hospitals. The run holds parameters, metrics, plots,
-the data fingerprint, the untouched rows (features only, no identifiers), the
-fitted baselines and the registered model with its signature.
+Hospitals are split: an untouched slice that no fitting step sees (its
+metrics are the ones `models list` shows and promotion compares on), and the
+rest, whose hospitals are cut into folds: each fold's boosting stops early on
+the hospitals it left out, the number of rounds is read from the folds' mean
+validation curve, and the scores are calibrated on all out-of-fold scores
+before the model is refitted on all the rest (without a refit, one training
+and one validation split). Class imbalance is handled with ``scale_pos_weight``.
+The run holds parameters, metrics, plots, the data fingerprint, the untouched
+rows (features only, no identifiers), the fitted baselines and the registered
+model with its signature.
 
 The claims file is streamed and the features are written to a float32 Parquet
 file in a scratch folder (:mod:`models.featurefile`); each fitting step reads
@@ -34,7 +37,7 @@ from models.errors import TrainingDataError
 from models.featurefile import Table
 from models.metrics import DEFAULT_CAPACITY
 from models.runlog import run_record
-from models.splits import Split, split_by_hospital, split_three_ways
+from models.splits import Split, hospital_folds, split_by_hospital, split_three_ways
 
 __all__ = ["TrainResult", "fit_booster", "split_by_hospital", "train"]
 
@@ -63,6 +66,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
 # stopped at 230-500 rounds while other simulations' PR-AUC kept rising to about
 # 1,000 rounds.
 EARLY_STOPPING = 200
+# Before a refit, the number of rounds is chosen on the mean validation curve of
+# this many folds of the hospitals (every hospital outside the untouched slice
+# validates once), and the scores are calibrated on all their out-of-fold
+# scores: one validation split holds a handful of fraudulent hospitals, and the
+# rounds it chose swung from 49 to 998 between runs (docs/detection.md).
+CV_FOLDS = 3
 # Scores may only rise with the claim's cost relative to its peers. That
 # includes the cost against its DIP group: an ultra-low case is suspicious,
 # but a model that scores a claim lower for billing more would reward padding
@@ -112,7 +121,8 @@ class Boost(Protocol):
 
     With validation rows: at most ``rounds`` rounds, ``best_iteration`` set by early
     stopping after ``early_stopping`` rounds without a better average precision on
-    them. Without: exactly ``rounds`` rounds.
+    them. Without: exactly ``rounds`` rounds. Returns the booster and, with
+    validation rows, their average precision after each round (None without).
     """
 
     def __call__(
@@ -122,7 +132,7 @@ class Boost(Protocol):
         y_valid: np.ndarray | None,
         rounds: int,
         early_stopping: int,
-    ) -> Any: ...
+    ) -> tuple[Any, np.ndarray | None]: ...
 
 
 @dataclass
@@ -139,10 +149,12 @@ class LocalBoost:
         y_valid: np.ndarray | None,
         rounds: int,
         early_stopping: int,
-    ) -> Any:
+    ) -> tuple[Any, np.ndarray | None]:
         y = self.table.y[rows]
         X = self.table.matrix(rows)
-        return fit_booster(X, y, X_valid, y_valid, self.params, rounds, early_stopping)
+        curve: list[float] = []
+        booster = fit_booster(X, y, X_valid, y_valid, self.params, rounds, early_stopping, curve)
+        return booster, (np.asarray(curve, dtype=np.float64) if X_valid is not None else None)
 
 
 def fit_booster(
@@ -153,10 +165,12 @@ def fit_booster(
     params: dict[str, Any] | None = None,
     rounds: int = 1000,
     early_stopping: int = 200,
+    curve: list[float] | None = None,
 ) -> Any:
     """A LightGBM booster with imbalance weighting and early stopping on validation.
 
-    Without validation rows it boosts exactly ``rounds`` rounds (a refit).
+    Without validation rows it boosts exactly ``rounds`` rounds (a refit). With
+    them, ``curve`` (when given) receives their average precision after each round.
     """
     import lightgbm as lgb
 
@@ -165,14 +179,21 @@ def fit_booster(
     if X_valid is None:  # a refit with a known number of rounds
         return lgb.train(merged, train_set, num_boost_round=rounds)
     valid_set = lgb.Dataset(X_valid, y_valid, reference=train_set)
-    return lgb.train(
+    evaluated: dict[str, Any] = {}
+    booster = lgb.train(
         merged,
         train_set,
         num_boost_round=rounds,
         valid_sets=[valid_set],
         valid_names=["valid"],
-        callbacks=[lgb.early_stopping(early_stopping, first_metric_only=True, verbose=False)],
+        callbacks=[
+            lgb.early_stopping(early_stopping, first_metric_only=True, verbose=False),
+            lgb.record_evaluation(evaluated),
+        ],
     )
+    if curve is not None:
+        curve.extend(evaluated["valid"]["average_precision"])
+    return booster
 
 
 @dataclass
@@ -200,7 +221,9 @@ class Fitted:
     """The model to register, what early stopping found, and the fitted baselines."""
 
     booster: Any
-    valid_scores: np.ndarray  # the split model's, on validation hospitals, calibrated
+    # calibrated scores of the validation rows, from models that did not fit them
+    valid_scores: np.ndarray
+    valid_rows: np.ndarray  # the rows of valid_scores
     best_iteration: int
     threshold: float
     baselines: dict[str, Any]
@@ -254,7 +277,15 @@ def fit(
     seed: int,
     boost: Boost | None = None,
 ) -> Fitted:
-    """Boost with early stopping on validation, refit on train+validation, fit baselines.
+    """Choose the rounds on validation hospitals, calibrate, refit, fit the baselines.
+
+    With ``refit``: :data:`CV_FOLDS` folds of the hospitals outside the untouched
+    slice (each validates once, the others train with early stopping); the
+    rounds are where the folds' mean validation curve stops improving, and the
+    calibration and threshold are fitted on every out-of-fold score. The model is
+    then refitted on all those hospitals with those rounds. Without ``refit`` (or
+    with fewer fraudulent hospitals than two folds need): the training split
+    with early stopping on the validation split, registered as it is (or refitted).
 
     ``boost`` fits the boosters (default: :class:`LocalBoost`, on this machine).
     """
@@ -264,32 +295,50 @@ def fit(
     boost = boost or LocalBoost(table, params)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    tr, va = split.train, split.valid
-    X_valid = table.matrix(va)
-    booster = boost(tr, X_valid, y[va], rounds, early_stopping)
+    plan = [(split.train, split.valid)]
+    if refit:
+        rows = split.fit
+        folds = hospital_folds(prep.hospitals[rows], y[rows], CV_FOLDS, seed)
+        if len(folds) >= 2:
+            plan = [(rows[train], rows[valid]) for train, valid in folds]
+    boosters, curves = [], []
+    for train_rows, valid_rows in plan:
+        X_valid = table.matrix(valid_rows)
+        booster, curve = boost(train_rows, X_valid, y[valid_rows], rounds, early_stopping)
+        del X_valid
+        assert curve is not None, "a Boost with validation rows returns their curve"
+        boosters.append(booster)
+        curves.append(curve)
+    best_iteration = stopping_round(mean_curve(curves), early_stopping)
+    valid_rows = np.sort(np.concatenate([valid for _, valid in plan]))
+    raw_valid = np.empty(len(y), dtype=np.float64)
+    for booster, (_, valid) in zip(boosters, plan, strict=True):
+        trees = min(best_iteration, booster.current_iteration())
+        raw_valid[valid] = booster.predict(table.matrix(valid), num_iteration=trees)
+    raw_valid = raw_valid[valid_rows]
     seconds["boosting"] = time.perf_counter() - t
-    raw_valid = booster.predict(X_valid, num_iteration=booster.best_iteration)
-    del X_valid
-    # Calibrated on hospitals the booster did not train on, so a score reads as the
+    # Calibrated on hospitals the boosters did not train on, so a score reads as the
     # chance a new claim is fraudulent (the refit's scores are mapped the same way).
-    calibration = fit_platt(raw_valid, y[va])
+    calibration = fit_platt(raw_valid, y[valid_rows])
     valid_scores = calibration.apply(raw_valid)
-    best_iteration = max(int(booster.best_iteration), 1)
+    booster = boosters[0]
+    booster.best_iteration = best_iteration
     if refit:
         t = time.perf_counter()
-        booster = boost(split.fit, None, None, best_iteration, 0)
+        booster, _ = boost(split.fit, None, None, best_iteration, 0)
         seconds["refit"] = time.perf_counter() - t
     # Flag the top `capacity` share of claims the model has not seen: quantiles of
     # in-sample scores sit too high (the model has learnt those claims), so new
     # claims would be flagged far less often than the clerks' capacity.
     threshold = capacity_threshold(valid_scores, capacity)
     t = time.perf_counter()
-    rows = baseline_rows(tr, seed)
+    rows = baseline_rows(split.train, seed)
     baselines = fit_baselines(table.matrix(rows), y[rows], seed)
     seconds["baselines"] = time.perf_counter() - t
     return Fitted(
         booster=booster,
         valid_scores=valid_scores,
+        valid_rows=valid_rows,
         best_iteration=best_iteration,
         threshold=threshold,
         baselines=baselines,
@@ -298,12 +347,39 @@ def fit(
     )
 
 
+def mean_curve(curves: list[np.ndarray]) -> np.ndarray:
+    """The folds' validation curves averaged round by round.
+
+    A fold stopped early holds its last value to the longest curve's end (its
+    score had stopped improving there).
+    """
+    longest = max(len(c) for c in curves)
+    padded = [np.concatenate([c, np.full(longest - len(c), c[-1])]) for c in curves]
+    mean: np.ndarray = np.mean(padded, axis=0)
+    return mean
+
+
+def stopping_round(curve: np.ndarray, patience: int) -> int:
+    """The round early stopping keeps (1-based): LightGBM's rule on a validation curve.
+
+    The best score so far; training stops once ``patience`` rounds pass without a
+    strictly better one, or at the last round.
+    """
+    best, best_at = -np.inf, 0
+    for at, score in enumerate(curve.tolist()):
+        if score > best:
+            best, best_at = score, at
+        elif at - best_at >= patience:
+            break
+    return best_at + 1
+
+
 def measure(
     prep: Prepared, split: Split, fitted: Fitted, capacity: float
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Metrics of the model and baselines on validation and untouched hospitals.
 
-    ``valid_*``: the split model on the hospitals early stopping watched (so a
+    ``valid_*``: out-of-fold scores of the hospitals that chose the rounds (so a
     little optimistic). ``test_*``: the registered model on the untouched
     hospitals, the number to quote. Also returns the untouched scores per scorer.
     """
@@ -312,7 +388,7 @@ def measure(
     from models.metrics import ranking_metrics
 
     table, y = prep.table, prep.y
-    te, va = split.test, split.valid
+    te, va = split.test, fitted.valid_rows
     best = fitted.booster.best_iteration or None
     raw_test = fitted.booster.predict(table.matrix(te), num_iteration=best)
     test_scores = fitted.calibration.apply(raw_test)
@@ -375,14 +451,16 @@ def train(
         local_store: a local store's folder (artifacts beside it); None for a server.
         book: the settlement policies that validate the claims (None: bundled).
         params: LightGBM parameters overriding the defaults.
-        valid_share: share of the remaining hospitals held out for early stopping.
+        valid_share: share of the remaining hospitals held out for early stopping
+            without a refit (with one, every remaining hospital validates in a fold).
         test_share: share of hospitals no fitting step sees (the untouched slice).
         seed: split seed.
         capacity: share of claims flagged; sets the score threshold.
         rounds: maximum boosting rounds.
         early_stopping: rounds without improvement before stopping.
-        refit: after early stopping, refit on training and validation hospitals
-            with the best number of rounds (validation metrics stay the split model's).
+        refit: choose the rounds on :data:`CV_FOLDS` folds of the hospitals outside
+            the untouched slice and refit on all of them (validation metrics are
+            the folds' out-of-fold scores); False: one split, no refit.
         by_area: one feature state per hospital area (:mod:`models.areas`): the
             features ``dask`` computes, on this machine.
         dask: train on a Dask cluster (:mod:`models.cluster`): a scheduler address
@@ -404,6 +482,7 @@ def train(
         "max_rounds": rounds,
         "early_stopping_rounds": early_stopping,
         "refit_on_train_and_valid": refit,
+        "rounds_chosen_on_folds": CV_FOLDS if refit else 1,
         "features_by_area": by_area or dask is not None,
     }
     t0 = time.perf_counter()

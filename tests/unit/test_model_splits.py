@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.splits import split_three_ways
+from models.splits import hospital_folds, split_three_ways
+from models.train import mean_curve
 
 
 def _claims(hospitals: int, fraudulent: int) -> tuple[list[str], np.ndarray]:
@@ -33,3 +34,28 @@ def test_few_fraudulent_hospitals_still_reach_validation_and_untouched(seed: int
         set(ids[i] for i in np.concatenate([split.train, split.valid]))
     )
     assert 0.15 < hospitals_in_valid < 0.35
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_folds_validate_every_hospital_once_each_with_fraud(seed: int) -> None:
+    ids, y = _claims(60, 5)
+    folds = hospital_folds(ids, y, 3, seed)
+    assert len(folds) == 3
+    validated = np.sort(np.concatenate([valid for _, valid in folds]))
+    assert validated.tolist() == list(range(len(ids)))  # every row validates once
+    for train, valid in folds:
+        assert not {ids[i] for i in train} & {ids[i] for i in valid}
+        assert sorted([*train.tolist(), *valid.tolist()]) == list(range(len(ids)))
+        assert 0 < int(y[valid].sum()) < len(valid)
+
+
+def test_fewer_fraudulent_hospitals_than_folds_give_fewer_folds() -> None:
+    ids, y = _claims(40, 2)
+    assert len(hospital_folds(ids, y, 3, 7)) == 2
+    ids, y = _claims(40, 1)
+    assert hospital_folds(ids, y, 3, 7) == []  # one split, as without a refit
+
+
+def test_mean_curve_holds_a_stopped_fold_at_its_last_value() -> None:
+    curves = [np.array([0.2, 0.4, 0.3]), np.array([0.1, 0.2, 0.5, 0.6, 0.7])]
+    assert mean_curve(curves).tolist() == pytest.approx([0.15, 0.3, 0.4, 0.45, 0.5])
