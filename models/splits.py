@@ -61,18 +61,19 @@ def hospital_folds(
     """Up to ``folds`` (training, validation) pairs of row positions: each hospital
     validates once, the fraud share stratified.
 
-    Fewer folds when fewer hospitals hold fraud (each validation needs one); an
-    empty list when not even two folds can.
+    Fewer folds when fewer hospitals hold fraud: every validation fold must hold
+    both classes. An empty list when not even two folds can.
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
     fraudulent = len(np.unique(np.asarray(hospital_ids)[labels == 1]))
-    n = min(folds, fraudulent)
-    if n < 2:
-        return []
-    splitter = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=seed)
-    split = splitter.split(np.zeros(len(hospital_ids)), labels, groups=hospital_ids)
-    return [(np.sort(train), np.sort(valid)) for train, valid in split]
+    for n in range(min(folds, fraudulent), 1, -1):
+        splitter = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=seed)
+        split = splitter.split(np.zeros(len(hospital_ids)), labels, groups=hospital_ids)
+        found = [(np.sort(train), np.sort(valid)) for train, valid in split]
+        if all(0 < int(labels[valid].sum()) < len(valid) for _, valid in found):
+            return found
+    return []
 
 
 @dataclass
