@@ -307,6 +307,9 @@ def fit(
         booster, curve = boost(train_rows, X_valid, y[valid_rows], rounds, early_stopping)
         del X_valid
         assert curve is not None, "a Boost with validation rows returns their curve"
+        # Only its trees are needed from here on: the binned training and validation
+        # rows it holds would stay in memory with every fold's booster.
+        booster.free_dataset()
         boosters.append(booster)
         curves.append(curve)
     best_iteration = stopping_round(mean_curve(curves), early_stopping)
