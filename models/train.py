@@ -382,33 +382,41 @@ def measure(
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Metrics of the model and baselines on validation and untouched hospitals.
 
-    ``valid_*``: out-of-fold scores of the hospitals that chose the rounds (so a
-    little optimistic). ``test_*``: the registered model on the untouched
-    hospitals, the number to quote. Also returns the untouched scores per scorer.
+    ``valid_*``: the model's out-of-fold scores of the hospitals that chose the
+    rounds (so a little optimistic), and the baselines' on the validation split,
+    which they did not train on. ``test_*``: the registered model and the
+    baselines on the untouched hospitals, the number to quote. Also returns the
+    untouched scores per scorer.
     """
     from models.baselines import baseline_scores
     from models.calibration import expected_calibration_error, flagged_share
     from models.metrics import ranking_metrics
 
     table, y = prep.table, prep.y
-    te, va = split.test, fitted.valid_rows
+    te = split.test
     best = fitted.booster.best_iteration or None
     raw_test = fitted.booster.predict(table.matrix(te), num_iteration=best)
     test_scores = fitted.calibration.apply(raw_test)
+    # prefix -> (the model's rows and scores, the baselines' rows)
     slices = {
-        "valid_": (va, {"lightgbm": fitted.valid_scores}),
-        "test_": (te, {"lightgbm": test_scores}),
+        "valid_": (fitted.valid_rows, fitted.valid_scores, split.valid),
+        "test_": (te, test_scores, te),
     }
     metrics: dict[str, float] = {}
-    for prefix, (rows, scorers) in slices.items():
-        scorers["rules_only"] = table.rules[rows]
+    untouched: dict[str, np.ndarray] = {}
+    for prefix, (model_rows, model_scores, rows) in slices.items():
+        scorers = {"rules_only": table.rules[rows]}
         scorers.update(baseline_scores(fitted.baselines, table.matrix(rows)))
-        hospitals = table.hospital_ids(rows)
-        for label, scores in scorers.items():
+        scored = [("lightgbm", model_rows, model_scores)]
+        scored += [(label, rows, scores) for label, scores in scorers.items()]
+        for label, at, scores in scored:
             name = prefix if label == "lightgbm" else f"{prefix}{label}_"
-            for key, value in ranking_metrics(scores, y[rows], hospitals, capacity).items():
+            found = ranking_metrics(scores, y[at], table.hospital_ids(at), capacity)
+            for key, value in found.items():
                 if value is not None:
                     metrics[name + key] = float(value)
+        if prefix == "test_":
+            untouched = {"lightgbm": test_scores, **scorers}
     metrics["best_iteration"] = float(fitted.best_iteration)
     metrics["threshold"] = fitted.threshold
     # The untouched hospitals stand for new data: the share the threshold flags
@@ -417,7 +425,7 @@ def measure(
     metrics["test_ece"] = float(expected_calibration_error(test_scores, y[te]) or 0.0)
     metrics["calibration_slope"] = fitted.calibration.slope
     metrics["calibration_intercept"] = fitted.calibration.intercept
-    return metrics, slices["test_"][1]
+    return metrics, untouched
 
 
 def train(
