@@ -317,7 +317,7 @@ class SettlementAgent:
             for r in recs:
                 here = (topic, partition, r.offset)
                 try:
-                    obj, problem = rules.decode(r.value)
+                    obj, problem = rules.decode(r.value, topic)
                     if problem is None and rules.forward(outbox, r, here, obj):
                         n_forwarded += 1
                         continue

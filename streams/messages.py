@@ -12,6 +12,7 @@ import traceback
 from typing import Any
 
 from settlement.claim import Claim, parse_claim
+from settlement.claim_fast import fast_claim
 from settlement.engine import Settler, rejected_record, settlement_record
 from settlement.errors import MALFORMED, ClaimIssue, internal_issue
 from settlement.idnumber import mask_identity_numbers
@@ -46,8 +47,15 @@ class MessageRules:
         self.max_claim_bytes = max_claim_bytes
         self.claims_partitions = claims_partitions
 
-    def decode(self, value: bytes | None) -> tuple[Any, ClaimIssue | None]:
-        """The decoded message, or the reason it is malformed (never raises for bad bytes)."""
+    def decode(self, value: bytes | None, topic: str = "") -> tuple[Any, ClaimIssue | None]:
+        """The decoded message, or the reason it is malformed (never raises for bad bytes).
+
+        On ``claims``, where messages are settled, a valid claim comes back as its
+        :class:`Claim`, read by the typed fast path (``fast_claim``: the same
+        ``Claim`` that ``parse_claim`` gives, a quarter cheaper than decoding and
+        validating apart); anything else, and every message of the ingress topics
+        (only routed, never validated there), as the decoded JSON value.
+        """
         raw = value or b""
         limit = self.max_claim_bytes
         if len(raw) > limit:
@@ -56,6 +64,10 @@ class MessageRules:
                 f"the message is {len(raw)} bytes, over the limit of {limit} bytes "
                 "(MAX_CLAIM_BYTES)",
             )
+        if topic == CLAIMS:
+            claim = fast_claim(raw, self.book)
+            if claim is not None:
+                return claim, None
         try:  # bounded: depth, numbers, size (docs/settlement.md, "Limits on input")
             return decode_claim_fast(raw, limit), None
         except ValueError as exc:
@@ -67,7 +79,7 @@ class MessageRules:
         Returns False when the message is settled here: it is in the right place,
         or it names no person (it is answered ``malformed`` where it is).
         """
-        person = person_of(obj)
+        person = obj.person_id if type(obj) is Claim else person_of(obj)
         if person is None:
             return False
         target = person_partition(person, self.claims_partitions)
@@ -77,7 +89,7 @@ class MessageRules:
         if hops >= MAX_HOPS:  # partitions changed under a forwarded message: stop bouncing
             raise RuntimeError(f"claim forwarded {hops} times and still not in its partition")
         origin = origin_of(r.headers) or here
-        headers = forward_headers(origin, hops + 1, kind_of(obj))
+        headers = forward_headers(origin, hops + 1, claim_kind(obj))
         outbox.add(CLAIMS, person.encode("utf-8", "surrogatepass"), r.value, target, headers)
         return True
 
@@ -93,10 +105,14 @@ class MessageRules:
         """(settlement record, claim to score or None, whether it goes to the dead letters)."""
         if problem is not None:
             return rejected_record(stream_id(here), [problem]), None, True
-        check = parse_claim(obj, self.book)
-        claim = check.claim
-        if claim is None:  # every rejected message is kept: its bytes are not in the answer
-            return rejected_record(check.claim_id or stream_id(here), check.issues), None, True
+        if type(obj) is Claim:
+            claim = obj
+        else:
+            check = parse_claim(obj, self.book)
+            # every rejected message is kept: its bytes are not in the answer
+            if check.claim is None:
+                return rejected_record(check.claim_id or stream_id(here), check.issues), None, True
+            claim = check.claim
         # A forwarded message counts as the message first read (a forward repeated
         # after a crash is the same message, not a resubmission).
         src = source_of(r, here)
@@ -126,15 +142,21 @@ class MessageRules:
             return []  # ingress messages are forwarded, never settled where they are
         out = []
         for r in records:
-            try:
-                obj = decode_claim_fast(r.value or b"", self.max_claim_bytes)
-            except ValueError:
+            obj, problem = self.decode(r.value, tp.topic)
+            if problem is not None:
                 continue
-            claim = parse_claim(obj, self.book).claim
+            claim = obj if type(obj) is Claim else parse_claim(obj, self.book).claim
             here = (tp.topic, tp.partition, r.offset)
             if claim is not None and shard.source.get(claim.claim_id) == source_of(r, here):
                 out.append(claim)
         return out
+
+
+def claim_kind(obj: Any) -> str:
+    """``kind_of`` a decoded message or of a :class:`Claim` (its two regions)."""
+    if type(obj) is Claim:
+        return "intercity" if obj.insured_region != obj.hospital_region else "realtime"
+    return kind_of(obj)
 
 
 def source_of(r: Any, here: Source) -> Source:
