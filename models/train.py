@@ -150,15 +150,18 @@ class LocalBoost:
         rounds: int,
         early_stopping: int,
     ) -> tuple[Any, np.ndarray | None]:
+        from models.lgb_table import TableRows
+
         y = self.table.y[rows]
-        X = self.table.matrix(rows)
         curve: list[float] = []
+        # the rows reach LightGBM in batches: the whole matrix is never held (models/lgb_table.py)
+        X = TableRows(self.table, rows)
         booster = fit_booster(X, y, X_valid, y_valid, self.params, rounds, early_stopping, curve)
         return booster, (np.asarray(curve, dtype=np.float64) if X_valid is not None else None)
 
 
 def fit_booster(
-    X_train: np.ndarray,
+    X_train: Any,
     y_train: np.ndarray,
     X_valid: np.ndarray | None,
     y_valid: np.ndarray | None,
@@ -171,11 +174,18 @@ def fit_booster(
 
     Without validation rows it boosts exactly ``rounds`` rounds (a refit). With
     them, ``curve`` (when given) receives their average precision after each round.
+    ``X_train`` is a matrix or a :class:`models.lgb_table.TableRows` (a feature
+    table's rows, read in batches: the same booster without the whole matrix).
     """
     import lightgbm as lgb
 
     merged = booster_params(y_train, params)
-    train_set = lgb.Dataset(X_train, y_train, feature_name=list(FEATURE_NAMES), free_raw_data=True)
+    dataset = lgb.Dataset
+    if not isinstance(X_train, np.ndarray):
+        from models.lgb_table import TableDataset
+
+        dataset = TableDataset
+    train_set = dataset(X_train, y_train, feature_name=list(FEATURE_NAMES), free_raw_data=True)
     if X_valid is None:  # a refit with a known number of rounds
         return lgb.train(merged, train_set, num_boost_round=rounds)
     valid_set = lgb.Dataset(X_valid, y_valid, reference=train_set)
@@ -329,6 +339,8 @@ def fit(
     if refit:
         t = time.perf_counter()
         booster, _ = boost(split.fit, None, None, best_iteration, 0)
+        # its binned rows (a few hundred bytes a claim) are not needed to score and log
+        booster.free_dataset()
         seconds["refit"] = time.perf_counter() - t
     # Flag the top `capacity` share of claims the model has not seen: quantiles of
     # in-sample scores sit too high (the model has learnt those claims), so new
