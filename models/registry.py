@@ -10,7 +10,6 @@ since a running stream hot-reloads whatever ``champion`` points to.
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,10 +166,10 @@ def load_drift_reference(run_id: str) -> dict[str, Any] | None:
     return loaded
 
 
-def save_npz(arrays: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
-    return buf.getvalue()
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Compressed arrays written straight to ``path`` (no copy of them in memory)."""
+    with open(path, "wb") as out:
+        np.savez_compressed(out, **arrays)  # type: ignore[arg-type]
 
 
 def champion_version(name: str) -> str | None:

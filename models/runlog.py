@@ -137,12 +137,12 @@ def _log_artifacts(record: RunRecord) -> None:
     import joblib
     import mlflow
 
-    from models.registry import BASELINES_ARTIFACT, HELDOUT_ARTIFACT, save_npz
+    from models.registry import BASELINES_ARTIFACT, HELDOUT_ARTIFACT, write_npz
 
     with tempfile.TemporaryDirectory() as tmp:
         held = Path(tmp) / Path(HELDOUT_ARTIFACT).name
         arrays = {**record.untouched, "rules": record.untouched_scores["rules_only"]}
-        held.write_bytes(save_npz(arrays))
+        write_npz(held, arrays)
         mlflow.log_artifact(str(held), Path(HELDOUT_ARTIFACT).parent.as_posix())
         base = Path(tmp) / Path(BASELINES_ARTIFACT).name
         joblib.dump(record.baselines, base)
@@ -248,8 +248,8 @@ def run_record(
         settings={**settings, **sizes},
         metrics=metrics,
         seconds={},
-        # float64, as the artifact always held: the float32 values the model learnt from
-        untouched={"X": table.matrix(split.test).astype(np.float64), "y": prep.y[split.test]},
+        # float32: the values the model learnt from (and scored, and the baselines too)
+        untouched={"X": table.matrix(split.test), "y": prep.y[split.test]},
         untouched_scores=test_scores,
         untouched_digest=kept_out_digest(prep.loaded.fingerprint, table.hospital_ids(split.test)),
         period=(date.fromordinal(table.period[0]), date.fromordinal(table.period[1])),
