@@ -233,8 +233,12 @@ def run_record(
     from models.train import DEFAULT_PARAMS
 
     table = prep.table
+    # the registered booster's weight: the refit's rows (all but the untouched), else train's
+    fitted_rows = split.fit if settings.get("refit_on_train_and_valid") else split.train
     sizes = {
-        "scale_pos_weight": _pos_weight(prep.y[split.train]),
+        "scale_pos_weight": (params or {}).get(
+            "scale_pos_weight", _pos_weight(prep.y[fitted_rows])
+        ),
         "claims": len(prep.y),
         "fraud_claims": int(prep.y.sum()),
         "untouched_claims": len(split.test),

@@ -304,6 +304,16 @@ def test_run_records_fingerprint_and_artifacts(env, trained) -> None:
     assert expected in card and str(FEATURE_VERSION) in card
     assert "## Per fraud scheme" in card and "## Known limits" in card
     assert {"test_ece", "test_flagged_share"} <= set(run.data.metrics)
+    # The weight logged is the registered (refitted) booster's: every claim but the
+    # untouched hospitals' (stored with the run, labels included).
+    from models.registry import HELDOUT_ARTIFACT, load_run_npz
+
+    params = run.data.params
+    untouched_fraud = int(load_run_npz(mv.run_id, HELDOUT_ARTIFACT)["y"].sum())
+    fit_claims = int(params["claims"]) - int(params["untouched_claims"])
+    fit_fraud = int(params["fraud_claims"]) - untouched_fraud
+    assert params["refit_on_train_and_valid"] == "True"
+    assert float(params["scale_pos_weight"]) == round((fit_claims - fit_fraud) / fit_fraud, 4)
     assert {"valid_claim_pr_auc", "test_claim_pr_auc", "test_rules_only_claim_pr_auc"} <= set(
         run.data.metrics
     )
