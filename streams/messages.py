@@ -79,7 +79,7 @@ class MessageRules:
         Returns False when the message is settled here: it is in the right place,
         or it names no person (it is answered ``malformed`` where it is).
         """
-        person = obj.person_id if type(obj) is Claim else person_of(obj)
+        person = person_of(obj)
         if person is None:
             return False
         target = person_partition(person, self.claims_partitions)
@@ -89,7 +89,7 @@ class MessageRules:
         if hops >= MAX_HOPS:  # partitions changed under a forwarded message: stop bouncing
             raise RuntimeError(f"claim forwarded {hops} times and still not in its partition")
         origin = origin_of(r.headers) or here
-        headers = forward_headers(origin, hops + 1, claim_kind(obj))
+        headers = forward_headers(origin, hops + 1, kind_of(obj))
         outbox.add(CLAIMS, person.encode("utf-8", "surrogatepass"), r.value, target, headers)
         return True
 
@@ -150,13 +150,6 @@ class MessageRules:
             if claim is not None and shard.source.get(claim.claim_id) == source_of(r, here):
                 out.append(claim)
         return out
-
-
-def claim_kind(obj: Any) -> str:
-    """``kind_of`` a decoded message or of a :class:`Claim` (its two regions)."""
-    if type(obj) is Claim:
-        return "intercity" if obj.insured_region != obj.hospital_region else "realtime"
-    return kind_of(obj)
 
 
 def source_of(r: Any, here: Source) -> Source:

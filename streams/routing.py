@@ -14,6 +14,8 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 
+from settlement.claim import Claim
+
 #: ``topic:partition:offset`` of the message as it was first read (set when forwarding).
 ORIGIN_HEADER = "yibao.origin"
 #: ``realtime`` or ``intercity`` (informational: the claim itself says which).
@@ -36,7 +38,10 @@ def person_partition(person_id: str, partitions: int) -> int:
 
 
 def person_of(obj: Any) -> str | None:
-    """The ``patient.person_id`` string of a decoded claim, or None (not routable)."""
+    """The ``patient.person_id`` string of a decoded claim (or a validated :class:`Claim`'s),
+    or None (not routable)."""
+    if type(obj) is Claim:
+        return obj.person_id
     if type(obj) is dict:
         patient = obj.get("patient")
         if type(patient) is dict:
@@ -47,7 +52,10 @@ def person_of(obj: Any) -> str | None:
 
 
 def kind_of(obj: Any) -> str:
-    """``intercity`` when the insured and hospital regions differ, else ``realtime``."""
+    """``intercity`` when the insured and hospital regions differ, else ``realtime`` (of a
+    decoded claim, or of a validated :class:`Claim`)."""
+    if type(obj) is Claim:
+        return "intercity" if obj.intercity else "realtime"
     try:
         away = obj["patient"]["insured_region"] != obj["hospital"]["region"]
     except (TypeError, KeyError, IndexError):

@@ -13,8 +13,8 @@ from settlement.claim import Claim, parse_claim
 from settlement.engine import Settler
 from settlement.jsonio import decode_claim
 from settlement.policy_loader import load_policy_dir
-from streams.messages import MessageRules, claim_kind
-from streams.routing import KIND_HEADER, kind_of, person_partition
+from streams.messages import MessageRules
+from streams.routing import KIND_HEADER, kind_of, person_of, person_partition
 from streams.topics import CLAIMS
 from testkit.sample_claims import make_claims
 
@@ -63,13 +63,13 @@ def test_claims_topic_reads_valid_claims_as_the_exact_path_does(rules: MessageRu
         if type(on_claims) is Claim:
             fast += 1
             assert on_claims == expected
-            assert claim_kind(on_claims) == kind_of(on_ingress)
-            assert on_claims.person_id == on_ingress["patient"]["person_id"]
+            assert kind_of(on_claims) == kind_of(on_ingress)
+            assert person_of(on_claims) == person_of(on_ingress) == on_claims.person_id
         else:
             exact += 1
             assert on_claims == on_ingress
     assert fast >= 300 and exact >= 2
-    assert {claim_kind(c) for c in (rules.decode(m, CLAIMS)[0] for m in _messages()[:300])} == {
+    assert {kind_of(c) for c in (rules.decode(m, CLAIMS)[0] for m in _messages()[:300])} == {
         "realtime",
         "intercity",
     }
