@@ -14,16 +14,17 @@ bins, and the booster, are the same as from the matrix
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+from lightgbm.basic import ZERO_THRESHOLD  # the band around zero LightGBM's sample leaves out
 
 from models.featurefile import Table
 
 PUSH_ROWS = 65_536  # rows read from the table and pushed to LightGBM at a time
-# LightGBM keeps only the sampled values outside this band around zero, and NaN
-ZERO_THRESHOLD = 1e-35
 
 
 class TableRows(lgb.Sequence):
@@ -69,25 +70,27 @@ class TableDataset(lgb.Dataset):
             return dict(self.params or {})
         return super().get_params()
 
-    def _init_from_sample(self, *args: Any, **kwargs: Any) -> Any:
+    @contextmanager
+    def _with_all_params(self) -> Iterator[None]:
         # LightGBM's matrix path samples and finds the bins with every parameter, its
         # sampled path with the Dataset's alone: the seed and min_data_in_leaf would
         # fall back to their defaults (other rows sampled, other features filtered out
         # as unsplittable).
         self._all_params = True
         try:
-            return super()._init_from_sample(*args, **kwargs)
+            yield
         finally:
             self._all_params = False
+
+    def _init_from_sample(self, *args: Any, **kwargs: Any) -> Any:
+        with self._with_all_params():
+            return super()._init_from_sample(*args, **kwargs)
 
     # LightGBM's private hook (``Dataset.__sample``, name-mangled) for a sequence's sample.
     def _Dataset__sample(
         self, *, seqs: list[TableRows], total_nrow: int
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         (rows,) = seqs
-        self._all_params = True  # the rows the matrix path draws: seed included
-        try:
+        with self._with_all_params():  # the rows the matrix path draws: seed included
             indices = self._create_sample_indices(total_nrow=total_nrow)
-        finally:
-            self._all_params = False
         return rows.sample(indices)
