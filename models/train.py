@@ -419,11 +419,16 @@ def measure(
     for prefix, (model_rows, model_scores, rows) in slices.items():
         scorers = {"rules_only": table.rules[rows]}
         scorers.update(baseline_scores(fitted.baselines, table.matrix(rows)))
-        scored = [("lightgbm", model_rows, model_scores)]
-        scored += [(label, rows, scores) for label, scores in scorers.items()]
-        for label, at, scores in scored:
+        # each slice's labels and hospital ids once, not once per scorer
+        truth = (y[rows], table.hospital_ids(rows))
+        model_truth = truth
+        if model_rows is not rows:
+            model_truth = (y[model_rows], table.hospital_ids(model_rows))
+        scored = [("lightgbm", model_truth, model_scores)]
+        scored += [(label, truth, scores) for label, scores in scorers.items()]
+        for label, (labels, hospitals), scores in scored:
             name = prefix if label == "lightgbm" else f"{prefix}{label}_"
-            found = ranking_metrics(scores, y[at], table.hospital_ids(at), capacity)
+            found = ranking_metrics(scores, labels, hospitals, capacity)
             for key, value in found.items():
                 if value is not None:
                     metrics[name + key] = float(value)
